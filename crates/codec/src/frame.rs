@@ -1,0 +1,341 @@
+//! Frame headers and the stand-alone frame decoder and encoder (RFC 6455 §5.2).
+//!
+//! These types work on their own, for users who want frames rather than messages:
+//! [`FrameDecoder`] turns a byte buffer into unmasked [`Frame`]s, [`encode_frame`] writes one
+//! frame (masking it when given a key). The [`Session`](crate::Session) is built on the same
+//! pieces and adds the message-level rules of §5.4–§7.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::error::ProtocolError;
+use crate::mask::apply_mask_offset;
+
+/// A frame's opcode (RFC 6455 §5.2, §11.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpCode {
+    /// `0x0`: continues a fragmented data message.
+    Continuation,
+    /// `0x1`: the first frame of a text message.
+    Text,
+    /// `0x2`: the first frame of a binary message.
+    Binary,
+    /// `0x8`: a close frame.
+    Close,
+    /// `0x9`: a ping.
+    Ping,
+    /// `0xA`: a pong.
+    Pong,
+}
+
+impl OpCode {
+    /// Parses the low nibble of a frame's first byte; `None` for the reserved opcodes.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0x0 => Some(Self::Continuation),
+            0x1 => Some(Self::Text),
+            0x2 => Some(Self::Binary),
+            0x8 => Some(Self::Close),
+            0x9 => Some(Self::Ping),
+            0xA => Some(Self::Pong),
+            _ => None,
+        }
+    }
+
+    /// The opcode's wire value.
+    pub const fn as_u8(self) -> u8 {
+        match self {
+            Self::Continuation => 0x0,
+            Self::Text => 0x1,
+            Self::Binary => 0x2,
+            Self::Close => 0x8,
+            Self::Ping => 0x9,
+            Self::Pong => 0xA,
+        }
+    }
+
+    /// Close, ping and pong are control frames (§5.5).
+    pub const fn is_control(self) -> bool {
+        matches!(self, Self::Close | Self::Ping | Self::Pong)
+    }
+}
+
+/// The three reserved bits of a frame's first byte, as they sit in that byte
+/// (RSV1 = `0x40`, RSV2 = `0x20`, RSV3 = `0x10`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Rsv(u8);
+
+impl Rsv {
+    /// No reserved bit.
+    pub const NONE: Self = Self(0);
+    /// RSV1, used by permessage-deflate (RFC 7692).
+    pub const RSV1: Self = Self(0x40);
+    /// RSV2.
+    pub const RSV2: Self = Self(0x20);
+    /// RSV3.
+    pub const RSV3: Self = Self(0x10);
+
+    /// Takes the reserved bits out of a frame's first byte, ignoring the others.
+    pub const fn from_bits(first_byte: u8) -> Self {
+        Self(first_byte & 0x70)
+    }
+
+    /// The bits, in their place in the first byte.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Whether no bit is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether every bit of `other` is set in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Rsv {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// A decoded frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// FIN: this is the last frame of its message.
+    pub fin: bool,
+    /// RSV1–3.
+    pub rsv: Rsv,
+    /// The opcode.
+    pub opcode: OpCode,
+    /// The masking key, when the frame is masked.
+    pub mask: Option<[u8; 4]>,
+    /// The payload length.
+    pub payload_len: u64,
+}
+
+impl FrameHeader {
+    /// The longest header: 2 bytes, an 8-byte extended length and a 4-byte mask key.
+    pub const MAX_LEN: usize = 14;
+
+    /// How many bytes [`encode`](Self::encode) writes for this header.
+    pub const fn encoded_len(&self) -> usize {
+        let len = match self.payload_len {
+            0..=125 => 2,
+            126..=0xFFFF => 4,
+            _ => 10,
+        };
+        if self.mask.is_some() { len + 4 } else { len }
+    }
+
+    /// Writes the header, using the shortest length encoding (§5.2 requires it of senders).
+    pub fn encode(&self, out: &mut impl BufMut) {
+        let mut first = self.opcode.as_u8() | self.rsv.bits();
+        if self.fin {
+            first |= 0x80;
+        }
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        out.put_u8(first);
+        match self.payload_len {
+            // The match arms bound the value, so the narrowing casts are exact.
+            len @ 0..=125 => out.put_u8(mask_bit | len as u8),
+            len @ 126..=0xFFFF => {
+                out.put_u8(mask_bit | 126);
+                out.put_u16(len as u16);
+            }
+            len => {
+                out.put_u8(mask_bit | 127);
+                out.put_u64(len);
+            }
+        }
+        if let Some(key) = self.mask {
+            out.put_slice(&key);
+        }
+    }
+
+    /// Decodes a header from the start of `buf`.
+    ///
+    /// Returns `Ok(None)` when `buf` does not hold the whole header yet, or the header and
+    /// its length in bytes. Checks only what the header alone can break: a reserved opcode,
+    /// a 64-bit length with its most significant bit set, and the control-frame rules of
+    /// §5.5 (FIN set, payload of at most 125 bytes).
+    pub fn decode(buf: &[u8]) -> Result<Option<(Self, usize)>, ProtocolError> {
+        let [first, second, rest @ ..] = buf else {
+            return Ok(None);
+        };
+        let opcode =
+            OpCode::from_u8(first & 0x0F).ok_or(ProtocolError::InvalidOpcode(first & 0x0F))?;
+        let fin = first & 0x80 != 0;
+        if opcode.is_control() && !fin {
+            return Err(ProtocolError::FragmentedControlFrame);
+        }
+        let (payload_len, rest) = match second & 0x7F {
+            126 => match rest {
+                [a, b, rest @ ..] => (u64::from(u16::from_be_bytes([*a, *b])), rest),
+                _ => return Ok(None),
+            },
+            127 => match rest.split_first_chunk::<8>() {
+                Some((len, rest)) => {
+                    let len = u64::from_be_bytes(*len);
+                    if len >> 63 != 0 {
+                        return Err(ProtocolError::PayloadLengthOverflow);
+                    }
+                    (len, rest)
+                }
+                None => return Ok(None),
+            },
+            len => (u64::from(len), rest),
+        };
+        if opcode.is_control() && payload_len > 125 {
+            return Err(ProtocolError::ControlFrameTooLong(payload_len));
+        }
+        let (mask, rest) = if second & 0x80 != 0 {
+            match rest.split_first_chunk::<4>() {
+                Some((key, rest)) => (Some(*key), rest),
+                None => return Ok(None),
+            }
+        } else {
+            (None, rest)
+        };
+        let header = Self {
+            fin,
+            rsv: Rsv::from_bits(*first),
+            opcode,
+            mask,
+            payload_len,
+        };
+        Ok(Some((header, buf.len() - rest.len())))
+    }
+}
+
+/// A whole frame with its payload unmasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The header as it was on the wire (the mask key, if any, has been applied).
+    pub header: FrameHeader,
+    /// The unmasked payload, split from the decoder's buffer without a copy.
+    pub payload: Bytes,
+}
+
+/// Writes one frame to `out`: the header, then the payload, masked in place when `mask` is
+/// given (a client must mask every frame, §5.3).
+pub fn encode_frame(
+    out: &mut BytesMut,
+    fin: bool,
+    rsv: Rsv,
+    opcode: OpCode,
+    mask: Option<[u8; 4]>,
+    payload: &[u8],
+) {
+    let header = FrameHeader {
+        fin,
+        rsv,
+        opcode,
+        mask,
+        payload_len: payload.len() as u64,
+    };
+    out.reserve(header.encoded_len() + payload.len());
+    header.encode(out);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    if let (Some(key), Some(tail)) = (mask, out.get_mut(start..)) {
+        apply_mask_offset(tail, key, 0);
+    }
+}
+
+/// An incremental frame decoder: feed it a buffer that grows as bytes arrive.
+///
+/// It unmasks payload bytes as soon as they arrive (so a caller can inspect the partial
+/// payload of a long frame, e.g. to validate UTF-8 early), and splits whole frames off the
+/// buffer without copying.
+#[derive(Debug, Clone)]
+pub struct FrameDecoder {
+    max_frame_size: usize,
+    current: Option<FrameHeader>,
+    /// How many bytes at the start of the buffer belong to `current` and are unmasked.
+    unmasked: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder that refuses frames whose payload is longer than `max_frame_size`.
+    pub const fn new(max_frame_size: usize) -> Self {
+        Self {
+            max_frame_size,
+            current: None,
+            unmasked: 0,
+        }
+    }
+
+    /// Decodes the next frame from `buf`, removing its bytes.
+    ///
+    /// `Ok(None)` means more bytes are needed; call again once they have been appended.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        if self.poll_header(buf)?.is_none() {
+            return Ok(None);
+        }
+        Ok(self.poll_payload(buf))
+    }
+
+    /// Parses the next header if none is in progress, removing its bytes from `buf`.
+    ///
+    /// Returns the header of the frame in progress, or `None` when more bytes are needed.
+    pub fn poll_header(&mut self, buf: &mut BytesMut) -> Result<Option<FrameHeader>, ProtocolError> {
+        if let Some(header) = self.current {
+            return Ok(Some(header));
+        }
+        let Some((header, len)) = FrameHeader::decode(buf)? else {
+            return Ok(None);
+        };
+        if header.payload_len > self.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.payload_len,
+                limit: self.max_frame_size,
+            });
+        }
+        buf.advance(len);
+        self.current = Some(header);
+        self.unmasked = 0;
+        Ok(Some(header))
+    }
+
+    /// Unmasks the payload bytes that have arrived; returns the frame once it is whole.
+    ///
+    /// Call after [`poll_header`](Self::poll_header) returned a header.
+    pub fn poll_payload(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+        let header = self.current?;
+        // Fits: poll_header bounded the length by `max_frame_size`.
+        let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        let available = buf.len().min(len);
+        if let (Some(key), Some(fresh)) = (header.mask, buf.get_mut(self.unmasked..available)) {
+            apply_mask_offset(fresh, key, self.unmasked);
+        }
+        self.unmasked = available;
+        if available < len {
+            return None;
+        }
+        self.current = None;
+        self.unmasked = 0;
+        Some(Frame {
+            header,
+            payload: buf.split_to(len).freeze(),
+        })
+    }
+
+    /// The header of the frame whose payload is still arriving, if any.
+    pub const fn current_header(&self) -> Option<&FrameHeader> {
+        self.current.as_ref()
+    }
+
+    /// The unmasked bytes of the current frame's payload that have arrived so far.
+    pub fn partial_payload<'a>(&self, buf: &'a BytesMut) -> &'a [u8] {
+        buf.get(..self.unmasked).unwrap_or_default()
+    }
+
+    /// The largest payload accepted.
+    pub const fn max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+}

@@ -1,0 +1,40 @@
+//! # spearmint-codec
+//!
+//! The sans-IO core of spearmint: WebSocket (RFC 6455) frames, masking, UTF-8 validation,
+//! close codes, and the [`Session`] state machine, for both roles. No I/O, no async, no
+//! runtime: bytes go in, events and bytes come out, and time is passed in by the caller.
+//!
+//! - Pick [`Session`] for a whole connection after the opening handshake.
+//! - Pick [`FrameDecoder`] and [`encode_frame`] for frames alone.
+//! - Implement [`ExtensionFactory`] and [`Extension`] to add an extension such as
+//!   permessage-deflate.
+//!
+//! Every limit has a documented default in [`Config`]; no input makes the session panic or
+//! allocate without bound, and every protocol violation is a typed [`ProtocolError`] that
+//! maps to the close code the RFC asks for.
+
+#![deny(missing_docs)]
+
+mod close;
+mod config;
+mod error;
+mod extension;
+mod frame;
+#[allow(unsafe_code)]
+mod mask;
+mod message;
+mod session;
+#[allow(unsafe_code)]
+mod text;
+mod utf8;
+
+pub use close::{CloseCode, CloseFrame};
+pub use config::{Config, Role};
+pub use error::{ConnectionError, ProtocolError, SendError};
+pub use extension::{Extension, ExtensionError, ExtensionFactory, ExtensionParam, ExtensionParams};
+pub use frame::{Frame, FrameDecoder, FrameHeader, OpCode, Rsv, encode_frame};
+pub use mask::{apply_mask, apply_mask_offset};
+pub use message::{DataKind, Fragment, Message};
+pub use session::{Event, Session, State};
+pub use text::Utf8Bytes;
+pub use utf8::Utf8Error;

@@ -1,0 +1,322 @@
+//! The receive path: bytes in, events out (RFC 6455 §5.2–§5.6, §6.2, §8.1).
+//!
+//! Input is parsed lazily, one frame per step, when events are polled: the queue of
+//! unread events never holds more than the frames of one step, so memory stays bounded by
+//! the caller's read buffer and the configured limits.
+
+use bytes::{Bytes, BytesMut};
+
+use super::{Event, Incoming, Initiator, Session};
+use crate::close::CloseFrame;
+use crate::config::Role;
+use crate::error::{ConnectionError, ProtocolError};
+use crate::frame::{Frame, FrameHeader, OpCode, Rsv};
+use crate::message::{DataKind, Fragment, Message};
+use crate::text::Utf8Bytes;
+use crate::utf8::Utf8Validator;
+
+impl Session {
+    /// Appends bytes received from the peer. They are parsed by
+    /// [`poll_event`](Self::poll_event).
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.input_done {
+            self.read_buf.extend_from_slice(data);
+        }
+    }
+
+    /// The buffer that received bytes are appended to, for reading straight into it
+    /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it.
+    pub fn receive_buffer(&mut self) -> &mut BytesMut {
+        &mut self.read_buf
+    }
+
+    /// Bytes received but not yet parsed into events.
+    pub fn buffered_input(&self) -> usize {
+        self.read_buf.len()
+    }
+
+    /// The peer closed its side of the transport (read returned 0 bytes).
+    ///
+    /// After a close handshake this is the clean end; before it, the session reports
+    /// [`ConnectionError::AbnormalClosure`].
+    pub fn receive_eof(&mut self) {
+        if self.closed {
+            return;
+        }
+        let clean = self.close_received || self.failed;
+        self.input_done = true;
+        self.closed = true;
+        self.timer = super::Timer::Off;
+        if !clean {
+            tracing::debug!(role = ?self.role, "transport ended before the close handshake");
+            self.incoming = None;
+            self.events.push_back(Err(ConnectionError::AbnormalClosure));
+        }
+    }
+
+    /// The next event, parsing buffered input as needed.
+    ///
+    /// A protocol violation yields `Err` once: the session has queued a close frame with
+    /// the matching code and stops reading. Never panics, whatever the input.
+    pub fn poll_event(&mut self) -> Option<Result<Event, ConnectionError>> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if self.input_done {
+                return None;
+            }
+            match self.step() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(err) => self.fail(err),
+            }
+        }
+    }
+
+    /// Parses at most one frame. Returns whether progress was made.
+    fn step(&mut self) -> Result<bool, ProtocolError> {
+        let fresh = self.decoder.current_header().is_none();
+        let Some(header) = self.decoder.poll_header(&mut self.read_buf)? else {
+            return Ok(false);
+        };
+        if fresh {
+            self.check_header(&header)?;
+        }
+        match self.decoder.poll_payload(&mut self.read_buf) {
+            Some(frame) => {
+                self.on_frame(frame)?;
+                Ok(true)
+            }
+            None => {
+                self.validate_partial_text(&header)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The rules a header breaks on its own, checked before its payload arrives.
+    fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        self.frame_validated = 0;
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrameFromClient),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrameFromServer),
+            _ => {}
+        }
+        let claimed = self.extension.as_ref().map_or(Rsv::NONE, |ext| ext.rsv());
+        let first_data_frame = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        if !header.rsv.is_empty() && !(first_data_frame && claimed.contains(header.rsv)) {
+            return Err(ProtocolError::ReservedBitsSet(header.rsv.bits()));
+        }
+        let kind = match header.opcode {
+            OpCode::Text => DataKind::Text,
+            OpCode::Binary => DataKind::Binary,
+            OpCode::Continuation => {
+                let incoming = self
+                    .incoming
+                    .as_mut()
+                    .ok_or(ProtocolError::UnexpectedContinuation)?;
+                return count_frame(incoming, header, &self.config);
+            }
+            OpCode::Close | OpCode::Ping | OpCode::Pong => return Ok(()),
+        };
+        if self.incoming.is_some() {
+            return Err(ProtocolError::ExpectedContinuation);
+        }
+        let transformed = match self.extension.as_mut() {
+            Some(ext) => ext.decode_start(header.rsv),
+            None => false,
+        };
+        let incoming = self.incoming.insert(Incoming {
+            kind,
+            transformed,
+            buf: BytesMut::new(),
+            fragments: 0,
+            size: 0,
+            started: false,
+            utf8: Utf8Validator::default(),
+        });
+        count_frame(incoming, header, &self.config)
+    }
+
+    /// Fails fast on invalid UTF-8 in a text frame whose payload is still arriving.
+    fn validate_partial_text(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let Some(incoming) = self.incoming.as_mut() else {
+            return Ok(());
+        };
+        if header.opcode.is_control() || incoming.kind != DataKind::Text || incoming.transformed {
+            return Ok(());
+        }
+        let partial = self.decoder.partial_payload(&self.read_buf);
+        if let Some(fresh) = partial.get(self.frame_validated..) {
+            incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        self.frame_validated = partial.len();
+        Ok(())
+    }
+
+    fn on_frame(&mut self, frame: Frame) -> Result<(), ProtocolError> {
+        let Frame { header, payload } = frame;
+        match header.opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    self.write_frame(true, Rsv::NONE, OpCode::Pong, &payload);
+                }
+                self.events.push_back(Ok(Event::Message(Message::Ping(payload))));
+                Ok(())
+            }
+            OpCode::Pong => {
+                self.events.push_back(Ok(Event::Message(Message::Pong(payload))));
+                Ok(())
+            }
+            OpCode::Close => self.on_close(&payload),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => self.on_data(header.fin, payload),
+        }
+    }
+
+    fn on_close(&mut self, payload: &Bytes) -> Result<(), ProtocolError> {
+        let frame = CloseFrame::parse(payload)?;
+        tracing::debug!(role = ?self.role, close = ?frame, "close frame received");
+        self.close_received = true;
+        self.input_done = true;
+        self.read_buf.clear();
+        self.incoming = None;
+        if !self.close_sent {
+            // §5.5.1: answer with a close, echoing the status code.
+            self.initiator = Some(Initiator::Peer);
+            let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, Utf8Bytes::new()));
+            self.write_close(echo.as_ref());
+        }
+        self.finish_close_handshake();
+        self.events.push_back(Ok(Event::Message(Message::Close(frame))));
+        Ok(())
+    }
+
+    /// Both close frames have crossed: a server closes the transport now (§7.1.1); a
+    /// client waits, bounded by the close timeout, for the server to do it.
+    pub(super) fn finish_close_handshake(&mut self) {
+        match self.role {
+            Role::Server => {
+                self.closed = true;
+                self.timer = super::Timer::Off;
+            }
+            Role::Client => self.arm_timer(),
+        }
+    }
+
+    fn on_data(&mut self, fin: bool, payload: Bytes) -> Result<(), ProtocolError> {
+        let Some(incoming) = self.incoming.as_mut() else {
+            return Err(ProtocolError::UnexpectedContinuation);
+        };
+        let text = incoming.kind == DataKind::Text;
+        let piece = if incoming.transformed {
+            let ext = self
+                .extension
+                .as_mut()
+                .ok_or(ProtocolError::ReservedBitsSet(Rsv::RSV1.bits()))?;
+            let limit = self.config.max_message_size.saturating_sub(incoming.size);
+            let start = incoming.buf.len();
+            ext.decode(&payload, fin, &mut incoming.buf, limit)?;
+            let fresh = incoming.buf.get(start..).unwrap_or_default();
+            incoming.size += fresh.len();
+            if incoming.size > self.config.max_message_size {
+                return Err(ProtocolError::MessageTooLarge {
+                    limit: self.config.max_message_size,
+                });
+            }
+            if text {
+                incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            None
+        } else {
+            if text {
+                let fresh = payload.get(self.frame_validated..).unwrap_or_default();
+                incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            Some(payload)
+        };
+        self.frame_validated = 0;
+        if fin && text {
+            incoming.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+
+        if self.config.streaming {
+            let data = piece.unwrap_or_else(|| incoming.buf.split().freeze());
+            let fragment = Fragment {
+                kind: incoming.kind,
+                data,
+                first: !incoming.started,
+                fin,
+            };
+            incoming.started = true;
+            self.events.push_back(Ok(Event::Fragment(fragment)));
+        } else {
+            let whole = match piece {
+                // A single-frame message: hand out the frame's own buffer, no copy.
+                Some(payload) if fin && incoming.fragments == 1 => Some(payload),
+                Some(payload) => {
+                    incoming.buf.extend_from_slice(&payload);
+                    None
+                }
+                None => None,
+            };
+            if fin {
+                let data = whole.unwrap_or_else(|| incoming.buf.split().freeze());
+                let message = match incoming.kind {
+                    DataKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
+                    DataKind::Binary => Message::Binary(data),
+                };
+                self.events.push_back(Ok(Event::Message(message)));
+            }
+        }
+        if fin {
+            self.incoming = None;
+        }
+        Ok(())
+    }
+
+    /// Fails the connection (§7.1.7): queue a close with the error's code, stop reading.
+    pub(super) fn fail(&mut self, err: ProtocolError) {
+        tracing::debug!(role = ?self.role, error = %err, "failing the connection");
+        self.input_done = true;
+        self.failed = true;
+        self.read_buf.clear();
+        self.incoming = None;
+        if !self.close_sent {
+            self.initiator = Some(Initiator::Local);
+            let frame = CloseFrame::new(err.close_code(), Utf8Bytes::new());
+            self.write_close(Some(&frame));
+        }
+        match self.role {
+            Role::Server => self.closed = true,
+            Role::Client => self.arm_timer(),
+        }
+        self.events.push_back(Err(ConnectionError::Protocol(err)));
+    }
+}
+
+/// Counts one more frame of `incoming`'s message against the limits.
+fn count_frame(
+    incoming: &mut Incoming,
+    header: &FrameHeader,
+    config: &crate::Config,
+) -> Result<(), ProtocolError> {
+    incoming.fragments += 1;
+    if incoming.fragments > config.max_fragments {
+        return Err(ProtocolError::TooManyFragments {
+            limit: config.max_fragments,
+        });
+    }
+    if !incoming.transformed {
+        // Untransformed payloads count before they arrive: fail fast, buffer nothing.
+        let total = (incoming.size as u64).saturating_add(header.payload_len);
+        if total > config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge {
+                limit: config.max_message_size,
+            });
+        }
+        // Fits in usize: bounded by max_message_size just above.
+        incoming.size = usize::try_from(total).unwrap_or(usize::MAX);
+    }
+    Ok(())
+}

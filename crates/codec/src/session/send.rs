@@ -1,0 +1,193 @@
+//! The send path: messages in, framed (and, as a client, masked) bytes out.
+
+use bytes::BytesMut;
+use rand::RngCore;
+
+use super::{Initiator, Outgoing, Session};
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::Role;
+use crate::error::SendError;
+use crate::frame::{OpCode, Rsv, encode_frame};
+use crate::message::{DataKind, Message};
+
+/// A control frame's payload is at most 125 bytes (§5.5).
+const MAX_CONTROL_PAYLOAD: usize = 125;
+
+impl Session {
+    /// Queues any message: data, ping, pong or close.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        match message {
+            Message::Text(text) => self.send_text(&text),
+            Message::Binary(data) => self.send_binary(&data),
+            Message::Ping(data) => self.send_ping(&data),
+            Message::Pong(data) => self.send_pong(&data),
+            Message::Close(None) => self.close_without_status(),
+            Message::Close(Some(frame)) => self.close(frame.code, &frame.reason),
+        }
+    }
+
+    /// Queues a text message (split into frames of at most
+    /// [`max_send_frame_size`](crate::Config::max_send_frame_size)).
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(DataKind::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(DataKind::Binary, data)
+    }
+
+    /// Queues a ping (payload of at most 125 bytes).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues a pong (payload of at most 125 bytes), e.g. an unsolicited heartbeat.
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the close handshake with a status code and a reason of at most 123 bytes.
+    /// Nothing can be sent afterwards.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_valid_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.as_u16()));
+        }
+        if reason.len() > CloseFrame::MAX_REASON_LEN {
+            return Err(SendError::CloseReasonTooLong(reason.len()));
+        }
+        self.check_open()?;
+        self.start_close(Some(&CloseFrame::new(code, reason)));
+        Ok(())
+    }
+
+    /// Starts the close handshake with an empty close frame (no status code).
+    pub fn close_without_status(&mut self) -> Result<(), SendError> {
+        self.check_open()?;
+        self.start_close(None);
+        Ok(())
+    }
+
+    /// Queues one piece of a data message that the caller fragments: the first call starts
+    /// a message of `kind`, later calls continue it (with the same `kind`), and `fin` ends it.
+    /// Control frames may be sent in between; whole data messages may not.
+    pub fn send_fragment(&mut self, kind: DataKind, payload: &[u8], fin: bool) -> Result<(), SendError> {
+        self.check_open()?;
+        let (opcode, rsv, transformed) = match self.outgoing {
+            Some(outgoing) if outgoing.kind != kind => return Err(SendError::FragmentKindMismatch),
+            Some(outgoing) => (OpCode::Continuation, Rsv::NONE, outgoing.transformed),
+            None => {
+                let rsv = self.encode_start(kind.opcode(), None);
+                (kind.opcode(), rsv, !rsv.is_empty())
+            }
+        };
+        if transformed {
+            let encoded = self.encode_with_extension(payload, fin)?;
+            self.write_frame(fin, rsv, opcode, &encoded);
+            self.recycle_scratch(encoded);
+        } else {
+            self.write_frame(fin, rsv, opcode, payload);
+        }
+        self.outgoing = if fin { None } else { Some(Outgoing { kind, transformed }) };
+        Ok(())
+    }
+
+    fn send_data(&mut self, kind: DataKind, payload: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.outgoing.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        let rsv = self.encode_start(kind.opcode(), Some(payload.len()));
+        if rsv.is_empty() {
+            self.write_message(kind.opcode(), Rsv::NONE, payload);
+        } else {
+            let encoded = self.encode_with_extension(payload, true)?;
+            self.write_message(kind.opcode(), rsv, &encoded);
+            self.recycle_scratch(encoded);
+        }
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong(payload.len()));
+        }
+        self.check_open()?;
+        self.write_frame(true, Rsv::NONE, opcode, payload);
+        Ok(())
+    }
+
+    /// Nothing may be sent after a close frame (§5.5.1).
+    fn check_open(&self) -> Result<(), SendError> {
+        match (self.close_sent, self.initiator) {
+            (false, _) => Ok(()),
+            (true, Some(Initiator::Peer)) => Err(SendError::ClosedByPeer),
+            (true, _) => Err(SendError::AlreadyClosed),
+        }
+    }
+
+    fn start_close(&mut self, frame: Option<&CloseFrame>) {
+        tracing::debug!(role = ?self.role, close = ?frame, "sending close");
+        self.initiator = Some(Initiator::Local);
+        self.write_close(frame);
+        self.arm_timer();
+    }
+
+    /// Queues a close frame and records that it was sent.
+    pub(super) fn write_close(&mut self, frame: Option<&CloseFrame>) {
+        let mut payload = BytesMut::new();
+        if let Some(frame) = frame {
+            frame.encode(&mut payload);
+        }
+        self.write_frame(true, Rsv::NONE, OpCode::Close, &payload);
+        self.close_sent = true;
+    }
+
+    fn encode_start(&mut self, opcode: OpCode, size_hint: Option<usize>) -> Rsv {
+        match self.extension.as_mut() {
+            Some(ext) => ext.encode_start(opcode, size_hint),
+            None => Rsv::NONE,
+        }
+    }
+
+    /// Runs the payload through the extension into the reusable scratch buffer.
+    fn encode_with_extension(&mut self, payload: &[u8], fin: bool) -> Result<BytesMut, SendError> {
+        let mut encoded = std::mem::take(&mut self.scratch);
+        encoded.clear();
+        if let Some(ext) = self.extension.as_mut() {
+            ext.encode(payload, fin, &mut encoded)
+                .map_err(SendError::Extension)?;
+        }
+        Ok(encoded)
+    }
+
+    fn recycle_scratch(&mut self, mut scratch: BytesMut) {
+        scratch.clear();
+        self.scratch = scratch;
+    }
+
+    /// Writes a whole message as one frame, or as several of at most
+    /// `max_send_frame_size` bytes.
+    fn write_message(&mut self, opcode: OpCode, rsv: Rsv, payload: &[u8]) {
+        let chunk = self.config.max_send_frame_size.max(1);
+        if payload.len() <= chunk {
+            self.write_frame(true, rsv, opcode, payload);
+            return;
+        }
+        let mut pieces = payload.chunks(chunk).peekable();
+        let (mut opcode, mut rsv) = (opcode, rsv);
+        while let Some(piece) = pieces.next() {
+            self.write_frame(pieces.peek().is_none(), rsv, opcode, piece);
+            (opcode, rsv) = (OpCode::Continuation, Rsv::NONE);
+        }
+    }
+
+    /// Writes one frame, masked with a fresh key when we are the client (§5.3).
+    pub(super) fn write_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => Some(self.masks.next_u32().to_ne_bytes()),
+            Role::Server => None,
+        };
+        encode_frame(&mut self.out, fin, rsv, opcode, mask, payload);
+    }
+}
