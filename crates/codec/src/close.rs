@@ -5,7 +5,7 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
-use crate::text::Utf8Bytes;
+use crate::fast::text::Utf8Bytes;
 
 /// A close status code (§7.4).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

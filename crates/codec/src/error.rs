@@ -80,11 +80,18 @@ impl fmt::Display for ProtocolError {
         match self {
             Self::InvalidOpcode(op) => write!(f, "reserved opcode {op:#x}"),
             Self::ReservedBitsSet(bits) => {
-                write!(f, "reserved bits {:#05b} set without an extension that allows them", bits >> 4)
+                write!(
+                    f,
+                    "reserved bits {:#05b} set without an extension that allows them",
+                    bits >> 4
+                )
             }
             Self::FragmentedControlFrame => f.write_str("fragmented control frame"),
             Self::ControlFrameTooLong(len) => {
-                write!(f, "control frame payload of {len} bytes (at most 125 allowed)")
+                write!(
+                    f,
+                    "control frame payload of {len} bytes (at most 125 allowed)"
+                )
             }
             Self::PayloadLengthOverflow => {
                 f.write_str("64-bit payload length with the most significant bit set")
@@ -203,10 +210,15 @@ pub enum SendError {
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::AlreadyClosed => f.write_str("the connection is closing or closed: used after close"),
+            Self::AlreadyClosed => {
+                f.write_str("the connection is closing or closed: used after close")
+            }
             Self::ClosedByPeer => f.write_str("the peer closed the connection"),
             Self::ControlPayloadTooLong(len) => {
-                write!(f, "control frame payload of {len} bytes (at most 125 allowed)")
+                write!(
+                    f,
+                    "control frame payload of {len} bytes (at most 125 allowed)"
+                )
             }
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::CloseReasonTooLong(len) => {

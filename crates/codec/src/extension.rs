@@ -66,6 +66,9 @@ impl fmt::Display for ExtensionParams {
     }
 }
 
+/// What a server-side factory agrees to: the answer to send and the extension itself.
+pub type Accepted = (ExtensionParams, Box<dyn Extension>);
+
 /// Negotiates one extension during the opening handshake. Shared by every connection made
 /// with the same configuration.
 pub trait ExtensionFactory: Send + Sync + fmt::Debug {
@@ -78,14 +81,15 @@ pub trait ExtensionFactory: Send + Sync + fmt::Debug {
 
     /// Client: judges the server's answer (an element with this factory's name). An error
     /// fails the handshake.
-    fn accept_response(&self, response: &ExtensionParams) -> Result<Box<dyn Extension>, ExtensionError>;
+    fn accept_response(
+        &self,
+        response: &ExtensionParams,
+    ) -> Result<Box<dyn Extension>, ExtensionError>;
 
     /// Server: judges the client's offers for this extension, in the client's order.
     /// Returns the answer to send and the negotiated extension, or `None` to decline.
-    fn accept_offers(
-        &self,
-        offers: &[ExtensionParams],
-    ) -> Result<Option<(ExtensionParams, Box<dyn Extension>)>, ExtensionError>;
+    fn accept_offers(&self, offers: &[ExtensionParams])
+    -> Result<Option<Accepted>, ExtensionError>;
 }
 
 /// A negotiated extension, transforming data-message payloads for one connection.
@@ -104,7 +108,12 @@ pub trait Extension: Send + fmt::Debug {
 
     /// Outgoing: transforms the next piece of the message, appending to `out`. `fin` marks
     /// the message's last piece.
-    fn encode(&mut self, payload: &[u8], fin: bool, out: &mut BytesMut) -> Result<(), ExtensionError>;
+    fn encode(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+    ) -> Result<(), ExtensionError>;
 
     /// Incoming: called with the RSV bits of a data message's first frame (a subset of
     /// [`rsv`](Self::rsv)). Returns whether [`decode`](Self::decode) must transform it.

@@ -8,7 +8,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
-use crate::mask::apply_mask_offset;
+use crate::fast::mask::apply_mask_offset;
 
 /// A frame's opcode (RFC 6455 §5.2, §11.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -282,7 +282,10 @@ impl FrameDecoder {
     /// Parses the next header if none is in progress, removing its bytes from `buf`.
     ///
     /// Returns the header of the frame in progress, or `None` when more bytes are needed.
-    pub fn poll_header(&mut self, buf: &mut BytesMut) -> Result<Option<FrameHeader>, ProtocolError> {
+    pub fn poll_header(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<FrameHeader>, ProtocolError> {
         if let Some(header) = self.current {
             return Ok(Some(header));
         }

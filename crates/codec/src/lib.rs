@@ -19,22 +19,22 @@ mod close;
 mod config;
 mod error;
 mod extension;
-mod frame;
 #[allow(unsafe_code)]
-mod mask;
+mod fast;
+mod frame;
 mod message;
 mod session;
-#[allow(unsafe_code)]
-mod text;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Role};
 pub use error::{ConnectionError, ProtocolError, SendError};
-pub use extension::{Extension, ExtensionError, ExtensionFactory, ExtensionParam, ExtensionParams};
+pub use extension::{
+    Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParam, ExtensionParams,
+};
+pub use fast::mask::{apply_mask, apply_mask_offset};
+pub use fast::text::Utf8Bytes;
 pub use frame::{Frame, FrameDecoder, FrameHeader, OpCode, Rsv, encode_frame};
-pub use mask::{apply_mask, apply_mask_offset};
 pub use message::{DataKind, Fragment, Message};
 pub use session::{Event, Session, State};
-pub use text::Utf8Bytes;
 pub use utf8::Utf8Error;

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::close::{CloseCode, CloseFrame};
-use crate::text::Utf8Bytes;
+use crate::fast::text::Utf8Bytes;
 
 /// A whole WebSocket message, or a control frame.
 #[derive(Debug, Clone, PartialEq, Eq)]

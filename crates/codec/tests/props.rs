@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! Property tests: how bytes are split never changes what the session sees, and what one
 //! side sends the other receives unchanged.
 
@@ -31,7 +37,10 @@ fn send_op() -> impl Strategy<Value = Send> {
         proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..50), 1..5)
             .prop_map(|pieces| Send::Pieces(DataKind::Binary, pieces)),
         proptest::collection::vec(".{0,20}", 1..5).prop_map(|pieces| {
-            Send::Pieces(DataKind::Text, pieces.into_iter().map(String::into_bytes).collect())
+            Send::Pieces(
+                DataKind::Text,
+                pieces.into_iter().map(String::into_bytes).collect(),
+            )
         }),
     ]
 }
@@ -55,7 +64,9 @@ fn sender(role: Role, frame_size: usize, ops: &[Send]) -> Session {
             Send::Whole(message) => session.send(message.clone()).unwrap(),
             Send::Pieces(kind, pieces) => {
                 for (i, piece) in pieces.iter().enumerate() {
-                    session.send_fragment(*kind, piece, i + 1 == pieces.len()).unwrap();
+                    session
+                        .send_fragment(*kind, piece, i + 1 == pieces.len())
+                        .unwrap();
                 }
             }
         }
@@ -72,7 +83,11 @@ fn peer(role: Role) -> Role {
 
 /// Feeds `bytes` to a fresh session in chunks of the given sizes (cycled), polling events
 /// after each chunk as a driver would.
-fn receive_in_chunks(role: Role, bytes: &[u8], chunks: &[usize]) -> Vec<Result<Event, ConnectionError>> {
+fn receive_in_chunks(
+    role: Role,
+    bytes: &[u8],
+    chunks: &[usize],
+) -> Vec<Result<Event, ConnectionError>> {
     let mut session = Session::new(role, Config::default());
     let mut events = Vec::new();
     let mut rest = bytes;

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! The session against RFC 6455, section by section.
 
 mod common;
@@ -15,17 +21,35 @@ use spearmint_codec::{
 #[test]
 fn server_fails_on_unmasked_client_frame() {
     let mut server = session(Role::Server);
-    server.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, b"hi"));
+    server.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Text,
+        b"hi",
+    ));
     let err = assert_fails_with(&mut server, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::UnmaskedFrameFromClient));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::UnmaskedFrameFromClient)
+    );
 }
 
 #[test]
 fn client_fails_on_masked_server_frame() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Text, b"hi"));
+    client.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Text,
+        b"hi",
+    ));
     let err = assert_fails_with(&mut client, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::MaskedFrameFromServer));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::MaskedFrameFromServer)
+    );
 }
 
 #[test]
@@ -40,7 +64,10 @@ fn client_masks_every_frame_with_a_fresh_key() {
     assert_ne!(&out[2..6], &out[12..16], "keys differ between frames");
     let mut server = session(Role::Server);
     server.receive(&out);
-    assert_eq!(messages(&mut server), vec![Message::text("same"), Message::text("same")]);
+    assert_eq!(
+        messages(&mut server),
+        vec![Message::text("same"), Message::text("same")]
+    );
 }
 
 #[test]
@@ -58,7 +85,10 @@ fn reserved_opcodes_fail_with_1002() {
         let mut client = session(Role::Client);
         client.receive(&raw_first_byte(Role::Client, 0x80 | opcode, b""));
         let err = assert_fails_with(&mut client, 1002);
-        assert_eq!(err, ConnectionError::Protocol(ProtocolError::InvalidOpcode(opcode)));
+        assert_eq!(
+            err,
+            ConnectionError::Protocol(ProtocolError::InvalidOpcode(opcode))
+        );
     }
 }
 
@@ -78,7 +108,10 @@ fn length_with_msb_set_fails_with_1002() {
     frame.extend_from_slice(&(1u64 << 63).to_be_bytes());
     client.receive(&frame);
     let err = assert_fails_with(&mut client, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::PayloadLengthOverflow));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::PayloadLengthOverflow)
+    );
 }
 
 #[test]
@@ -89,22 +122,40 @@ fn all_three_length_encodings_round_trip() {
         let mut server = session(Role::Server);
         client.send_binary(&payload).unwrap();
         pump(&mut client, &mut server);
-        assert_eq!(messages(&mut server), vec![Message::binary(payload.clone())], "len {len}");
+        assert_eq!(
+            messages(&mut server),
+            vec![Message::binary(payload.clone())],
+            "len {len}"
+        );
         server.send_binary(&payload).unwrap();
         pump(&mut server, &mut client);
-        assert_eq!(messages(&mut client), vec![Message::binary(payload)], "len {len}");
+        assert_eq!(
+            messages(&mut client),
+            vec![Message::binary(payload)],
+            "len {len}"
+        );
     }
 }
 
 #[test]
 fn payload_is_handed_out_without_a_copy() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Binary, b"zero-copy"));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Binary,
+        b"zero-copy",
+    ));
     let start = client.receive_buffer().as_ptr() as usize;
     let Some(Ok(Event::Message(Message::Binary(data)))) = client.poll_event() else {
         panic!("expected a binary message");
     };
-    assert_eq!(data.as_ptr() as usize, start + 2, "payload points into the receive buffer");
+    assert_eq!(
+        data.as_ptr() as usize,
+        start + 2,
+        "payload points into the receive buffer"
+    );
 }
 
 // §5.4: fragmentation.
@@ -114,13 +165,29 @@ fn fragments_assemble_with_control_frames_interleaved() {
     let mut client = session(Role::Client);
     let mut bytes = raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, b"Hel");
     bytes.extend(raw_frame(Role::Client, true, Rsv::NONE, OpCode::Ping, b"p"));
-    bytes.extend(raw_frame(Role::Client, false, Rsv::NONE, OpCode::Continuation, b"lo, "));
+    bytes.extend(raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Continuation,
+        b"lo, ",
+    ));
     bytes.extend(raw_frame(Role::Client, true, Rsv::NONE, OpCode::Pong, b"q"));
-    bytes.extend(raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, b"world"));
+    bytes.extend(raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Continuation,
+        b"world",
+    ));
     client.receive(&bytes);
     assert_eq!(
         messages(&mut client),
-        vec![Message::ping(&b"p"[..]), Message::pong(&b"q"[..]), Message::text("Hello, world")]
+        vec![
+            Message::ping(&b"p"[..]),
+            Message::pong(&b"q"[..]),
+            Message::text("Hello, world")
+        ]
     );
     assert_frame_sent(&mut client, OpCode::Pong, b"p");
 }
@@ -128,19 +195,37 @@ fn fragments_assemble_with_control_frames_interleaved() {
 #[test]
 fn continuation_without_a_message_fails_with_1002() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, b"x"));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Continuation,
+        b"x",
+    ));
     let err = assert_fails_with(&mut client, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::UnexpectedContinuation));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::UnexpectedContinuation)
+    );
 }
 
 #[test]
 fn new_data_frame_inside_a_fragmented_message_fails_with_1002() {
     let mut client = session(Role::Client);
     let mut bytes = raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, b"a");
-    bytes.extend(raw_frame(Role::Client, true, Rsv::NONE, OpCode::Binary, b"b"));
+    bytes.extend(raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Binary,
+        b"b",
+    ));
     client.receive(&bytes);
     let err = assert_fails_with(&mut client, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::ExpectedContinuation));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::ExpectedContinuation)
+    );
 }
 
 #[test]
@@ -148,7 +233,13 @@ fn streaming_mode_yields_fragments_as_they_arrive() {
     let mut config = Config::default();
     config.streaming = true;
     let mut client = Session::new(Role::Client, config);
-    client.receive(&raw_frame(Role::Client, false, Rsv::NONE, OpCode::Binary, b"ab"));
+    client.receive(&raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Binary,
+        b"ab",
+    ));
     assert_eq!(
         client.poll_event(),
         Some(Ok(Event::Fragment(Fragment {
@@ -159,7 +250,13 @@ fn streaming_mode_yields_fragments_as_they_arrive() {
         })))
     );
     assert_eq!(client.poll_event(), None);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, b"c"));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Continuation,
+        b"c",
+    ));
     assert_eq!(
         client.poll_event(),
         Some(Ok(Event::Fragment(Fragment {
@@ -194,7 +291,10 @@ fn caller_driven_fragments_allow_control_frames_between() {
     let mut client = session(Role::Client);
     client.send_fragment(DataKind::Text, b"ab", false).unwrap();
     client.send_ping(b"!").unwrap();
-    assert_eq!(client.send_text("x"), Err(SendError::FragmentedMessageInProgress));
+    assert_eq!(
+        client.send_text("x"),
+        Err(SendError::FragmentedMessageInProgress)
+    );
     assert_eq!(
         client.send_fragment(DataKind::Binary, b"?", true),
         Err(SendError::FragmentKindMismatch)
@@ -202,7 +302,10 @@ fn caller_driven_fragments_allow_control_frames_between() {
     client.send_fragment(DataKind::Text, b"cd", true).unwrap();
     let mut server = session(Role::Server);
     pump(&mut client, &mut server);
-    assert_eq!(messages(&mut server), vec![Message::ping(&b"!"[..]), Message::text("abcd")]);
+    assert_eq!(
+        messages(&mut server),
+        vec![Message::ping(&b"!"[..]), Message::text("abcd")]
+    );
 }
 
 // §5.5: control frames.
@@ -210,23 +313,47 @@ fn caller_driven_fragments_allow_control_frames_between() {
 #[test]
 fn control_frame_over_125_bytes_fails_with_1002() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Ping, &[0; 126]));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Ping,
+        &[0; 126],
+    ));
     let err = assert_fails_with(&mut client, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::ControlFrameTooLong(126)));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::ControlFrameTooLong(126))
+    );
 }
 
 #[test]
 fn fragmented_control_frame_fails_with_1002() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, false, Rsv::NONE, OpCode::Ping, b"x"));
+    client.receive(&raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Ping,
+        b"x",
+    ));
     let err = assert_fails_with(&mut client, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::FragmentedControlFrame));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::FragmentedControlFrame)
+    );
 }
 
 #[test]
 fn ping_is_answered_with_a_pong_carrying_its_payload() {
     let mut server = session(Role::Server);
-    server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b"payload"));
+    server.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Ping,
+        b"payload",
+    ));
     assert_eq!(messages(&mut server), vec![Message::ping(&b"payload"[..])]);
     assert_frame_sent(&mut server, OpCode::Pong, b"payload");
 }
@@ -236,7 +363,13 @@ fn auto_pong_can_be_turned_off() {
     let mut config = Config::default();
     config.auto_pong = false;
     let mut server = Session::new(Role::Server, config);
-    server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b"p"));
+    server.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Ping,
+        b"p",
+    ));
     assert_eq!(messages(&mut server), vec![Message::ping(&b"p"[..])]);
     assert!(!server.has_pending_output());
 }
@@ -244,8 +377,14 @@ fn auto_pong_can_be_turned_off() {
 #[test]
 fn oversized_control_payloads_are_refused_on_send() {
     let mut client = session(Role::Client);
-    assert_eq!(client.send_ping(&[0; 126]), Err(SendError::ControlPayloadTooLong(126)));
-    assert_eq!(client.send_pong(&[0; 200]), Err(SendError::ControlPayloadTooLong(200)));
+    assert_eq!(
+        client.send_ping(&[0; 126]),
+        Err(SendError::ControlPayloadTooLong(126))
+    );
+    assert_eq!(
+        client.send_pong(&[0; 200]),
+        Err(SendError::ControlPayloadTooLong(200))
+    );
     assert!(!client.has_pending_output());
 }
 
@@ -256,45 +395,100 @@ fn close_is_echoed_with_the_same_code() {
     let mut server = session(Role::Server);
     let mut payload = 1000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(b"bye");
-    server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &payload));
-    assert_eq!(messages(&mut server), vec![Message::close(CloseCode::NORMAL, "bye")]);
+    server.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Close,
+        &payload,
+    ));
+    assert_eq!(
+        messages(&mut server),
+        vec![Message::close(CloseCode::NORMAL, "bye")]
+    );
     assert_frame_sent(&mut server, OpCode::Close, &1000u16.to_be_bytes());
-    assert_eq!(server.state(), State::Closed, "a server closes the transport first");
+    assert_eq!(
+        server.state(),
+        State::Closed,
+        "a server closes the transport first"
+    );
 }
 
 #[test]
 fn empty_close_is_echoed_empty() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Close, b""));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Close,
+        b"",
+    ));
     assert_eq!(messages(&mut client), vec![Message::Close(None)]);
     assert_frame_sent(&mut client, OpCode::Close, b"");
-    assert_eq!(client.state(), State::Closing, "a client waits for the server to close TCP");
+    assert_eq!(
+        client.state(),
+        State::Closing,
+        "a client waits for the server to close TCP"
+    );
 }
 
 #[test]
 fn one_byte_close_payload_fails_with_1002() {
     let mut server = session(Role::Server);
-    server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &[0x03]));
+    server.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Close,
+        &[0x03],
+    ));
     let err = assert_fails_with(&mut server, 1002);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::InvalidClosePayload));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::InvalidClosePayload)
+    );
 }
 
 #[test]
 fn invalid_close_codes_fail_with_1002() {
-    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+    for code in [
+        0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+    ] {
         let mut server = session(Role::Server);
-        server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &code.to_be_bytes()));
+        server.receive(&raw_frame(
+            Role::Server,
+            true,
+            Rsv::NONE,
+            OpCode::Close,
+            &code.to_be_bytes(),
+        ));
         let err = assert_fails_with(&mut server, 1002);
-        assert_eq!(err, ConnectionError::Protocol(ProtocolError::InvalidCloseCode(code)));
+        assert_eq!(
+            err,
+            ConnectionError::Protocol(ProtocolError::InvalidCloseCode(code))
+        );
     }
 }
 
 #[test]
 fn valid_close_codes_are_accepted() {
-    for code in [1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999] {
+    for code in [
+        1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+        4000, 4999,
+    ] {
         let mut server = session(Role::Server);
-        server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &code.to_be_bytes()));
-        assert_eq!(messages(&mut server), vec![Message::close(CloseCode::new(code), "")]);
+        server.receive(&raw_frame(
+            Role::Server,
+            true,
+            Rsv::NONE,
+            OpCode::Close,
+            &code.to_be_bytes(),
+        ));
+        assert_eq!(
+            messages(&mut server),
+            vec![Message::close(CloseCode::new(code), "")]
+        );
         assert_frame_sent(&mut server, OpCode::Close, &code.to_be_bytes());
     }
 }
@@ -304,9 +498,18 @@ fn close_reason_that_is_not_utf8_fails_with_1007() {
     let mut server = session(Role::Server);
     let mut payload = 1000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(&[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xed, 0xa0, 0x80]);
-    server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &payload));
+    server.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Close,
+        &payload,
+    ));
     let err = assert_fails_with(&mut server, 1007);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::InvalidCloseReason));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::InvalidCloseReason)
+    );
 }
 
 #[test]
@@ -333,14 +536,23 @@ fn nothing_is_sent_after_our_close_used_after_close() {
     client.take_output();
     assert_eq!(client.send_text("late"), Err(SendError::AlreadyClosed));
     assert_eq!(client.send_ping(b""), Err(SendError::AlreadyClosed));
-    assert_eq!(client.close(CloseCode::NORMAL, ""), Err(SendError::AlreadyClosed));
+    assert_eq!(
+        client.close(CloseCode::NORMAL, ""),
+        Err(SendError::AlreadyClosed)
+    );
     assert!(!client.has_pending_output());
 }
 
 #[test]
 fn sending_after_the_peer_closed_is_closed_by_peer() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Close, &1001u16.to_be_bytes()));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Close,
+        &1001u16.to_be_bytes(),
+    ));
     messages(&mut client);
     client.take_output();
     assert_eq!(client.send_text("late"), Err(SendError::ClosedByPeer));
@@ -352,7 +564,13 @@ fn no_pong_after_close_was_sent() {
     let mut server = session(Role::Server);
     server.close(CloseCode::NORMAL, "").unwrap();
     server.take_output();
-    server.receive(&raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b"p"));
+    server.receive(&raw_frame(
+        Role::Server,
+        true,
+        Rsv::NONE,
+        OpCode::Ping,
+        b"p",
+    ));
     assert_eq!(messages(&mut server), vec![Message::ping(&b"p"[..])]);
     assert!(!server.has_pending_output());
 }
@@ -365,10 +583,16 @@ fn client_close_handshake_ends_when_server_closes_tcp() {
     let mut server = session(Role::Server);
     client.close(CloseCode::NORMAL, "bye").unwrap();
     pump(&mut client, &mut server);
-    assert_eq!(messages(&mut server), vec![Message::close(CloseCode::NORMAL, "bye")]);
+    assert_eq!(
+        messages(&mut server),
+        vec![Message::close(CloseCode::NORMAL, "bye")]
+    );
     assert!(server.is_closed());
     pump(&mut server, &mut client);
-    assert_eq!(messages(&mut client), vec![Message::close(CloseCode::NORMAL, "")]);
+    assert_eq!(
+        messages(&mut client),
+        vec![Message::close(CloseCode::NORMAL, "")]
+    );
     assert_eq!(client.state(), State::Closing);
     client.receive_eof();
     assert_eq!(client.state(), State::Closed);
@@ -378,7 +602,13 @@ fn client_close_handshake_ends_when_server_closes_tcp() {
 #[test]
 fn client_gives_up_waiting_for_tcp_close_after_the_timeout() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Close, b""));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Close,
+        b"",
+    ));
     messages(&mut client);
     let t0 = Instant::now();
     let deadline = client.poll_timeout(t0).expect("timer armed");
@@ -387,7 +617,11 @@ fn client_gives_up_waiting_for_tcp_close_after_the_timeout() {
     assert_eq!(client.state(), State::Closing);
     client.handle_timeout(deadline);
     assert_eq!(client.state(), State::Closed);
-    assert_eq!(client.poll_event(), None, "the handshake completed: no error");
+    assert_eq!(
+        client.poll_event(),
+        None,
+        "the handshake completed: no error"
+    );
 }
 
 #[test]
@@ -398,7 +632,10 @@ fn unanswered_close_times_out_with_an_error() {
     let deadline = server.poll_timeout(t0).expect("timer armed");
     server.handle_timeout(deadline);
     assert!(server.is_closed());
-    assert_eq!(server.poll_event(), Some(Err(ConnectionError::CloseTimeout)));
+    assert_eq!(
+        server.poll_event(),
+        Some(Err(ConnectionError::CloseTimeout))
+    );
 }
 
 #[test]
@@ -410,10 +647,22 @@ fn no_timer_while_open() {
 #[test]
 fn eof_before_the_close_handshake_is_an_abnormal_closure() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, b"partial"));
+    client.receive(&raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Text,
+        b"partial",
+    ));
     client.receive_eof();
-    assert_eq!(events(&mut client), vec![Err(ConnectionError::AbnormalClosure)]);
-    assert_eq!(ConnectionError::AbnormalClosure.close_code(), CloseCode::ABNORMAL);
+    assert_eq!(
+        events(&mut client),
+        vec![Err(ConnectionError::AbnormalClosure)]
+    );
+    assert_eq!(
+        ConnectionError::AbnormalClosure.close_code(),
+        CloseCode::ABNORMAL
+    );
     assert!(client.is_closed());
 }
 
@@ -422,7 +671,13 @@ fn eof_before_the_close_handshake_is_an_abnormal_closure() {
 #[test]
 fn invalid_utf8_in_one_frame_fails_with_1007() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, &[0xce, 0xba, 0xff]));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Text,
+        &[0xce, 0xba, 0xff],
+    ));
     let err = assert_fails_with(&mut client, 1007);
     assert_eq!(err, ConnectionError::Protocol(ProtocolError::InvalidUtf8));
 }
@@ -430,10 +685,22 @@ fn invalid_utf8_in_one_frame_fails_with_1007() {
 #[test]
 fn invalid_utf8_fails_at_the_fragment_that_breaks_it() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, b"valid "));
+    client.receive(&raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Text,
+        b"valid ",
+    ));
     assert_eq!(client.poll_event(), None);
     // 0xED 0xA0 starts a surrogate: invalid before the message ends.
-    client.receive(&raw_frame(Role::Client, false, Rsv::NONE, OpCode::Continuation, &[0xed, 0xa0]));
+    client.receive(&raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Continuation,
+        &[0xed, 0xa0],
+    ));
     assert_fails_with(&mut client, 1007);
 }
 
@@ -452,8 +719,20 @@ fn code_point_split_across_fragments_is_valid() {
     let mut client = session(Role::Client);
     let euro = "€".as_bytes();
     let mut bytes = raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, &euro[..1]);
-    bytes.extend(raw_frame(Role::Client, false, Rsv::NONE, OpCode::Continuation, &euro[1..2]));
-    bytes.extend(raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, &euro[2..]));
+    bytes.extend(raw_frame(
+        Role::Client,
+        false,
+        Rsv::NONE,
+        OpCode::Continuation,
+        &euro[1..2],
+    ));
+    bytes.extend(raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Continuation,
+        &euro[2..],
+    ));
     client.receive(&bytes);
     assert_eq!(messages(&mut client), vec![Message::text("€")]);
 }
@@ -461,7 +740,13 @@ fn code_point_split_across_fragments_is_valid() {
 #[test]
 fn message_ending_inside_a_code_point_fails_with_1007() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, &"€".as_bytes()[..2]));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Text,
+        &"€".as_bytes()[..2],
+    ));
     assert_fails_with(&mut client, 1007);
 }
 
@@ -477,7 +762,10 @@ fn frame_over_the_limit_fails_with_1009_before_its_payload_arrives() {
     let err = assert_fails_with(&mut client, 1009);
     assert_eq!(
         err,
-        ConnectionError::Protocol(ProtocolError::FrameTooLarge { len: 1001, limit: 1000 })
+        ConnectionError::Protocol(ProtocolError::FrameTooLarge {
+            len: 1001,
+            limit: 1000
+        })
     );
 }
 
@@ -487,10 +775,19 @@ fn message_over_the_limit_fails_with_1009() {
     config.max_message_size = 10;
     let mut client = Session::new(Role::Client, config);
     let mut bytes = raw_frame(Role::Client, false, Rsv::NONE, OpCode::Binary, &[0; 6]);
-    bytes.extend(raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, &[0; 5]));
+    bytes.extend(raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Continuation,
+        &[0; 5],
+    ));
     client.receive(&bytes);
     let err = assert_fails_with(&mut client, 1009);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::MessageTooLarge { limit: 10 }));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::MessageTooLarge { limit: 10 })
+    );
 }
 
 #[test]
@@ -500,11 +797,20 @@ fn too_many_fragments_fail_with_1009() {
     let mut client = Session::new(Role::Client, config);
     let mut bytes = raw_frame(Role::Client, false, Rsv::NONE, OpCode::Binary, b"");
     for _ in 0..3 {
-        bytes.extend(raw_frame(Role::Client, false, Rsv::NONE, OpCode::Continuation, b""));
+        bytes.extend(raw_frame(
+            Role::Client,
+            false,
+            Rsv::NONE,
+            OpCode::Continuation,
+            b"",
+        ));
     }
     client.receive(&bytes);
     let err = assert_fails_with(&mut client, 1009);
-    assert_eq!(err, ConnectionError::Protocol(ProtocolError::TooManyFragments { limit: 3 }));
+    assert_eq!(
+        err,
+        ConnectionError::Protocol(ProtocolError::TooManyFragments { limit: 3 })
+    );
 }
 
 #[test]
@@ -512,7 +818,17 @@ fn input_after_a_failure_is_ignored() {
     let mut client = session(Role::Client);
     client.receive(&raw_first_byte(Role::Client, 0x83, b""));
     assert_fails_with(&mut client, 1002);
-    client.receive(&raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, b"late"));
+    client.receive(&raw_frame(
+        Role::Client,
+        true,
+        Rsv::NONE,
+        OpCode::Text,
+        b"late",
+    ));
     assert_eq!(client.poll_event(), None);
-    assert_eq!(client.buffered_input(), 0, "nothing is buffered after failing");
+    assert_eq!(
+        client.buffered_input(),
+        0,
+        "nothing is buffered after failing"
+    );
 }

@@ -251,7 +251,8 @@ impl Session {
                 self.input_done = true;
                 self.read_buf.clear();
                 self.closed = true;
-                if !self.close_received && !self.failed && self.initiator == Some(Initiator::Local) {
+                if !self.close_received && !self.failed && self.initiator == Some(Initiator::Local)
+                {
                     self.events.push_back(Err(ConnectionError::CloseTimeout));
                 }
             }

@@ -10,9 +10,9 @@ use super::{Event, Incoming, Initiator, Session};
 use crate::close::CloseFrame;
 use crate::config::Role;
 use crate::error::{ConnectionError, ProtocolError};
+use crate::fast::text::Utf8Bytes;
 use crate::frame::{Frame, FrameHeader, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
-use crate::text::Utf8Bytes;
 use crate::utf8::Utf8Validator;
 
 impl Session {
@@ -64,6 +64,9 @@ impl Session {
                 return Some(event);
             }
             if self.input_done {
+                // Whatever arrives after a close or a failure is dropped unread, so a
+                // driver that keeps reading (waiting for the transport's end) stays bounded.
+                self.read_buf.clear();
                 return None;
             }
             match self.step() {
@@ -105,7 +108,8 @@ impl Session {
         }
         let claimed = self.extension.as_ref().map_or(Rsv::NONE, |ext| ext.rsv());
         let first_data_frame = matches!(header.opcode, OpCode::Text | OpCode::Binary);
-        if !header.rsv.is_empty() && !(first_data_frame && claimed.contains(header.rsv)) {
+        let allowed = first_data_frame && claimed.contains(header.rsv);
+        if !header.rsv.is_empty() && !allowed {
             return Err(ProtocolError::ReservedBitsSet(header.rsv.bits()));
         }
         let kind = match header.opcode {
@@ -149,7 +153,10 @@ impl Session {
         }
         let partial = self.decoder.partial_payload(&self.read_buf);
         if let Some(fresh) = partial.get(self.frame_validated..) {
-            incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+            incoming
+                .utf8
+                .feed(fresh)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         self.frame_validated = partial.len();
         Ok(())
@@ -162,15 +169,19 @@ impl Session {
                 if self.config.auto_pong && !self.close_sent {
                     self.write_frame(true, Rsv::NONE, OpCode::Pong, &payload);
                 }
-                self.events.push_back(Ok(Event::Message(Message::Ping(payload))));
+                self.events
+                    .push_back(Ok(Event::Message(Message::Ping(payload))));
                 Ok(())
             }
             OpCode::Pong => {
-                self.events.push_back(Ok(Event::Message(Message::Pong(payload))));
+                self.events
+                    .push_back(Ok(Event::Message(Message::Pong(payload))));
                 Ok(())
             }
             OpCode::Close => self.on_close(&payload),
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => self.on_data(header.fin, payload),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.on_data(header.fin, payload)
+            }
         }
     }
 
@@ -184,11 +195,14 @@ impl Session {
         if !self.close_sent {
             // §5.5.1: answer with a close, echoing the status code.
             self.initiator = Some(Initiator::Peer);
-            let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, Utf8Bytes::new()));
+            let echo = frame
+                .as_ref()
+                .map(|f| CloseFrame::new(f.code, Utf8Bytes::new()));
             self.write_close(echo.as_ref());
         }
         self.finish_close_handshake();
-        self.events.push_back(Ok(Event::Message(Message::Close(frame))));
+        self.events
+            .push_back(Ok(Event::Message(Message::Close(frame))));
         Ok(())
     }
 
@@ -225,19 +239,28 @@ impl Session {
                 });
             }
             if text {
-                incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+                incoming
+                    .utf8
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             None
         } else {
             if text {
                 let fresh = payload.get(self.frame_validated..).unwrap_or_default();
-                incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+                incoming
+                    .utf8
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             Some(payload)
         };
         self.frame_validated = 0;
         if fin && text {
-            incoming.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            incoming
+                .utf8
+                .finish()
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
 
         if self.config.streaming {

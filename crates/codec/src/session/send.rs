@@ -71,7 +71,12 @@ impl Session {
     /// Queues one piece of a data message that the caller fragments: the first call starts
     /// a message of `kind`, later calls continue it (with the same `kind`), and `fin` ends it.
     /// Control frames may be sent in between; whole data messages may not.
-    pub fn send_fragment(&mut self, kind: DataKind, payload: &[u8], fin: bool) -> Result<(), SendError> {
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
         self.check_open()?;
         let (opcode, rsv, transformed) = match self.outgoing {
             Some(outgoing) if outgoing.kind != kind => return Err(SendError::FragmentKindMismatch),
@@ -88,7 +93,11 @@ impl Session {
         } else {
             self.write_frame(fin, rsv, opcode, payload);
         }
-        self.outgoing = if fin { None } else { Some(Outgoing { kind, transformed }) };
+        self.outgoing = if fin {
+            None
+        } else {
+            Some(Outgoing { kind, transformed })
+        };
         Ok(())
     }
 

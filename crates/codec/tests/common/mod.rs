@@ -1,6 +1,12 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![allow(dead_code, unreachable_pub)]
 //! Helpers that read like the RFC: build raw frames, feed them, and assert what the
 //! session sent back or how it failed.
-#![allow(dead_code, unreachable_pub)]
 
 use bytes::{Bytes, BytesMut};
 use spearmint_codec::{
@@ -52,10 +58,22 @@ pub fn sent_frames(session: &mut Session) -> Vec<(OpCode, bool, Rsv, Bytes)> {
     session.consume_output(buf.len());
     let mut decoder = FrameDecoder::new(usize::MAX);
     let mut frames = Vec::new();
-    while let Some(frame) = decoder.decode(&mut buf).expect("session wrote a valid frame") {
+    while let Some(frame) = decoder
+        .decode(&mut buf)
+        .expect("session wrote a valid frame")
+    {
         let expect_masked = session.role() == Role::Client;
-        assert_eq!(frame.header.mask.is_some(), expect_masked, "masking follows the role");
-        frames.push((frame.header.opcode, frame.header.fin, frame.header.rsv, frame.payload));
+        assert_eq!(
+            frame.header.mask.is_some(),
+            expect_masked,
+            "masking follows the role"
+        );
+        frames.push((
+            frame.header.opcode,
+            frame.header.fin,
+            frame.header.rsv,
+            frame.payload,
+        ));
     }
     assert!(buf.is_empty(), "trailing partial frame in output");
     frames
