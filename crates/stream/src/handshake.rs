@@ -1,0 +1,130 @@
+//! The HTTP/1.1 opening handshake over an async byte stream, driving the sans-IO upgrade
+//! state machines of spearmint-http1.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use spearmint_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::config::StreamConfig;
+use crate::driver::WebSocketStream;
+use crate::error::Error;
+use crate::timer::Timer;
+
+/// Read size during the handshake: headers are small, and bytes past them are handed to the
+/// session, not lost.
+const HANDSHAKE_READ: usize = 4096;
+
+/// Runs the client side of the HTTP/1.1 upgrade over `io` and returns the connected stream
+/// and the server's response.
+///
+/// `request` names the target (`ws://host/path` or `wss://…`) and may carry extra headers.
+/// The handshake itself has no timeout: wrap the call in your runtime's timeout.
+pub async fn client_handshake<IO>(
+    mut io: IO,
+    request: http::Request<()>,
+    config: ClientConfig,
+    stream_config: StreamConfig,
+    timer: Option<Arc<dyn Timer>>,
+) -> Result<(WebSocketStream<IO>, http::Response<()>), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut upgrade = ClientUpgrade::new(request, config)?;
+    while !upgrade.pending_output().is_empty() {
+        let n = write_some(&mut io, upgrade.pending_output()).await?;
+        upgrade.consume_output(n);
+    }
+    flush(&mut io).await?;
+    let mut buf = BytesMut::with_capacity(HANDSHAKE_READ);
+    let upgraded = loop {
+        buf.clear();
+        if read_some(&mut io, &mut buf).await? == 0 {
+            return Err(Error::Handshake(upgrade.receive_eof()));
+        }
+        if let Some(upgraded) = upgrade.receive(&buf)? {
+            break upgraded;
+        }
+    };
+    tracing::debug!(status = %upgraded.response.status(), "client handshake complete");
+    let stream = WebSocketStream::from_session(io, upgraded.session, stream_config, timer);
+    Ok((stream, upgraded.response))
+}
+
+/// Runs the server side of the HTTP/1.1 upgrade over `io`: reads the request, judges it with
+/// `config`'s policy, and writes the 101 response (or the rejection, returning its error).
+///
+/// Returns the connected stream and the client's request.
+pub async fn server_handshake<IO>(
+    mut io: IO,
+    config: ServerConfig,
+    stream_config: StreamConfig,
+    timer: Option<Arc<dyn Timer>>,
+) -> Result<(WebSocketStream<IO>, http::Request<()>), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut upgrade = ServerUpgrade::new(config);
+    let mut buf = BytesMut::with_capacity(HANDSHAKE_READ);
+    let outcome = loop {
+        buf.clear();
+        let n = read_some(&mut io, &mut buf).await?;
+        if n == 0 {
+            upgrade.receive_eof()?;
+            return Err(Error::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        if let Some(outcome) = upgrade.receive(&buf)? {
+            break outcome;
+        }
+    };
+    match outcome {
+        ServerUpgraded::Accepted(mut accepted) => {
+            write_all(&mut io, accepted.pending_output()).await?;
+            accepted.consume_output(usize::MAX);
+            let parts = accepted
+                .into_parts()
+                .map_err(|_| Error::Io(io::ErrorKind::WriteZero.into()))?;
+            tracing::debug!(uri = %parts.request.uri(), "server handshake complete");
+            let stream = WebSocketStream::from_session(io, parts.session, stream_config, timer);
+            Ok((stream, parts.request))
+        }
+        ServerUpgraded::Rejected(mut rejected) => {
+            write_all(&mut io, rejected.pending_output()).await?;
+            rejected.consume_output(usize::MAX);
+            let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
+            let err = rejected
+                .into_error()
+                .map_err(|_| Error::Io(io::ErrorKind::WriteZero.into()))?;
+            Err(Error::Handshake(err))
+        }
+    }
+}
+
+async fn read_some<IO: AsyncRead + Unpin>(io: &mut IO, buf: &mut BytesMut) -> io::Result<usize> {
+    buf.reserve(HANDSHAKE_READ);
+    poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf)).await
+}
+
+async fn write_some<IO: AsyncWrite + Unpin>(io: &mut IO, data: &[u8]) -> io::Result<usize> {
+    let n = poll_fn(|cx| Pin::new(&mut *io).poll_write(cx, data)).await?;
+    if n == 0 {
+        return Err(io::ErrorKind::WriteZero.into());
+    }
+    Ok(n)
+}
+
+async fn write_all<IO: AsyncWrite + Unpin>(io: &mut IO, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = write_some(io, data).await?;
+        data = data.get(n..).unwrap_or_default();
+    }
+    flush(io).await
+}
+
+async fn flush<IO: AsyncWrite + Unpin>(io: &mut IO) -> io::Result<()> {
+    poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await
+}

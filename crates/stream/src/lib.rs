@@ -1,0 +1,36 @@
+//! # spearmint-stream
+//!
+//! The runtime-agnostic async driver of spearmint. It is written once, generic over
+//! `tokio::io::{AsyncRead, AsyncWrite}` (the traits only: no tokio runtime is needed), and
+//! drives a sans-IO [`spearmint_codec::Session`] over any byte stream:
+//!
+//! - [`WebSocketStream`] is a [`Stream`](futures_core::Stream) of [`Message`]s and a
+//!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
+//!   writer half that two tasks can use at once.
+//! - Pings are answered automatically; the close handshake is bounded by a timeout;
+//!   keep-alive pings are optional; the write buffer is bounded, so a slow peer pushes back.
+//! - [`client_handshake`] and [`server_handshake`] run the HTTP/1.1 upgrade over the stream.
+//!
+//! Timers come from the runtime through the small [`Timer`] trait; the runtime crates
+//! (spearmint-tokio, spearmint-smol, …) provide it.
+
+#![deny(missing_docs)]
+
+mod config;
+mod driver;
+mod error;
+mod handshake;
+mod options;
+mod split;
+mod timer;
+
+pub use config::{KeepAlive, StreamConfig};
+pub use driver::WebSocketStream;
+pub use error::Error;
+pub use handshake::{client_handshake, server_handshake};
+pub use options::{ClientOptions, IntoClientRequest, ServerOptions, Target};
+pub use split::{WebSocketReader, WebSocketWriter};
+pub use timer::{Sleep, Timer};
+
+pub use spearmint_codec::{CloseCode, CloseFrame, Message, Role, Utf8Bytes};
+pub use spearmint_http1::{ClientConfig, ServerConfig};

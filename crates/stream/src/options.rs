@@ -1,0 +1,235 @@
+//! Runtime-agnostic connection options, shared by every runtime adapter so that
+//! `spearmint::tokio`, `spearmint::smol` and `spearmint::async_std` have one shape.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Request, Uri};
+use spearmint_codec::{Config, ExtensionFactory};
+use spearmint_http1::{ClientConfig, ServerConfig};
+
+use crate::config::{KeepAlive, StreamConfig};
+use crate::error::Error;
+
+/// Everything a client connection is made with. Build it with the methods below, starting
+/// from [`ClientOptions::default`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Handshake and session settings (subprotocols, extensions, headers, limits).
+    pub client: ClientConfig,
+    /// Driver settings (write buffer, keep-alive).
+    pub stream: StreamConfig,
+    /// Bound on DNS resolution plus TCP connect. Default: 30 s.
+    pub connect_timeout: Duration,
+    /// Bound on the opening handshake (after connecting). Default: 30 s.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            client: ClientConfig::default(),
+            stream: StreamConfig::default(),
+            connect_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Adds a header to the upgrade request.
+    ///
+    /// # Errors
+    /// When the name or value is not valid HTTP.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        let name = HeaderName::try_from(name).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let value =
+            HeaderValue::try_from(value).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        self.client.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Offers a subprotocol (in order of preference).
+    #[must_use]
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.client.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Offers an extension (e.g. permessage-deflate).
+    #[must_use]
+    pub fn extension(mut self, factory: Arc<dyn ExtensionFactory>) -> Self {
+        self.client.extensions.push(factory);
+        self
+    }
+
+    /// Offers no extension at all.
+    #[must_use]
+    pub fn no_extensions(mut self) -> Self {
+        self.client.extensions.clear();
+        self
+    }
+
+    /// Session limits and behaviour (frame/message size, fragments, close timeout, …).
+    #[must_use]
+    pub fn session(mut self, config: Config) -> Self {
+        self.client.session = config;
+        self
+    }
+
+    /// Largest message accepted.
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.client.session.max_message_size = bytes;
+        self
+    }
+
+    /// Largest frame accepted.
+    #[must_use]
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.client.session.max_frame_size = bytes;
+        self
+    }
+
+    /// How long the close handshake may take.
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.client.session.close_timeout = timeout;
+        self
+    }
+
+    /// Keep-alive pings.
+    #[must_use]
+    pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
+        self.stream.keepalive = Some(keepalive);
+        self
+    }
+
+    /// Driver settings.
+    #[must_use]
+    pub fn stream(mut self, config: StreamConfig) -> Self {
+        self.stream = config;
+        self
+    }
+
+    /// Bound on DNS resolution plus TCP connect.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Bound on the opening handshake.
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+}
+
+/// Everything a server connection is accepted with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Handshake policy and session settings.
+    pub server: ServerConfig,
+    /// Driver settings.
+    pub stream: StreamConfig,
+    /// Bound on reading and answering the upgrade request (cuts off slow clients).
+    /// Default: 10 s.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            stream: StreamConfig::default(),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What can name a WebSocket to connect to: a URL string, an [`http::Uri`], or a full
+/// [`http::Request<()>`] carrying extra headers.
+pub trait IntoClientRequest {
+    /// The upgrade request.
+    ///
+    /// # Errors
+    /// When the URL is not valid.
+    fn into_client_request(self) -> Result<Request<()>, Error>;
+}
+
+impl IntoClientRequest for Request<()> {
+    fn into_client_request(self) -> Result<Request<()>, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoClientRequest for Uri {
+    fn into_client_request(self) -> Result<Request<()>, Error> {
+        Request::get(self)
+            .body(())
+            .map_err(|e| Error::InvalidRequest(e.to_string()))
+    }
+}
+
+impl IntoClientRequest for &str {
+    fn into_client_request(self) -> Result<Request<()>, Error> {
+        let uri = Uri::try_from(self).map_err(|e| Error::InvalidRequest(format!("{self}: {e}")))?;
+        uri.into_client_request()
+    }
+}
+
+impl IntoClientRequest for String {
+    fn into_client_request(self) -> Result<Request<()>, Error> {
+        self.as_str().into_client_request()
+    }
+}
+
+impl IntoClientRequest for &String {
+    fn into_client_request(self) -> Result<Request<()>, Error> {
+        self.as_str().into_client_request()
+    }
+}
+
+/// Where to connect for a `ws://` or `wss://` request: host, port and whether TLS is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host name or IP literal (without brackets).
+    pub host: String,
+    /// The port (default 80 for ws, 443 for wss).
+    pub port: u16,
+    /// Whether the scheme asks for TLS (`wss`, `https`).
+    pub tls: bool,
+}
+
+impl Target {
+    /// Reads the target from a request's URI.
+    ///
+    /// # Errors
+    /// On a missing host or a scheme other than ws, wss, http or https.
+    pub fn from_request(request: &Request<()>) -> Result<Self, Error> {
+        let uri = request.uri();
+        let tls = match uri.scheme_str() {
+            Some("ws" | "http") => false,
+            Some("wss" | "https") => true,
+            Some(other) => {
+                return Err(Error::InvalidRequest(format!(
+                    "unsupported scheme {other:?}"
+                )));
+            }
+            None => return Err(Error::InvalidRequest(format!("{uri}: no scheme"))),
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| Error::InvalidRequest(format!("{uri}: no host")))?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        Ok(Self { host, port, tls })
+    }
+}

@@ -1,0 +1,148 @@
+//! # spearmint-tokio
+//!
+//! The tokio adapter of spearmint: what is truly runtime-specific — DNS, TCP (with
+//! `TCP_NODELAY`), timers — and the `connect`/`accept` entry points. The WebSocket logic
+//! itself lives in spearmint-stream and spearmint-codec.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), spearmint_stream::Error> {
+//! use spearmint_stream::Message;
+//!
+//! let (mut ws, _response) = spearmint_tokio::connect("ws://127.0.0.1:9001/echo").await?;
+//! ws.send_message(Message::text("hello")).await?;
+//! if let Some(reply) = ws.next_message().await {
+//!     println!("{:?}", reply?);
+//! }
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use spearmint_stream::{
+    ClientOptions, Error, IntoClientRequest, ServerOptions, Sleep, Target, Timer, WebSocketStream,
+    client_handshake, server_handshake,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+pub use tokio::net::TcpStream;
+
+/// Timers on tokio's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioTimer;
+
+impl Timer for TokioTimer {
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+}
+
+/// The timer to hand to [`WebSocketStream::from_session`] on tokio.
+pub fn timer() -> Arc<dyn Timer> {
+    Arc::new(TokioTimer)
+}
+
+/// Connects to a `ws://` URL with default options.
+///
+/// Returns the stream and the server's `101 Switching Protocols` response.
+///
+/// # Errors
+/// A bad URL, a failed DNS lookup or TCP connect, a refused or invalid handshake, a timeout.
+pub async fn connect(
+    request: impl IntoClientRequest,
+) -> Result<(WebSocketStream<TcpStream>, http::Response<()>), Error> {
+    connect_with(request, &ClientOptions::default()).await
+}
+
+/// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts).
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with(
+    request: impl IntoClientRequest,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<TcpStream>, http::Response<()>), Error> {
+    let request = request.into_client_request()?;
+    let target = Target::from_request(&request)?;
+    if target.tls {
+        return Err(Error::TlsUnavailable);
+    }
+    let tcp = tcp_connect(&target, options).await?;
+    handshake_with(tcp, request, options).await
+}
+
+/// Opens a TCP connection to the target, with `TCP_NODELAY` (WebSocket frames are
+/// latency-sensitive; the driver batches writes itself).
+///
+/// # Errors
+/// DNS or connect failure, or the connect timeout.
+pub async fn tcp_connect(target: &Target, options: &ClientOptions) -> Result<TcpStream, Error> {
+    let connect = TcpStream::connect((target.host.as_str(), target.port));
+    let tcp = tokio::time::timeout(options.connect_timeout, connect)
+        .await
+        .map_err(|_| Error::Timeout("connect"))??;
+    tcp.set_nodelay(true)?;
+    tracing::debug!(host = %target.host, port = target.port, "connected");
+    Ok(tcp)
+}
+
+/// Runs the client handshake over any byte stream already connected (TCP, TLS, a pipe…).
+///
+/// # Errors
+/// A refused or invalid handshake, I/O errors, or the handshake timeout.
+pub async fn handshake_with<IO>(
+    io: IO,
+    request: http::Request<()>,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<IO>, http::Response<()>), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let handshake = client_handshake(
+        io,
+        request,
+        options.client.clone(),
+        options.stream.clone(),
+        Some(timer()),
+    );
+    tokio::time::timeout(options.handshake_timeout, handshake)
+        .await
+        .map_err(|_| Error::Timeout("handshake"))?
+}
+
+/// Accepts a WebSocket on an incoming byte stream with default options.
+///
+/// Returns the stream and the client's upgrade request.
+///
+/// # Errors
+/// An invalid or refused upgrade request (the rejection has been written), I/O errors, or
+/// the handshake timeout (which cuts off slow clients).
+pub async fn accept<IO>(io: IO) -> Result<(WebSocketStream<IO>, http::Request<()>), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(io, &ServerOptions::default()).await
+}
+
+/// Accepts with explicit options (policy, limits, timeouts).
+///
+/// # Errors
+/// As [`accept`].
+pub async fn accept_with<IO>(
+    io: IO,
+    options: &ServerOptions,
+) -> Result<(WebSocketStream<IO>, http::Request<()>), Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let handshake = server_handshake(
+        io,
+        options.server.clone(),
+        options.stream.clone(),
+        Some(timer()),
+    );
+    tokio::time::timeout(options.handshake_timeout, handshake)
+        .await
+        .map_err(|_| Error::Timeout("handshake"))?
+}
