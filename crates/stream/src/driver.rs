@@ -226,6 +226,9 @@ where
             match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
                 Poll::Ready(Ok(0)) => self.session.receive_eof(),
                 Poll::Ready(Ok(_)) => {}
+                // After the peer's close frame, a reset is as good as a clean end: the
+                // close handshake is done and the server was free to drop the connection.
+                Poll::Ready(Err(_)) if self.session.close_received() => self.session.receive_eof(),
                 Poll::Ready(Err(err)) => {
                     self.finished = true;
                     return Poll::Ready(Some(Err(Error::Io(err))));

@@ -26,6 +26,15 @@ pub enum Error {
     Timeout(&'static str),
     /// `wss://` was asked for but this build has no TLS support.
     TlsUnavailable,
+    /// HTTP/2 was required, but the server's SETTINGS do not enable the extended CONNECT
+    /// protocol (RFC 8441 §3), so it cannot carry WebSockets over HTTP/2.
+    ExtendedConnectDisabled,
+    /// The HTTP/2 transport failed (connection or stream error, or a peer that does not
+    /// speak HTTP/2). The source is the transport's own error type (`spearmint_http2::Error`),
+    /// kept opaque here so that this crate needs no HTTP/2 dependency.
+    Http2(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// HTTP/2 was asked for, but this build has no HTTP/2 support (the `http2` feature).
+    Http2Unavailable,
 }
 
 impl fmt::Display for Error {
@@ -39,6 +48,13 @@ impl fmt::Display for Error {
             Self::InvalidRequest(msg) => write!(f, "invalid request: {msg}"),
             Self::Timeout(what) => write!(f, "timed out: {what}"),
             Self::TlsUnavailable => f.write_str("wss:// needs TLS, which this build lacks"),
+            Self::ExtendedConnectDisabled => f.write_str(
+                "the server does not enable extended CONNECT (RFC 8441): no WebSockets over HTTP/2",
+            ),
+            Self::Http2(err) => write!(f, "HTTP/2: {err}"),
+            Self::Http2Unavailable => {
+                f.write_str("HTTP/2 was asked for, but this build lacks the http2 feature")
+            }
         }
     }
 }
@@ -50,10 +66,13 @@ impl std::error::Error for Error {
             Self::Handshake(err) => Some(err),
             Self::Connection(err) => Some(err),
             Self::Send(err) => Some(err),
+            Self::Http2(err) => Some(&**err),
             Self::KeepAliveTimeout
             | Self::InvalidRequest(_)
             | Self::Timeout(_)
-            | Self::TlsUnavailable => None,
+            | Self::TlsUnavailable
+            | Self::ExtendedConnectDisabled
+            | Self::Http2Unavailable => None,
         }
     }
 }

@@ -28,7 +28,7 @@ pub use config::{KeepAlive, StreamConfig};
 pub use driver::WebSocketStream;
 pub use error::Error;
 pub use handshake::{client_handshake, server_handshake};
-pub use options::{ClientOptions, IntoClientRequest, ServerOptions, Target};
+pub use options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions, Target};
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use timer::{Sleep, Timer};
 

@@ -24,6 +24,10 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Bound on the opening handshake (after connecting). Default: 30 s.
     pub handshake_timeout: Duration,
+    /// Whether to open the WebSocket over HTTP/2 (RFC 8441). Default: [`Http2Mode::Off`].
+    /// Honoured by runtime adapters built with their `http2` feature; without it, any mode
+    /// but `Off` fails the connect.
+    pub http2: Http2Mode,
 }
 
 impl Default for ClientOptions {
@@ -33,8 +37,30 @@ impl Default for ClientOptions {
             stream: StreamConfig::default(),
             connect_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(30),
+            http2: Http2Mode::Off,
         }
     }
+}
+
+/// Which HTTP version a client opens its WebSocket with.
+///
+/// Over HTTP/2 (RFC 8441) a WebSocket is one stream of a connection, opened with an
+/// extended CONNECT request; the server must announce `SETTINGS_ENABLE_CONNECT_PROTOCOL`.
+/// For `ws://` the client speaks HTTP/2 with prior knowledge (h2c); for `wss://` it asks
+/// for `h2` through TLS ALPN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Http2Mode {
+    /// HTTP/1.1 only (RFC 6455 upgrade).
+    #[default]
+    Off,
+    /// Try HTTP/2 first; if the server does not speak it, or does not enable extended
+    /// CONNECT, fall back to HTTP/1.1 on a new connection.
+    Prefer,
+    /// HTTP/2 only: a server without extended CONNECT fails the connect with
+    /// [`Error::ExtendedConnectDisabled`]; one that does not speak HTTP/2 at all fails it
+    /// with the HTTP/2 error.
+    Require,
 }
 
 impl ClientOptions {
@@ -124,6 +150,14 @@ impl ClientOptions {
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Whether to use HTTP/2 (RFC 8441): off, preferred (with fallback to HTTP/1.1), or
+    /// required.
+    #[must_use]
+    pub fn http2(mut self, mode: Http2Mode) -> Self {
+        self.http2 = mode;
         self
     }
 }

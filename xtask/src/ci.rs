@@ -1,0 +1,192 @@
+//! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure.
+//! `.ci/run` runs exactly this.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{self, Result, bail, step};
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    name: &'static str,
+    run: fn() -> Result<()>,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        run: fmt,
+    },
+    Step {
+        name: "clippy",
+        run: clippy,
+    },
+    Step {
+        name: "test",
+        run: test,
+    },
+    Step {
+        name: "deny",
+        run: deny,
+    },
+    Step {
+        name: "autobahn",
+        run: autobahn,
+    },
+];
+
+/// The cargo-deny checks that work offline (advisories need the advisory database).
+const DENY_CHECKS: [&str; 3] = ["bans", "licenses", "sources"];
+/// Installed when `cargo deny` is missing (tested with deny.toml; ~4 minutes to build).
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut skip: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            // For local use only: `cargo xtask ci --skip autobahn,deny`.
+            "--skip" => match it.next() {
+                Some(list) => skip.extend(list.split(',').map(str::to_owned)),
+                None => bail!("--skip needs a list of steps"),
+            },
+            other => bail!("unknown ci option `{other}` (steps: {})", names()),
+        }
+    }
+    if let Some(unknown) = skip
+        .iter()
+        .find(|s| !STEPS.iter().any(|st| st.name == s.as_str()))
+    {
+        bail!("--skip: no step `{unknown}` (steps: {})", names());
+    }
+
+    let started = Instant::now();
+    let mut done: Vec<(&str, &str, Duration)> = Vec::new();
+    let mut outcome = Ok(());
+    for (i, st) in STEPS.iter().enumerate() {
+        if skip.iter().any(|s| s == st.name) {
+            step!(
+                "==> ci step {}/{}: {} SKIPPED (--skip)",
+                i + 1,
+                STEPS.len(),
+                st.name
+            );
+            done.push((st.name, "skipped", Duration::ZERO));
+            continue;
+        }
+        step!("==> ci step {}/{}: {}", i + 1, STEPS.len(), st.name);
+        let t = Instant::now();
+        let result = (st.run)();
+        let took = t.elapsed();
+        match result {
+            Ok(()) => {
+                step!(
+                    "<== ci step {}: ok in {}",
+                    st.name,
+                    util::fmt_duration(took)
+                );
+                done.push((st.name, "ok", took));
+            }
+            Err(e) => {
+                step!(
+                    "<== ci step {}: FAILED after {}",
+                    st.name,
+                    util::fmt_duration(took)
+                );
+                done.push((st.name, "FAILED", took));
+                outcome = Err(util::Error(format!("ci step `{}` failed: {e}", st.name)));
+                break;
+            }
+        }
+    }
+
+    eprintln!();
+    step!("ci summary:");
+    for st in STEPS {
+        match done.iter().find(|d| d.0 == st.name) {
+            Some((name, status, took)) => {
+                step!("  {name:<9} {status:<8} {}", util::fmt_duration(*took))
+            }
+            None => step!("  {:<9} not run", st.name),
+        }
+    }
+    step!("  total     {}", util::fmt_duration(started.elapsed()));
+    outcome
+}
+
+fn names() -> String {
+    STEPS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = util::cargo();
+    cmd.args(args).current_dir(util::project_root());
+    cmd
+}
+
+fn fmt() -> Result<()> {
+    util::run(
+        &mut cargo(&["fmt", "--all", "--check"]),
+        Duration::from_secs(5 * 60),
+    )
+}
+
+fn clippy() -> Result<()> {
+    util::run(
+        &mut cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        Duration::from_secs(30 * 60),
+    )
+}
+
+fn test() -> Result<()> {
+    util::run(
+        &mut cargo(&["test", "--workspace", "--all-features"]),
+        Duration::from_secs(30 * 60),
+    )
+}
+
+fn deny() -> Result<()> {
+    let probe = || util::succeeds(&mut cargo(&["deny", "--version"]), Duration::from_secs(60));
+    if !probe() {
+        step!("cargo-deny is not installed; installing cargo-deny {CARGO_DENY_VERSION}");
+        let t = Instant::now();
+        util::run(
+            &mut cargo(&[
+                "install",
+                "cargo-deny",
+                "--locked",
+                "--version",
+                CARGO_DENY_VERSION,
+            ]),
+            Duration::from_secs(25 * 60),
+        )?;
+        step!(
+            "installed cargo-deny in {}",
+            util::fmt_duration(t.elapsed())
+        );
+        if !probe() {
+            bail!("`cargo deny --version` still fails after installing cargo-deny");
+        }
+    }
+    // `cargo deny` reads `cargo metadata` for every platform, whose crates a Linux build never
+    // downloads (wasi, windows-sys, ...): fetch them from the registry first, then judge offline.
+    util::run(
+        &mut cargo(&["fetch", "--quiet"]),
+        Duration::from_secs(10 * 60),
+    )?;
+    let mut args = vec!["deny", "--offline", "check"];
+    args.extend(DENY_CHECKS);
+    util::run(&mut cargo(&args), Duration::from_secs(10 * 60))
+}
+
+fn autobahn() -> Result<()> {
+    crate::autobahn::run(&[])
+}

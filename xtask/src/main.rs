@@ -1,0 +1,56 @@
+//! `cargo xtask`: spearmint's own tooling. Std-only apart from `serde_json`.
+//!
+//! ```text
+//! cargo xtask ci                      fmt, clippy, test, deny, autobahn (what .ci/run runs)
+//! cargo xtask autobahn [--cases 1.*,2.*] [--testee] [--server-debug]
+//!                                     Autobahn|Testsuite fuzzingserver vs our client, judged
+//! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
+//! ```
+
+mod autobahn;
+mod ci;
+mod install;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  ci [--skip STEP,...]    run everything CI runs, in order, failing fast:
+                          fmt --check, clippy -D warnings, test, cargo deny, autobahn
+                          (--skip is for local use; CI runs every step)
+  autobahn [options]      Autobahn|Testsuite fuzzingserver against our client(s), judged strictly;
+                          report in autobahn/reports/clients/ (index.html, summary.md)
+      --cases LIST        only these cases, e.g. `--cases 1.*,2.*,9.1.1` (developers; CI runs all)
+      --testee            run Autobahn's own testee client instead of ours (tests this pipeline)
+      --server-debug      wstest's debug log (handshakes, frames) in autobahn/reports/fuzzingserver.log
+  autobahn-install        install Autobahn|Testsuite natively (needs root; idempotent)
+  help                    this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "ci" => ci::run(rest),
+        "autobahn" => autobahn::run(rest),
+        "autobahn-install" => install::run(rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(util::Error(format!("unknown task `{other}`\n\n{USAGE}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("[xtask] error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
