@@ -1,12 +1,22 @@
-//! `cargo xtask autobahn`: the Autobahn|Testsuite fuzzingserver against our client, judged.
+//! `cargo xtask autobahn`: Autobahn|Testsuite against both our roles, judged.
 //!
 //! 1. makes sure the testsuite is installed natively ([`crate::install`]);
-//! 2. builds `cargo build --release -p spearmint --example autobahn_client`;
-//! 3. starts `wstest -m fuzzingserver` on 127.0.0.1:9001 (cwd `autobahn/`, log in
-//!    `autobahn/reports/fuzzingserver.log`), killed again whatever happens;
-//! 4. runs the client once per row of [`AGENTS`], all into one report;
-//! 5. reads `autobahn/reports/clients/index.json`, prints a per-section table, writes it to
-//!    `autobahn/reports/clients/summary.md`, and fails unless every case passed (see [`judge`]).
+//! 2. builds the examples the chosen sides need in one
+//!    `cargo build --release -p spearmint --example autobahn_client --example autobahn_server`;
+//! 3. **client side** ([`run_client`]): starts `wstest -m fuzzingserver` on 127.0.0.1:9001
+//!    (cwd `autobahn/`, log in `autobahn/reports/fuzzingserver.log`), killed again whatever
+//!    happens, and runs our client once per row of [`AGENTS`], all into one report in
+//!    `autobahn/reports/clients/`;
+//! 4. **server side** ([`run_server`]): starts our echo server (`autobahn_server`) on
+//!    127.0.0.1:9002 (log in `autobahn/reports/autobahn_server.log`), killed again whatever
+//!    happens, and runs `wstest -m fuzzingclient -s fuzzingclient.json` against it (cwd
+//!    `autobahn/`, log in `autobahn/reports/fuzzingclient.log`), into
+//!    `autobahn/reports/servers/`;
+//! 5. per side, reads `index.json`, prints a per-section table, writes it to `summary.md`
+//!    next to it, and fails unless every case passed (see [`Case::problem`]). The run fails
+//!    if either side fails; a failing client side does not stop the server side from running.
+//!
+//! `--side client|server|both` (default both) picks the sides; `--cases` applies to each.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,14 +32,15 @@ use serde_json::Value;
 use crate::install::{self, Testsuite};
 use crate::util::{self, ChildGuard, Context, Result, bail, step};
 
-/// Whether spearmint negotiates permessage-deflate (RFC 7692) in the Autobahn client yet.
-/// While `false`, sections 12 and 13 (the compression cases) may come back UNIMPLEMENTED
-/// (the client did not offer the extension) without failing the run. Flip it to `true`
-/// when deflate lands: from then on those sections are judged like every other one.
+/// Whether spearmint negotiates permessage-deflate (RFC 7692) in the Autobahn client and
+/// echo server yet. While `false`, sections 12 and 13 (the compression cases) may come back
+/// UNIMPLEMENTED (the client did not offer the extension, or the server did not accept the
+/// fuzzingclient's offer) without failing the run. Flip it to `true` when deflate lands on
+/// both sides: from then on those sections are judged like every other one.
 const DEFLATE_IMPLEMENTED: bool = false;
 
 /// How many cases Autobahn|Testsuite 25.10.1 runs for `"cases": ["*"]`. The full run fails
-/// if the server offers, or the report holds, any other number, so that a case excluded in
+/// if the testsuite offers, or the report holds, any other number, so that a case excluded in
 /// the config (or skipped by a client) cannot slip through.
 const EXPECTED_CASE_COUNT: usize = 517;
 
@@ -53,10 +64,22 @@ const AGENTS: &[Agent] = &[Agent {
 const TESTEE_AGENT: &str = "autobahn-testee";
 
 const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+/// The fuzzingserver (client side).
 const PORT: u16 = 9001;
 const URL: &str = "ws://127.0.0.1:9001";
 /// Relative to `autobahn/`, as in `fuzzingserver.json` (which must agree).
 const REPORT_DIR: &str = "reports/clients";
+
+/// Our echo server (server side): the only address the fuzzingclient may connect to; the
+/// xtask refuses a `fuzzingclient.json` whose servers point anywhere else.
+const ECHO_PORT: u16 = 9002;
+const ECHO_URL: &str = "ws://127.0.0.1:9002";
+const ECHO_LISTEN: &str = "127.0.0.1:9002";
+/// Relative to `autobahn/`, as in `fuzzingclient.json` (which must agree).
+const SERVER_REPORT_DIR: &str = "reports/servers";
+
+const CLIENT_EXAMPLE: &str = "autobahn_client";
+const SERVER_EXAMPLE: &str = "autobahn_server";
 
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -64,10 +87,15 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
 const CLIENT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Writing the HTML/JSON reports for every case of every agent.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// For the whole fuzzingclient run against our server, report writing included.
+const FUZZINGCLIENT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How often progress is shown while the fuzzingclient runs.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 /// Runs `wstest` with its WebSocket listener bound to 127.0.0.1 only: wstest itself always
 /// listens on all interfaces (autobahn's `listenWS(..., interface='')`), whatever the URL in
-/// the config says. Arguments after `-c CODE` are wstest's own.
+/// the config says. Arguments after `-c CODE` are wstest's own. (The fuzzingclient listens
+/// on nothing; it only connects to the servers in its config.)
 const WSTEST_LOOPBACK_SHIM: &str = "\
 import sys
 from autobahntestsuite import wstest, fuzzing
@@ -79,6 +107,26 @@ sys.argv[0] = 'wstest'
 wstest.run()
 ";
 
+/// Which of our roles to test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The fuzzingserver against our client.
+    Client,
+    /// The fuzzingclient against our echo server.
+    Server,
+    Both,
+}
+
+impl Side {
+    fn client(self) -> bool {
+        matches!(self, Side::Client | Side::Both)
+    }
+
+    fn server(self) -> bool {
+        matches!(self, Side::Server | Side::Both)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Options {
     /// `--cases 1.*,2.*`: run a subset (a temporary config) instead of the full suite.
@@ -87,6 +135,41 @@ struct Options {
     testee: bool,
     /// `--server-debug`: wstest's debug log (every handshake and frame) in fuzzingserver.log.
     server_debug: bool,
+    /// `--side`: as given; see [`Options::side`] for the default.
+    side: Option<Side>,
+}
+
+impl Options {
+    /// Both sides, unless `--side` says otherwise; `--testee` alone means the client side
+    /// (it tests the client pipeline; there is no testee for the server side).
+    fn side(&self) -> Side {
+        self.side.unwrap_or(if self.testee {
+            Side::Client
+        } else {
+            Side::Both
+        })
+    }
+
+    /// The flags as typed, for the summaries (`cargo xtask autobahn` + this).
+    fn shown(&self) -> String {
+        let mut s = String::new();
+        match self.side {
+            Some(Side::Client) => s.push_str(" --side client"),
+            Some(Side::Server) => s.push_str(" --side server"),
+            Some(Side::Both) => s.push_str(" --side both"),
+            None => {}
+        }
+        if let Some(cases) = &self.cases {
+            s.push_str(&format!(" --cases {}", cases.join(",")));
+        }
+        if self.testee {
+            s.push_str(" --testee");
+        }
+        if self.server_debug {
+            s.push_str(" --server-debug");
+        }
+        s
+    }
 }
 
 fn parse_args(args: &[String]) -> Result<Options> {
@@ -113,10 +196,26 @@ fn parse_args(args: &[String]) -> Result<Options> {
                 }
                 opts.cases = Some(cases);
             }
+            "--side" => {
+                let Some(side) = inline.or_else(|| it.next().cloned()) else {
+                    bail!("--side needs one of client, server, both");
+                };
+                opts.side = Some(match side.as_str() {
+                    "client" => Side::Client,
+                    "server" => Side::Server,
+                    "both" => Side::Both,
+                    other => bail!("--side {other}: expected client, server or both"),
+                });
+            }
             "--testee" if inline.is_none() => opts.testee = true,
             "--server-debug" if inline.is_none() => opts.server_debug = true,
             _ => bail!("unknown autobahn option `{arg}` (see `cargo xtask help`)"),
         }
+    }
+    if opts.testee && opts.side == Some(Side::Server) {
+        bail!(
+            "--testee replaces our client (the client side); it means nothing with --side server"
+        );
     }
     Ok(opts)
 }
@@ -132,40 +231,123 @@ struct Run {
 
 pub fn run(args: &[String]) -> Result<()> {
     let opts = parse_args(args)?;
+    let side = opts.side();
     let started = Instant::now();
     let root = util::project_root();
     let dir = root.join("autobahn");
-    ensure_port_free()?;
+    if side.client() {
+        ensure_port_free(PORT, "a leftover fuzzingserver? `docker compose up`?")?;
+    }
+    if side.server() {
+        ensure_port_free(ECHO_PORT, "a leftover autobahn_server?")?;
+    }
     let testsuite = install::ensure()?;
-
-    // The config: the committed one, or a subset copy of it in the (ignored) reports dir.
     let reports = dir.join("reports");
     fs::create_dir_all(&reports).context(|| format!("creating {}", reports.display()))?;
-    let config = match &opts.cases {
-        None => "fuzzingserver.json".to_owned(),
-        Some(cases) => write_subset_config(&dir, cases)?,
+
+    // One build for every example this run needs.
+    let mut examples = Vec::new();
+    if side.client() && !opts.testee {
+        examples.push(CLIENT_EXAMPLE);
+    }
+    if side.server() {
+        examples.push(SERVER_EXAMPLE);
+    }
+    let built = build_examples(&root, &examples)?;
+    let exe = |name: &str| {
+        built
+            .get(name)
+            .cloned()
+            .ok_or_else(|| util::Error(format!("cargo built no `{name}` executable")))
     };
 
-    let mut runs = if opts.testee {
-        let mut command = wstest(&testsuite);
-        command
-            .args(["-m", "testeeclient", "-w", URL, "-i", TESTEE_AGENT])
-            .current_dir(&dir);
-        vec![Run {
-            agent: TESTEE_AGENT.to_owned(),
-            command,
-            shown: format!("wstest -m testeeclient -w {URL} -i {TESTEE_AGENT}"),
-        }]
+    let mut outcomes: Vec<(&str, Result<()>)> = Vec::new();
+    if side.client() {
+        let client = if opts.testee {
+            Ok(None)
+        } else {
+            exe(CLIENT_EXAMPLE).map(Some)
+        };
+        let outcome = client.and_then(|c| run_client(&opts, &testsuite, &root, &dir, c.as_deref()));
+        if let Err(e) = &outcome {
+            step!("autobahn client side: FAILED: {e}");
+        }
+        outcomes.push(("client", outcome));
+    }
+    if side.server() {
+        let outcome = exe(SERVER_EXAMPLE).and_then(|s| run_server(&opts, &testsuite, &dir, &s));
+        if let Err(e) = &outcome {
+            step!("autobahn server side: FAILED: {e}");
+        }
+        outcomes.push(("server", outcome));
+    }
+
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(s, _)| *s)
+        .collect();
+    let sides: Vec<&str> = outcomes.iter().map(|(s, _)| *s).collect();
+    if failed.is_empty() {
+        step!(
+            "autobahn: PASS ({} side{}) in {}",
+            sides.join(" and "),
+            if sides.len() == 1 { "" } else { "s" },
+            util::fmt_duration(started.elapsed())
+        );
+        Ok(())
     } else {
-        let client = build_client(&root)?;
-        AGENTS
+        bail!(
+            "autobahn: the {} side{} FAILED (after {}); see above",
+            failed.join(" and "),
+            if failed.len() == 1 { "" } else { "s" },
+            util::fmt_duration(started.elapsed())
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side: the fuzzingserver against our client
+
+/// The fuzzingserver against our client (`client`), or against Autobahn's testee client
+/// when `client` is `None` (`--testee`).
+fn run_client(
+    opts: &Options,
+    testsuite: &Testsuite,
+    root: &Path,
+    dir: &Path,
+    client: Option<&Path>,
+) -> Result<()> {
+    let started = Instant::now();
+    step!("client side: the fuzzingserver against our client");
+    let reports = dir.join("reports");
+
+    // The config: the committed one, or a subset copy of it in the (ignored) reports dir.
+    let config = match &opts.cases {
+        None => "fuzzingserver.json".to_owned(),
+        Some(cases) => write_subset_config(dir, "fuzzingserver.json", cases)?,
+    };
+
+    let mut runs = match client {
+        None => {
+            let mut command = wstest(testsuite);
+            command
+                .args(["-m", "testeeclient", "-w", URL, "-i", TESTEE_AGENT])
+                .current_dir(dir);
+            vec![Run {
+                agent: TESTEE_AGENT.to_owned(),
+                command,
+                shown: format!("wstest -m testeeclient -w {URL} -i {TESTEE_AGENT}"),
+            }]
+        }
+        Some(client) => AGENTS
             .iter()
             .map(|a| {
-                let mut command = Command::new(&client);
+                let mut command = Command::new(client);
                 command
                     .args(["--url", URL, "--agent", a.name])
                     .args(a.args)
-                    .current_dir(&root);
+                    .current_dir(root);
                 let shown = util::display(&command);
                 Run {
                     agent: a.name.to_owned(),
@@ -173,7 +355,7 @@ pub fn run(args: &[String]) -> Result<()> {
                     shown,
                 }
             })
-            .collect()
+            .collect(),
     };
 
     let report_dir = dir.join(REPORT_DIR);
@@ -184,7 +366,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     // --- the fuzzingserver, killed by the guard on every way out of this function ---
     let log_path = reports.join("fuzzingserver.log");
-    let mut server = start_server(&testsuite, &dir, &config, &log_path, opts.server_debug)?;
+    let mut server = start_server(testsuite, dir, &config, &log_path, opts.server_debug)?;
 
     let offered = ws_text(
         &format!(
@@ -280,23 +462,56 @@ pub fn run(args: &[String]) -> Result<()> {
         print_log_tail(&log_path);
     }
 
+    judge(
+        Side::Client,
+        opts,
+        &report_dir,
+        &agents,
+        expected,
+        &client_errors,
+        started,
+    )
+}
+
+/// Reads `report_dir/index.json`, prints the tables, writes `summary.md`, and fails unless
+/// every agent has every case and every case passed, and there were no `run_errors`.
+fn judge(
+    side: Side,
+    opts: &Options,
+    report_dir: &Path,
+    agents: &[String],
+    expected: usize,
+    run_errors: &[String],
+    started: Instant,
+) -> Result<()> {
+    let side_name = if side == Side::Server {
+        "server"
+    } else {
+        "client"
+    };
     let index_path = report_dir.join("index.json");
     let index = fs::read_to_string(&index_path).context(|| {
         format!(
-            "reading {} (did any client finish a case?)",
-            index_path.display()
+            "reading {} (did any case finish?){}",
+            index_path.display(),
+            if run_errors.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", run_errors.join("; "))
+            }
         )
     })?;
     let index: Value =
         serde_json::from_str(&index).context(|| format!("parsing {}", index_path.display()))?;
-    let report = Report::from_index(&index, &agents, expected)?;
+    let report = Report::from_index(&index, agents, expected)?;
 
     println!();
+    println!("{side_name} side:");
     print!("{}", report.text_tables());
     let summary_path = report_dir.join("summary.md");
     fs::write(
         &summary_path,
-        report.markdown(&client_errors, opts.cases.as_deref(), opts.testee),
+        report.markdown(side, run_errors, &opts.shown(), opts.cases.as_deref()),
     )
     .context(|| format!("writing {}", summary_path.display()))?;
     step!(
@@ -309,12 +524,12 @@ pub fn run(args: &[String]) -> Result<()> {
     for problem in &failures {
         println!("FAIL {problem}");
     }
-    for e in &client_errors {
+    for e in run_errors {
         println!("FAIL {e}");
     }
-    if failures.is_empty() && client_errors.is_empty() {
+    if failures.is_empty() && run_errors.is_empty() {
         step!(
-            "autobahn: PASS ({} agent(s) x {expected} cases{}) in {}",
+            "autobahn {side_name} side: PASS ({} agent(s) x {expected} cases{}) in {}",
             agents.len(),
             if DEFLATE_IMPLEMENTED {
                 ""
@@ -326,12 +541,260 @@ pub fn run(args: &[String]) -> Result<()> {
         Ok(())
     } else {
         bail!(
-            "autobahn: {} problem(s) (cases not OK/INFORMATIONAL, missing cases or agents, client errors); see above and {}",
-            failures.len() + client_errors.len(),
+            "{} problem(s) (cases not OK/INFORMATIONAL, missing cases or agents, {} errors); see above and {}",
+            failures.len() + run_errors.len(),
+            if side == Side::Server {
+                "run"
+            } else {
+                "client"
+            },
             summary_path.display()
         )
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Server side: the fuzzingclient against our echo server
+
+/// The fuzzingclient against our echo server `server_exe`.
+fn run_server(opts: &Options, testsuite: &Testsuite, dir: &Path, server_exe: &Path) -> Result<()> {
+    let started = Instant::now();
+    step!("server side: the fuzzingclient against our echo server");
+    let reports = dir.join("reports");
+    let (config, agent) = fuzzingclient_config(dir, opts.cases.as_deref())?;
+
+    let report_dir = dir.join(SERVER_REPORT_DIR);
+    if report_dir.exists() {
+        fs::remove_dir_all(&report_dir)
+            .context(|| format!("removing the old report {}", report_dir.display()))?;
+    }
+
+    // --- our server, killed by the guard on every way out of this function ---
+    let server_log = reports.join("autobahn_server.log");
+    let mut server = start_echo_server(server_exe, &server_log)?;
+
+    let client_log = reports.join("fuzzingclient.log");
+    let mut run_errors = Vec::new();
+    if let Err(e) = run_fuzzingclient(testsuite, dir, &config, &client_log, &mut server) {
+        run_errors.push(e.0);
+    }
+    let server_died = !server_alive(&mut server);
+    server.kill();
+    drop(server);
+    if server_died {
+        run_errors.push(format!(
+            "our echo server exited during the run; see {}",
+            server_log.display()
+        ));
+        print_log_tail(&server_log);
+    }
+
+    // How many cases the fuzzingclient resolved the config to ("Ok, will run N test cases").
+    let offered = fs::read_to_string(&client_log)
+        .ok()
+        .and_then(|log| planned_case_count(&log));
+    let expected = match (&opts.cases, offered) {
+        (None, Some(n)) if n != EXPECTED_CASE_COUNT => bail!(
+            "the fuzzingclient planned {n} cases, expected all {EXPECTED_CASE_COUNT}: does autobahn/{config} exclude cases? (a full run must run every case)"
+        ),
+        (None, _) => EXPECTED_CASE_COUNT,
+        (Some(cases), Some(0)) => bail!("no case matches --cases {}", cases.join(",")),
+        (Some(_), Some(n)) => n,
+        (Some(_), None) => {
+            print_log_tail(&client_log);
+            bail!(
+                "the fuzzingclient did not say how many cases it would run; see {}",
+                client_log.display()
+            )
+        }
+    };
+
+    judge(
+        Side::Server,
+        opts,
+        &report_dir,
+        &[agent],
+        expected,
+        &run_errors,
+        started,
+    )
+}
+
+/// Checks `fuzzingclient.json` (report folder, our one server on [`ECHO_URL`], every case for
+/// a full run) and returns the config to run (the committed one, or a subset copy of it in
+/// the reports dir) and the agent name the report will use.
+fn fuzzingclient_config(dir: &Path, cases: Option<&[String]>) -> Result<(String, String)> {
+    const BASE: &str = "fuzzingclient.json";
+    let path = dir.join(BASE);
+    let text = fs::read_to_string(&path).context(|| format!("reading {}", path.display()))?;
+    let config: Value =
+        serde_json::from_str(&text).context(|| format!("parsing {}", path.display()))?;
+    let outdir = config["outdir"].as_str().unwrap_or_default();
+    if outdir.trim_start_matches("./").trim_end_matches('/') != SERVER_REPORT_DIR {
+        bail!(
+            "autobahn/{BASE}: \"outdir\" is `{outdir}`, expected `./{SERVER_REPORT_DIR}` (where the report is judged)"
+        );
+    }
+    let servers = config["servers"].as_array().map_or(&[][..], Vec::as_slice);
+    let [server] = servers else {
+        bail!(
+            "autobahn/{BASE}: expected exactly one entry in \"servers\" (our echo server on {ECHO_URL}), found {}",
+            servers.len()
+        );
+    };
+    let url = server["url"].as_str().unwrap_or_default();
+    if !url
+        .strip_prefix(ECHO_URL)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    {
+        bail!(
+            "autobahn/{BASE}: the server url is `{url}`; the fuzzingclient may only connect to our echo server on {ECHO_URL}"
+        );
+    }
+    let Some(agent) = server["agent"].as_str().filter(|a| !a.is_empty()) else {
+        bail!("autobahn/{BASE}: the server needs an \"agent\" name (the report is keyed by it)");
+    };
+    if cases.is_none() {
+        let all = config["cases"].as_array().is_some_and(|c| *c == ["*"]);
+        let excluded = config["exclude-cases"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+            || config["exclude-agent-cases"]
+                .as_object()
+                .is_some_and(|c| !c.is_empty());
+        if !all || excluded {
+            bail!(
+                "autobahn/{BASE} must run every case (\"cases\": [\"*\"], no exclusions); use --cases for a subset"
+            );
+        }
+    }
+    let config = match cases {
+        None => BASE.to_owned(),
+        Some(cases) => write_subset_config(dir, BASE, cases)?,
+    };
+    Ok((config, agent.to_owned()))
+}
+
+/// The `N` of the fuzzingclient's "Ok, will run N test cases against M servers".
+fn planned_case_count(log: &str) -> Option<usize> {
+    log.lines().find_map(|l| {
+        l.strip_prefix("Ok, will run ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// Starts `autobahn_server --listen 127.0.0.1:9002` (output to `log_path`) and waits until
+/// it accepts connections.
+fn start_echo_server(exe: &Path, log_path: &Path) -> Result<ChildGuard> {
+    ensure_port_free(ECHO_PORT, "a leftover autobahn_server?")?;
+    let log = fs::File::create(log_path).context(|| format!("creating {}", log_path.display()))?;
+    let log2 = log
+        .try_clone()
+        .context(|| "duplicating the log file handle")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--listen", ECHO_LISTEN])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    step!(
+        "starting our echo server on {ECHO_URL} (log: {})",
+        log_path.display()
+    );
+    step!("$ {}", util::display(&cmd));
+    let child = cmd
+        .spawn()
+        .context(|| format!("could not start {}", exe.display()))?;
+    let guard = ChildGuard::new(child, SERVER_EXAMPLE);
+    wait_listening(guard, ECHO_PORT, "our echo server", log_path)
+}
+
+/// Runs `wstest -m fuzzingclient -s CONFIG` in `dir` (output to `log_path`), bounded by
+/// [`FUZZINGCLIENT_TIMEOUT`], showing progress now and then.
+fn run_fuzzingclient(
+    ts: &Testsuite,
+    dir: &Path,
+    config: &str,
+    log_path: &Path,
+    server: &mut ChildGuard,
+) -> Result<()> {
+    let log = fs::File::create(log_path).context(|| format!("creating {}", log_path.display()))?;
+    let log2 = log
+        .try_clone()
+        .context(|| "duplicating the log file handle")?;
+    let mut cmd = wstest(ts);
+    cmd.args(["-m", "fuzzingclient", "-s", config])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    let shown = format!(
+        "(cd {} && wstest -m fuzzingclient -s {config})",
+        dir.display()
+    );
+    step!("$ {shown}");
+    step!("fuzzingclient log: {}", log_path.display());
+    let child = cmd
+        .spawn()
+        .context(|| "could not start the fuzzingclient")?;
+    let mut client = ChildGuard::new(child, "wstest -m fuzzingclient");
+    let t = Instant::now();
+    let deadline = t + FUZZINGCLIENT_TIMEOUT;
+    loop {
+        let slice = PROGRESS_EVERY.min(deadline.saturating_duration_since(Instant::now()));
+        match util::wait_timeout(&mut client.child, slice)
+            .context(|| "waiting for the fuzzingclient")?
+        {
+            Some(status) if status.success() => {
+                step!(
+                    "fuzzingclient finished in {}",
+                    util::fmt_duration(t.elapsed())
+                );
+                return Ok(());
+            }
+            Some(status) => {
+                print_log_tail(log_path);
+                bail!(
+                    "`wstest -m fuzzingclient` failed ({status}) after {}; see {}",
+                    util::fmt_duration(t.elapsed()),
+                    log_path.display()
+                );
+            }
+            None if Instant::now() >= deadline => {
+                client.kill();
+                print_log_tail(log_path);
+                bail!(
+                    "`wstest -m fuzzingclient` timed out after {}; see {}",
+                    util::fmt_duration(FUZZINGCLIENT_TIMEOUT),
+                    log_path.display()
+                );
+            }
+            None => {
+                let log = fs::read_to_string(log_path).unwrap_or_default();
+                let planned =
+                    planned_case_count(&log).map_or_else(|| "?".to_owned(), |n| n.to_string());
+                let started = log
+                    .lines()
+                    .filter(|l| l.starts_with("Running test case ID "))
+                    .count();
+                step!(
+                    "fuzzingclient: {started} of {planned} cases started after {}{}",
+                    util::fmt_duration(t.elapsed()),
+                    if server_alive(server) {
+                        ""
+                    } else {
+                        " (our echo server has EXITED)"
+                    }
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared plumbing
 
 fn wstest(ts: &Testsuite) -> Command {
     let mut cmd = Command::new(&ts.python);
@@ -341,17 +804,21 @@ fn wstest(ts: &Testsuite) -> Command {
     cmd
 }
 
-fn write_subset_config(dir: &Path, cases: &[String]) -> Result<String> {
-    let base = dir.join("fuzzingserver.json");
-    let text = fs::read_to_string(&base).context(|| format!("reading {}", base.display()))?;
+/// Writes a copy of `autobahn/{base}` with `"cases"` replaced into the (ignored) reports dir
+/// and returns its path relative to `autobahn/`.
+fn write_subset_config(dir: &Path, base: &str, cases: &[String]) -> Result<String> {
+    let base_path = dir.join(base);
+    let text =
+        fs::read_to_string(&base_path).context(|| format!("reading {}", base_path.display()))?;
     let mut config: Value =
-        serde_json::from_str(&text).context(|| format!("parsing {}", base.display()))?;
+        serde_json::from_str(&text).context(|| format!("parsing {}", base_path.display()))?;
     let Some(obj) = config.as_object_mut() else {
-        bail!("{} is not a JSON object", base.display());
+        bail!("{} is not a JSON object", base_path.display());
     };
     obj.insert("cases".into(), Value::from(cases.to_vec()));
-    let rel = "reports/fuzzingserver.subset.json";
-    let path = dir.join(rel);
+    let stem = base.strip_suffix(".json").unwrap_or(base);
+    let rel = format!("reports/{stem}.subset.json");
+    let path = dir.join(&rel);
     let pretty =
         serde_json::to_string_pretty(&config).context(|| "serializing the subset config")?;
     fs::write(&path, pretty + "\n").context(|| format!("writing {}", path.display()))?;
@@ -360,41 +827,84 @@ fn write_subset_config(dir: &Path, cases: &[String]) -> Result<String> {
         path.display(),
         cases.join(",")
     );
-    Ok(rel.to_owned())
+    Ok(rel)
 }
 
-/// Builds the example client and returns the executable cargo reports for it.
-fn build_client(root: &Path) -> Result<PathBuf> {
-    step!("building the Autobahn client (release)");
+/// Builds the `examples` of the spearmint crate in one `cargo build --release` and returns
+/// the executable cargo reports for each, by example name.
+fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
+    let mut built = BTreeMap::new();
+    if examples.is_empty() {
+        return Ok(built);
+    }
+    step!("building {} (release)", examples.join(" and "));
     let mut cmd = util::cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "-p",
-        "spearmint",
-        "--example",
-        "autobahn_client",
-        "--message-format=json-render-diagnostics",
-    ])
-    .current_dir(root);
+    cmd.args(["build", "--release", "-p", "spearmint"]);
+    for example in examples {
+        cmd.args(["--example", example]);
+    }
+    cmd.arg("--message-format=json-render-diagnostics")
+        .current_dir(root);
     step!("$ {}", util::display(&cmd));
-    let out = util::output(&mut cmd, BUILD_TIMEOUT)
-        .map_err(|e| util::Error(format!("building the Autobahn client failed ({e}); it is crates/spearmint/examples/autobahn_client.rs")))?;
-    out.lines()
+    let out = util::output(&mut cmd, BUILD_TIMEOUT).map_err(|e| {
+        util::Error(format!(
+            "building the Autobahn examples failed ({e}); they are crates/spearmint/examples/{{{}}}.rs",
+            examples.join(",")
+        ))
+    })?;
+    for m in out
+        .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "autobahn_client")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| util::Error("cargo built no `autobahn_client` executable".into()))
+        .filter(|m| m["reason"] == "compiler-artifact")
+    {
+        if let (Some(name), Some(exe)) = (m["target"]["name"].as_str(), m["executable"].as_str()) {
+            if examples.contains(&name) {
+                built.insert(name.to_owned(), PathBuf::from(exe));
+            }
+        }
+    }
+    Ok(built)
 }
 
-fn ensure_port_free() -> Result<()> {
-    let addr = SocketAddr::from((HOST, PORT));
+fn ensure_port_free(port: u16, hint: &str) -> Result<()> {
+    let addr = SocketAddr::from((HOST, port));
     if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
-        bail!(
-            "something already listens on {addr} (a leftover fuzzingserver? `docker compose up`?); stop it first"
-        );
+        bail!("something already listens on {addr} ({hint}); stop it first");
     }
     Ok(())
+}
+
+/// Waits until the process in `guard` accepts TCP connections on `port`, or fails (and kills
+/// it) when it exits or [`SERVER_START_TIMEOUT`] passes.
+fn wait_listening(
+    mut guard: ChildGuard,
+    port: u16,
+    what: &str,
+    log_path: &Path,
+) -> Result<ChildGuard> {
+    let addr = SocketAddr::from((HOST, port));
+    let t = Instant::now();
+    loop {
+        if let Ok(Some(status)) = guard.child.try_wait() {
+            print_log_tail(log_path);
+            bail!(
+                "{what} exited at start ({status}); see {}",
+                log_path.display()
+            );
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            step!("{what} is up after {}", util::fmt_duration(t.elapsed()));
+            return Ok(guard);
+        }
+        if t.elapsed() > SERVER_START_TIMEOUT {
+            print_log_tail(log_path);
+            bail!(
+                "{what} did not accept connections on {addr} within {}",
+                util::fmt_duration(SERVER_START_TIMEOUT)
+            );
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn start_server(
@@ -404,8 +914,7 @@ fn start_server(
     log_path: &Path,
     debug: bool,
 ) -> Result<ChildGuard> {
-    let addr = SocketAddr::from((HOST, PORT));
-    ensure_port_free()?;
+    ensure_port_free(PORT, "a leftover fuzzingserver? `docker compose up`?")?;
     let log = fs::File::create(log_path).context(|| format!("creating {}", log_path.display()))?;
     let log2 = log
         .try_clone()
@@ -431,33 +940,8 @@ fn start_server(
     let child = cmd
         .spawn()
         .context(|| "could not start the fuzzingserver")?;
-    let mut guard = ChildGuard::new(child, "wstest -m fuzzingserver");
-
-    let t = Instant::now();
-    loop {
-        if let Ok(Some(status)) = guard.child.try_wait() {
-            print_log_tail(log_path);
-            bail!(
-                "the fuzzingserver exited at start ({status}); see {}",
-                log_path.display()
-            );
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
-            step!(
-                "fuzzingserver is up after {}",
-                util::fmt_duration(t.elapsed())
-            );
-            return Ok(guard);
-        }
-        if t.elapsed() > SERVER_START_TIMEOUT {
-            print_log_tail(log_path);
-            bail!(
-                "the fuzzingserver did not accept connections on {addr} within {}",
-                util::fmt_duration(SERVER_START_TIMEOUT)
-            );
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
+    let guard = ChildGuard::new(child, "wstest -m fuzzingserver");
+    wait_listening(guard, PORT, "the fuzzingserver", log_path)
 }
 
 fn server_alive(server: &mut ChildGuard) -> bool {
@@ -841,15 +1325,35 @@ impl Report {
         out
     }
 
-    fn markdown(&self, client_errors: &[String], cases: Option<&[String]>, testee: bool) -> String {
+    /// The summary for one side; `invocation` is what followed `cargo xtask autobahn`.
+    fn markdown(
+        &self,
+        side: Side,
+        run_errors: &[String],
+        invocation: &str,
+        cases: Option<&[String]>,
+    ) -> String {
         let failures = self.failures();
-        let pass = failures.is_empty() && client_errors.is_empty();
-        let mut md = String::from("# Autobahn|Testsuite: client conformance\n\n");
+        let pass = failures.is_empty() && run_errors.is_empty();
+        let mut md = String::from(match side {
+            Side::Server => {
+                "# Autobahn|Testsuite: server conformance
+
+The fuzzingclient against our echo server (`autobahn_server`).
+
+"
+            }
+            Side::Client | Side::Both => {
+                "# Autobahn|Testsuite: client conformance
+
+The fuzzingserver against our client (`autobahn_client`).
+
+"
+            }
+        });
         md.push_str(&format!(
-            "Written by `cargo xtask autobahn{}{}`. Verdict: **{}**. Cases: {}; a case passes when `behavior` and \
+            "Written by `cargo xtask autobahn{invocation}`. Verdict: **{}**. Cases: {}; a case passes when `behavior` and \
              `behaviorClose` are OK or INFORMATIONAL{}.\n\n",
-            cases.map(|c| format!(" --cases {}", c.join(","))).unwrap_or_default(),
-            if testee { " --testee" } else { "" },
             if pass { "PASS" } else { "FAIL" },
             match cases {
                 None => format!("all {}", self.expected),
@@ -877,7 +1381,7 @@ impl Report {
         }
         if !pass {
             md.push_str("## Problems\n\n");
-            for p in client_errors.iter().chain(&failures) {
+            for p in run_errors.iter().chain(&failures) {
                 md.push_str(&format!("- {p}\n"));
             }
             md.push('\n');
@@ -951,7 +1455,7 @@ mod tests {
             "{f:?}"
         );
         assert!(f.iter().any(|p| p.contains("agent b is missing")), "{f:?}");
-        let md = r.markdown(&[], None, false);
+        let md = r.markdown(Side::Client, &[], "", None);
         assert!(
             md.contains("| 12 Compression: payloads | 0 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 1 |"),
             "{md}"
@@ -980,5 +1484,127 @@ mod tests {
         let mut ids = vec!["10.1.1", "9.10.1", "9.2.1", "1.1.10", "1.1.2"];
         ids.sort_by_key(|id| case_key(id));
         assert_eq!(ids, ["1.1.2", "1.1.10", "9.2.1", "9.10.1", "10.1.1"]);
+    }
+
+    fn args(a: &[&str]) -> Result<Options> {
+        parse_args(&a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn sides() {
+        let side = |a: &[&str]| args(a).map(|o| o.side()).ok();
+        assert_eq!(side(&[]), Some(Side::Both));
+        assert_eq!(side(&["--side", "server"]), Some(Side::Server));
+        assert_eq!(side(&["--side=client"]), Some(Side::Client));
+        assert_eq!(side(&["--testee"]), Some(Side::Client));
+        assert_eq!(side(&["--testee", "--side", "both"]), Some(Side::Both));
+        assert_eq!(side(&["--side", "server", "--testee"]), None);
+        assert_eq!(side(&["--side", "neither"]), None);
+        assert_eq!(side(&["--side"]), None);
+        let Ok(o) = args(&["--side", "server", "--cases", "1.*,9.1.1"]) else {
+            panic!("valid options refused");
+        };
+        assert_eq!(o.shown(), " --side server --cases 1.*,9.1.1");
+        assert!(Side::Both.client() && Side::Both.server());
+        assert!(!Side::Client.server() && !Side::Server.client());
+    }
+
+    #[test]
+    fn planned_cases_from_the_fuzzingclient_log() {
+        let log = "Autobahn Fuzzing WebSocket Client (Autobahn Testsuite Version 25.10.1)\n\
+                   Ok, will run 301 test cases against 1 servers\nCases = ['1.1.1']\n";
+        assert_eq!(planned_case_count(log), Some(301));
+        assert_eq!(planned_case_count("Using Twisted reactor\n"), None);
+    }
+
+    /// A scratch `autobahn/` holding `fuzzingclient.json` = `config`.
+    fn scratch_dir(name: &str, config: &Value) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("spearmint-xtask-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        assert!(fs::create_dir_all(dir.join("reports")).is_ok());
+        assert!(fs::write(dir.join("fuzzingclient.json"), config.to_string()).is_ok());
+        dir
+    }
+
+    #[test]
+    fn fuzzingclient_config_is_checked() {
+        let good = serde_json::json!({
+            "outdir": "./reports/servers",
+            "servers": [{"agent": "spearmint", "url": "ws://127.0.0.1:9002"}],
+            "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {},
+        });
+        let dir = scratch_dir("good", &good);
+        assert_eq!(
+            fuzzingclient_config(&dir, None).ok(),
+            Some(("fuzzingclient.json".to_owned(), "spearmint".to_owned()))
+        );
+        let cases = ["1.*".to_owned()];
+        assert_eq!(
+            fuzzingclient_config(&dir, Some(&cases)).ok(),
+            Some((
+                "reports/fuzzingclient.subset.json".to_owned(),
+                "spearmint".to_owned()
+            ))
+        );
+        let subset = fs::read_to_string(dir.join("reports/fuzzingclient.subset.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        assert_eq!(
+            subset.map(|v| v["cases"].clone()),
+            Some(serde_json::json!(["1.*"]))
+        );
+        let _ = fs::remove_dir_all(&dir);
+
+        let bad = |name: &str, patch: Value, want: &str| {
+            let mut config = good.clone();
+            if let (Some(c), Some(p)) = (config.as_object_mut(), patch.as_object()) {
+                c.extend(p.clone());
+            }
+            let dir = scratch_dir(name, &config);
+            let err = fuzzingclient_config(&dir, None).err().map(|e| e.0);
+            let _ = fs::remove_dir_all(&dir);
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(want)),
+                "{name}: {err:?}"
+            );
+        };
+        bad(
+            "remote",
+            serde_json::json!({"servers": [{"agent": "x", "url": "ws://10.0.0.1:9002"}]}),
+            "may only connect",
+        );
+        bad(
+            "port-prefix",
+            serde_json::json!({"servers": [{"agent": "x", "url": "ws://127.0.0.1:90021"}]}),
+            "may only connect",
+        );
+        bad(
+            "two",
+            serde_json::json!({"servers": [
+                {"agent": "a", "url": "ws://127.0.0.1:9002"},
+                {"agent": "b", "url": "ws://127.0.0.1:9002"}]}),
+            "exactly one",
+        );
+        bad(
+            "outdir",
+            serde_json::json!({"outdir": "./reports/clients"}),
+            "outdir",
+        );
+        bad(
+            "excluded",
+            serde_json::json!({"exclude-cases": ["9.*"]}),
+            "every case",
+        );
+        bad(
+            "subset",
+            serde_json::json!({"cases": ["1.*"]}),
+            "every case",
+        );
+        bad(
+            "no-agent",
+            serde_json::json!({"servers": [{"url": "ws://127.0.0.1:9002"}]}),
+            "agent",
+        );
     }
 }

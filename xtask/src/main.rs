@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! cargo xtask ci                      fmt, clippy, test, deny, autobahn (what .ci/run runs)
-//! cargo xtask autobahn [--cases 1.*,2.*] [--testee] [--server-debug]
-//!                                     Autobahn|Testsuite fuzzingserver vs our client, judged
+//! cargo xtask autobahn [--side client|server|both] [--cases 1.*,2.*] [--testee] [--server-debug]
+//!                                     Autobahn|Testsuite vs our client and our server, judged
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
 //! ```
 
@@ -21,10 +21,14 @@ tasks:
   ci [--skip STEP,...]    run everything CI runs, in order, failing fast:
                           fmt --check, clippy -D warnings, test, cargo deny, autobahn
                           (--skip is for local use; CI runs every step)
-  autobahn [options]      Autobahn|Testsuite fuzzingserver against our client(s), judged strictly;
-                          report in autobahn/reports/clients/ (index.html, summary.md)
-      --cases LIST        only these cases, e.g. `--cases 1.*,2.*,9.1.1` (developers; CI runs all)
-      --testee            run Autobahn's own testee client instead of ours (tests this pipeline)
+  autobahn [options]      Autobahn|Testsuite against our client (fuzzingserver) and our echo
+                          server (fuzzingclient), judged strictly; reports in
+                          autobahn/reports/{clients,servers}/ (index.html, summary.md)
+      --side SIDE         client, server or both (default: both; client with --testee)
+      --cases LIST        only these cases (each side), e.g. `--cases 1.*,2.*,9.1.1`
+                          (developers; CI runs all)
+      --testee            run Autobahn's own testee client instead of ours (tests the client
+                          pipeline)
       --server-debug      wstest's debug log (handshakes, frames) in autobahn/reports/fuzzingserver.log
   autobahn-install        install Autobahn|Testsuite natively (needs root; idempotent)
   help                    this text

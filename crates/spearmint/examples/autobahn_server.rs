@@ -1,0 +1,157 @@
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! The Autobahn|Testsuite echo server: Autobahn's fuzzing client connects once per case;
+//! every text and binary message is echoed, pings and closes are left to the library.
+//!
+//! ```text
+//! autobahn_server --listen 127.0.0.1:9002
+//! ```
+//! Built on the public API only; `cargo xtask autobahn` runs it against
+//! `wstest -m fuzzingclient`. It runs until killed (it installs no signal handlers, so
+//! SIGINT, SIGTERM and SIGKILL all end it at once).
+//!
+//! Per-connection work is bounded: at most [`MAX_CONNECTIONS`] connections at a time (more
+//! wait in the listen backlog), the opening handshake by `ServerOptions`' handshake timeout,
+//! every read and every echo by [`IDLE_TIMEOUT`], a connection's whole life by
+//! [`MAX_CONNECTION_TIME`], errors on one connection by [`MAX_ERRORS`], and frames and
+//! messages by the library's default limits (16 MiB frames, 64 MiB messages: section 9's
+//! 16 MiB messages fit).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use spearmint::{Message, ServerOptions};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::timeout;
+
+/// Connections served at once (Autobahn runs its cases one after another).
+const MAX_CONNECTIONS: usize = 16;
+/// How long one read or one echo may wait on the peer.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Errors after which a connection is dropped instead of read on (a safety net: after an
+/// error the library closes the connection, and the stream ends soon).
+const MAX_ERRORS: u32 = 16;
+/// How long one connection may live in all.
+const MAX_CONNECTION_TIME: Duration = Duration::from_secs(10 * 60);
+
+struct Args {
+    listen: SocketAddr,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut listen = SocketAddr::from(([127, 0, 0, 1], 9002));
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => {
+                let addr = value()?;
+                listen = addr
+                    .parse()
+                    .map_err(|e| format!("--listen {addr}: {e} (want IP:PORT)"))?;
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(Args { listen })
+}
+
+/// Echoes data messages until the connection ends. Errors (protocol violations the library
+/// has already answered with a close frame, a failed echo) do not end the loop: reading on
+/// lets the library finish the close handshake, and the stream ends (`None`) once the
+/// transport is closed.
+async fn serve(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
+    let (mut ws, request) = match spearmint::accept_with(tcp, options).await {
+        Ok(accepted) => accepted,
+        Err(err) => {
+            println!("{peer}: handshake failed: {err}");
+            return;
+        }
+    };
+    println!("{peer}: accepted {}", request.uri());
+    let mut errors = 0;
+    loop {
+        let message = match timeout(IDLE_TIMEOUT, ws.next()).await {
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(err))) => {
+                println!("{peer}: {err}");
+                errors += 1;
+                if errors > MAX_ERRORS {
+                    println!("{peer}: {errors} errors, dropping the connection");
+                    return;
+                }
+                continue;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                println!("{peer}: idle for {IDLE_TIMEOUT:?}, dropping the connection");
+                return;
+            }
+        };
+        if let Message::Text(_) | Message::Binary(_) = message {
+            match timeout(IDLE_TIMEOUT, ws.send(message)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    println!("{peer}: echo failed: {err}");
+                    errors += 1;
+                }
+                Err(_) => {
+                    println!("{peer}: echo stalled for {IDLE_TIMEOUT:?}, dropping the connection");
+                    return;
+                }
+            }
+        }
+    }
+    println!("{peer}: closed");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("autobahn_server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("autobahn_server: cannot listen on {}: {err}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    // Section 9 sends messages up to 16 MiB: the defaults (16 MiB frames, 64 MiB
+    // messages) already allow them.
+    let options = Arc::new(ServerOptions::default());
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    println!("autobahn_server: listening on ws://{}", args.listen);
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return ExitCode::FAILURE; // the semaphore is never closed
+        };
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                eprintln!("autobahn_server: accept: {err}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let options = Arc::clone(&options);
+        tokio::spawn(async move {
+            if timeout(MAX_CONNECTION_TIME, serve(tcp, peer, &options))
+                .await
+                .is_err()
+            {
+                println!("{peer}: open for {MAX_CONNECTION_TIME:?}, dropping the connection");
+            }
+            drop(permit);
+        });
+    }
+}
