@@ -17,6 +17,9 @@ pub enum Role {
 #[non_exhaustive]
 pub struct Config {
     /// Largest frame payload accepted, in bytes. Default: 16 MiB.
+    ///
+    /// A frame's header reserves receive-buffer room for its whole payload, so this is
+    /// also the most one frame makes a session allocate.
     pub max_frame_size: usize,
     /// Largest message accepted (after any extension, e.g. decompressed), in bytes.
     /// Default: 64 MiB.

@@ -10,14 +10,14 @@
 #[cfg(target_arch = "x86_64")]
 use std::sync::OnceLock;
 
-/// Buffers shorter than this skip dispatch and go straight to the byte loop.
-const SMALL: usize = 16;
+/// Buffers shorter than this skip dispatch and go straight to the word loop.
+const SMALL: usize = 64;
 
 /// Masks (or unmasks) `buf` in place with `key`: byte `i` is XORed with `key[i % 4]`.
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     if buf.len() < SMALL {
-        imp::bytewise(buf, key);
+        imp::word(buf, key);
     } else {
         (best())(buf, key);
     }

@@ -15,6 +15,16 @@ use crate::frame::{Frame, FrameHeader, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
 use crate::utf8::Utf8Validator;
 
+/// What one parsing step did.
+enum Step {
+    /// Not enough input for the next frame.
+    Blocked,
+    /// A frame was handled; any event it produced is queued.
+    Progress,
+    /// A frame completed a data message (or, streaming, a piece of one).
+    Event(Event),
+}
+
 impl Session {
     /// Appends bytes received from the peer. They are parsed by
     /// [`poll_event`](Self::poll_event).
@@ -70,30 +80,35 @@ impl Session {
                 return None;
             }
             match self.step() {
-                Ok(true) => {}
-                Ok(false) => return None,
+                // A data message goes straight to the caller, not through the queue.
+                Ok(Step::Event(event)) => return Some(Ok(event)),
+                Ok(Step::Progress) => {}
+                Ok(Step::Blocked) => return None,
                 Err(err) => self.fail(err),
             }
         }
     }
 
-    /// Parses at most one frame. Returns whether progress was made.
-    fn step(&mut self) -> Result<bool, ProtocolError> {
+    /// Parses at most one frame.
+    #[inline]
+    fn step(&mut self) -> Result<Step, ProtocolError> {
         let fresh = self.decoder.current_header().is_none();
         let Some(header) = self.decoder.poll_header(&mut self.read_buf)? else {
-            return Ok(false);
+            return Ok(Step::Blocked);
         };
         if fresh {
             self.check_header(&header)?;
         }
         match self.decoder.poll_payload(&mut self.read_buf) {
             Some(frame) => {
-                self.on_frame(frame)?;
-                Ok(true)
+                Ok(match self.on_frame(frame)? {
+                    Some(event) => Step::Event(event),
+                    None => Step::Progress,
+                })
             }
             None => {
                 self.validate_partial_text(&header)?;
-                Ok(false)
+                Ok(Step::Blocked)
             }
         }
     }
@@ -162,7 +177,8 @@ impl Session {
         Ok(())
     }
 
-    fn on_frame(&mut self, frame: Frame) -> Result<(), ProtocolError> {
+    #[inline]
+    fn on_frame(&mut self, frame: Frame) -> Result<Option<Event>, ProtocolError> {
         let Frame { header, payload } = frame;
         match header.opcode {
             OpCode::Ping => {
@@ -171,14 +187,14 @@ impl Session {
                 }
                 self.events
                     .push_back(Ok(Event::Message(Message::Ping(payload))));
-                Ok(())
+                Ok(None)
             }
             OpCode::Pong => {
                 self.events
                     .push_back(Ok(Event::Message(Message::Pong(payload))));
-                Ok(())
+                Ok(None)
             }
-            OpCode::Close => self.on_close(&payload),
+            OpCode::Close => self.on_close(&payload).map(|()| None),
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 self.on_data(header.fin, payload)
             }
@@ -218,7 +234,8 @@ impl Session {
         }
     }
 
-    fn on_data(&mut self, fin: bool, payload: Bytes) -> Result<(), ProtocolError> {
+    #[inline]
+    fn on_data(&mut self, fin: bool, payload: Bytes) -> Result<Option<Event>, ProtocolError> {
         let Some(incoming) = self.incoming.as_mut() else {
             return Err(ProtocolError::UnexpectedContinuation);
         };
@@ -263,7 +280,7 @@ impl Session {
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
 
-        if self.config.streaming {
+        let event = if self.config.streaming {
             let data = piece.unwrap_or_else(|| incoming.buf.split().freeze());
             let fragment = Fragment {
                 kind: incoming.kind,
@@ -272,7 +289,7 @@ impl Session {
                 fin,
             };
             incoming.started = true;
-            self.events.push_back(Ok(Event::Fragment(fragment)));
+            Some(Event::Fragment(fragment))
         } else {
             let whole = match piece {
                 // A single-frame message: hand out the frame's own buffer, no copy.
@@ -289,13 +306,15 @@ impl Session {
                     DataKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
                     DataKind::Binary => Message::Binary(data),
                 };
-                self.events.push_back(Ok(Event::Message(message)));
+                Some(Event::Message(message))
+            } else {
+                None
             }
-        }
+        };
         if fin {
             self.incoming = None;
         }
-        Ok(())
+        Ok(event)
     }
 
     /// Fails the connection (§7.1.7): queue a close with the error's code, stop reading.

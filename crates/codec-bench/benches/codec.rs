@@ -1,0 +1,63 @@
+//! spearmint-codec against the crates users would pick instead, in the same run.
+//!
+//! Every group measures the same work for each peer: the same payloads, the same number of
+//! messages, binary messages only (so no peer validates UTF-8), the client role, default
+//! limits. Numbers are only meaningful as ratios between peers of the same group; on a busy
+//! machine prefer the interleaved report, `cargo bench -p spearmint-codec-bench --bench ratios`.
+//!
+//! - `mask/<size>`: masking a buffer in place. tungstenite's masking function is private; its
+//!   code is measured as fastwebsockets' public `unmask`, which is tungstenite's
+//!   `apply_mask_fast32` copied (its source says so). tungstenite's public masking path is
+//!   `mask_frame`.
+//! - `mask_frame/<size>`: writing one masked frame into a reused buffer (header, copy, mask):
+//!   spearmint's `encode_frame` against tungstenite's `Frame::format`.
+//! - `decode/<size>`: a client reading a stream of unmasked server frames, one binary message
+//!   per frame, from an in-memory stream, until every message is out. spearmint is handed
+//!   128 KiB per `receive`, tungstenite's default read size; each peer keeps its own buffers
+//!   across iterations, like a long-lived connection.
+//! - `encode/<size>`: a client sending binary messages, masked with fresh keys, each written
+//!   out (copied) to an in-memory sink as it is sent.
+//!
+//! The async peers run over in-memory streams that never return `Pending`, polled with a
+//! no-op waker: no runtime, no scheduling cost.
+
+// A benchmark should stop loudly on a wrong result.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput};
+
+fn benches(c: &mut Criterion) {
+    for kind in common::KINDS {
+        for index in 0..common::SIZES.len() {
+            let mut case = common::case(kind, index);
+            let mut group = c.benchmark_group(case.id());
+            group
+                .warm_up_time(Duration::from_millis(700))
+                .measurement_time(Duration::from_millis(1800))
+                .sample_size(20);
+            // Messages per second for the small messages, bytes per second for the rest.
+            group.throughput(if case.size <= 16 && case.msgs > 1 {
+                Throughput::Elements(case.msgs as u64)
+            } else {
+                Throughput::Bytes((case.size * case.msgs) as u64)
+            });
+            for peer in &mut case.peers {
+                group.bench_function(peer.name, |b| b.iter_custom(|iters| (peer.run)(iters)));
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion::criterion_group!(codec, benches);
+criterion::criterion_main!(codec);
