@@ -37,7 +37,7 @@ use crate::util::{self, ChildGuard, Context, Result, bail, step};
 /// UNIMPLEMENTED (the client did not offer the extension, or the server did not accept the
 /// fuzzingclient's offer) without failing the run. Flip it to `true` when deflate lands on
 /// both sides: from then on those sections are judged like every other one.
-const DEFLATE_IMPLEMENTED: bool = false;
+const DEFLATE_IMPLEMENTED: bool = true;
 
 /// How many cases Autobahn|Testsuite 25.10.1 runs for `"cases": ["*"]`. The full run fails
 /// if the testsuite offers, or the report holds, any other number, so that a case excluded in
@@ -51,14 +51,25 @@ struct Agent {
     name: &'static str,
     /// Extra arguments for `autobahn_client` after `--url URL --agent NAME`.
     args: &'static [&'static str],
+    /// Run through the HTTP/2 → HTTP/1.1 bridge ([`BRIDGE_URL`]) instead of straight at the
+    /// fuzzingserver: Autobahn speaks only HTTP/1.1.
+    via_bridge: bool,
 }
 
 /// The client runs that `cargo xtask autobahn` judges. Add a row per transport/runtime,
 /// e.g. `Agent { name: "spearmint-smol", args: &["--runtime", "smol"] }`.
-const AGENTS: &[Agent] = &[Agent {
-    name: "spearmint",
-    args: &[],
-}];
+const AGENTS: &[Agent] = &[
+    Agent {
+        name: "spearmint",
+        args: &[],
+        via_bridge: false,
+    },
+    Agent {
+        name: "spearmint-http2",
+        args: &["--http2"],
+        via_bridge: true,
+    },
+];
 
 /// The agent name Autobahn's own testee client reports under (`--testee`).
 const TESTEE_AGENT: &str = "autobahn-testee";
@@ -79,6 +90,12 @@ const ECHO_LISTEN: &str = "127.0.0.1:9002";
 const SERVER_REPORT_DIR: &str = "reports/servers";
 
 const CLIENT_EXAMPLE: &str = "autobahn_client";
+/// The h2c server with extended CONNECT that relays each WebSocket stream to the
+/// fuzzingserver over HTTP/1.1, bytes untouched (crates/http2/examples).
+const BRIDGE_EXAMPLE: &str = "autobahn_h2_bridge";
+const BRIDGE_PORT: u16 = 9003;
+const BRIDGE_URL: &str = "ws://127.0.0.1:9003";
+const BRIDGE_LISTEN: &str = "127.0.0.1:9003";
 const SERVER_EXAMPLE: &str = "autobahn_server";
 
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -227,6 +244,8 @@ struct Run {
     command: Command,
     /// How the command is shown in progress output.
     shown: String,
+    /// Needs the HTTP/2 bridge running.
+    via_bridge: bool,
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -249,6 +268,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut examples = Vec::new();
     if side.client() && !opts.testee {
         examples.push(CLIENT_EXAMPLE);
+        examples.push(BRIDGE_EXAMPLE);
     }
     if side.server() {
         examples.push(SERVER_EXAMPLE);
@@ -266,9 +286,14 @@ pub fn run(args: &[String]) -> Result<()> {
         let client = if opts.testee {
             Ok(None)
         } else {
-            exe(CLIENT_EXAMPLE).map(Some)
+            exe(CLIENT_EXAMPLE).and_then(|c| Ok(Some((c, exe(BRIDGE_EXAMPLE)?))))
         };
-        let outcome = client.and_then(|c| run_client(&opts, &testsuite, &root, &dir, c.as_deref()));
+        let outcome = client.and_then(|c| {
+            let c = c
+                .as_ref()
+                .map(|(client, bridge)| (client.as_path(), bridge.as_path()));
+            run_client(&opts, &testsuite, &root, &dir, c)
+        });
         if let Err(e) = &outcome {
             step!("autobahn client side: FAILED: {e}");
         }
@@ -316,7 +341,7 @@ fn run_client(
     testsuite: &Testsuite,
     root: &Path,
     dir: &Path,
-    client: Option<&Path>,
+    client: Option<(&Path, &Path)>,
 ) -> Result<()> {
     let started = Instant::now();
     step!("client side: the fuzzingserver against our client");
@@ -338,14 +363,16 @@ fn run_client(
                 agent: TESTEE_AGENT.to_owned(),
                 command,
                 shown: format!("wstest -m testeeclient -w {URL} -i {TESTEE_AGENT}"),
+                via_bridge: false,
             }]
         }
-        Some(client) => AGENTS
+        Some((client, _)) => AGENTS
             .iter()
             .map(|a| {
+                let url = if a.via_bridge { BRIDGE_URL } else { URL };
                 let mut command = Command::new(client);
                 command
-                    .args(["--url", URL, "--agent", a.name])
+                    .args(["--url", url, "--agent", a.name])
                     .args(a.args)
                     .current_dir(root);
                 let shown = util::display(&command);
@@ -353,6 +380,7 @@ fn run_client(
                     agent: a.name.to_owned(),
                     command,
                     shown,
+                    via_bridge: a.via_bridge,
                 }
             })
             .collect(),
@@ -405,6 +433,8 @@ fn run_client(
     let agents: Vec<String> = runs.iter().map(|r| r.agent.clone()).collect();
     let deadline = Instant::now() + CLIENT_RUN_TIMEOUT;
     let mut client_errors = Vec::new();
+    // Started before the first agent that needs it; killed when this function returns.
+    let mut bridge: Option<ChildGuard> = None;
     for run in &mut runs {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -414,6 +444,15 @@ fn run_client(
                 util::fmt_duration(CLIENT_RUN_TIMEOUT)
             ));
             continue;
+        }
+        if run.via_bridge && bridge.is_none() {
+            let Some((_, bridge_exe)) = client else {
+                bail!(
+                    "agent {} needs the HTTP/2 bridge, which was not built",
+                    run.agent
+                );
+            };
+            bridge = Some(start_bridge(bridge_exe, &reports.join("h2_bridge.log"))?);
         }
         let t = Instant::now();
         step!("agent {}: running {expected} cases", run.agent);
@@ -711,6 +750,31 @@ fn start_echo_server(exe: &Path, log_path: &Path) -> Result<ChildGuard> {
     wait_listening(guard, ECHO_PORT, "our echo server", log_path)
 }
 
+/// Starts the HTTP/2 → HTTP/1.1 bridge on [`BRIDGE_LISTEN`], relaying to the fuzzingserver,
+/// and waits until it accepts connections.
+fn start_bridge(exe: &Path, log_path: &Path) -> Result<ChildGuard> {
+    ensure_port_free(BRIDGE_PORT, "a leftover autobahn_h2_bridge?")?;
+    let log = fs::File::create(log_path).context(|| format!("creating {}", log_path.display()))?;
+    let log2 = log
+        .try_clone()
+        .context(|| "duplicating the log file handle")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--listen", BRIDGE_LISTEN, "--upstream", "127.0.0.1:9001"])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    step!(
+        "starting the HTTP/2 bridge on {BRIDGE_URL} (log: {})",
+        log_path.display()
+    );
+    step!("$ {}", util::display(&cmd));
+    let child = cmd
+        .spawn()
+        .context(|| format!("could not start {}", exe.display()))?;
+    let guard = ChildGuard::new(child, BRIDGE_EXAMPLE);
+    wait_listening(guard, BRIDGE_PORT, "the HTTP/2 bridge", log_path)
+}
+
 /// Runs `wstest -m fuzzingclient -s CONFIG` in `dir` (output to `log_path`), bounded by
 /// [`FUZZINGCLIENT_TIMEOUT`], showing progress now and then.
 fn run_fuzzingclient(
@@ -839,7 +903,18 @@ fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, Pat
     }
     step!("building {} (release)", examples.join(" and "));
     let mut cmd = util::cargo();
-    cmd.args(["build", "--release", "-p", "spearmint"]);
+    // The client runs over HTTP/2 too (agent spearmint-http2), and the bridge lives in
+    // spearmint-http2.
+    cmd.args([
+        "build",
+        "--release",
+        "-p",
+        "spearmint",
+        "-p",
+        "spearmint-http2",
+        "--features",
+        "spearmint/http2",
+    ]);
     for example in examples {
         cmd.args(["--example", example]);
     }

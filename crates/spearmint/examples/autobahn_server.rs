@@ -126,7 +126,7 @@ async fn main() -> ExitCode {
     };
     // Section 9 sends messages up to 16 MiB: the defaults (16 MiB frames, 64 MiB
     // messages) already allow them.
-    let options = Arc::new(ServerOptions::default());
+    let options = Arc::new(spearmint::server_options());
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     println!("autobahn_server: listening on ws://{}", args.listen);
     loop {

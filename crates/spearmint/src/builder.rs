@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use spearmint_codec::ExtensionFactory;
-use spearmint_stream::{ClientOptions, Error, IntoClientRequest, KeepAlive};
+use spearmint_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive};
 
 /// Builds a client connection: headers, subprotocols, limits and timeouts.
 ///
@@ -30,7 +30,7 @@ impl ClientBuilder {
     pub fn new(request: impl IntoClientRequest) -> Self {
         Self {
             request: request.into_client_request(),
-            options: Ok(ClientOptions::default()),
+            options: Ok(crate::client_options()),
         }
     }
 
@@ -96,6 +96,13 @@ impl ClientBuilder {
         self.map(|options| Ok(options.keepalive(keepalive)))
     }
 
+    /// Whether to open the WebSocket over HTTP/2 (RFC 8441; needs the `http2` feature):
+    /// [`Http2Mode::Prefer`] falls back to HTTP/1.1, [`Http2Mode::Require`] does not.
+    #[must_use]
+    pub fn http2(self, mode: Http2Mode) -> Self {
+        self.map(|options| Ok(options.http2(mode)))
+    }
+
     /// Replaces all options at once.
     #[must_use]
     pub fn options(self, options: ClientOptions) -> Self {
@@ -119,7 +126,7 @@ impl ClientBuilder {
         self,
     ) -> Result<
         (
-            spearmint_stream::WebSocketStream<spearmint_tokio::TcpStream>,
+            spearmint_stream::WebSocketStream<spearmint_tokio::Transport>,
             http::Response<()>,
         ),
         Error,

@@ -1,8 +1,12 @@
 //! # spearmint-tokio
 //!
 //! The tokio adapter of spearmint: what is truly runtime-specific — DNS, TCP (with
-//! `TCP_NODELAY`), timers — and the `connect`/`accept` entry points. The WebSocket logic
-//! itself lives in spearmint-stream and spearmint-codec.
+//! `TCP_NODELAY`), timers, spawning — and the `connect`/`accept` entry points. The WebSocket
+//! logic itself lives in spearmint-stream and spearmint-codec.
+//!
+//! With the `http2` feature, [`connect_with`] honours [`ClientOptions::http2`] (WebSockets
+//! over HTTP/2, RFC 8441, with prior knowledge for `ws://`), and the `http2` module opens
+//! shared HTTP/2 connections and serves h2c.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), spearmint_stream::Error> {
@@ -18,15 +22,20 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "http2")]
+pub mod http2;
+mod transport;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use spearmint_stream::{
-    ClientOptions, Error, IntoClientRequest, ServerOptions, Sleep, Target, Timer, WebSocketStream,
-    client_handshake, server_handshake,
+    ClientOptions, Error, Http2Mode, IntoClientRequest, ServerOptions, Sleep, Target, Timer,
+    WebSocketStream, client_handshake, server_handshake,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 pub use tokio::net::TcpStream;
+pub use transport::Transport;
 
 /// Timers on tokio's clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,25 +60,41 @@ pub fn timer() -> Arc<dyn Timer> {
 /// A bad URL, a failed DNS lookup or TCP connect, a refused or invalid handshake, a timeout.
 pub async fn connect(
     request: impl IntoClientRequest,
-) -> Result<(WebSocketStream<TcpStream>, http::Response<()>), Error> {
+) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
     connect_with(request, &ClientOptions::default()).await
 }
 
-/// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts).
+/// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts,
+/// HTTP version).
+///
+/// With [`ClientOptions::http2`] (the `http2` feature), the WebSocket is opened over HTTP/2
+/// on a connection of its own, with prior knowledge for `ws://`:
+/// [`Prefer`](Http2Mode::Prefer) falls back to HTTP/1.1 on a new connection when the server
+/// does not speak HTTP/2 or does not enable extended CONNECT;
+/// [`Require`](Http2Mode::Require) fails instead. The response is then the server's 2xx
+/// (or, after a fallback, its 101). To share one HTTP/2 connection between many WebSockets,
+/// use `http2::connect` (with the `http2` feature).
 ///
 /// # Errors
-/// As [`connect`].
+/// As [`connect`]; with `Require`, [`Error::ExtendedConnectDisabled`] or the HTTP/2 error;
+/// without the `http2` feature, any mode but `Off` is [`Error::Http2Unavailable`].
 pub async fn connect_with(
     request: impl IntoClientRequest,
     options: &ClientOptions,
-) -> Result<(WebSocketStream<TcpStream>, http::Response<()>), Error> {
+) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
     let request = request.into_client_request()?;
     let target = Target::from_request(&request)?;
     if target.tls {
         return Err(Error::TlsUnavailable);
     }
+    if options.http2 != Http2Mode::Off {
+        #[cfg(feature = "http2")]
+        return http2::connect_websocket(request, &target, options).await;
+        #[cfg(not(feature = "http2"))]
+        return Err(Error::Http2Unavailable);
+    }
     let tcp = tcp_connect(&target, options).await?;
-    handshake_with(tcp, request, options).await
+    handshake_with(Transport::from(tcp), request, options).await
 }
 
 /// Opens a TCP connection to the target, with `TCP_NODELAY` (WebSocket frames are

@@ -10,6 +10,7 @@ use super::{Event, Incoming, Initiator, Session};
 use crate::close::CloseFrame;
 use crate::config::Role;
 use crate::error::{ConnectionError, ProtocolError};
+use crate::extension::ExtensionError;
 use crate::fast::text::Utf8Bytes;
 use crate::frame::{Frame, FrameHeader, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
@@ -100,12 +101,10 @@ impl Session {
             self.check_header(&header)?;
         }
         match self.decoder.poll_payload(&mut self.read_buf) {
-            Some(frame) => {
-                Ok(match self.on_frame(frame)? {
-                    Some(event) => Step::Event(event),
-                    None => Step::Progress,
-                })
-            }
+            Some(frame) => Ok(match self.on_frame(frame)? {
+                Some(event) => Step::Event(event),
+                None => Step::Progress,
+            }),
             None => {
                 self.validate_partial_text(&header)?;
                 Ok(Step::Blocked)
@@ -247,7 +246,14 @@ impl Session {
                 .ok_or(ProtocolError::ReservedBitsSet(Rsv::RSV1.bits()))?;
             let limit = self.config.max_message_size.saturating_sub(incoming.size);
             let start = incoming.buf.len();
-            ext.decode(&payload, fin, &mut incoming.buf, limit)?;
+            ext.decode(&payload, fin, &mut incoming.buf, limit)
+                .map_err(|err| match err {
+                    // The extension sees only what is left of the budget; report the limit.
+                    ExtensionError::MessageTooLarge { .. } => ProtocolError::MessageTooLarge {
+                        limit: self.config.max_message_size,
+                    },
+                    err => ProtocolError::Extension(err),
+                })?;
             let fresh = incoming.buf.get(start..).unwrap_or_default();
             incoming.size += fresh.len();
             if incoming.size > self.config.max_message_size {

@@ -1,0 +1,134 @@
+//! Why a negotiation failed (RFC 7692 §7), typed.
+
+use std::fmt;
+
+use spearmint_codec::ExtensionError;
+
+use crate::params::WindowBits;
+
+/// A permessage-deflate offer or answer that breaks RFC 7692 §7, or that fits none of our
+/// offers.
+///
+/// A client fails the handshake with it; a server declines the offer that caused it (and
+/// tries the client's next one). Through the codec's traits it travels as
+/// [`ExtensionError::Negotiation`] with this error's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NegotiationError {
+    /// The element is not `permessage-deflate`.
+    WrongExtension(String),
+    /// A parameter RFC 7692 does not define.
+    UnknownParameter(String),
+    /// A parameter given twice.
+    DuplicateParameter(&'static str),
+    /// A parameter with a value it may not have, or without one it needs: a window size
+    /// outside `8..=15` or not plain decimal, a value on a flag, or `client_max_window_bits`
+    /// without a value in an answer.
+    InvalidValue {
+        /// The parameter.
+        param: &'static str,
+        /// The value as received (`None`: no value).
+        value: Option<String>,
+    },
+    /// The server's answer fits none of the client's offers; one reason per offer, in the
+    /// order they were made.
+    NoMatchingOffer(Vec<Mismatch>),
+    /// The client has no offer to match an answer against (deflate is off).
+    NotOffered,
+}
+
+/// Why a server's answer does not fit one particular offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// The offer asked for `server_no_context_takeover`; the answer lacks it.
+    ServerNoContextTakeoverMissing,
+    /// The offer limited the server's window; the answer does not confirm a limit.
+    ServerMaxWindowBitsMissing {
+        /// The offered limit.
+        offered: WindowBits,
+    },
+    /// The answer's server window exceeds the offered limit.
+    ServerMaxWindowBitsTooLarge {
+        /// The offered limit.
+        offered: WindowBits,
+        /// The answered window.
+        answered: WindowBits,
+    },
+    /// The answer sets `client_max_window_bits`, which the offer did not carry.
+    ClientMaxWindowBitsNotOffered,
+    /// The answer's client window exceeds the value the client offered.
+    ClientMaxWindowBitsTooLarge {
+        /// The offered limit.
+        offered: WindowBits,
+        /// The answered window.
+        answered: WindowBits,
+    },
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ServerNoContextTakeoverMissing => {
+                f.write_str("server_no_context_takeover was requested but not answered")
+            }
+            Self::ServerMaxWindowBitsMissing { offered } => write!(
+                f,
+                "server_max_window_bits={offered} was requested but not answered"
+            ),
+            Self::ServerMaxWindowBitsTooLarge { offered, answered } => write!(
+                f,
+                "server_max_window_bits={answered} exceeds the offered {offered}"
+            ),
+            Self::ClientMaxWindowBitsNotOffered => {
+                f.write_str("client_max_window_bits was not offered")
+            }
+            Self::ClientMaxWindowBitsTooLarge { offered, answered } => write!(
+                f,
+                "client_max_window_bits={answered} exceeds the offered {offered}"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for NegotiationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongExtension(name) => write!(f, "extension {name:?} is not permessage-deflate"),
+            Self::UnknownParameter(name) => {
+                write!(f, "unknown permessage-deflate parameter {name:?}")
+            }
+            Self::DuplicateParameter(name) => {
+                write!(f, "duplicate permessage-deflate parameter {name}")
+            }
+            Self::InvalidValue {
+                param,
+                value: Some(value),
+            } => {
+                write!(f, "invalid value {value:?} for {param}")
+            }
+            Self::InvalidValue { param, value: None } => write!(f, "{param} needs a value"),
+            Self::NoMatchingOffer(reasons) => {
+                f.write_str("the answer matches no permessage-deflate offer")?;
+                for (i, reason) in reasons.iter().enumerate() {
+                    write!(
+                        f,
+                        "{} offer {}: {reason}",
+                        if i == 0 { ":" } else { ";" },
+                        i + 1
+                    )?;
+                }
+                Ok(())
+            }
+            Self::NotOffered => f.write_str("permessage-deflate was not offered"),
+        }
+    }
+}
+
+impl std::error::Error for NegotiationError {}
+
+impl From<NegotiationError> for ExtensionError {
+    fn from(err: NegotiationError) -> Self {
+        Self::Negotiation(err.to_string())
+    }
+}

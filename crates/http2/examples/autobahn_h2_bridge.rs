@@ -1,0 +1,398 @@
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! An HTTP/2 → HTTP/1.1 WebSocket bridge, so that the Autobahn|Testsuite fuzzing server
+//! (which speaks only HTTP/1.1) can judge spearmint's WebSockets over HTTP/2.
+//!
+//! ```text
+//! autobahn_h2_bridge --listen 127.0.0.1:9002 --upstream 127.0.0.1:9001
+//! ```
+//!
+//! It is an h2c server (prior knowledge) that enables extended CONNECT (RFC 8441). For each
+//! WebSocket stream it opens a TCP connection to the upstream server and performs the
+//! HTTP/1.1 upgrade for the same path and query, with the same subprotocol and extension
+//! offers (built and checked with spearmint-handshake). After the upstream's 101 it answers
+//! 200 on the stream, with the upstream's subprotocol and extension answers; a refusal is
+//! relayed with its status, headers and body. Then it copies bytes both ways, untouched (no
+//! re-framing), until either side ends: END_STREAM (or a reset) becomes a TCP shutdown, a
+//! TCP EOF becomes END_STREAM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use spearmint_codec::{
+    Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode, Rsv,
+};
+use spearmint_handshake::headers::{list_elements, parse_extension_headers};
+use spearmint_handshake::{ClientHandshake, ClientRequest, HandshakeError};
+use spearmint_http2::H2Stream;
+use spearmint_http2::h2::RecvStream;
+use spearmint_http2::h2::ext::Protocol;
+use spearmint_http2::h2::server::SendResponse;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Args {
+    listen: SocketAddr,
+    upstream: SocketAddr,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut listen = "127.0.0.1:9002".to_owned();
+    let mut upstream = "127.0.0.1:9001".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => listen = value()?,
+            "--upstream" => upstream = value()?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let parse = |s: &str| {
+        s.parse::<SocketAddr>()
+            .map_err(|e| format!("{s:?} is not an address: {e}"))
+    };
+    Ok(Args {
+        listen: parse(&listen)?,
+        upstream: parse(&upstream)?,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("autobahn_h2_bridge: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!(
+                "autobahn_h2_bridge: cannot listen on {}: {err}",
+                args.listen
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "autobahn_h2_bridge: h2c on {} -> HTTP/1.1 on {}",
+        args.listen, args.upstream
+    );
+    serve(listener, args.upstream).await;
+    ExitCode::SUCCESS
+}
+
+/// Accepts h2c connections forever, bridging each WebSocket stream to `upstream`.
+pub(crate) async fn serve(listener: TcpListener, upstream: SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(connection(tcp, upstream));
+            }
+            Err(err) => eprintln!("autobahn_h2_bridge: accept failed: {err}"),
+        }
+    }
+}
+
+async fn connection(tcp: TcpStream, upstream: SocketAddr) {
+    let mut builder = spearmint_http2::h2::server::Builder::new();
+    // The fuzzing server's chopped frames arrive as small DATA frames: allow as many as
+    // the window holds (see `Http2Config::data_frame_budget`).
+    builder
+        .enable_connect_protocol()
+        .data_frame_budget(spearmint_http2::Http2Config::default().effective_data_frame_budget());
+    let mut connection = match builder.handshake::<_, Bytes>(tcp).await {
+        Ok(connection) => connection,
+        Err(err) => {
+            eprintln!("autobahn_h2_bridge: HTTP/2 preface failed: {err}");
+            return;
+        }
+    };
+    while let Some(next) = connection.accept().await {
+        match next {
+            Ok((request, respond)) => {
+                tokio::spawn(relay(request, respond, upstream));
+            }
+            Err(err) => {
+                eprintln!("autobahn_h2_bridge: HTTP/2 connection failed: {err}");
+                return;
+            }
+        }
+    }
+}
+
+/// Request fields the upstream handshake writes itself, or that are HTTP/2-only.
+const NOT_FORWARDED: &[HeaderName] = &[
+    header::HOST,
+    header::CONNECTION,
+    header::UPGRADE,
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::TE,
+    header::SEC_WEBSOCKET_KEY,
+    header::SEC_WEBSOCKET_VERSION,
+    header::SEC_WEBSOCKET_PROTOCOL,
+    header::SEC_WEBSOCKET_EXTENSIONS,
+    header::SEC_WEBSOCKET_ACCEPT,
+];
+
+/// Response fields HTTP/2 forbids (RFC 9113 §8.2.2) or that the h2 answer sets itself.
+const NOT_RELAYED: &[HeaderName] = &[
+    header::CONNECTION,
+    header::UPGRADE,
+    header::TRANSFER_ENCODING,
+    header::CONTENT_LENGTH,
+    header::SEC_WEBSOCKET_ACCEPT,
+];
+
+/// Bridges one WebSocket stream.
+async fn relay(
+    request: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    upstream: SocketAddr,
+) {
+    let is_websocket = request.method() == Method::CONNECT
+        && request
+            .extensions()
+            .get::<Protocol>()
+            .is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"));
+    if !is_websocket {
+        answer(
+            &mut respond,
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            "WebSockets only",
+        );
+        return;
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let (mut tcp, accepted) = match upgrade(upstream, &target, request.headers()).await {
+        Ok(upgraded) => upgraded,
+        Err(HandshakeError::UpgradeFailed {
+            status,
+            headers,
+            body,
+        }) => {
+            answer(&mut respond, status, &headers, body);
+            return;
+        }
+        Err(err) => {
+            eprintln!("autobahn_h2_bridge: upstream upgrade for {target} failed: {err}");
+            answer(
+                &mut respond,
+                StatusCode::BAD_GATEWAY,
+                &HeaderMap::new(),
+                err.to_string(),
+            );
+            return;
+        }
+    };
+    let mut response = Response::new(());
+    for name in [
+        header::SEC_WEBSOCKET_PROTOCOL,
+        header::SEC_WEBSOCKET_EXTENSIONS,
+    ] {
+        for value in accepted.response.headers().get_all(&name) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    let send = match respond.send_response(response, false) {
+        Ok(send) => send,
+        Err(err) => {
+            eprintln!("autobahn_h2_bridge: cannot answer the stream: {err}");
+            return;
+        }
+    };
+    let mut pipe = H2Stream::new(send, request.into_body());
+    if !accepted.leftover.is_empty() && pipe.write_all(&accepted.leftover).await.is_err() {
+        return;
+    }
+    // Untouched bytes both ways; either side's end is passed on as a shutdown.
+    if let Err(err) = tokio::io::copy_bidirectional(&mut pipe, &mut tcp).await {
+        if err.kind() != std::io::ErrorKind::ConnectionReset {
+            eprintln!("autobahn_h2_bridge: relay for {target} ended: {err}");
+        }
+    }
+}
+
+/// The upstream's answer, in HTTP/1.1 form.
+struct Upgraded {
+    response: Response<()>,
+    /// Bytes that followed the 101: the upstream's first frames.
+    leftover: Bytes,
+}
+
+/// Opens a TCP connection to `upstream` and performs the HTTP/1.1 upgrade for `target`,
+/// offering what the HTTP/2 client offered.
+async fn upgrade(
+    upstream: SocketAddr,
+    target: &str,
+    h2_headers: &HeaderMap,
+) -> Result<(TcpStream, Upgraded), HandshakeError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in h2_headers {
+        if !NOT_FORWARDED.contains(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let subprotocols: Vec<String> = list_elements(h2_headers, header::SEC_WEBSOCKET_PROTOCOL)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    let request = ClientRequest::from_url(&format!("ws://{upstream}{target}"), headers)?
+        .subprotocols(subprotocols)
+        .extensions(relayed_offers(h2_headers)?);
+    let mut handshake = ClientHandshake::new(request)?;
+    let io = |err: std::io::Error| HandshakeError::MalformedHttp(format!("upstream I/O: {err}"));
+    let mut tcp = TcpStream::connect(upstream).await.map_err(io)?;
+    let _ = tcp.set_nodelay(true);
+    tcp.write_all(handshake.request_bytes()).await.map_err(io)?;
+    let mut buf = BytesMut::with_capacity(4096);
+    loop {
+        buf.clear();
+        if tcp.read_buf(&mut buf).await.map_err(io)? == 0 {
+            return Err(handshake.receive_eof());
+        }
+        if let Some(accepted) = handshake.receive(&buf)? {
+            return Ok((
+                tcp,
+                Upgraded {
+                    response: accepted.response,
+                    leftover: accepted.leftover,
+                },
+            ));
+        }
+    }
+}
+
+/// Answers the stream with a status, the relayable headers and a body, ending it.
+fn answer(
+    respond: &mut SendResponse<Bytes>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: impl Into<Bytes>,
+) {
+    let body = body.into();
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        if !NOT_RELAYED.contains(name) && name != "keep-alive" && name != "proxy-connection" {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if let Ok(mut send) = respond.send_response(response, body.is_empty()) {
+        if !body.is_empty() {
+            let _ = send.send_data(body, true);
+        }
+    }
+}
+
+/// One factory per extension name the client offered, offering exactly its elements, so
+/// that the upstream sees the same `Sec-WebSocket-Extensions` offer.
+fn relayed_offers(
+    h2_headers: &HeaderMap,
+) -> Result<Vec<Arc<dyn ExtensionFactory>>, HandshakeError> {
+    let mut factories: Vec<Relay> = Vec::new();
+    for offer in parse_extension_headers(h2_headers)? {
+        match factories
+            .iter_mut()
+            .find(|f| f.name.eq_ignore_ascii_case(&offer.name))
+        {
+            Some(factory) => factory.offers.push(offer),
+            None => factories.push(Relay {
+                name: offer.name.clone(),
+                offers: vec![offer],
+            }),
+        }
+    }
+    Ok(factories
+        .into_iter()
+        .map(|f| Arc::new(f) as Arc<dyn ExtensionFactory>)
+        .collect())
+}
+
+/// Offers what the HTTP/2 client offered and accepts whatever the upstream answers: the
+/// bridge never runs the extension (bytes pass through untouched); the two ends do.
+#[derive(Debug)]
+struct Relay {
+    name: String,
+    offers: Vec<ExtensionParams>,
+}
+
+impl ExtensionFactory for Relay {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn offers(&self) -> Vec<ExtensionParams> {
+        self.offers.clone()
+    }
+
+    fn accept_response(
+        &self,
+        _response: &ExtensionParams,
+    ) -> Result<Box<dyn Extension>, ExtensionError> {
+        Ok(Box::new(Relayed(self.name.clone())))
+    }
+
+    fn accept_offers(
+        &self,
+        _offers: &[ExtensionParams],
+    ) -> Result<Option<Accepted>, ExtensionError> {
+        Ok(None)
+    }
+}
+
+/// The placeholder for an extension the two ends negotiated through the bridge.
+#[derive(Debug)]
+struct Relayed(String);
+
+impl Extension for Relayed {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn rsv(&self) -> Rsv {
+        Rsv::NONE
+    }
+
+    fn encode_start(&mut self, _opcode: OpCode, _size_hint: Option<usize>) -> Rsv {
+        Rsv::NONE
+    }
+
+    fn encode(
+        &mut self,
+        _payload: &[u8],
+        _fin: bool,
+        _out: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        Ok(())
+    }
+
+    fn decode_start(&mut self, _rsv: Rsv) -> bool {
+        false
+    }
+
+    fn decode(
+        &mut self,
+        _payload: &[u8],
+        _fin: bool,
+        _out: &mut BytesMut,
+        _limit: usize,
+    ) -> Result<(), ExtensionError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! Connection-level HTTP/2 settings, each with a documented default.
+
+use std::time::Duration;
+
+/// How an HTTP/2 connection is set up, for either role. Build it from
+/// [`Http2Config::default`] and set the fields you need; new fields will get defaults.
+///
+/// Per-WebSocket settings (subprotocols, extensions, session limits, the handshake timeout)
+/// stay in [`ClientOptions`](spearmint_stream::ClientOptions) and
+/// [`ServerOptions`](spearmint_stream::ServerOptions), shared with HTTP/1.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Http2Config {
+    /// Client: how long to wait for the server's first SETTINGS frame (which says whether
+    /// extended CONNECT is enabled). Server: how long the client may take to send its
+    /// connection preface. Default: 10 s.
+    pub settings_timeout: Duration,
+    /// `SETTINGS_INITIAL_WINDOW_SIZE`: how much each stream's peer may send before we
+    /// release capacity (as the application reads). Default: 65 535, the protocol default.
+    pub initial_stream_window_size: u32,
+    /// The connection's receive window, shared by all streams. Default: 65 535, the
+    /// protocol default.
+    pub initial_connection_window_size: u32,
+    /// `SETTINGS_MAX_FRAME_SIZE`: the largest frame payload we accept. Default: 16 384.
+    pub max_frame_size: u32,
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`: the largest header list we accept (RFC 9113
+    /// accounting: name + value + 32 per field). Default: 64 KiB.
+    pub max_header_list_size: u32,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` we announce. A server accepts at most this many
+    /// streams (WebSockets and other requests) at once. Default: 256.
+    pub max_concurrent_streams: u32,
+    /// Most bytes queued for sending on one stream: a WebSocket's writes wait (backpressure)
+    /// once this much is queued or the peer's flow-control window is used up.
+    /// Default: 256 KiB.
+    pub max_send_buffer_size: usize,
+    /// h2's budget for buffered small DATA frames (payloads under 256 bytes cost
+    /// `256 - len` each until the application reads them); a peer that exceeds it gets
+    /// GOAWAY `ENHANCE_YOUR_CALM`, which ends every stream of the connection. h2's own
+    /// default (about 133 buffered 64-byte frames) is too small for WebSockets: a peer that
+    /// sends many small messages, or chops a large one into small DATA frames, to a reader
+    /// that is briefly behind trips it. `None` (the default) sizes it to the connection
+    /// window: 32 × [`initial_connection_window_size`](Self::initial_connection_window_size),
+    /// enough to buffer a whole window in frames of 8 bytes or more (at most window / 8
+    /// small frames are ever buffered).
+    pub data_frame_budget: Option<usize>,
+    /// Client: when a WebSocket is dropped before the server ended its stream, how long the
+    /// connection keeps the stream (discarding what arrives) so that the data written before
+    /// the drop, such as a close frame, is still delivered; then the stream is reset.
+    /// Default: 5 s.
+    pub linger: Duration,
+    /// Server: accepted WebSockets (and handed-back requests) waiting for
+    /// [`Http2Acceptor::next`](crate::Http2Acceptor::next); past it, new ones are answered
+    /// 503 Service Unavailable. Default: 256, as many as [`max_concurrent_streams`](Self::max_concurrent_streams)
+    /// lets a client open at once, so a burst within that limit is never refused.
+    pub accept_backlog: usize,
+    /// Server: what to do with requests that are not extended CONNECT for `websocket`.
+    /// Default: [`OtherRequests::Reject`].
+    pub other_requests: OtherRequests,
+}
+
+impl Http2Config {
+    /// Default [`settings_timeout`](Self::settings_timeout): 10 s.
+    pub const DEFAULT_SETTINGS_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The protocol's default window, 65 535 bytes.
+    pub const DEFAULT_WINDOW_SIZE: u32 = 65_535;
+    /// Default [`max_frame_size`](Self::max_frame_size): 16 384.
+    pub const DEFAULT_MAX_FRAME_SIZE: u32 = 16_384;
+    /// Default [`max_header_list_size`](Self::max_header_list_size): 64 KiB.
+    pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 64 << 10;
+    /// Default [`max_concurrent_streams`](Self::max_concurrent_streams): 256.
+    pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
+    /// Default [`max_send_buffer_size`](Self::max_send_buffer_size): 256 KiB.
+    pub const DEFAULT_MAX_SEND_BUFFER_SIZE: usize = 256 << 10;
+    /// Default [`linger`](Self::linger): 5 s.
+    pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
+    /// Default [`accept_backlog`](Self::accept_backlog): 256.
+    pub const DEFAULT_ACCEPT_BACKLOG: usize = 256;
+}
+
+impl Http2Config {
+    /// The DATA frame budget in force: [`data_frame_budget`](Self::data_frame_budget), or
+    /// its default.
+    pub fn effective_data_frame_budget(&self) -> usize {
+        self.data_frame_budget.unwrap_or_else(|| {
+            32 * self
+                .initial_connection_window_size
+                .max(Self::DEFAULT_WINDOW_SIZE) as usize
+        })
+    }
+}
+
+impl Default for Http2Config {
+    fn default() -> Self {
+        Self {
+            settings_timeout: Self::DEFAULT_SETTINGS_TIMEOUT,
+            initial_stream_window_size: Self::DEFAULT_WINDOW_SIZE,
+            initial_connection_window_size: Self::DEFAULT_WINDOW_SIZE,
+            max_frame_size: Self::DEFAULT_MAX_FRAME_SIZE,
+            max_header_list_size: Self::DEFAULT_MAX_HEADER_LIST_SIZE,
+            max_concurrent_streams: Self::DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_send_buffer_size: Self::DEFAULT_MAX_SEND_BUFFER_SIZE,
+            data_frame_budget: None,
+            linger: Self::DEFAULT_LINGER,
+            accept_backlog: Self::DEFAULT_ACCEPT_BACKLOG,
+            other_requests: OtherRequests::Reject,
+        }
+    }
+}
+
+/// What a server does with a request that is not an extended CONNECT for `websocket`
+/// (a plain GET, a CONNECT for another protocol, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OtherRequests {
+    /// Answer 400 Bad Request, as the HTTP/1.1 server does for a request without
+    /// `Upgrade: websocket`.
+    #[default]
+    Reject,
+    /// Hand it to the application as [`Incoming::Request`](crate::Incoming::Request), with
+    /// h2's request body and response handle, to answer as it likes.
+    HandBack,
+}

@@ -1,0 +1,94 @@
+//! The HTTP/2 transport's error.
+
+use std::io;
+
+use spearmint_handshake::HandshakeError;
+
+/// What can go wrong opening or accepting WebSockets over HTTP/2.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server's SETTINGS do not set `SETTINGS_ENABLE_CONNECT_PROTOCOL` to 1
+    /// (RFC 8441 §3): it cannot carry WebSockets over HTTP/2. (h2 itself would send the
+    /// request anyway; spearmint refuses, as Mint does.)
+    #[error(
+        "the server does not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL is not 1)"
+    )]
+    ExtendedConnectDisabled,
+    /// The HTTP/2 connection preface failed before the server's SETTINGS arrived: the peer
+    /// most likely does not speak HTTP/2 with prior knowledge (e.g. an HTTP/1.1-only server).
+    #[error("the HTTP/2 connection preface failed (does the peer speak HTTP/2?): {0}")]
+    Preface(#[source] h2::Error),
+    /// The server's SETTINGS did not arrive within
+    /// [`settings_timeout`](crate::Http2Config::settings_timeout).
+    #[error("the server's HTTP/2 SETTINGS did not arrive in time")]
+    SettingsTimeout,
+    /// The opening handshake failed: a non-2xx answer is
+    /// [`UpgradeFailed`](HandshakeError::UpgradeFailed) (status, header fields, and the
+    /// start of the body); a bad subprotocol or extension answer, an invalid URI, or a
+    /// reserved header are the other variants.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+    /// An HTTP/2 connection or stream error (a protocol error, a reset, a lost connection).
+    #[error("HTTP/2: {0}")]
+    H2(#[from] h2::Error),
+    /// Reading or writing the connection failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The connection preface (server side) or the extended CONNECT exchange took longer
+    /// than allowed.
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+}
+
+impl Error {
+    /// Whether this says the server cannot carry WebSockets over HTTP/2 at all (no HTTP/2
+    /// with prior knowledge, no SETTINGS in time, or extended CONNECT disabled), so that a
+    /// client may fall back to HTTP/1.1 on a new connection.
+    pub fn is_http2_unsupported(&self) -> bool {
+        matches!(
+            self,
+            Self::ExtendedConnectDisabled | Self::Preface(_) | Self::SettingsTimeout
+        )
+    }
+
+    /// The handshake error, if that is what this is.
+    pub fn as_handshake(&self) -> Option<&HandshakeError> {
+        match self {
+            Self::Handshake(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for spearmint_stream::Error {
+    /// Keeps the errors the runtime-agnostic layer knows by name (extended CONNECT
+    /// disabled, handshake failures such as `UpgradeFailed`, I/O, timeouts) typed, and
+    /// carries the rest as [`Http2`](spearmint_stream::Error::Http2).
+    fn from(err: Error) -> Self {
+        match err {
+            Error::ExtendedConnectDisabled => Self::ExtendedConnectDisabled,
+            Error::Handshake(err) => Self::Handshake(err.into()),
+            Error::Io(err) => Self::Io(err),
+            Error::Timeout(what) => Self::Timeout(what),
+            Error::SettingsTimeout => Self::Timeout("HTTP/2 SETTINGS"),
+            other => Self::Http2(Box::new(other)),
+        }
+    }
+}
+
+/// An h2 error as an I/O error for the byte pipe, keeping the h2 error as the source.
+pub(crate) fn into_io(err: h2::Error) -> io::Error {
+    if err.is_io() {
+        return match err.into_io() {
+            Some(err) => err,
+            None => io::Error::other("HTTP/2 I/O error"),
+        };
+    }
+    let kind = if err.is_reset() || err.is_go_away() {
+        io::ErrorKind::ConnectionReset
+    } else {
+        io::ErrorKind::Other
+    };
+    io::Error::new(kind, err)
+}

@@ -1,0 +1,86 @@
+//! # spearmint-http2
+//!
+//! WebSockets over HTTP/2 (RFC 8441), on the [`h2`] crate. Over HTTP/2 a WebSocket is one
+//! stream of a shared connection, opened with an extended CONNECT request
+//! (`:method CONNECT`, `:protocol websocket`); many WebSockets and ordinary requests share
+//! one connection.
+//!
+//! Each WebSocket's stream is a byte pipe, [`H2Stream`] (`AsyncRead + AsyncWrite`), driven
+//! by the very same [`WebSocketStream`](spearmint_stream::WebSocketStream) and codec
+//! session as over HTTP/1.1: there is no second implementation of the WebSocket protocol.
+//! Flow control follows the application: receive capacity is released as it reads, and
+//! writes wait for send capacity (backpressure, no unbounded buffering). After the close
+//! handshake the stream is ended with END_STREAM; a RST_STREAM or a lost connection ends the
+//! WebSocket as an abnormal closure (1006).
+//!
+//! - Client: [`Http2Client::handshake`] over any byte stream (TCP with prior knowledge, or
+//!   TLS after ALPN `h2`), checked for `SETTINGS_ENABLE_CONNECT_PROTOCOL`; then
+//!   [`Http2Client::websocket`] as often as you like, and
+//!   [`Http2Client::send_request`] for plain requests.
+//! - Server: [`Http2Acceptor::handshake`] announces extended CONNECT, judges each request
+//!   with spearmint-handshake's rules and an [`AcceptPolicy`](spearmint_handshake::AcceptPolicy),
+//!   and yields [`Incoming`] WebSockets (and other requests, if asked).
+//!
+//! The connection's driver task is spawned through an [`Executor`] and waits are bounded
+//! with a [`Timer`](spearmint_stream::Timer): both come from a runtime adapter
+//! (spearmint-tokio's `http2` feature), so this crate runs on any runtime.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), spearmint_http2::Error> {
+//! use std::sync::Arc;
+//! use spearmint_http2::{BoxFuture, Http2Client, Http2Config};
+//! use spearmint_stream::{ClientOptions, Message};
+//! # #[derive(Debug)] struct TokioTimer;
+//! # impl spearmint_stream::Timer for TokioTimer {
+//! #     fn sleep_until(&self, at: std::time::Instant) -> spearmint_stream::Sleep {
+//! #         Box::pin(tokio::time::sleep_until(at.into()))
+//! #     }
+//! # }
+//!
+//! let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await?;
+//! let spawn = |future: BoxFuture| {
+//!     tokio::spawn(future);
+//! };
+//! let timer: Arc<dyn spearmint_stream::Timer> = Arc::new(TokioTimer);
+//! let client = Http2Client::handshake(tcp, &Http2Config::default(), &spawn, Some(timer)).await?;
+//! let request = http::Request::get("ws://127.0.0.1:8080/chat").body(()).unwrap();
+//! let (mut ws, _response) = client.websocket(request, &ClientOptions::default()).await?;
+//! ws.send_message(Message::text("hello")).await.ok();
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+mod client;
+mod config;
+mod error;
+mod pipe;
+mod rt;
+mod server;
+
+pub use client::{Http2Client, Http2Upgraded};
+pub use config::{Http2Config, OtherRequests};
+pub use error::Error;
+pub use pipe::H2Stream;
+pub use rt::{BoxFuture, Executor};
+pub use server::{AcceptedWebSocket, Http2Acceptor, Incoming, PlainRequest};
+
+/// The h2 crate this transport is built on, for naming its types
+/// ([`h2::Reason`], [`h2::RecvStream`], [`h2::server::SendResponse`], ...).
+pub use h2;
+
+#[cfg(test)]
+mod tests {
+    /// Handles and streams move across tasks; errors cross threads.
+    #[test]
+    fn types_are_send_and_errors_sync() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Error>();
+        send_sync::<crate::Http2Client>();
+        send_sync::<crate::Http2Config>();
+        send::<crate::H2Stream>();
+        send::<crate::Http2Acceptor>();
+        send::<crate::Incoming>();
+    }
+}

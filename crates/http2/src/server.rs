@@ -1,0 +1,352 @@
+//! The server: an h2 connection with extended CONNECT enabled, whose WebSocket requests
+//! are judged with spearmint-handshake's rules and handed out as WebSocket streams.
+
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::RecvStream;
+use h2::ext::Protocol;
+use h2::server::SendResponse;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use spearmint_codec::{Role, Session};
+use spearmint_handshake::{AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version};
+use spearmint_stream::{ServerOptions, StreamConfig, Timer, WebSocketStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+use crate::client::WEBSOCKET_PROTOCOL;
+use crate::config::{Http2Config, OtherRequests};
+use crate::error::Error;
+use crate::pipe::H2Stream;
+use crate::rt::{Executor, until};
+
+/// What a server connection hands to the application.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// An accepted WebSocket: the 200 was sent, the stream runs a [`Role::Server`] session.
+    WebSocket(Box<AcceptedWebSocket>),
+    /// Another request (only with [`OtherRequests::HandBack`]).
+    Request(Box<PlainRequest>),
+}
+
+/// A request that is not a WebSocket, handed to the application to answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PlainRequest {
+    /// h2's request, with its body.
+    pub request: Request<RecvStream>,
+    /// The handle to answer it with.
+    pub respond: SendResponse<Bytes>,
+}
+
+/// A WebSocket accepted on an HTTP/2 connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AcceptedWebSocket {
+    /// The WebSocket, driven by the same driver as over HTTP/1.1.
+    pub stream: WebSocketStream<H2Stream>,
+    /// The client's extended CONNECT request (method CONNECT, the `:protocol` in its
+    /// extensions as [`h2::ext::Protocol`], URI `scheme://authority/path`, header fields).
+    pub request: Request<()>,
+    /// The chosen subprotocol, if any.
+    pub subprotocol: Option<String>,
+}
+
+/// A server's HTTP/2 connection: a [`Stream`](futures_core::Stream) of
+/// [`Incoming`] WebSockets (and, if asked for, other requests).
+///
+/// The connection is driven by a task spawned at [`handshake`](Self::handshake), so
+/// WebSockets keep flowing whether or not the acceptor is polled. Each extended CONNECT
+/// for `websocket` is judged there:
+/// - `sec-websocket-version` must list 13 ([`check_version`]: 400 when missing, 426 with
+///   `sec-websocket-version: 13` otherwise);
+/// - the [`AcceptPolicy`] in [`ServerOptions`] runs its check, chooses the subprotocol and
+///   negotiates the extension (its rejection is answered as it says);
+/// - the answer is 200 with the negotiated `sec-websocket-protocol`/`-extensions` and the
+///   policy's extra headers (no key, no accept: RFC 8441 §5).
+///
+/// Accepted WebSockets wait here, up to [`accept_backlog`](Http2Config::accept_backlog)
+/// of them; past that, new ones are answered 503. Dropping the acceptor shuts the
+/// connection down gracefully (GOAWAY): WebSockets already handed out keep running.
+#[derive(Debug)]
+pub struct Http2Acceptor {
+    incoming: mpsc::Receiver<Result<Incoming, Error>>,
+}
+
+/// What the connection task needs to judge and set up each WebSocket.
+struct Acceptance {
+    policy: AcceptPolicy,
+    session: spearmint_codec::Config,
+    stream: StreamConfig,
+    timer: Option<Arc<dyn Timer>>,
+    other_requests: OtherRequests,
+    max_write: usize,
+}
+
+impl Http2Acceptor {
+    /// Reads the client's connection preface on `io` (prior knowledge: h2c, or TLS that
+    /// negotiated `h2`), announcing `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, then spawns the
+    /// connection's task with `executor`. The preface is bounded by
+    /// [`ServerOptions::handshake_timeout`] when a `timer` is given.
+    ///
+    /// # Errors
+    /// The h2 error when the preface is not HTTP/2; [`Error::Timeout`].
+    pub async fn handshake<IO>(
+        io: IO,
+        options: &ServerOptions,
+        config: &Http2Config,
+        executor: &dyn Executor,
+        timer: Option<Arc<dyn Timer>>,
+    ) -> Result<Self, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let deadline = Instant::now() + options.handshake_timeout;
+        let mut builder = h2::server::Builder::new();
+        builder
+            .enable_connect_protocol()
+            .initial_window_size(config.initial_stream_window_size)
+            .initial_connection_window_size(config.initial_connection_window_size)
+            .max_frame_size(config.max_frame_size)
+            .max_header_list_size(config.max_header_list_size)
+            .max_concurrent_streams(config.max_concurrent_streams)
+            .max_send_buffer_size(config.max_send_buffer_size)
+            .data_frame_budget(config.effective_data_frame_budget());
+        let connection = until(timer.as_ref(), deadline, builder.handshake::<IO, Bytes>(io))
+            .await
+            .ok_or(Error::Timeout("HTTP/2 connection preface"))??;
+        tracing::debug!("HTTP/2 server connection ready");
+        let (tx, rx) = mpsc::channel(config.accept_backlog.max(1));
+        let acceptance = Acceptance {
+            policy: options.server.policy.clone(),
+            session: options.server.session.clone(),
+            stream: options.stream.clone(),
+            timer,
+            other_requests: config.other_requests,
+            max_write: config.max_send_buffer_size,
+        };
+        let span = tracing::debug_span!("h2_server");
+        executor.execute(Box::pin(serve(connection, tx, acceptance).instrument(span)));
+        Ok(Self { incoming: rx })
+    }
+
+    /// The next accepted WebSocket or handed-back request; `None` once the connection has
+    /// ended (after an `Err` if it failed).
+    pub async fn next(&mut self) -> Option<Result<Incoming, Error>> {
+        self.incoming.recv().await
+    }
+
+    /// Polls for the next [`Incoming`], as [`next`](Self::next).
+    pub fn poll_next_incoming(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Incoming, Error>>> {
+        self.incoming.poll_recv(cx)
+    }
+
+    /// The next accepted WebSocket with the client's request; `None` once the connection has
+    /// ended. Handed-back requests met on the way are answered 400 and dropped.
+    pub async fn accept(
+        &mut self,
+    ) -> Option<Result<(WebSocketStream<H2Stream>, Request<()>), Error>> {
+        loop {
+            match self.next().await? {
+                Ok(Incoming::WebSocket(accepted)) => {
+                    let AcceptedWebSocket {
+                        stream, request, ..
+                    } = *accepted;
+                    return Some(Ok((stream, request)));
+                }
+                Ok(Incoming::Request(plain)) => reject_other(plain.respond),
+                Err(err) => return Some(Err(err)),
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for Http2Acceptor {
+    type Item = Result<Incoming, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().incoming.poll_recv(cx)
+    }
+}
+
+/// The connection task: accepts every stream, judges it, and hands out WebSockets.
+async fn serve<IO>(
+    mut connection: h2::server::Connection<IO, Bytes>,
+    tx: mpsc::Sender<Result<Incoming, Error>>,
+    acceptance: Acceptance,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut closed = pin!(tx.closed());
+    let mut shutting_down = false;
+    let end = loop {
+        let next = poll_fn(|cx| {
+            if !shutting_down && closed.as_mut().poll(cx).is_ready() {
+                tracing::debug!("acceptor dropped: shutting the connection down gracefully");
+                shutting_down = true;
+                connection.graceful_shutdown();
+            }
+            connection.poll_accept(cx)
+        })
+        .await;
+        match next {
+            Some(Ok((request, respond))) => handle(request, respond, &tx, &acceptance),
+            Some(Err(err)) => break Some(err),
+            None => break None,
+        }
+    };
+    drop(connection);
+    match end {
+        None => tracing::debug!("HTTP/2 server connection closed"),
+        Some(err) => {
+            tracing::debug!(%err, "HTTP/2 server connection failed");
+            let _ = tx.try_send(Err(Error::H2(err)));
+        }
+    }
+}
+
+fn handle(
+    request: Request<RecvStream>,
+    respond: SendResponse<Bytes>,
+    tx: &mpsc::Sender<Result<Incoming, Error>>,
+    acceptance: &Acceptance,
+) {
+    let is_websocket = request.method() == Method::CONNECT
+        && request
+            .extensions()
+            .get::<Protocol>()
+            .is_some_and(|p| p.as_str().eq_ignore_ascii_case(WEBSOCKET_PROTOCOL));
+    if !is_websocket {
+        tracing::debug!(method = %request.method(), uri = %request.uri(), "not a WebSocket request");
+        match acceptance.other_requests {
+            OtherRequests::HandBack => match tx.try_reserve() {
+                Ok(permit) => permit.send(Ok(Incoming::Request(Box::new(PlainRequest {
+                    request,
+                    respond,
+                })))),
+                Err(_) => respond_status(respond, StatusCode::SERVICE_UNAVAILABLE, BACKLOG_FULL),
+            },
+            _ => reject_other(respond),
+        }
+        return;
+    }
+    let (parts, body) = request.into_parts();
+    let head = Request::from_parts(parts, ());
+    let negotiated = match judge(&head, &acceptance.policy) {
+        Ok(negotiated) => negotiated,
+        Err(err) => {
+            tracing::debug!(uri = %head.uri(), %err, "WebSocket request rejected");
+            respond_rejection(respond, &err.rejection());
+            return;
+        }
+    };
+    let Ok(permit) = tx.try_reserve() else {
+        tracing::debug!(uri = %head.uri(), "accept backlog full (or acceptor gone): 503");
+        respond_status(respond, StatusCode::SERVICE_UNAVAILABLE, BACKLOG_FULL);
+        return;
+    };
+    let mut response = Response::new(());
+    negotiated.write_headers(response.headers_mut());
+    for (name, value) in acceptance.policy.response_headers() {
+        response.headers_mut().append(name, value.clone());
+    }
+    let mut respond = respond;
+    let send = match respond.send_response(response, false) {
+        Ok(send) => send,
+        Err(err) => {
+            tracing::debug!(%err, "could not answer the WebSocket request");
+            return;
+        }
+    };
+    let mut session = Session::new(Role::Server, acceptance.session.clone());
+    if let Some(extension) = negotiated.extension {
+        session = session.with_extension(extension);
+    }
+    let pipe = H2Stream::new(send, body).with_max_write(acceptance.max_write);
+    tracing::debug!(stream = ?pipe.stream_id(), uri = %head.uri(), subprotocol = ?negotiated.subprotocol, "WebSocket over HTTP/2 accepted");
+    let stream = WebSocketStream::from_session(
+        pipe,
+        session,
+        acceptance.stream.clone(),
+        acceptance.timer.clone(),
+    );
+    permit.send(Ok(Incoming::WebSocket(Box::new(AcceptedWebSocket {
+        stream,
+        request: head,
+        subprotocol: negotiated.subprotocol,
+    }))));
+}
+
+const BACKLOG_FULL: &str = "too many WebSockets waiting to be accepted; retry later\n";
+
+/// The HTTP/2 rules of a WebSocket request (RFC 8441 §5): the version, then the policy.
+/// (Method CONNECT and `:protocol websocket` were checked by the caller; h2 has checked
+/// `:scheme`, `:path` and `:authority`.)
+fn judge(request: &Request<()>, policy: &AcceptPolicy) -> Result<Negotiated, HandshakeError> {
+    check_version(request.headers())?;
+    policy.negotiate(request)
+}
+
+/// Answers a request that is not an extended CONNECT for `websocket`.
+fn reject_other(respond: SendResponse<Bytes>) {
+    respond_status(
+        respond,
+        StatusCode::BAD_REQUEST,
+        "this endpoint accepts WebSockets only: extended CONNECT with :protocol websocket\n",
+    );
+}
+
+fn respond_status(respond: SendResponse<Bytes>, status: StatusCode, body: &'static str) {
+    let rejection = Rejection::new(status)
+        .with_header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )
+        .with_body(body);
+    respond_rejection(respond, &rejection);
+}
+
+/// Header fields HTTP/2 forbids (RFC 9113 §8.2.2), plus `content-length`, which is set here.
+fn is_unsendable(name: &http::HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name == header::CONTENT_LENGTH
+        || name == "keep-alive"
+        || name == "proxy-connection"
+}
+
+/// Sends a rejection: its status, header fields and body, ending the stream.
+fn respond_rejection(mut respond: SendResponse<Bytes>, rejection: &Rejection) {
+    let body = rejection.body().clone();
+    let mut response = Response::new(());
+    *response.status_mut() = rejection.status();
+    for (name, value) in rejection.headers() {
+        if !is_unsendable(name) {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    match respond.send_response(response, body.is_empty()) {
+        Ok(mut send) => {
+            if !body.is_empty() {
+                if let Err(err) = send.send_data(body, true) {
+                    tracing::debug!(%err, "could not send the rejection's body");
+                }
+            }
+        }
+        Err(err) => tracing::debug!(%err, "could not send a rejection"),
+    }
+}

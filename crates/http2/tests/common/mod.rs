@@ -1,0 +1,163 @@
+//! Shared test helpers: a tokio timer and spawner, our own h2c WebSocket server, raw h2
+//! servers that misbehave on purpose, and bounded waits.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use h2::RecvStream;
+use h2::server::SendResponse;
+use http::Request;
+use spearmint_http2::{BoxFuture, Http2Acceptor, Http2Client, Http2Config, Incoming};
+use spearmint_stream::{ClientOptions, Message, ServerOptions, Sleep, Timer};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Every wait in these tests is bounded by this.
+pub const LIMIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub struct TokioTimer;
+
+impl Timer for TokioTimer {
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+}
+
+pub fn timer() -> Option<Arc<dyn Timer>> {
+    Some(Arc::new(TokioTimer))
+}
+
+pub fn spawn(future: BoxFuture) {
+    tokio::spawn(future);
+}
+
+/// Awaits `future`, failing the test after [`LIMIT`].
+pub async fn bounded<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(LIMIT, future)
+        .await
+        .expect("timed out")
+}
+
+pub async fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// Connects an [`Http2Client`] to `addr` with prior knowledge.
+pub async fn client(addr: SocketAddr) -> Http2Client {
+    client_with(addr, &Http2Config::default()).await.unwrap()
+}
+
+pub async fn client_with(
+    addr: SocketAddr,
+    config: &Http2Config,
+) -> Result<Http2Client, spearmint_http2::Error> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    Http2Client::handshake(tcp, config, &spawn, timer()).await
+}
+
+/// Our own h2c WebSocket echo server. Plain requests (with `HandBack`) get
+/// `200 hello from h2`. Returns the address and a counter of TCP connections accepted.
+pub async fn echo_server(
+    options: ServerOptions,
+    config: Http2Config,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let (listener, addr) = listener().await;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let options = options.clone();
+            let config = config.clone();
+            tokio::spawn(async move {
+                let Ok(mut acceptor) =
+                    Http2Acceptor::handshake(tcp, &options, &config, &spawn, timer()).await
+                else {
+                    return;
+                };
+                while let Some(incoming) = acceptor.next().await {
+                    match incoming {
+                        Ok(Incoming::WebSocket(accepted)) => {
+                            tokio::spawn(echo(accepted.stream));
+                        }
+                        Ok(Incoming::Request(plain)) => {
+                            let mut respond = plain.respond;
+                            let mut send = respond
+                                .send_response(http::Response::new(()), false)
+                                .unwrap();
+                            send.send_data(Bytes::from_static(b"hello from h2"), true)
+                                .unwrap();
+                        }
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    (addr, connections)
+}
+
+/// Echoes data messages until the peer closes.
+pub async fn echo<S>(mut ws: S)
+where
+    S: futures_util::Stream<Item = Result<Message, spearmint_stream::Error>>
+        + futures_util::Sink<Message, Error = spearmint_stream::Error>
+        + Unpin,
+{
+    while let Some(Ok(message)) = ws.next().await {
+        if matches!(message, Message::Text(_) | Message::Binary(_))
+            && ws.send(message).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+pub type Handler = Arc<dyn Fn(Request<RecvStream>, SendResponse<Bytes>) -> BoxFuture + Send + Sync>;
+
+/// A raw h2 server, with or without extended CONNECT, that hands every request to
+/// `handler` (each in its own task).
+pub async fn raw_server(enable_connect_protocol: bool, handler: Handler) -> SocketAddr {
+    let (listener, addr) = listener().await;
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let mut builder = h2::server::Builder::new();
+                if enable_connect_protocol {
+                    builder.enable_connect_protocol();
+                }
+                let Ok(mut connection) = builder.handshake::<_, Bytes>(tcp).await else {
+                    return;
+                };
+                while let Some(Ok((request, respond))) = connection.accept().await {
+                    tokio::spawn(handler(request, respond));
+                }
+            });
+        }
+    });
+    addr
+}
+
+pub fn ws_request(addr: SocketAddr, path: &str) -> Request<()> {
+    Request::get(format!("ws://{addr}{path}")).body(()).unwrap()
+}
+
+pub fn options() -> ClientOptions {
+    ClientOptions::default()
+}

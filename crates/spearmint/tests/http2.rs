@@ -1,0 +1,237 @@
+#![cfg(all(feature = "http2", feature = "runtime-tokio"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! The facade's HTTP/2 options on tokio: `Http2Mode::Prefer` falls back to HTTP/1.1 against
+//! an HTTP/1.1-only server and uses HTTP/2 against an h2c server; `Require` does not fall
+//! back; shared connections through `spearmint::tokio::http2`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use spearmint::{ClientOptions, CloseCode, Error, Http2Mode, Message, ServerOptions};
+use tokio::net::TcpListener;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn bounded<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(LIMIT, future)
+        .await
+        .expect("timed out")
+}
+
+async fn echo<S>(mut ws: S)
+where
+    S: futures_util::Stream<Item = Result<Message, Error>>
+        + futures_util::Sink<Message, Error = Error>
+        + Unpin,
+{
+    while let Some(Ok(message)) = ws.next().await {
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            let sent = ws.send(message).await;
+            if sent.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// An HTTP/1.1-only echo server (`spearmint::accept`); counts TCP connections.
+async fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok((ws, _)) = spearmint::accept(tcp).await {
+                    echo(ws).await;
+                }
+            });
+        }
+    });
+    (addr, connections)
+}
+
+/// An h2c WebSocket echo server (`spearmint::tokio::http2::accept`).
+async fn http2_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let Ok(mut acceptor) =
+                    spearmint::tokio::http2::accept(tcp, &ServerOptions::default()).await
+                else {
+                    return;
+                };
+                while let Some(Ok((ws, _))) = acceptor.accept().await {
+                    tokio::spawn(echo(ws));
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// An h2 server that does not enable extended CONNECT.
+async fn plain_h2_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let Ok(mut connection) = spearmint::http2::h2::server::handshake(tcp).await else {
+                    return;
+                };
+                while let Some(Ok((_, mut respond))) = connection.accept().await {
+                    let _ = respond.send_response(http::Response::new(()), true);
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn round_trip<IO>(ws: &mut spearmint::WebSocketStream<IO>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    ws.send(Message::text("ping?")).await.unwrap();
+    assert_eq!(
+        bounded(ws.next()).await.unwrap().unwrap(),
+        Message::text("ping?")
+    );
+    bounded(ws.close(CloseCode::NORMAL, "")).await.unwrap();
+}
+
+#[tokio::test]
+async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
+    let (addr, connections) = http1_server().await;
+    let options = ClientOptions::default().http2(Http2Mode::Prefer);
+    let (mut ws, response) = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    assert!(!ws.get_ref().is_http2());
+    assert_eq!(ws.get_ref().http_version(), http::Version::HTTP_11);
+    round_trip(&mut ws).await;
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        2,
+        "the HTTP/2 attempt, then a new connection for HTTP/1.1"
+    );
+}
+
+#[tokio::test]
+async fn prefer_uses_http2_when_the_server_offers_it() {
+    let addr = http2_server().await;
+    let options = ClientOptions::default().http2(Http2Mode::Prefer);
+    let (mut ws, response) = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(ws.get_ref().is_http2());
+    round_trip(&mut ws).await;
+}
+
+#[tokio::test]
+async fn prefer_falls_back_when_extended_connect_is_disabled() {
+    // An h2-only server without the setting: the fallback is tried (and fails, as that
+    // server cannot speak HTTP/1.1), so the error is the HTTP/1.1 handshake's.
+    let addr = plain_h2_server().await;
+    let options = ClientOptions::default()
+        .http2(Http2Mode::Prefer)
+        .handshake_timeout(Duration::from_secs(5));
+    let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Handshake(_) | Error::Io(_)),
+        "Prefer must fall back to HTTP/1.1, not stop at {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn require_does_not_fall_back() {
+    let addr = plain_h2_server().await;
+    let options = ClientOptions::default().http2(Http2Mode::Require);
+    let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ExtendedConnectDisabled), "{err:?}");
+
+    let (addr, connections) = http1_server().await;
+    let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+        .await
+        .unwrap_err();
+    let Error::Http2(source) = &err else {
+        panic!("expected the HTTP/2 preface error, got {err:?}");
+    };
+    let source = source.downcast_ref::<spearmint::http2::Error>().unwrap();
+    assert!(matches!(source, spearmint::http2::Error::Preface(_)));
+    assert!(source.is_http2_unsupported());
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "no second connection"
+    );
+}
+
+#[tokio::test]
+async fn the_builder_connects_over_http2() {
+    let addr = http2_server().await;
+    let (mut ws, _) = bounded(
+        spearmint::ClientBuilder::new(format!("ws://{addr}/chat"))
+            .http2(Http2Mode::Require)
+            .connect(),
+    )
+    .await
+    .unwrap();
+    assert!(ws.get_ref().is_http2());
+    round_trip(&mut ws).await;
+}
+
+#[tokio::test]
+async fn many_websockets_share_one_connection_on_tokio() {
+    let addr = http2_server().await;
+    let client = bounded(spearmint::tokio::http2::connect(
+        format!("ws://{addr}"),
+        &Default::default(),
+    ))
+    .await
+    .unwrap();
+    let options = ClientOptions::default();
+    let mut sockets = Vec::new();
+    for i in 0..10 {
+        let request = http::Request::get(format!("ws://{addr}/{i}"))
+            .body(())
+            .unwrap();
+        sockets.push(
+            bounded(client.websocket(request, &options))
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    for ws in &mut sockets {
+        round_trip(ws).await;
+    }
+}
