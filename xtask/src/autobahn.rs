@@ -54,7 +54,14 @@ struct Agent {
     /// Run through the HTTP/2 → HTTP/1.1 bridge ([`BRIDGE_URL`]) instead of straight at the
     /// fuzzingserver: Autobahn speaks only HTTP/1.1.
     via_bridge: bool,
+    /// Only these top-level sections (the client skips the others, `--sections`); `None`
+    /// runs every case. The judge expects exactly the full agent's cases of these sections.
+    sections: Option<&'static [u32]>,
 }
+
+/// What the other runtimes must pass at least (issue 6): framing to close handling, and the
+/// compression payloads. The full suite runs on tokio, over both HTTP versions.
+const RUNTIME_SECTIONS: &[u32] = &[1, 2, 3, 4, 5, 6, 7, 12];
 
 /// The client runs that `cargo xtask autobahn` judges. Add a row per transport/runtime,
 /// e.g. `Agent { name: "spearmint-smol", args: &["--runtime", "smol"] }`.
@@ -63,11 +70,25 @@ const AGENTS: &[Agent] = &[
         name: "spearmint",
         args: &[],
         via_bridge: false,
+        sections: None,
     },
     Agent {
         name: "spearmint-http2",
         args: &["--http2"],
         via_bridge: true,
+        sections: None,
+    },
+    Agent {
+        name: "spearmint-smol",
+        args: &["--runtime", "smol"],
+        via_bridge: false,
+        sections: Some(RUNTIME_SECTIONS),
+    },
+    Agent {
+        name: "spearmint-async-std",
+        args: &["--runtime", "async-std"],
+        via_bridge: false,
+        sections: Some(RUNTIME_SECTIONS),
     },
 ];
 
@@ -375,6 +396,10 @@ fn run_client(
                     .args(["--url", url, "--agent", a.name])
                     .args(a.args)
                     .current_dir(root);
+                if let Some(sections) = a.sections {
+                    let list: Vec<String> = sections.iter().map(u32::to_string).collect();
+                    command.args(["--sections", &list.join(",")]);
+                }
                 let shown = util::display(&command);
                 Run {
                     agent: a.name.to_owned(),
@@ -542,7 +567,14 @@ fn judge(
     })?;
     let index: Value =
         serde_json::from_str(&index).context(|| format!("parsing {}", index_path.display()))?;
-    let report = Report::from_index(&index, agents, expected)?;
+    let mut report = Report::from_index(&index, agents, expected)?;
+    if side != Side::Server {
+        for agent in AGENTS {
+            if let Some(sections) = agent.sections {
+                report.limit_sections(agent.name, sections);
+            }
+        }
+    }
 
     println!();
     println!("{side_name} side:");
@@ -903,8 +935,8 @@ fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, Pat
     }
     step!("building {} (release)", examples.join(" and "));
     let mut cmd = util::cargo();
-    // The client runs over HTTP/2 too (agent spearmint-http2), and the bridge lives in
-    // spearmint-http2.
+    // The client runs over HTTP/2 too (agent spearmint-http2) and on smol and async-std
+    // (`--runtime`), and the bridge lives in spearmint-http2.
     cmd.args([
         "build",
         "--release",
@@ -913,7 +945,7 @@ fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, Pat
         "-p",
         "spearmint-http2",
         "--features",
-        "spearmint/http2",
+        "spearmint/http2,spearmint/runtime-smol,spearmint/runtime-async-std",
     ]);
     for example in examples {
         cmd.args(["--example", example]);
@@ -1217,6 +1249,8 @@ struct AgentReport {
     /// Present in index.json at all?
     present: bool,
     cases: Vec<Case>,
+    /// Runs only these sections (see [`Agent::sections`]).
+    sections: Option<Vec<u32>>,
 }
 
 #[derive(Debug)]
@@ -1237,6 +1271,7 @@ impl Report {
                     name: name.clone(),
                     present: false,
                     cases: Vec::new(),
+                    sections: None,
                 });
                 continue;
             };
@@ -1259,6 +1294,7 @@ impl Report {
                 name: name.clone(),
                 present: true,
                 cases: list,
+                sections: None,
             });
         }
         // Agents in the report that we did not run are listed, not judged.
@@ -1271,14 +1307,60 @@ impl Report {
         })
     }
 
+    /// Judges agent `name` on `sections` only: it must hold exactly the cases of those
+    /// sections that a full agent of the same report holds.
+    fn limit_sections(&mut self, name: &str, sections: &[u32]) {
+        for a in self.agents.iter_mut().filter(|a| a.name == name) {
+            a.sections = Some(sections.to_vec());
+        }
+    }
+
+    /// The case ids of the first full agent present, as the reference for sectioned agents.
+    fn reference_ids(&self) -> Option<Vec<(&str, u32)>> {
+        self.agents
+            .iter()
+            .find(|a| a.present && a.sections.is_none())
+            .map(|a| {
+                a.cases
+                    .iter()
+                    .map(|c| (c.id.as_str(), c.section()))
+                    .collect()
+            })
+    }
+
     fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let reference = self.reference_ids();
         for a in &self.agents {
             if !a.present {
                 out.push(format!("agent {} is missing from the report", a.name));
                 continue;
             }
-            if a.cases.len() != self.expected {
+            if let Some(sections) = &a.sections {
+                match &reference {
+                    None => out.push(format!(
+                        "agent {}: no full agent in the report to check its sections against",
+                        a.name
+                    )),
+                    Some(reference) => {
+                        let want: Vec<&str> = reference
+                            .iter()
+                            .filter(|(_, s)| sections.contains(s))
+                            .map(|(id, _)| *id)
+                            .collect();
+                        let got: Vec<&str> = a.cases.iter().map(|c| c.id.as_str()).collect();
+                        if got != want {
+                            out.push(format!(
+                                "agent {}: report holds {} cases, expected the {} cases of sections {:?}",
+                                a.name,
+                                got.len(),
+                                want.len(),
+                                sections
+                            ));
+                        }
+                    }
+                }
+            } else if a.cases.len() != self.expected {
                 out.push(format!(
                     "agent {}: report holds {} cases, expected {}",
                     a.name,
@@ -1538,6 +1620,26 @@ mod tests {
         assert!(
             md.contains("| total | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 2 |"),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn sectioned_agents_must_hold_exactly_the_full_agents_cases_of_their_sections() {
+        let ok = serde_json::json!({"behavior": "OK", "behaviorClose": "OK"});
+        let index: Value = serde_json::json!({
+            "full": {"1.1.1": ok, "1.1.2": ok, "9.1.1": ok, "12.1.1": ok},
+            "exact": {"1.1.1": ok, "1.1.2": ok, "12.1.1": ok},
+            "short": {"1.1.1": ok, "12.1.1": ok},
+        });
+        let agents = ["full".into(), "exact".into(), "short".into()];
+        let mut r = Report::from_index(&index, &agents, 4).unwrap();
+        r.limit_sections("exact", &[1, 12]);
+        r.limit_sections("short", &[1, 12]);
+        let f = r.failures();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("agent short: report holds 2 cases, expected the 3 cases"),
+            "{f:?}"
         );
     }
 

@@ -22,8 +22,16 @@ const STEPS: &[Step] = &[
         run: clippy,
     },
     Step {
+        name: "features",
+        run: features,
+    },
+    Step {
         name: "test",
         run: test,
+    },
+    Step {
+        name: "quickstart",
+        run: quickstart,
     },
     Step {
         name: "deny",
@@ -146,10 +154,58 @@ fn clippy() -> Result<()> {
     )
 }
 
+/// The facade's feature combinations the docs promise, each checked on its own (the
+/// workspace build above only sees `--all-features`). `cargo check`, not test: fast.
+const FEATURE_MATRIX: &[&str] = &[
+    "runtime-tokio",
+    "runtime-tokio,rustls-tls",
+    "runtime-tokio,rustls-native-roots",
+    "runtime-tokio,http2,rustls-tls",
+    "runtime-smol",
+    "runtime-smol,deflate,rustls-tls",
+    "runtime-smol,http2,rustls-tls",
+    "runtime-async-std",
+    "runtime-async-std,deflate,rustls-tls",
+    "runtime-async-std,http2,rustls-native-roots",
+    "deflate,http2",
+    "runtime-tokio,runtime-smol,runtime-async-std,http2,deflate,rustls-tls",
+];
+
+fn features() -> Result<()> {
+    // The defaults (runtime-tokio, deflate, rustls-tls) are what the test step builds too.
+    util::run(
+        &mut cargo(&["check", "-p", "spearmint", "--all-targets"]),
+        Duration::from_secs(15 * 60),
+    )?;
+    for features in FEATURE_MATRIX {
+        step!("features: {features}");
+        util::run(
+            &mut cargo(&[
+                "check",
+                "-p",
+                "spearmint",
+                "--no-default-features",
+                "--features",
+                features,
+            ]),
+            Duration::from_secs(15 * 60),
+        )?;
+    }
+    Ok(())
+}
+
 fn test() -> Result<()> {
     util::run(
         &mut cargo(&["test", "--workspace", "--all-features"]),
         Duration::from_secs(30 * 60),
+    )
+}
+
+/// The README's first command, the main job, exactly as a new user types it: it must work.
+fn quickstart() -> Result<()> {
+    util::run(
+        &mut cargo(&["run", "--example", "quickstart", "--features", "http2"]),
+        Duration::from_secs(10 * 60),
     )
 }
 

@@ -5,27 +5,87 @@
 //! ```text
 //! autobahn_client --url ws://127.0.0.1:9001 --agent spearmint
 //! autobahn_client --url ws://127.0.0.1:9002 --agent spearmint-http2 --http2
+//! autobahn_client --agent spearmint-smol --runtime smol --sections 1,2,3,4,5,6,7,12
 //! ```
+//! `--runtime tokio|smol|async-std` (default tokio; smol and async-std need the
+//! `runtime-smol`/`runtime-async-std` features) picks the runtime adapter;
+//! `--sections` runs only the cases whose id (from the fuzzingserver's `/getCaseInfo`)
+//! starts with one of those top-level sections.
 //! With `--http2` (and the `http2` feature) every case runs over HTTP/2 with
 //! `Http2Mode::Require`, through an HTTP/2 → HTTP/1.1 bridge in front of the fuzzing server
 //! (`crates/http2/examples/autobahn_h2_bridge.rs`).
 //! Built on the public API only; `cargo xtask autobahn` runs it.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{ClientOptions, Http2Mode, Message};
+use spearmint::{ClientOptions, Http2Mode, Message, WebSocketStream};
 
 struct Args {
     url: String,
     agent: String,
     http2: bool,
+    runtime: String,
+    sections: Option<Vec<u32>>,
+}
+
+/// Connects on the chosen runtime; the rest of the client is generic over the transport.
+trait Connector {
+    type IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin;
+    fn connect(
+        &self,
+        url: String,
+        options: &ClientOptions,
+    ) -> impl Future<Output = Result<WebSocketStream<Self::IO>, spearmint::Error>>;
+}
+
+struct OnTokio;
+impl Connector for OnTokio {
+    type IO = spearmint::tokio::Transport;
+    async fn connect(
+        &self,
+        url: String,
+        options: &ClientOptions,
+    ) -> Result<WebSocketStream<Self::IO>, spearmint::Error> {
+        Ok(spearmint::tokio::connect_with(url, options).await?.0)
+    }
+}
+
+#[cfg(feature = "runtime-smol")]
+struct OnSmol;
+#[cfg(feature = "runtime-smol")]
+impl Connector for OnSmol {
+    type IO = spearmint::smol::Transport;
+    async fn connect(
+        &self,
+        url: String,
+        options: &ClientOptions,
+    ) -> Result<WebSocketStream<Self::IO>, spearmint::Error> {
+        Ok(spearmint::smol::connect_with(url, options).await?.0)
+    }
+}
+
+#[cfg(feature = "runtime-async-std")]
+struct OnAsyncStd;
+#[cfg(feature = "runtime-async-std")]
+impl Connector for OnAsyncStd {
+    type IO = spearmint::async_std::Transport;
+    async fn connect(
+        &self,
+        url: String,
+        options: &ClientOptions,
+    ) -> Result<WebSocketStream<Self::IO>, spearmint::Error> {
+        Ok(spearmint::async_std::connect_with(url, options).await?.0)
+    }
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut url = "ws://127.0.0.1:9001".to_owned();
     let mut agent = "spearmint".to_owned();
     let mut http2 = false;
+    let mut runtime = "tokio".to_owned();
+    let mut sections = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -33,10 +93,28 @@ fn parse_args() -> Result<Args, String> {
             "--url" => url = value()?,
             "--agent" => agent = value()?,
             "--http2" => http2 = true,
+            "--runtime" => runtime = value()?,
+            "--sections" => {
+                let list = value()?
+                    .split(',')
+                    .map(|s| {
+                        s.trim()
+                            .parse::<u32>()
+                            .map_err(|e| format!("--sections: {e}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                sections = Some(list);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    Ok(Args { url, agent, http2 })
+    Ok(Args {
+        url,
+        agent,
+        http2,
+        runtime,
+        sections,
+    })
 }
 
 fn options(http2: bool) -> ClientOptions {
@@ -51,8 +129,12 @@ fn options(http2: bool) -> ClientOptions {
     }
 }
 
-async fn case_count(url: &str, options: &ClientOptions) -> Result<u32, spearmint::Error> {
-    let (mut ws, _) = spearmint::connect_with(format!("{url}/getCaseCount"), options).await?;
+async fn case_count<C: Connector>(
+    c: &C,
+    url: &str,
+    options: &ClientOptions,
+) -> Result<u32, spearmint::Error> {
+    let mut ws = c.connect(format!("{url}/getCaseCount"), options).await?;
     let mut count = 0;
     while let Some(message) = ws.next().await {
         if let Message::Text(text) = message? {
@@ -62,14 +144,37 @@ async fn case_count(url: &str, options: &ClientOptions) -> Result<u32, spearmint
     Ok(count)
 }
 
-async fn run_case(
+/// The case's id ("1.1.1") from the fuzzingserver's `/getCaseInfo`.
+async fn case_id<C: Connector>(
+    c: &C,
+    url: &str,
+    case: u32,
+    options: &ClientOptions,
+) -> Result<String, spearmint::Error> {
+    let mut ws = c
+        .connect(format!("{url}/getCaseInfo?case={case}"), options)
+        .await?;
+    let mut id = String::new();
+    while let Some(message) = ws.next().await {
+        if let Message::Text(text) = message? {
+            // {"id": "1.1.1", "description": "..."}: the id is the first string after "id".
+            if let Some(rest) = text.split("\"id\"").nth(1) {
+                id = rest.split('"').nth(1).unwrap_or_default().to_owned();
+            }
+        }
+    }
+    Ok(id)
+}
+
+async fn run_case<C: Connector>(
+    c: &C,
     url: &str,
     case: u32,
     agent: &str,
     options: &ClientOptions,
 ) -> Result<(), spearmint::Error> {
     let target = format!("{url}/runCase?case={case}&agent={agent}");
-    let (mut ws, _) = spearmint::connect_with(target, options).await?;
+    let mut ws = c.connect(target, options).await?;
     while let Some(message) = ws.next().await {
         match message? {
             message @ (Message::Text(_) | Message::Binary(_)) => ws.send(message).await?,
@@ -79,21 +184,21 @@ async fn run_case(
     Ok(())
 }
 
-async fn update_reports(
+async fn update_reports<C: Connector>(
+    c: &C,
     url: &str,
     agent: &str,
     options: &ClientOptions,
 ) -> Result<(), spearmint::Error> {
     let target = format!("{url}/updateReports?agent={agent}");
-    let (mut ws, _) = spearmint::connect_with(target, options).await?;
+    let mut ws = c.connect(target, options).await?;
     while let Some(message) = ws.next().await {
         message?;
     }
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
         Err(err) => {
@@ -105,8 +210,33 @@ async fn main() -> ExitCode {
         eprintln!("autobahn_client: --http2 needs the http2 feature (--features http2)");
         return ExitCode::FAILURE;
     }
+    match args.runtime.as_str() {
+        "tokio" => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(run(&OnTokio, &args)),
+            Err(err) => {
+                eprintln!("autobahn_client: tokio runtime: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        #[cfg(feature = "runtime-smol")]
+        "smol" => smol::block_on(run(&OnSmol, &args)),
+        #[cfg(feature = "runtime-async-std")]
+        "async-std" => async_std::task::block_on(run(&OnAsyncStd, &args)),
+        other => {
+            eprintln!(
+                "autobahn_client: --runtime {other}: unknown, or not built in (runtime-smol / runtime-async-std features)"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run<C: Connector>(c: &C, args: &Args) -> ExitCode {
     let options = options(args.http2);
-    let count = match case_count(&args.url, &options).await {
+    let count = match case_count(c, &args.url, &options).await {
         Ok(count) if count > 0 => count,
         Ok(_) => {
             eprintln!("autobahn_client: the server reported no cases");
@@ -119,12 +249,26 @@ async fn main() -> ExitCode {
     };
     println!("{}: running {count} cases", args.agent);
     for case in 1..=count {
+        if let Some(sections) = &args.sections {
+            match case_id(c, &args.url, case, &options).await {
+                Ok(id) => {
+                    let section = id.split('.').next().and_then(|s| s.parse::<u32>().ok());
+                    if !section.is_some_and(|s| sections.contains(&s)) {
+                        continue;
+                    }
+                }
+                Err(err) => {
+                    eprintln!("autobahn_client: getCaseInfo {case}: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         // A case that fails the connection is judged by the server's report, not here.
-        if let Err(err) = run_case(&args.url, case, &args.agent, &options).await {
+        if let Err(err) = run_case(c, &args.url, case, &args.agent, &options).await {
             println!("case {case}: {err}");
         }
     }
-    if let Err(err) = update_reports(&args.url, &args.agent, &options).await {
+    if let Err(err) = update_reports(c, &args.url, &args.agent, &options).await {
         eprintln!("autobahn_client: updateReports: {err}");
         return ExitCode::FAILURE;
     }

@@ -26,14 +26,71 @@
 //!   built from [`client_options`]/[`server_options`] (and so by [`connect`], [`accept`] and
 //!   [`ClientBuilder`]).
 //! - `runtime-tokio` (default): [`tokio`](mod@tokio) and the short [`connect`]/[`accept`].
+//! - `runtime-smol`: [`smol`](mod@smol); `runtime-async-std`: [`async_std`](mod@async_std)
+//!   (async-std is discontinued upstream; prefer smol). Same shape as [`tokio`](mod@tokio):
+//!   `connect`, `connect_with`, `accept`, `accept_with`, `Transport`, `http2`.
+//! - `rustls-tls` (default): `wss://` with rustls (ring provider, no OpenSSL) on every
+//!   enabled runtime, trusting webpki-roots; `rustls-native-roots`: the OS's roots. A
+//!   custom root store or `rustls::ClientConfig` goes in `ClientOptions::tls`
+//!   ([`tls`](mod@tls) builds them). SNI comes from the URL host; ALPN is
+//!   `["h2", "http/1.1"]` when HTTP/2 is asked for, `["http/1.1"]` otherwise.
 //! - `http2`: WebSockets over HTTP/2 (RFC 8441) — `spearmint::http2` (the transport),
 //!   [`ClientOptions::http2`] with [`Http2Mode`] in [`connect_with`], and
 //!   `spearmint::tokio::http2` for shared connections and h2c servers.
+
+//!
+//! ## One example per runtime
+//!
+//! tokio (the default runtime; `spearmint::connect` is `spearmint::tokio` with
+//! [`client_options`]):
+//!
+//! ```no_run
+//! # #[cfg(feature = "runtime-tokio")]
+//! # async fn run() -> Result<(), spearmint::Error> {
+//! use futures_util::{SinkExt, StreamExt};
+//! let (mut ws, _) = spearmint::tokio::connect_with("wss://example.com/ws", &spearmint::client_options()).await?;
+//! ws.send(spearmint::Message::text("hello")).await?;
+//! let reply = ws.next().await;
+//! # drop(reply); Ok(()) }
+//! ```
+//!
+//! smol (`features = ["runtime-smol"]`):
+//!
+//! ```no_run
+//! # #[cfg(feature = "runtime-smol")]
+//! # fn run() -> Result<(), spearmint::Error> {
+//! use futures_util::{SinkExt, StreamExt};
+//! smol::block_on(async {
+//!     let (mut ws, _) = spearmint::smol::connect_with("wss://example.com/ws", &spearmint::client_options()).await?;
+//!     ws.send(spearmint::Message::text("hello")).await?;
+//!     let reply = ws.next().await;
+//!     # drop(reply);
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! async-std (`features = ["runtime-async-std"]`; discontinued upstream, prefer smol):
+//!
+//! ```no_run
+//! # #[cfg(feature = "runtime-async-std")]
+//! # fn run() -> Result<(), spearmint::Error> {
+//! use futures_util::{SinkExt, StreamExt};
+//! async_std::task::block_on(async {
+//!     let (mut ws, _) = spearmint::async_std::connect_with("wss://example.com/ws", &spearmint::client_options()).await?;
+//!     ws.send(spearmint::Message::text("hello")).await?;
+//!     let reply = ws.next().await;
+//!     # drop(reply);
+//!     Ok(())
+//! })
+//! # }
+//! ```
 
 #![deny(missing_docs)]
 
 mod builder;
 mod defaults;
+pub mod upgrade;
 
 pub use builder::ClientBuilder;
 pub use defaults::{client_options, server_options};
@@ -59,6 +116,25 @@ pub use spearmint_stream::{
 pub mod tokio {
     pub use spearmint_tokio::*;
 }
+
+/// The smol runtime: DNS, TCP, TLS, timers, and `connect`/`accept` (same shape as
+/// [`tokio`](mod@tokio)).
+#[cfg(feature = "runtime-smol")]
+pub mod smol {
+    pub use spearmint_smol::*;
+}
+
+/// The async-std runtime: DNS, TCP, TLS, timers, and `connect`/`accept` (same shape as
+/// [`tokio`](mod@tokio)). async-std is discontinued upstream: prefer [`smol`](mod@smol).
+#[cfg(feature = "runtime-async-std")]
+pub mod async_std {
+    pub use spearmint_async_std::*;
+}
+
+/// TLS configuration for `wss://` (rustls with the ring provider): root stores, ALPN, and
+/// the [`rustls`](tls::rustls) crate itself for building a custom `ClientConfig`.
+#[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
+pub use spearmint_stream::tls;
 
 #[cfg(feature = "runtime-tokio")]
 pub use defaults::{accept, connect};

@@ -26,6 +26,9 @@ pub enum Error {
     Timeout(&'static str),
     /// `wss://` was asked for but this build has no TLS support.
     TlsUnavailable,
+    /// TLS could not be set up (no root certificates, a configuration error). Failures of
+    /// the TLS handshake itself arrive as [`Error::Io`].
+    Tls(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// HTTP/2 was required, but the server's SETTINGS do not enable the extended CONNECT
     /// protocol (RFC 8441 §3), so it cannot carry WebSockets over HTTP/2.
     ExtendedConnectDisabled,
@@ -48,6 +51,7 @@ impl fmt::Display for Error {
             Self::InvalidRequest(msg) => write!(f, "invalid request: {msg}"),
             Self::Timeout(what) => write!(f, "timed out: {what}"),
             Self::TlsUnavailable => f.write_str("wss:// needs TLS, which this build lacks"),
+            Self::Tls(err) => write!(f, "TLS: {err}"),
             Self::ExtendedConnectDisabled => f.write_str(
                 "the server does not enable extended CONNECT (RFC 8441): no WebSockets over HTTP/2",
             ),
@@ -66,7 +70,7 @@ impl std::error::Error for Error {
             Self::Handshake(err) => Some(err),
             Self::Connection(err) => Some(err),
             Self::Send(err) => Some(err),
-            Self::Http2(err) => Some(&**err),
+            Self::Http2(err) | Self::Tls(err) => Some(&**err),
             Self::KeepAliveTimeout
             | Self::InvalidRequest(_)
             | Self::Timeout(_)

@@ -13,6 +13,9 @@
 //!
 //! Timers come from the runtime through the small [`Timer`] trait; the runtime crates
 //! (spearmint-tokio, spearmint-smol, …) provide it.
+//!
+//! Features: `rustls` adds [`ClientOptions::tls`] and the shared TLS configuration
+//! (`tls` module; roots from `webpki-roots` and/or `native-roots`).
 
 #![deny(missing_docs)]
 
@@ -23,6 +26,9 @@ mod handshake;
 mod options;
 mod split;
 mod timer;
+#[cfg(feature = "rustls")]
+pub mod tls;
+pub mod upgrade;
 
 pub use config::{KeepAlive, StreamConfig};
 pub use driver::WebSocketStream;

@@ -28,6 +28,13 @@ pub struct ClientOptions {
     /// Honoured by runtime adapters built with their `http2` feature; without it, any mode
     /// but `Off` fails the connect.
     pub http2: Http2Mode,
+    /// The TLS configuration for `wss://` (feature `rustls`): a custom root store or client
+    /// certificate goes here. `None` (the default) uses the roots the enabled features
+    /// provide (see [`tls`](crate::tls)). When the configuration offers no ALPN protocols,
+    /// the adapter offers `["h2", "http/1.1"]` or `["http/1.1"]` according to
+    /// [`ClientOptions::http2`]; the server name (SNI) always comes from the URL's host.
+    #[cfg(feature = "rustls")]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientOptions {
@@ -38,6 +45,8 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(30),
             http2: Http2Mode::Off,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -158,6 +167,15 @@ impl ClientOptions {
     #[must_use]
     pub fn http2(mut self, mode: Http2Mode) -> Self {
         self.http2 = mode;
+        self
+    }
+
+    /// A custom TLS client configuration for `wss://` (feature `rustls`), e.g. with a
+    /// private root store. See [`ClientOptions::tls`](#structfield.tls).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
         self
     }
 }

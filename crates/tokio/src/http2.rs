@@ -42,7 +42,7 @@ use spearmint_stream::{
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::transport::Transport;
-use crate::{handshake_with, tcp_connect, timer};
+use crate::{handshake_with, open, timer};
 
 /// Spawns HTTP/2 connection tasks on the current tokio runtime.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,25 +54,30 @@ impl Executor for TokioExecutor {
     }
 }
 
-/// Opens an HTTP/2 connection with prior knowledge (h2c) to a `ws://` or `http://` URL's
-/// host and port, and checks that the server enables extended CONNECT. (`wss://` needs
-/// TLS with ALPN, which this build does not have yet.)
+/// Opens an HTTP/2 connection to a URL's host and port — with prior knowledge (h2c) for
+/// `ws://`/`http://`, through TLS with ALPN `h2` for `wss://`/`https://` (the `rustls`
+/// feature) — and checks that the server enables extended CONNECT.
 ///
 /// # Errors
-/// A bad URL, DNS/TCP failure, [`Error::ExtendedConnectDisabled`], or the HTTP/2 error
-/// when the server does not speak HTTP/2 (inside [`Error::Http2`]).
+/// A bad URL, DNS/TCP/TLS failure, [`Error::ExtendedConnectDisabled`], or the HTTP/2 error
+/// when the server does not speak HTTP/2 or did not pick it through ALPN (inside
+/// [`Error::Http2`]).
 pub async fn connect(
     url: impl IntoClientRequest,
     config: &Http2Config,
 ) -> Result<Http2Client, Error> {
     let request = url.into_client_request()?;
     let target = Target::from_request(&request)?;
-    if target.tls {
-        return Err(Error::TlsUnavailable);
-    }
     let options = ClientOptions::default();
-    let tcp = tcp_connect(&target, &options).await?;
-    handshake(tcp, config).await
+    let (io, h2) = open(&target, &options, true).await?;
+    if !h2 {
+        return Err(no_h2_alpn());
+    }
+    handshake(io, config).await
+}
+
+fn no_h2_alpn() -> Error {
+    Error::Http2("the TLS server did not pick h2 through ALPN".into())
 }
 
 /// Starts a client HTTP/2 connection over any connected byte stream (TCP, TLS after ALPN
@@ -126,13 +131,21 @@ pub(crate) async fn connect_websocket(
     let prefer = options.http2 == Http2Mode::Prefer;
     let mut config = Http2Config::default();
     config.settings_timeout = config.settings_timeout.min(options.handshake_timeout);
-    let tcp = tcp_connect(target, options).await?;
-    let client = match Http2Client::handshake(tcp, &config, &TokioExecutor, Some(timer())).await {
+    let (io, h2) = open(target, options, true).await?;
+    if !h2 {
+        // TLS, and the server picked http/1.1: speak it on this very connection.
+        if prefer {
+            tracing::debug!(host = %target.host, "ALPN picked http/1.1; WebSocket over HTTP/1.1");
+            return handshake_with(io, request, options).await;
+        }
+        return Err(no_h2_alpn());
+    }
+    let client = match Http2Client::handshake(io, &config, &TokioExecutor, Some(timer())).await {
         Ok(client) => client,
         Err(err) if prefer && err.is_http2_unsupported() => {
             tracing::debug!(%err, host = %target.host, port = target.port, "no WebSockets over HTTP/2 here; falling back to HTTP/1.1");
-            let tcp = tcp_connect(target, options).await?;
-            return handshake_with(Transport::from(tcp), request, options).await;
+            let (io, _) = open(target, options, false).await?;
+            return handshake_with(io, request, options).await;
         }
         Err(err) => return Err(err.into()),
     };

@@ -4,6 +4,11 @@
 //! `TCP_NODELAY`), timers, spawning — and the `connect`/`accept` entry points. The WebSocket
 //! logic itself lives in spearmint-stream and spearmint-codec.
 //!
+//! With the `rustls` feature, `wss://` URLs connect over TLS (tokio-rustls on the ring
+//! provider; roots from the `webpki-roots`/`native-roots` features or
+//! `ClientOptions::tls`; SNI from the URL's host; ALPN `["h2", "http/1.1"]` when HTTP/2 is
+//! asked for, `["http/1.1"]` otherwise).
+//!
 //! With the `http2` feature, [`connect_with`] honours [`ClientOptions::http2`] (WebSockets
 //! over HTTP/2, RFC 8441, with prior knowledge for `ws://`), and the `http2` module opens
 //! shared HTTP/2 connections and serves h2c.
@@ -37,6 +42,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use tokio::net::TcpStream;
 pub use transport::Transport;
 
+/// The tokio-rustls crate used for `wss://`, for naming its types.
+#[cfg(feature = "rustls")]
+pub use tokio_rustls;
+
 /// Timers on tokio's clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioTimer;
@@ -52,7 +61,7 @@ pub fn timer() -> Arc<dyn Timer> {
     Arc::new(TokioTimer)
 }
 
-/// Connects to a `ws://` URL with default options.
+/// Connects to a `ws://` (or, with the `rustls` feature, `wss://`) URL with default options.
 ///
 /// Returns the stream and the server's `101 Switching Protocols` response.
 ///
@@ -68,7 +77,9 @@ pub async fn connect(
 /// HTTP version).
 ///
 /// With [`ClientOptions::http2`] (the `http2` feature), the WebSocket is opened over HTTP/2
-/// on a connection of its own, with prior knowledge for `ws://`:
+/// on a connection of its own, with prior knowledge for `ws://` and through ALPN for
+/// `wss://` (a server that picks `http/1.1` gets HTTP/1.1 on the same connection under
+/// `Prefer`):
 /// [`Prefer`](Http2Mode::Prefer) falls back to HTTP/1.1 on a new connection when the server
 /// does not speak HTTP/2 or does not enable extended CONNECT;
 /// [`Require`](Http2Mode::Require) fails instead. The response is then the server's 2xx
@@ -77,14 +88,15 @@ pub async fn connect(
 ///
 /// # Errors
 /// As [`connect`]; with `Require`, [`Error::ExtendedConnectDisabled`] or the HTTP/2 error;
-/// without the `http2` feature, any mode but `Off` is [`Error::Http2Unavailable`].
+/// without the `http2` feature, any mode but `Off` is [`Error::Http2Unavailable`];
+/// `wss://` without the `rustls` feature is [`Error::TlsUnavailable`].
 pub async fn connect_with(
     request: impl IntoClientRequest,
     options: &ClientOptions,
 ) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
     let request = request.into_client_request()?;
     let target = Target::from_request(&request)?;
-    if target.tls {
+    if target.tls && cfg!(not(feature = "rustls")) {
         return Err(Error::TlsUnavailable);
     }
     if options.http2 != Http2Mode::Off {
@@ -93,8 +105,58 @@ pub async fn connect_with(
         #[cfg(not(feature = "http2"))]
         return Err(Error::Http2Unavailable);
     }
-    let tcp = tcp_connect(&target, options).await?;
-    handshake_with(Transport::from(tcp), request, options).await
+    let (io, _) = open(&target, options, false).await?;
+    handshake_with(io, request, options).await
+}
+
+/// Connects TCP and, for `wss://`, TLS (offering `h2` through ALPN when `http2`). Returns
+/// the byte stream and whether HTTP/2 may be spoken on it: always for plain TCP (prior
+/// knowledge), and over TLS when the server picked `h2`.
+pub(crate) async fn open(
+    target: &Target,
+    options: &ClientOptions,
+    #[allow(unused_variables)] http2: bool,
+) -> Result<(Transport, bool), Error> {
+    if !target.tls {
+        let tcp = tcp_connect(target, options).await?;
+        return Ok((Transport::from(tcp), true));
+    }
+    #[cfg(feature = "rustls")]
+    {
+        let tls = tls_connect(target, options, http2).await?;
+        let h2 = spearmint_stream::tls::negotiated_h2(tls.get_ref().1.alpn_protocol());
+        Ok((Transport::from(tls), h2))
+    }
+    #[cfg(not(feature = "rustls"))]
+    Err(Error::TlsUnavailable)
+}
+
+/// Opens a TLS connection to the target (TCP with `TCP_NODELAY`, then the TLS handshake
+/// within the handshake timeout), with [`ClientOptions::tls`] or the default roots, SNI from
+/// the target's host, and ALPN `["h2", "http/1.1"]` if `http2`, else `["http/1.1"]`.
+///
+/// # Errors
+/// As [`tcp_connect`]; [`Error::Tls`] without roots; the TLS handshake's failure as
+/// [`Error::Io`]; [`Error::Timeout`].
+#[cfg(feature = "rustls")]
+pub async fn tls_connect(
+    target: &Target,
+    options: &ClientOptions,
+    http2: bool,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
+    let config = spearmint_stream::tls::client_config(options.tls.as_ref(), http2)?;
+    let name = spearmint_stream::tls::server_name(&target.host)?;
+    let tcp = tcp_connect(target, options).await?;
+    let connect = tokio_rustls::TlsConnector::from(config).connect(name, tcp);
+    let tls = tokio::time::timeout(options.handshake_timeout, connect)
+        .await
+        .map_err(|_| Error::Timeout("TLS handshake"))??;
+    tracing::debug!(
+        host = %target.host,
+        alpn = ?tls.get_ref().1.alpn_protocol().map(String::from_utf8_lossy),
+        "TLS established"
+    );
+    Ok(tls)
 }
 
 /// Opens a TCP connection to the target, with `TCP_NODELAY` (WebSocket frames are

@@ -8,8 +8,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The byte stream under a WebSocket that [`connect`](crate::connect) opened: a TCP
-/// connection after an HTTP/1.1 upgrade or, with the `http2` feature, one stream of an
-/// HTTP/2 connection (RFC 8441). The type is the same whatever features are on; ask it
+/// connection after an HTTP/1.1 upgrade, a TLS connection (`wss://`, with the `rustls`
+/// feature) or, with the `http2` feature, one stream of an HTTP/2 connection (RFC 8441,
+/// itself over TCP or TLS). The type is the same whatever features are on; ask it
 /// which one it is.
 #[derive(Debug)]
 pub struct Transport {
@@ -19,6 +20,8 @@ pub struct Transport {
 #[derive(Debug)]
 enum Inner {
     Tcp(TcpStream),
+    #[cfg(feature = "rustls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     #[cfg(feature = "http2")]
     Http2(spearmint_http2::H2Stream),
 }
@@ -28,6 +31,8 @@ impl Transport {
     pub fn http_version(&self) -> http::Version {
         match &self.inner {
             Inner::Tcp(_) => http::Version::HTTP_11,
+            #[cfg(feature = "rustls")]
+            Inner::Tls(_) => http::Version::HTTP_11,
             #[cfg(feature = "http2")]
             Inner::Http2(_) => http::Version::HTTP_2,
         }
@@ -38,12 +43,24 @@ impl Transport {
         self.http_version() == http::Version::HTTP_2
     }
 
-    /// The TCP connection, for an HTTP/1.1 WebSocket.
+    /// The TCP connection, for an HTTP/1.1 WebSocket (under TLS for `wss://`).
     pub fn tcp(&self) -> Option<&TcpStream> {
         match &self.inner {
             Inner::Tcp(tcp) => Some(tcp),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => Some(tls.get_ref().0),
             #[cfg(feature = "http2")]
             Inner::Http2(_) => None,
+        }
+    }
+
+    /// The TLS connection, for an HTTP/1.1 WebSocket over `wss://` (e.g. to see the
+    /// negotiated ALPN protocol or the peer's certificates).
+    #[cfg(feature = "rustls")]
+    pub fn tls(&self) -> Option<&tokio_rustls::client::TlsStream<TcpStream>> {
+        match &self.inner {
+            Inner::Tls(tls) => Some(tls),
+            _ => None,
         }
     }
 
@@ -52,7 +69,7 @@ impl Transport {
     pub fn http2(&self) -> Option<&spearmint_http2::H2Stream> {
         match &self.inner {
             Inner::Http2(stream) => Some(stream),
-            Inner::Tcp(_) => None,
+            _ => None,
         }
     }
 }
@@ -61,6 +78,15 @@ impl From<TcpStream> for Transport {
     fn from(tcp: TcpStream) -> Self {
         Self {
             inner: Inner::Tcp(tcp),
+        }
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<tokio_rustls::client::TlsStream<TcpStream>> for Transport {
+    fn from(tls: tokio_rustls::client::TlsStream<TcpStream>) -> Self {
+        Self {
+            inner: Inner::Tls(Box::new(tls)),
         }
     }
 }
@@ -82,6 +108,8 @@ impl AsyncRead for Transport {
     ) -> Poll<io::Result<()>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => Pin::new(tls).poll_read(cx, buf),
             #[cfg(feature = "http2")]
             Inner::Http2(stream) => Pin::new(stream).poll_read(cx, buf),
         }
@@ -96,6 +124,8 @@ impl AsyncWrite for Transport {
     ) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => Pin::new(tls).poll_write(cx, buf),
             #[cfg(feature = "http2")]
             Inner::Http2(stream) => Pin::new(stream).poll_write(cx, buf),
         }
@@ -108,6 +138,8 @@ impl AsyncWrite for Transport {
     ) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => Pin::new(tls).poll_write_vectored(cx, bufs),
             #[cfg(feature = "http2")]
             Inner::Http2(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
         }
@@ -116,6 +148,8 @@ impl AsyncWrite for Transport {
     fn is_write_vectored(&self) -> bool {
         match &self.inner {
             Inner::Tcp(tcp) => tcp.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => tls.is_write_vectored(),
             #[cfg(feature = "http2")]
             Inner::Http2(stream) => stream.is_write_vectored(),
         }
@@ -124,6 +158,8 @@ impl AsyncWrite for Transport {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => Pin::new(tls).poll_flush(cx),
             #[cfg(feature = "http2")]
             Inner::Http2(stream) => Pin::new(stream).poll_flush(cx),
         }
@@ -132,6 +168,8 @@ impl AsyncWrite for Transport {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            #[cfg(feature = "rustls")]
+            Inner::Tls(tls) => Pin::new(tls).poll_shutdown(cx),
             #[cfg(feature = "http2")]
             Inner::Http2(stream) => Pin::new(stream).poll_shutdown(cx),
         }

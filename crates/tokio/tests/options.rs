@@ -6,6 +6,7 @@
 )]
 //! Options the tokio adapter must honour or refuse.
 
+#[allow(unused_imports)] // every test here is for a build without http2 or rustls
 use spearmint_stream::{ClientOptions, Error, Http2Mode};
 
 /// Without the `http2` feature, asking for HTTP/2 is a typed error, not a silent HTTP/1.1.
@@ -21,6 +22,8 @@ async fn http2_modes_need_the_http2_feature() {
     }
 }
 
+/// Without the `rustls` feature, `wss://` is a typed error in every mode.
+#[cfg(not(feature = "rustls"))]
 #[tokio::test]
 async fn wss_without_tls_is_refused_in_every_mode() {
     for mode in [Http2Mode::Off, Http2Mode::Prefer, Http2Mode::Require] {

@@ -1,0 +1,165 @@
+//! # spearmint-smol
+//!
+//! The smol adapter of spearmint: DNS and TCP (`TCP_NODELAY`), TLS for `wss://`
+//! (futures-rustls on the ring provider; feature `rustls`), timers (async-io), and spawning
+//! of the HTTP/2 connection driver (`smol::spawn`; feature `http2`) — with the same
+//! `connect`/`connect_with`/`accept`/`accept_with` shape as spearmint-tokio. The sockets
+//! reach spearmint's driver through the futures-io path shared with spearmint-async-std
+//! (spearmint-futures-io); no protocol logic lives here.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), spearmint_stream::Error> {
+//! use spearmint_stream::Message;
+//!
+//! let (mut ws, _response) = spearmint_smol::connect("ws://127.0.0.1:9001/echo").await?;
+//! ws.send_message(Message::text("hello")).await?;
+//! if let Some(reply) = ws.next_message().await {
+//!     println!("{:?}", reply?);
+//! }
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+#[cfg(feature = "http2")]
+pub mod http2;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use spearmint_futures_io::Transport as GenericTransport;
+use spearmint_futures_io::{Compat, Runtime, Task};
+use spearmint_stream::{
+    ClientOptions, Error, IntoClientRequest, ServerOptions, Sleep, Target, Timer, WebSocketStream,
+};
+
+/// The runtime's TCP stream.
+pub use smol::net::TcpStream;
+
+/// The futures-rustls crate used for `wss://`, for naming its types.
+#[cfg(feature = "rustls")]
+pub use spearmint_futures_io::futures_rustls;
+
+/// The byte stream under a WebSocket that [`connect`] opened: TCP, TLS (`wss://`), or one
+/// stream of an HTTP/2 connection; ask it which.
+pub type Transport = spearmint_futures_io::Transport<TcpStream>;
+
+/// smol as a [`Runtime`] for spearmint-futures-io.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Smol;
+
+impl Runtime for Smol {
+    type TcpStream = TcpStream;
+
+    async fn tcp_connect(host: String, port: u16) -> io::Result<TcpStream> {
+        TcpStream::connect((host.as_str(), port)).await
+    }
+
+    fn set_nodelay(tcp: &TcpStream) -> io::Result<()> {
+        tcp.set_nodelay(true)
+    }
+
+    fn timer() -> Arc<dyn Timer> {
+        timer()
+    }
+
+    fn spawn(task: Task) {
+        smol::spawn(task).detach();
+    }
+}
+
+/// Timers on smol's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmolTimer;
+
+impl Timer for SmolTimer {
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Box::pin(async move {
+            async_io::Timer::at(deadline).await;
+        })
+    }
+}
+
+/// The timer to hand to [`WebSocketStream::from_session`] on smol.
+pub fn timer() -> Arc<dyn Timer> {
+    Arc::new(SmolTimer)
+}
+
+/// Connects to a `ws://` (or, with the `rustls` feature, `wss://`) URL with default options.
+///
+/// Returns the stream and the server's `101 Switching Protocols` response.
+///
+/// # Errors
+/// A bad URL, a failed DNS lookup, TCP connect or TLS handshake, a refused or invalid
+/// handshake, a timeout.
+pub async fn connect(
+    request: impl IntoClientRequest,
+) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
+    connect_with(request, &ClientOptions::default()).await
+}
+
+/// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts,
+/// HTTP version, TLS configuration), exactly as `spearmint_tokio::connect_with` does.
+///
+/// # Errors
+/// As [`connect`]; [`Error::Http2Unavailable`] / [`Error::TlsUnavailable`] when the build
+/// lacks the `http2` / `rustls` feature.
+pub async fn connect_with(
+    request: impl IntoClientRequest,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
+    spearmint_futures_io::connect_with::<Smol>(request, options).await
+}
+
+/// Opens a TCP connection to the target, with `TCP_NODELAY`.
+///
+/// # Errors
+/// DNS or connect failure, or the connect timeout.
+pub async fn tcp_connect(target: &Target, options: &ClientOptions) -> Result<TcpStream, Error> {
+    spearmint_futures_io::tcp_connect::<Smol>(target, options).await
+}
+
+/// Runs the client handshake over any connected futures-io byte stream.
+///
+/// # Errors
+/// A refused or invalid handshake, I/O errors, or the handshake timeout.
+pub async fn handshake_with<IO>(
+    io: IO,
+    request: http::Request<()>,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<Compat<IO>>, http::Response<()>), Error>
+where
+    IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    use spearmint_futures_io::FuturesAsyncReadCompatExt;
+    spearmint_futures_io::handshake_with::<Smol, _>(io.compat(), request, options).await
+}
+
+/// Accepts a WebSocket on an incoming byte stream (TCP, TLS, …) with default options.
+///
+/// Returns the stream and the client's upgrade request.
+///
+/// # Errors
+/// An invalid or refused upgrade request (the rejection has been written), I/O errors, or
+/// the handshake timeout.
+pub async fn accept<IO>(io: IO) -> Result<(WebSocketStream<Compat<IO>>, http::Request<()>), Error>
+where
+    IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    accept_with(io, &ServerOptions::default()).await
+}
+
+/// Accepts with explicit options (policy, limits, timeouts).
+///
+/// # Errors
+/// As [`accept`].
+pub async fn accept_with<IO>(
+    io: IO,
+    options: &ServerOptions,
+) -> Result<(WebSocketStream<Compat<IO>>, http::Request<()>), Error>
+where
+    IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    spearmint_futures_io::accept_with::<Smol, _>(io, options).await
+}

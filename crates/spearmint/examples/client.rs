@@ -1,0 +1,24 @@
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! A minimal client: connect (ws:// or wss://), send one message, print the reply, close.
+//!
+//! ```text
+//! cargo run --example client -- wss://echo.websocket.org/
+//! ```
+
+use futures_util::{SinkExt, StreamExt};
+use spearmint::{CloseCode, Message};
+
+#[tokio::main]
+async fn main() -> Result<(), spearmint::Error> {
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "ws://127.0.0.1:9001/".to_owned());
+    let (mut ws, response) = spearmint::connect(url.as_str()).await?;
+    println!("connected to {url}: {}", response.status());
+    ws.send(Message::text("hello from spearmint")).await?;
+    if let Some(reply) = ws.next().await {
+        println!("received {:?}", reply?);
+    }
+    ws.close(CloseCode::NORMAL, "done").await?;
+    Ok(())
+}

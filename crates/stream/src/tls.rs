@@ -1,0 +1,160 @@
+//! TLS client configuration shared by every runtime adapter (feature `rustls`): root
+//! certificates, ALPN and the server name. The TLS handshake itself is the adapter's
+//! (tokio-rustls on tokio, futures-rustls on smol and async-std).
+//!
+//! Roots: with the `webpki-roots` feature, Mozilla's root store (webpki-roots); with
+//! `native-roots`, the operating system's store (rustls-native-certs); with both, their
+//! union. A custom root store or a whole [`rustls::ClientConfig`] goes into
+//! [`ClientOptions::tls`](crate::ClientOptions::tls).
+//!
+//! Only rustls with the `ring` crypto provider is used; there is no OpenSSL.
+
+use std::sync::{Arc, OnceLock};
+
+pub use rustls;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, RootCertStore};
+
+use crate::error::Error;
+
+/// The ALPN protocol id of HTTP/2.
+pub const ALPN_H2: &[u8] = b"h2";
+/// The ALPN protocol id of HTTP/1.1.
+pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// The ALPN list a WebSocket client offers: `["h2", "http/1.1"]` when it may use HTTP/2,
+/// `["http/1.1"]` otherwise.
+pub fn alpn_protocols(http2: bool) -> Vec<Vec<u8>> {
+    if http2 {
+        vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()]
+    } else {
+        vec![ALPN_HTTP11.to_vec()]
+    }
+}
+
+/// The root certificates the enabled features provide (see the module docs).
+///
+/// # Errors
+/// [`Error::Tls`] when no root source is enabled or none of them yields a certificate.
+pub fn default_root_store() -> Result<RootCertStore, Error> {
+    #[allow(unused_mut)]
+    let mut roots = RootCertStore::empty();
+    #[cfg(feature = "webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[cfg(feature = "native-roots")]
+    {
+        let native = rustls_native_certs::load_native_certs();
+        for err in &native.errors {
+            tracing::warn!(%err, "loading a native root certificate failed");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "native root certificates loaded");
+    }
+    if roots.is_empty() {
+        return Err(Error::Tls(
+            "no root certificates: enable webpki-roots or native roots, or set ClientOptions::tls"
+                .into(),
+        ));
+    }
+    Ok(roots)
+}
+
+/// A client configuration on rustls's `ring` provider that trusts `roots` and offers
+/// [`alpn_protocols`]`(http2)`.
+///
+/// # Errors
+/// [`Error::Tls`] if the provider refuses the default protocol versions (it does not).
+pub fn client_config_with_roots(roots: RootCertStore, http2: bool) -> Result<ClientConfig, Error> {
+    let mut config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|err| Error::Tls(Box::new(err)))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    config.alpn_protocols = alpn_protocols(http2);
+    Ok(config)
+}
+
+/// The configuration a connect uses: `custom` (from [`ClientOptions::tls`](crate::ClientOptions::tls))
+/// if given — with [`alpn_protocols`] filled in when it offers none — or else a cached
+/// default built from [`default_root_store`].
+///
+/// # Errors
+/// As [`default_root_store`].
+pub fn client_config(
+    custom: Option<&Arc<ClientConfig>>,
+    http2: bool,
+) -> Result<Arc<ClientConfig>, Error> {
+    if let Some(custom) = custom {
+        if !custom.alpn_protocols.is_empty() {
+            return Ok(Arc::clone(custom));
+        }
+        let mut config = ClientConfig::clone(custom);
+        config.alpn_protocols = alpn_protocols(http2);
+        return Ok(Arc::new(config));
+    }
+    static HTTP1: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    static HTTP2: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    let cell = if http2 { &HTTP2 } else { &HTTP1 };
+    if let Some(config) = cell.get() {
+        return Ok(Arc::clone(config));
+    }
+    let config = Arc::new(client_config_with_roots(default_root_store()?, http2)?);
+    Ok(Arc::clone(cell.get_or_init(|| config)))
+}
+
+/// The TLS server name (SNI, and the name the certificate must match) for a URL host: a
+/// DNS name or an IP address.
+///
+/// # Errors
+/// [`Error::InvalidRequest`] for a host that is neither.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(host.to_owned())
+        .map_err(|err| Error::InvalidRequest(format!("{host}: not a TLS server name: {err}")))
+}
+
+/// Whether the TLS handshake chose HTTP/2 through ALPN.
+pub fn negotiated_h2(alpn: Option<&[u8]>) -> bool {
+    alpn == Some(ALPN_H2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpn_offers_h2_only_with_http2() {
+        assert_eq!(
+            alpn_protocols(true),
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert_eq!(alpn_protocols(false), vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn a_custom_config_gets_alpn_when_it_has_none() -> Result<(), Error> {
+        let custom = Arc::new(client_config_with_roots(RootCertStore::empty(), false)?);
+        let mut bare = ClientConfig::clone(&custom);
+        bare.alpn_protocols.clear();
+        let config = client_config(Some(&Arc::new(bare)), true)?;
+        assert_eq!(config.alpn_protocols, alpn_protocols(true));
+        let kept = client_config(Some(&custom), true)?;
+        assert_eq!(kept.alpn_protocols, alpn_protocols(false));
+        Ok(())
+    }
+
+    #[test]
+    fn server_names_are_dns_names_or_ip_addresses() {
+        assert!(server_name("example.com").is_ok());
+        assert!(server_name("127.0.0.1").is_ok());
+        assert!(server_name("::1").is_ok());
+        assert!(server_name("not a host").is_err());
+    }
+
+    #[test]
+    fn only_h2_counts_as_h2() {
+        assert!(negotiated_h2(Some(b"h2")));
+        assert!(!negotiated_h2(Some(b"http/1.1")));
+        assert!(!negotiated_h2(None));
+    }
+}
