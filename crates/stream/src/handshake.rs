@@ -96,12 +96,48 @@ where
             write_all(&mut io, rejected.pending_output()).await?;
             rejected.consume_output(usize::MAX);
             let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
+            if let Some(timer) = &timer {
+                drain(&mut io, &**timer).await;
+            }
             let err = rejected
                 .into_error()
                 .map_err(|_| Error::Io(io::ErrorKind::WriteZero.into()))?;
             Err(Error::Handshake(err))
         }
     }
+}
+
+/// After a rejection, how long and how much of the client's unread request to read and drop.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+const DRAIN_LIMIT: usize = 64 << 10;
+
+/// Reads and drops what the client still sends after we answered and shut down our side,
+/// bounded in time and bytes: closing a socket with unread input makes the kernel reset
+/// the connection, and the client could lose the rejection it has not read yet.
+async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, timer: &dyn Timer) {
+    let mut deadline = timer.sleep_until(std::time::Instant::now() + DRAIN_TIME);
+    let mut buf = BytesMut::new();
+    let mut total = 0;
+    poll_fn(|cx| {
+        loop {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+            buf.clear();
+            buf.reserve(HANDSHAKE_READ);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, &mut buf) {
+                std::task::Poll::Ready(Ok(0) | Err(_)) => return std::task::Poll::Ready(()),
+                std::task::Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if total >= DRAIN_LIMIT {
+                        return std::task::Poll::Ready(());
+                    }
+                }
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    })
+    .await;
 }
 
 async fn read_some<IO: AsyncRead + Unpin>(io: &mut IO, buf: &mut BytesMut) -> io::Result<usize> {
