@@ -928,7 +928,7 @@ fn write_subset_config(dir: &Path, base: &str, cases: &[String]) -> Result<Strin
 
 /// Builds the `examples` of the spearmint crate in one `cargo build --release` and returns
 /// the executable cargo reports for each, by example name.
-fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
+pub(crate) fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
     let mut built = BTreeMap::new();
     if examples.is_empty() {
         return Ok(built);
@@ -973,7 +973,7 @@ fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, Pat
     Ok(built)
 }
 
-fn ensure_port_free(port: u16, hint: &str) -> Result<()> {
+pub(crate) fn ensure_port_free(port: u16, hint: &str) -> Result<()> {
     let addr = SocketAddr::from((HOST, port));
     if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
         bail!("something already listens on {addr} ({hint}); stop it first");
@@ -983,7 +983,7 @@ fn ensure_port_free(port: u16, hint: &str) -> Result<()> {
 
 /// Waits until the process in `guard` accepts TCP connections on `port`, or fails (and kills
 /// it) when it exits or [`SERVER_START_TIMEOUT`] passes.
-fn wait_listening(
+pub(crate) fn wait_listening(
     mut guard: ChildGuard,
     port: u16,
     what: &str,

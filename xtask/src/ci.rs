@@ -30,6 +30,10 @@ const STEPS: &[Step] = &[
         run: test,
     },
     Step {
+        name: "interop",
+        run: interop,
+    },
+    Step {
         name: "quickstart",
         run: quickstart,
     },
@@ -245,4 +249,9 @@ fn deny() -> Result<()> {
 
 fn autobahn() -> Result<()> {
     crate::autobahn::run(&[])
+}
+
+/// permessage-deflate against the Python `websockets` library, both roles (issue 4).
+fn interop() -> Result<()> {
+    crate::interop::run(&[])
 }

@@ -5,11 +5,13 @@
 //! cargo xtask autobahn [--side client|server|both] [--cases 1.*,2.*] [--testee] [--server-debug]
 //!                                     Autobahn|Testsuite vs our client and our server, judged
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
+//! cargo xtask interop                 permessage-deflate against Python `websockets`, both roles
 //! ```
 
 mod autobahn;
 mod ci;
 mod install;
+mod interop;
 mod util;
 
 use std::process::ExitCode;
@@ -31,6 +33,9 @@ tasks:
                           pipeline)
       --server-debug      wstest's debug log (handshakes, frames) in autobahn/reports/fuzzingserver.log
   autobahn-install        install Autobahn|Testsuite natively (needs root; idempotent)
+  interop                 permessage-deflate with a third-party implementation (Python
+                          `websockets` in a venv at target/interop-venv): our client against
+                          its echo server on 127.0.0.1:9005, its client against ours on :9006
   help                    this text
 ";
 
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "autobahn" => autobahn::run(rest),
         "autobahn-install" => install::run(rest),
+        "interop" => interop::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
