@@ -105,7 +105,7 @@ pub use spearmint_stream as stream;
 #[cfg(feature = "http2")]
 pub use spearmint_http2 as http2;
 
-pub use spearmint_codec::{CloseCode, CloseFrame, Config, Message, Role, Utf8Bytes};
+pub use spearmint_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
 pub use spearmint_stream::{
     ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive, ServerOptions, StreamConfig,
     WebSocketReader, WebSocketStream, WebSocketWriter,

@@ -137,6 +137,21 @@ where
         std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await
     }
 
+    /// Sends one piece of a data message that the caller fragments, and flushes it: the
+    /// first call starts a message of `kind`, `fin` ends it, and control frames (and the
+    /// automatic pongs) may go out in between. See
+    /// [`Session::send_fragment`](spearmint_codec::Session::send_fragment).
+    pub async fn send_fragment(
+        &mut self,
+        kind: spearmint_codec::DataKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        self.inner.session.send_fragment(kind, payload, fin)?;
+        std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await
+    }
+
     /// Closes the connection properly: sends a close frame with `code` and `reason`, then
     /// reads (dropping data messages) until the peer's close arrives and the transport
     /// ends, bounded by the close timeout when a timer is present.

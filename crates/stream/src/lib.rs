@@ -38,5 +38,5 @@ pub use options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions, Ta
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use timer::{Sleep, Timer};
 
-pub use spearmint_codec::{CloseCode, CloseFrame, Message, Role, Utf8Bytes};
+pub use spearmint_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Utf8Bytes};
 pub use spearmint_http1::{ClientConfig, ServerConfig};

@@ -297,3 +297,29 @@ async fn protocol_error_is_reported_and_the_close_code_sent() {
     assert_eq!(opcode, OpCode::Close);
     assert_eq!(&payload[..2], &1002u16.to_be_bytes());
 }
+
+#[tokio::test]
+async fn caller_driven_fragments_arrive_as_one_message() {
+    let (mut client, mut server) = pair();
+    client
+        .send_fragment(spearmint_stream::DataKind::Text, b"frag", false)
+        .await
+        .unwrap();
+    client.send(Message::ping(&b"between"[..])).await.unwrap();
+    client
+        .send_fragment(spearmint_stream::DataKind::Text, b"mented", true)
+        .await
+        .unwrap();
+    let ping = timeout(LIMIT, server.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ping, Message::ping(&b"between"[..]));
+    let got = timeout(LIMIT, server.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, Message::text("fragmented"));
+}
