@@ -1378,7 +1378,7 @@ impl Report {
         out
     }
 
-    /// rows[section] = counts per column (COLUMNS then "other").
+    /// `rows[section]` = counts per column (COLUMNS then "other").
     fn counts(a: &AgentReport) -> BTreeMap<u32, [usize; COLUMNS.len() + 1]> {
         let mut rows: BTreeMap<u32, [usize; COLUMNS.len() + 1]> = SECTIONS
             .iter()

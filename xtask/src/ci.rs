@@ -22,6 +22,10 @@ const STEPS: &[Step] = &[
         run: clippy,
     },
     Step {
+        name: "doc",
+        run: doc,
+    },
+    Step {
         name: "features",
         run: features,
     },
@@ -134,6 +138,14 @@ fn cargo(args: &[&str]) -> Command {
     let mut cmd = util::cargo();
     cmd.args(args).current_dir(util::project_root());
     cmd
+}
+
+/// Every public item is documented (`missing_docs` is denied per crate) and every intra-doc
+/// link resolves: the docs as docs.rs builds them, with all features.
+fn doc() -> Result<()> {
+    let mut cmd = cargo(&["doc", "--workspace", "--all-features", "--no-deps"]);
+    cmd.env("RUSTDOCFLAGS", "-D warnings");
+    util::run(&mut cmd, Duration::from_secs(15 * 60))
 }
 
 fn fmt() -> Result<()> {

@@ -3,7 +3,7 @@
 //! The one futures-io path that spearmint's smol and async-std adapters share. spearmint's
 //! driver is written against `tokio::io::{AsyncRead, AsyncWrite}` (the traits only);
 //! sockets of the futures-io world reach it through tokio-util's
-//! [`Compat`](tokio_util::compat::Compat) wrapper. A runtime adapter implements the small
+//! [`Compat`] wrapper. A runtime adapter implements the small
 //! [`Runtime`] trait (connect a TCP socket, a timer, a spawn) and gets `connect`/`accept`
 //! with the same shape as spearmint-tokio's; there is no protocol logic here.
 //!

@@ -4,22 +4,6 @@
 //! queues messages, and writes out the bytes the session has queued. It never reads a clock
 //! or a socket; time comes in through [`Session::handle_timeout`] and
 //! [`Session::poll_timeout`].
-//!
-//! ```
-//! use spearmint_codec::{Config, Event, Message, Role, Session};
-//!
-//! let mut client = Session::new(Role::Client, Config::default());
-//! let mut server = Session::new(Role::Server, Config::default());
-//!
-//! client.send_text("hello").unwrap();
-//! server.receive(client.pending_output());
-//! client.consume_output(client.pending_output().len());
-//!
-//! match server.poll_event() {
-//!     Some(Ok(Event::Message(Message::Text(text)))) => assert_eq!(text, "hello"),
-//!     other => panic!("unexpected {other:?}"),
-//! }
-//! ```
 
 mod recv;
 mod send;
@@ -99,7 +83,24 @@ struct Outgoing {
     transformed: bool,
 }
 
-/// A WebSocket connection's protocol state, for either role. See the [module docs](self).
+/// A WebSocket connection's protocol state, for either role: the caller appends bytes
+/// read from the peer, polls events, queues messages, and writes out the queued bytes.
+///
+/// ```
+/// use spearmint_codec::{Config, Event, Message, Role, Session};
+///
+/// let mut client = Session::new(Role::Client, Config::default());
+/// let mut server = Session::new(Role::Server, Config::default());
+///
+/// client.send_text("hello").unwrap();
+/// server.receive(client.pending_output());
+/// client.consume_output(client.pending_output().len());
+///
+/// match server.poll_event() {
+///     Some(Ok(Event::Message(Message::Text(text)))) => assert_eq!(text, "hello"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Session {
     role: Role,
