@@ -2,7 +2,7 @@
 //!
 //! 1. makes sure the testsuite is installed natively ([`crate::install`]);
 //! 2. builds the examples the chosen sides need in one
-//!    `cargo build --release -p spearmint --example autobahn_client --example autobahn_server`;
+//!    `cargo build --release -p wintergreen --example autobahn_client --example autobahn_server`;
 //! 3. **client side** ([`run_client`]): starts `wstest -m fuzzingserver` on 127.0.0.1:9001
 //!    (cwd `autobahn/`, log in `autobahn/reports/fuzzingserver.log`), killed again whatever
 //!    happens, and runs our client once per row of [`AGENTS`], all into one report in
@@ -32,7 +32,7 @@ use serde_json::Value;
 use crate::install::{self, Testsuite};
 use crate::util::{self, ChildGuard, Context, Result, bail, step};
 
-/// Whether spearmint negotiates permessage-deflate (RFC 7692) in the Autobahn client and
+/// Whether wintergreen negotiates permessage-deflate (RFC 7692) in the Autobahn client and
 /// echo server yet. While `false`, sections 12 and 13 (the compression cases) may come back
 /// UNIMPLEMENTED (the client did not offer the extension, or the server did not accept the
 /// fuzzingclient's offer) without failing the run. Flip it to `true` when deflate lands on
@@ -64,28 +64,28 @@ struct Agent {
 const RUNTIME_SECTIONS: &[u32] = &[1, 2, 3, 4, 5, 6, 7, 12];
 
 /// The client runs that `cargo xtask autobahn` judges. Add a row per transport/runtime,
-/// e.g. `Agent { name: "spearmint-smol", args: &["--runtime", "smol"] }`.
+/// e.g. `Agent { name: "wintergreen-smol", args: &["--runtime", "smol"] }`.
 const AGENTS: &[Agent] = &[
     Agent {
-        name: "spearmint",
+        name: "wintergreen",
         args: &[],
         via_bridge: false,
         sections: None,
     },
     Agent {
-        name: "spearmint-http2",
+        name: "wintergreen-http2",
         args: &["--http2"],
         via_bridge: true,
         sections: None,
     },
     Agent {
-        name: "spearmint-smol",
+        name: "wintergreen-smol",
         args: &["--runtime", "smol"],
         via_bridge: false,
         sections: Some(RUNTIME_SECTIONS),
     },
     Agent {
-        name: "spearmint-async-std",
+        name: "wintergreen-async-std",
         args: &["--runtime", "async-std"],
         via_bridge: false,
         sections: Some(RUNTIME_SECTIONS),
@@ -926,7 +926,7 @@ fn write_subset_config(dir: &Path, base: &str, cases: &[String]) -> Result<Strin
     Ok(rel)
 }
 
-/// Builds the `examples` of the spearmint crate in one `cargo build --release` and returns
+/// Builds the `examples` of the wintergreen crate in one `cargo build --release` and returns
 /// the executable cargo reports for each, by example name.
 pub(crate) fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
     let mut built = BTreeMap::new();
@@ -935,17 +935,17 @@ pub(crate) fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<
     }
     step!("building {} (release)", examples.join(" and "));
     let mut cmd = util::cargo();
-    // The client runs over HTTP/2 too (agent spearmint-http2) and on smol and async-std
-    // (`--runtime`), and the bridge lives in spearmint-http2.
+    // The client runs over HTTP/2 too (agent wintergreen-http2) and on smol and async-std
+    // (`--runtime`), and the bridge lives in wintergreen-http2.
     cmd.args([
         "build",
         "--release",
         "-p",
-        "spearmint",
+        "wintergreen",
         "-p",
-        "spearmint-http2",
+        "wintergreen-http2",
         "--features",
-        "spearmint/http2,spearmint/runtime-smol,spearmint/runtime-async-std",
+        "wintergreen/http2,wintergreen/runtime-smol,wintergreen/runtime-async-std",
     ]);
     for example in examples {
         cmd.args(["--example", example]);
@@ -955,7 +955,7 @@ pub(crate) fn build_examples(root: &Path, examples: &[&str]) -> Result<BTreeMap<
     step!("$ {}", util::display(&cmd));
     let out = util::output(&mut cmd, BUILD_TIMEOUT).map_err(|e| {
         util::Error(format!(
-            "building the Autobahn examples failed ({e}); they are crates/spearmint/examples/{{{}}}.rs",
+            "building the Autobahn examples failed ({e}); they are crates/wintergreen/examples/{{{}}}.rs",
             examples.join(",")
         ))
     })?;
@@ -1697,7 +1697,7 @@ mod tests {
     /// A scratch `autobahn/` holding `fuzzingclient.json` = `config`.
     fn scratch_dir(name: &str, config: &Value) -> PathBuf {
         let dir =
-            std::env::temp_dir().join(format!("spearmint-xtask-{}-{name}", std::process::id()));
+            std::env::temp_dir().join(format!("wintergreen-xtask-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         assert!(fs::create_dir_all(dir.join("reports")).is_ok());
         assert!(fs::write(dir.join("fuzzingclient.json"), config.to_string()).is_ok());
@@ -1708,20 +1708,20 @@ mod tests {
     fn fuzzingclient_config_is_checked() {
         let good = serde_json::json!({
             "outdir": "./reports/servers",
-            "servers": [{"agent": "spearmint", "url": "ws://127.0.0.1:9002"}],
+            "servers": [{"agent": "wintergreen", "url": "ws://127.0.0.1:9002"}],
             "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {},
         });
         let dir = scratch_dir("good", &good);
         assert_eq!(
             fuzzingclient_config(&dir, None).ok(),
-            Some(("fuzzingclient.json".to_owned(), "spearmint".to_owned()))
+            Some(("fuzzingclient.json".to_owned(), "wintergreen".to_owned()))
         );
         let cases = ["1.*".to_owned()];
         assert_eq!(
             fuzzingclient_config(&dir, Some(&cases)).ok(),
             Some((
                 "reports/fuzzingclient.subset.json".to_owned(),
-                "spearmint".to_owned()
+                "wintergreen".to_owned()
             ))
         );
         let subset = fs::read_to_string(dir.join("reports/fuzzingclient.subset.json"))

@@ -190,7 +190,7 @@ const FEATURE_MATRIX: &[&str] = &[
 fn features() -> Result<()> {
     // The defaults (runtime-tokio, deflate, rustls-tls) are what the test step builds too.
     util::run(
-        &mut cargo(&["check", "-p", "spearmint", "--all-targets"]),
+        &mut cargo(&["check", "-p", "wintergreen", "--all-targets"]),
         Duration::from_secs(15 * 60),
     )?;
     for features in FEATURE_MATRIX {
@@ -199,7 +199,7 @@ fn features() -> Result<()> {
             &mut cargo(&[
                 "check",
                 "-p",
-                "spearmint",
+                "wintergreen",
                 "--no-default-features",
                 "--features",
                 features,

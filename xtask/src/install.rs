@@ -29,8 +29,8 @@ const OLD_SUITE: &str = "bullseye";
 
 const DEB822_SOURCES: &str = "/etc/apt/sources.list.d/debian.sources";
 const LEGACY_SOURCES: &str = "/etc/apt/sources.list";
-const OUR_SOURCES: &str = "/etc/apt/sources.list.d/spearmint-bullseye.sources";
-const OUR_PREFERENCES: &str = "/etc/apt/preferences.d/spearmint-bullseye";
+const OUR_SOURCES: &str = "/etc/apt/sources.list.d/wintergreen-bullseye.sources";
+const OUR_PREFERENCES: &str = "/etc/apt/preferences.d/wintergreen-bullseye";
 const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 /// An installed testsuite.
@@ -175,7 +175,7 @@ fn install_python2() -> Result<()> {
     );
 
     let sources = format!(
-        "# Written by `cargo xtask autobahn-install` (spearmint): Debian {OLD_SUITE} only for python2.7,\n\
+        "# Written by `cargo xtask autobahn-install` (wintergreen): Debian {OLD_SUITE} only for python2.7,\n\
          # which Autobahn|Testsuite needs. Pinned to priority 100 in {OUR_PREFERENCES}.\n\
          Types: deb\n\
          URIs: {}\n\
@@ -185,7 +185,7 @@ fn install_python2() -> Result<()> {
         source.uri, source.signed_by
     );
     let preferences = format!(
-        "Explanation: Written by `cargo xtask autobahn-install` (spearmint). Debian {OLD_SUITE} is here only\n\
+        "Explanation: Written by `cargo xtask autobahn-install` (wintergreen). Debian {OLD_SUITE} is here only\n\
          Explanation: for packages {codename} lacks (python2.7); never prefer it over {codename}.\n\
          Package: *\n\
          Pin: release n={OLD_SUITE}\n\
@@ -355,7 +355,8 @@ fn bootstrap_pip() -> Result<()> {
         .find(|p| util::succeeds(Command::new(p).args(["-m", "pip", "--version"]), Duration::from_secs(60)))
         .ok_or("no `python3 -m pip` on this machine to download the Python 2.7 pip bootstrap wheels with")?;
 
-    let dir = std::env::temp_dir().join(format!("spearmint-py2-bootstrap-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("wintergreen-py2-bootstrap-{}", std::process::id()));
     let _cleanup = RemoveDirOnDrop(dir.clone());
     fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
     util::run(

@@ -78,14 +78,14 @@ pub fn run(args: &[String]) -> Result<()> {
 
     step!("interop summary (websockets {WEBSOCKETS_VERSION}, logs in {LOG_DIR}/):");
     step!(
-        "  A  spearmint client -> websockets server  ok in {}",
+        "  A  wintergreen client -> websockets server  ok in {}",
         util::fmt_duration(a_took)
     );
     for line in &a {
         step!("       {line}");
     }
     step!(
-        "  B  websockets client -> spearmint server  ok in {}",
+        "  B  websockets client -> wintergreen server  ok in {}",
         util::fmt_duration(b_took)
     );
     for line in &b {
@@ -185,7 +185,7 @@ fn run_client(mut cmd: Command, server_log: &Path) -> Result<Vec<String>> {
 
 /// Part A: our client against the websockets echo server.
 fn part_a(root: &Path, python: &Path, client: &Path, logs: &Path) -> Result<Vec<String>> {
-    step!("part A: spearmint client -> websockets echo server");
+    step!("part A: wintergreen client -> websockets echo server");
     let log = logs.join("echo_server.log");
     let mut cmd = Command::new(python);
     cmd.arg(root.join("autobahn/interop/echo_server.py"))
@@ -211,7 +211,7 @@ fn part_a(root: &Path, python: &Path, client: &Path, logs: &Path) -> Result<Vec<
 
 /// Part B: the websockets client against our echo server.
 fn part_b(root: &Path, python: &Path, server: &Path, logs: &Path) -> Result<Vec<String>> {
-    step!("part B: websockets client -> spearmint echo server (autobahn_server)");
+    step!("part B: websockets client -> wintergreen echo server (autobahn_server)");
     let log = logs.join("autobahn_server.log");
     let mut cmd = Command::new(server);
     cmd.args(["--listen", &format!("127.0.0.1:{RS_SERVER_PORT}")])

@@ -1,4 +1,4 @@
-//! `cargo xtask`: spearmint's own tooling. Std-only apart from `serde_json`.
+//! `cargo xtask`: wintergreen's own tooling. Std-only apart from `serde_json`.
 //!
 //! ```text
 //! cargo xtask ci                      fmt, clippy, test, deny, autobahn (what .ci/run runs)

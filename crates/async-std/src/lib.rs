@@ -1,20 +1,20 @@
-//! # spearmint-async-std
+//! # wintergreen-async-std
 //!
-//! **async-std is discontinued upstream; new code should use smol and spearmint-smol**
+//! **async-std is discontinued upstream; new code should use smol and wintergreen-smol**
 //! (async-std's own successor recommendation). This adapter is kept deliberately thin for
 //! existing async-std applications.
 //!
 //! It provides DNS and TCP (`TCP_NODELAY`), TLS for `wss://` (futures-rustls on the ring
 //! provider; feature `rustls`), timers (`async_std::task::sleep`), and spawning of the
 //! HTTP/2 connection driver (`async_std::task::spawn`; feature `http2`) — with the same
-//! `connect`/`connect_with`/`accept`/`accept_with` shape as spearmint-tokio, over the
-//! futures-io path shared with spearmint-smol (spearmint-futures-io).
+//! `connect`/`connect_with`/`accept`/`accept_with` shape as wintergreen-tokio, over the
+//! futures-io path shared with wintergreen-smol (wintergreen-futures-io).
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), spearmint_stream::Error> {
-//! use spearmint_stream::Message;
+//! # async fn run() -> Result<(), wintergreen_stream::Error> {
+//! use wintergreen_stream::Message;
 //!
-//! let (mut ws, _response) = spearmint_async_std::connect("ws://127.0.0.1:9001/echo").await?;
+//! let (mut ws, _response) = wintergreen_async_std::connect("ws://127.0.0.1:9001/echo").await?;
 //! ws.send_message(Message::text("hello")).await?;
 //! if let Some(reply) = ws.next_message().await {
 //!     println!("{:?}", reply?);
@@ -31,9 +31,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use spearmint_futures_io::Transport as GenericTransport;
-use spearmint_futures_io::{Compat, Runtime, Task};
-use spearmint_stream::{
+pub use wintergreen_futures_io::Transport as GenericTransport;
+use wintergreen_futures_io::{Compat, Runtime, Task};
+use wintergreen_stream::{
     ClientOptions, Error, IntoClientRequest, ServerOptions, Sleep, Target, Timer, WebSocketStream,
 };
 
@@ -42,13 +42,13 @@ pub use async_std::net::TcpStream;
 
 /// The futures-rustls crate used for `wss://`, for naming its types.
 #[cfg(feature = "rustls")]
-pub use spearmint_futures_io::futures_rustls;
+pub use wintergreen_futures_io::futures_rustls;
 
 /// The byte stream under a WebSocket that [`connect`] opened: TCP, TLS (`wss://`), or one
 /// stream of an HTTP/2 connection; ask it which.
-pub type Transport = spearmint_futures_io::Transport<TcpStream>;
+pub type Transport = wintergreen_futures_io::Transport<TcpStream>;
 
-/// async-std as a [`Runtime`] for spearmint-futures-io.
+/// async-std as a [`Runtime`] for wintergreen-futures-io.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsyncStd;
 
@@ -102,7 +102,7 @@ pub async fn connect(
 }
 
 /// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts,
-/// HTTP version, TLS configuration), exactly as `spearmint_tokio::connect_with` does.
+/// HTTP version, TLS configuration), exactly as `wintergreen_tokio::connect_with` does.
 ///
 /// # Errors
 /// As [`connect`]; [`Error::Http2Unavailable`] / [`Error::TlsUnavailable`] when the build
@@ -111,7 +111,7 @@ pub async fn connect_with(
     request: impl IntoClientRequest,
     options: &ClientOptions,
 ) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
-    spearmint_futures_io::connect_with::<AsyncStd>(request, options).await
+    wintergreen_futures_io::connect_with::<AsyncStd>(request, options).await
 }
 
 /// Opens a TCP connection to the target, with `TCP_NODELAY`.
@@ -119,7 +119,7 @@ pub async fn connect_with(
 /// # Errors
 /// DNS or connect failure, or the connect timeout.
 pub async fn tcp_connect(target: &Target, options: &ClientOptions) -> Result<TcpStream, Error> {
-    spearmint_futures_io::tcp_connect::<AsyncStd>(target, options).await
+    wintergreen_futures_io::tcp_connect::<AsyncStd>(target, options).await
 }
 
 /// Runs the client handshake over any connected futures-io byte stream.
@@ -134,8 +134,8 @@ pub async fn handshake_with<IO>(
 where
     IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
-    use spearmint_futures_io::FuturesAsyncReadCompatExt;
-    spearmint_futures_io::handshake_with::<AsyncStd, _>(io.compat(), request, options).await
+    use wintergreen_futures_io::FuturesAsyncReadCompatExt;
+    wintergreen_futures_io::handshake_with::<AsyncStd, _>(io.compat(), request, options).await
 }
 
 /// Accepts a WebSocket on an incoming byte stream (TCP, TLS, …) with default options.
@@ -163,5 +163,5 @@ pub async fn accept_with<IO>(
 where
     IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
-    spearmint_futures_io::accept_with::<AsyncStd, _>(io, options).await
+    wintergreen_futures_io::accept_with::<AsyncStd, _>(io, options).await
 }

@@ -1,18 +1,18 @@
-//! spearmint-codec against the crates users would pick instead, in the same run.
+//! wintergreen-codec against the crates users would pick instead, in the same run.
 //!
 //! Every group measures the same work for each peer: the same payloads, the same number of
 //! messages, binary messages only (so no peer validates UTF-8), the client role, default
 //! limits. Numbers are only meaningful as ratios between peers of the same group; on a busy
-//! machine prefer the interleaved report, `cargo bench -p spearmint-codec-bench --bench ratios`.
+//! machine prefer the interleaved report, `cargo bench -p wintergreen-codec-bench --bench ratios`.
 //!
 //! - `mask/<size>`: masking a buffer in place. tungstenite's masking function is private; its
 //!   code is measured as fastwebsockets' public `unmask`, which is tungstenite's
 //!   `apply_mask_fast32` copied (its source says so). tungstenite's public masking path is
 //!   `mask_frame`.
 //! - `mask_frame/<size>`: writing one masked frame into a reused buffer (header, copy, mask):
-//!   spearmint's `encode_frame` against tungstenite's `Frame::format`.
+//!   wintergreen's `encode_frame` against tungstenite's `Frame::format`.
 //! - `decode/<size>`: a client reading a stream of unmasked server frames, one binary message
-//!   per frame, from an in-memory stream, until every message is out. spearmint is handed
+//!   per frame, from an in-memory stream, until every message is out. wintergreen is handed
 //!   128 KiB per `receive`, tungstenite's default read size; each peer keeps its own buffers
 //!   across iterations, like a long-lived connection.
 //! - `encode/<size>`: a client sending binary messages, masked with fresh keys, each written

@@ -2,12 +2,12 @@
 //!
 //! Each round runs every peer of a group once, for about a millisecond each, in a rotating
 //! order; the report gives each peer's median time per iteration and the median, over the
-//! rounds, of the per-round ratio `peer time / spearmint time`. Load from other processes
+//! rounds, of the per-round ratio `peer time / wintergreen time`. Load from other processes
 //! that drifts over seconds hits all peers of a round alike and cancels out of the ratio, so
 //! these ratios stay put on a busy machine where criterion's sequential numbers wander.
 //!
-//! `cargo bench -p spearmint-codec-bench --bench ratios [-- FILTER...]` prints a markdown
-//! table; `SPEARMINT_BENCH_ROUNDS` sets the number of rounds (default 41).
+//! `cargo bench -p wintergreen-codec-bench --bench ratios [-- FILTER...]` prints a markdown
+//! table; `WINTERGREEN_BENCH_ROUNDS` sets the number of rounds (default 41).
 
 // A benchmark should stop loudly on a wrong result, and this one's output is its report.
 #![allow(
@@ -29,7 +29,7 @@ const SLICE: Duration = Duration::from_millis(1);
 
 /// Peers shown in the report, in column order.
 const COLUMNS: [&str; 4] = [
-    "spearmint",
+    "wintergreen",
     "tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -41,7 +41,7 @@ fn main() {
     // then run every peer once, as a smoke test.
     let smoke = args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let rounds = std::env::var("SPEARMINT_BENCH_ROUNDS")
+    let rounds = std::env::var("WINTERGREEN_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(41usize)
@@ -49,7 +49,7 @@ fn main() {
 
     if !smoke {
         println!(
-            "| benchmark | {} | spearmint vs tungstenite |",
+            "| benchmark | {} | wintergreen vs tungstenite |",
             COLUMNS.join(" | ")
         );
         println!("|---|---|---|---|---|---|");
@@ -105,8 +105,8 @@ fn report(case: &mut common::Case, rounds: usize) -> String {
 
     let ours = peers
         .iter()
-        .position(|p| p.name == "spearmint")
-        .expect("spearmint");
+        .position(|p| p.name == "wintergreen")
+        .expect("wintergreen");
     let cells: Vec<String> = COLUMNS
         .iter()
         .map(|name| match peers.iter().position(|p| p.name == *name) {

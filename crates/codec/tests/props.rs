@@ -11,7 +11,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use spearmint_codec::{
+use wintergreen_codec::{
     Config, ConnectionError, DataKind, Event, FrameDecoder, Message, Role, Session,
 };
 
@@ -155,12 +155,12 @@ proptest! {
     #[test]
     fn frame_decoder_round_trips_headers(
         fin in any::<bool>(),
-        opcode in prop_oneof![Just(spearmint_codec::OpCode::Text), Just(spearmint_codec::OpCode::Binary), Just(spearmint_codec::OpCode::Continuation)],
+        opcode in prop_oneof![Just(wintergreen_codec::OpCode::Text), Just(wintergreen_codec::OpCode::Binary), Just(wintergreen_codec::OpCode::Continuation)],
         mask in proptest::option::of(any::<[u8; 4]>()),
         payload in proptest::collection::vec(any::<u8>(), 0..70_000),
     ) {
         let mut buf = bytes::BytesMut::new();
-        spearmint_codec::encode_frame(&mut buf, fin, spearmint_codec::Rsv::NONE, opcode, mask, &payload);
+        wintergreen_codec::encode_frame(&mut buf, fin, wintergreen_codec::Rsv::NONE, opcode, mask, &payload);
         let mut decoder = FrameDecoder::new(usize::MAX);
         let frame = decoder.decode(&mut buf).unwrap().unwrap();
         prop_assert_eq!(frame.header.fin, fin);

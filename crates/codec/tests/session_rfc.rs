@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use spearmint_codec::{
+use wintergreen_codec::{
     CloseCode, Config, ConnectionError, DataKind, Event, Fragment, Message, OpCode, ProtocolError,
     Role, Rsv, SendError, Session, State,
 };

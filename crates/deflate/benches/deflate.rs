@@ -11,7 +11,7 @@
 //! place for, and both implementations' throughput timed batch by batch in alternation, so
 //! that their ratio holds even on a busy machine.
 //!
-//! `cargo bench -p spearmint-deflate` runs it briefly (a few seconds per case); pass
+//! `cargo bench -p wintergreen-deflate` runs it briefly (a few seconds per case); pass
 //! `-- --measurement-time 5` for steadier numbers.
 
 #![allow(
@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use spearmint_codec::{Extension, OpCode, Role};
-use spearmint_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
+use wintergreen_codec::{Extension, OpCode, Role};
+use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
 
 /// A deterministic generator (xorshift).
 struct Rng(u64);
@@ -237,12 +237,12 @@ impl Pair for Sockudo {
 
 fn make(which: &str, level: u32, no_context_takeover: bool) -> Box<dyn Pair> {
     match which {
-        "spearmint" => Box::new(Ours::new(level, no_context_takeover)),
+        "wintergreen" => Box::new(Ours::new(level, no_context_takeover)),
         _ => Box::new(Sockudo::new(level, no_context_takeover)),
     }
 }
 
-const IMPLS: [&str; 2] = ["spearmint", "sockudo-ws"];
+const IMPLS: [&str; 2] = ["wintergreen", "sockudo-ws"];
 
 /// Throughput of one implementation over `rounds` batches, timed alternately with the
 /// other's so that both see the same machine load: the median batch, in MiB/s.
@@ -282,7 +282,7 @@ fn interleaved(
 #[allow(clippy::print_stdout)]
 fn print_summary(workloads: &[Workload], levels: &[u32]) {
     println!(
-        "| messages | level | context | spearmint MiB/s | sockudo-ws MiB/s | spearmint / sockudo-ws | ratio spearmint | ratio sockudo-ws |"
+        "| messages | level | context | wintergreen MiB/s | sockudo-ws MiB/s | wintergreen / sockudo-ws | ratio wintergreen | ratio sockudo-ws |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for workload in workloads {

@@ -6,7 +6,7 @@ use crate::params::{DeflateOffer, WindowBits};
 /// [`DeflateConfig::default`] and set the fields you need; new fields will get defaults.
 ///
 /// ```
-/// use spearmint_deflate::{DeflateConfig, DeflateOffer, WindowBits};
+/// use wintergreen_deflate::{DeflateConfig, DeflateOffer, WindowBits};
 ///
 /// let mut config = DeflateConfig::default();
 /// config.level = 6;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use spearmint_codec::ExtensionError;
+use wintergreen_codec::ExtensionError;
 
 use crate::params::WindowBits;
 

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-use spearmint_codec::{Extension, ExtensionError, OpCode, Role, Rsv};
+use wintergreen_codec::{Extension, ExtensionError, OpCode, Role, Rsv};
 
 use crate::config::DeflateConfig;
 use crate::params::{DeflateParams, EXTENSION_NAME, WindowBits};

@@ -1,7 +1,7 @@
 //! Negotiation (RFC 7692 §7.1): the client's offers and its strict reading of the answer, the
 //! server's judgement of offers.
 
-use spearmint_codec::{Extension, ExtensionError, ExtensionFactory, ExtensionParams, Role};
+use wintergreen_codec::{Extension, ExtensionError, ExtensionFactory, ExtensionParams, Role};
 
 use crate::config::{DeflateConfig, ServerPolicy};
 use crate::error::{Mismatch, NegotiationError};
@@ -16,8 +16,8 @@ use crate::params::{
 /// either role; plug it into the handshake as an [`ExtensionFactory`].
 ///
 /// ```
-/// use spearmint_codec::{ExtensionFactory, ExtensionParams};
-/// use spearmint_deflate::DeflateFactory;
+/// use wintergreen_codec::{ExtensionFactory, ExtensionParams};
+/// use wintergreen_deflate::DeflateFactory;
 ///
 /// let client = DeflateFactory::client_default();
 /// let server = DeflateFactory::server_default();

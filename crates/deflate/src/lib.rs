@@ -1,14 +1,14 @@
-//! # spearmint-deflate
+//! # wintergreen-deflate
 //!
-//! permessage-deflate (RFC 7692) for spearmint: an [`Extension`](spearmint_codec::Extension)
-//! that the codec's [`Session`](spearmint_codec::Session) drives, and the
-//! [`ExtensionFactory`](spearmint_codec::ExtensionFactory) that negotiates it in the opening
+//! permessage-deflate (RFC 7692) for wintergreen: an [`Extension`](wintergreen_codec::Extension)
+//! that the codec's [`Session`](wintergreen_codec::Session) drives, and the
+//! [`ExtensionFactory`](wintergreen_codec::ExtensionFactory) that negotiates it in the opening
 //! handshake, for both roles. It knows nothing of HTTP or sockets, so it works the same over
 //! HTTP/1.1 and HTTP/2 (RFC 8441).
 //!
 //! ```
-//! use spearmint_codec::{Config, Event, ExtensionFactory, Message, Role, Session};
-//! use spearmint_deflate::DeflateFactory;
+//! use wintergreen_codec::{Config, Event, ExtensionFactory, Message, Role, Session};
+//! use wintergreen_deflate::DeflateFactory;
 //!
 //! // The handshake does this part: the client offers, the server answers, the client checks.
 //! let (client_factory, server_factory) = (DeflateFactory::client_default(), DeflateFactory::server_default());
@@ -69,7 +69,7 @@
 //! - A message below the threshold is sent as is, RSV1 clear, and never enters the
 //!   compression context.
 //! - An empty message compresses to the single byte `00`.
-//! - A caller-fragmented message ([`Session::send_fragment`](spearmint_codec::Session::send_fragment))
+//! - A caller-fragmented message ([`Session::send_fragment`](wintergreen_codec::Session::send_fragment))
 //!   is always compressed (its size is not known up front), and each fragment ends with a
 //!   sync flush, so that a receiver can inflate every fragment as it arrives.
 //!
@@ -88,9 +88,9 @@
 //! ## Decompression and its limit
 //!
 //! Decompression streams, frame by frame, in bounded chunks. The session passes what is left
-//! of [`Config::max_message_size`](spearmint_codec::Config::max_message_size) (default
+//! of [`Config::max_message_size`](wintergreen_codec::Config::max_message_size) (default
 //! 64 MiB) to each call; the moment output would go past it, decoding stops with
-//! [`ExtensionError::MessageTooLarge`](spearmint_codec::ExtensionError::MessageTooLarge) and
+//! [`ExtensionError::MessageTooLarge`](wintergreen_codec::ExtensionError::MessageTooLarge) and
 //! the session fails the connection with 1009. At most the limit is ever held: a 1 MiB frame
 //! that would inflate to 1 GiB of zeros costs the receiver 64 MiB and a few dozen
 //! milliseconds (see `tests/bomb.rs`). Corrupt compressed data fails the connection with

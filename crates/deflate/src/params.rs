@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use spearmint_codec::ExtensionParams;
+use wintergreen_codec::ExtensionParams;
 
 use crate::error::NegotiationError;
 
@@ -112,7 +112,7 @@ pub enum ClientMaxWindowBits {
 /// One permessage-deflate offer a client makes: which of the four parameters it carries.
 ///
 /// ```
-/// use spearmint_deflate::{DeflateOffer, WindowBits};
+/// use wintergreen_deflate::{DeflateOffer, WindowBits};
 ///
 /// // permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits
 /// let offer = DeflateOffer::new()

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use flate2::{Compress, Compression, FlushCompress};
-use spearmint_codec::{
+use wintergreen_codec::{
     CloseCode, Config, ConnectionError, Extension, ExtensionError, OpCode, ProtocolError, Role,
     Rsv, Session,
 };
-use spearmint_deflate::{Deflate, DeflateConfig, DeflateParams};
+use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams};
 
 const GIB: usize = 1 << 30;
 const CHUNK: usize = 1 << 20;
@@ -225,7 +225,7 @@ fn streamed_zeros_from_a_deflate_client_fail_the_server_with_1009() {
     let err = loop {
         assert!(sent <= GIB, "the server accepted a GiB");
         client
-            .send_fragment(spearmint_codec::DataKind::Binary, &zeros, false)
+            .send_fragment(wintergreen_codec::DataKind::Binary, &zeros, false)
             .unwrap();
         sent += CHUNK;
         let wire = client.take_output();

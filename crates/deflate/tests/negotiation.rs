@@ -9,8 +9,8 @@
 
 mod common;
 
-use spearmint_codec::{ExtensionError, ExtensionFactory, ExtensionParams};
-use spearmint_deflate::{
+use wintergreen_codec::{ExtensionError, ExtensionFactory, ExtensionParams};
+use wintergreen_deflate::{
     ClientMaxWindowBits, DeflateConfig, DeflateFactory, DeflateOffer, DeflateParams, Mismatch,
     NegotiationError, ServerPolicy, WindowBits,
 };

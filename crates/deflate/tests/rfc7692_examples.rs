@@ -11,8 +11,8 @@
 mod common;
 
 use common::{messages, server_frame};
-use spearmint_codec::{CloseCode, Config, Message, Role, Session};
-use spearmint_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
+use wintergreen_codec::{CloseCode, Config, Message, Role, Session};
+use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
 
 const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
 

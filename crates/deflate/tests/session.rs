@@ -15,8 +15,8 @@ use common::{
     WireFrame, assert_fails_with, client_frame, compressed_stream, json_like, messages,
     negotiated_pair, noise, pair_with, parse_frames, transfer,
 };
-use spearmint_codec::{CloseCode, Config, DataKind, Event, Message, Role, Session};
-use spearmint_deflate::{
+use wintergreen_codec::{CloseCode, Config, DataKind, Event, Message, Role, Session};
+use wintergreen_deflate::{
     Deflate, DeflateConfig, DeflateFactory, DeflateOffer, DeflateParams, ServerPolicy, WindowBits,
 };
 

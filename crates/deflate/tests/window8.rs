@@ -14,8 +14,8 @@ mod common;
 
 use bytes::BytesMut;
 use common::{json_like, noise};
-use spearmint_codec::{Extension, OpCode, Role, Rsv};
-use spearmint_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
+use wintergreen_codec::{Extension, OpCode, Role, Rsv};
+use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
 
 fn inputs() -> Vec<(String, Vec<u8>)> {
     let mut inputs = vec![

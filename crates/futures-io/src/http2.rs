@@ -3,11 +3,11 @@
 
 use std::marker::PhantomData;
 
-pub use spearmint_http2::{BoxFuture, Executor, Http2Acceptor, Http2Client, Http2Config};
-use spearmint_stream::{
+use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt};
+pub use wintergreen_http2::{BoxFuture, Executor, Http2Acceptor, Http2Client, Http2Config};
+use wintergreen_stream::{
     ClientOptions, Error, Http2Mode, IntoClientRequest, ServerOptions, Target, WebSocketStream,
 };
-use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt};
 
 use crate::{Runtime, Transport, handshake_with, open};
 

@@ -1,16 +1,16 @@
-//! # spearmint-futures-io
+//! # wintergreen-futures-io
 //!
-//! The one futures-io path that spearmint's smol and async-std adapters share. spearmint's
+//! The one futures-io path that wintergreen's smol and async-std adapters share. wintergreen's
 //! driver is written against `tokio::io::{AsyncRead, AsyncWrite}` (the traits only);
 //! sockets of the futures-io world reach it through tokio-util's
 //! [`Compat`] wrapper. A runtime adapter implements the small
 //! [`Runtime`] trait (connect a TCP socket, a timer, a spawn) and gets `connect`/`accept`
-//! with the same shape as spearmint-tokio's; there is no protocol logic here.
+//! with the same shape as wintergreen-tokio's; there is no protocol logic here.
 //!
 //! Features: `rustls` (`wss://` via futures-rustls on the ring provider, roots from
 //! `webpki-roots`/`native-roots` or `ClientOptions::tls`), `http2` (RFC 8441).
 //!
-//! Users normally reach this through spearmint-smol or spearmint-async-std.
+//! Users normally reach this through wintergreen-smol or wintergreen-async-std.
 
 #![deny(missing_docs)]
 
@@ -25,12 +25,12 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use spearmint_stream::{
+pub use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+pub use transport::Transport;
+use wintergreen_stream::{
     ClientOptions, Error, Http2Mode, IntoClientRequest, ServerOptions, Target, Timer,
     WebSocketStream, client_handshake, server_handshake,
 };
-pub use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
-pub use transport::Transport;
 
 /// The futures-rustls crate used for `wss://`, for naming its types.
 #[cfg(feature = "rustls")]
@@ -117,8 +117,8 @@ pub async fn tls_connect<R: Runtime>(
     options: &ClientOptions,
     http2: bool,
 ) -> Result<futures_rustls::client::TlsStream<R::TcpStream>, Error> {
-    let config = spearmint_stream::tls::client_config(options.tls.as_ref(), http2)?;
-    let name = spearmint_stream::tls::server_name(&target.host)?;
+    let config = wintergreen_stream::tls::client_config(options.tls.as_ref(), http2)?;
+    let name = wintergreen_stream::tls::server_name(&target.host)?;
     let tcp = tcp_connect::<R>(target, options).await?;
     let connect = futures_rustls::TlsConnector::from(config).connect(name, tcp);
     let tls = timeout(&*R::timer(), options.handshake_timeout, connect)
@@ -146,14 +146,14 @@ pub(crate) async fn open<R: Runtime>(
     #[cfg(feature = "rustls")]
     {
         let tls = tls_connect::<R>(target, options, http2).await?;
-        let h2 = spearmint_stream::tls::negotiated_h2(tls.get_ref().1.alpn_protocol());
+        let h2 = wintergreen_stream::tls::negotiated_h2(tls.get_ref().1.alpn_protocol());
         Ok((Transport::from_tls(tls), h2))
     }
     #[cfg(not(feature = "rustls"))]
     Err(Error::TlsUnavailable)
 }
 
-/// Connects to a `ws://` or `wss://` URL with explicit options, as spearmint-tokio's
+/// Connects to a `ws://` or `wss://` URL with explicit options, as wintergreen-tokio's
 /// `connect_with` does.
 ///
 /// # Errors

@@ -10,7 +10,7 @@ use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt};
 /// The byte stream under a WebSocket that `connect` opened on smol or async-std: a TCP
 /// connection, a TLS connection (`wss://`, feature `rustls`) or one stream of an HTTP/2
 /// connection (feature `http2`). It speaks the tokio-io traits (through
-/// [`Compat`]) that spearmint's driver is written against.
+/// [`Compat`]) that wintergreen's driver is written against.
 #[derive(Debug)]
 pub struct Transport<T> {
     inner: Inner<T>,
@@ -22,7 +22,7 @@ enum Inner<T> {
     #[cfg(feature = "rustls")]
     Tls(Box<Compat<futures_rustls::client::TlsStream<T>>>),
     #[cfg(feature = "http2")]
-    Http2(spearmint_http2::H2Stream),
+    Http2(wintergreen_http2::H2Stream),
 }
 
 impl<T> Transport<T>
@@ -48,7 +48,7 @@ where
 impl<T> Transport<T> {
     /// Wraps one stream of an HTTP/2 connection.
     #[cfg(feature = "http2")]
-    pub fn from_http2(stream: spearmint_http2::H2Stream) -> Self {
+    pub fn from_http2(stream: wintergreen_http2::H2Stream) -> Self {
         Self {
             inner: Inner::Http2(stream),
         }
@@ -90,7 +90,7 @@ impl<T> Transport<T> {
 
     /// The HTTP/2 stream, for a WebSocket over HTTP/2.
     #[cfg(feature = "http2")]
-    pub fn http2(&self) -> Option<&spearmint_http2::H2Stream> {
+    pub fn http2(&self) -> Option<&wintergreen_http2::H2Stream> {
         match &self.inner {
             Inner::Http2(stream) => Some(stream),
             _ => None,

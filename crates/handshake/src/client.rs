@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, SEC_WEBSOCKET_PROTOCOL};
 use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode, Uri};
-use spearmint_codec::{Extension, ExtensionFactory};
+use wintergreen_codec::{Extension, ExtensionFactory};
 
 use crate::error::HandshakeError;
 use crate::headers::{has_token, list_elements};
@@ -29,7 +29,7 @@ const RESERVED_REQUEST_HEADERS: &[HeaderName] = &[
 /// What a client asks for: the target, extra headers, subprotocols, extensions, limits.
 ///
 /// ```
-/// use spearmint_handshake::{ClientHandshake, ClientRequest};
+/// use wintergreen_handshake::{ClientHandshake, ClientRequest};
 ///
 /// let request = ClientRequest::from_url("wss://example.com/chat?room=1", http::HeaderMap::new())
 ///     .unwrap()

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use spearmint_codec::ExtensionError;
+use wintergreen_codec::ExtensionError;
 
 use crate::headers::{ExtensionHeaderError, InvalidExtensionElement};
 
@@ -97,7 +97,7 @@ pub enum HandshakeError {
         /// Why the factory refused it.
         source: ExtensionError,
     },
-    /// The server accepted two extensions; a spearmint connection runs at most one.
+    /// The server accepted two extensions; a wintergreen connection runs at most one.
     #[error(
         "the server accepted extensions {first:?} and {second:?}, but a connection runs at most one"
     )]

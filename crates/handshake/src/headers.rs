@@ -11,7 +11,7 @@ use std::fmt;
 
 use http::HeaderMap;
 use http::header::AsHeaderName;
-use spearmint_codec::{ExtensionParam, ExtensionParams};
+use wintergreen_codec::{ExtensionParam, ExtensionParams};
 
 /// Whether `b` is an RFC 7230 `tchar`.
 pub const fn is_tchar(b: u8) -> bool {
@@ -213,7 +213,7 @@ impl<'a> Cursor<'a> {
 /// values are unquoted.
 ///
 /// ```
-/// use spearmint_handshake::headers::parse_extensions;
+/// use wintergreen_handshake::headers::parse_extensions;
 ///
 /// let elements = parse_extensions(b"permessage-deflate; client_max_window_bits, x; a=\"1\"").unwrap();
 /// assert_eq!(elements.len(), 2);

@@ -21,7 +21,7 @@ pub fn generate_key() -> String {
 ///
 /// ```
 /// assert_eq!(
-///     spearmint_handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+///     wintergreen_handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
 ///     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
 /// );
 /// ```

@@ -1,4 +1,4 @@
-//! # spearmint-handshake
+//! # wintergreen-handshake
 //!
 //! The WebSocket opening handshake (RFC 6455 §4), sans-IO, on the `http` crate's types,
 //! for both roles:
@@ -16,7 +16,7 @@
 //! parsers panic or buffer without bound, and every failure is a typed [`HandshakeError`].
 //!
 //! ```
-//! use spearmint_handshake::{AcceptPolicy, ClientHandshake, ClientRequest, HandshakeLimits,
+//! use wintergreen_handshake::{AcceptPolicy, ClientHandshake, ClientRequest, HandshakeLimits,
 //!                           ServerDecision, ServerHandshake};
 //!
 //! let request = ClientRequest::from_url("ws://example.com/chat", http::HeaderMap::new()).unwrap();

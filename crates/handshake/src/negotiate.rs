@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use http::header::{SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
-use spearmint_codec::{Extension, ExtensionFactory, ExtensionParams};
+use wintergreen_codec::{Extension, ExtensionFactory, ExtensionParams};
 
 use crate::error::{HandshakeError, Rejection};
 use crate::headers::{
@@ -239,7 +239,7 @@ enum SubprotocolChoice {
 ///
 /// ```
 /// use http::StatusCode;
-/// use spearmint_handshake::{AcceptPolicy, Rejection};
+/// use wintergreen_handshake::{AcceptPolicy, Rejection};
 ///
 /// let policy = AcceptPolicy::new()
 ///     .subprotocols(["chat.v2", "chat.v1"])

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
-use spearmint_codec::Extension;
+use wintergreen_codec::Extension;
 
 use crate::error::{HandshakeError, Rejection};
 use crate::headers::{has_token, list_elements};

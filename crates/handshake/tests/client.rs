@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use common::Dummy;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
-use spearmint_codec::ExtensionParams;
-use spearmint_handshake::{
+use wintergreen_codec::ExtensionParams;
+use wintergreen_handshake::{
     ClientAccept, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, accept_key,
 };
 
@@ -68,7 +68,7 @@ fn request_has_the_rfc_headers_in_order_then_user_headers_title_cased() {
 fn key_is_fresh_base64_of_16_bytes() {
     let a = start("ws://h/");
     let b = start("ws://h/");
-    assert!(spearmint_handshake::is_valid_key(a.key().as_bytes()));
+    assert!(wintergreen_handshake::is_valid_key(a.key().as_bytes()));
     assert_ne!(a.key(), b.key());
 }
 

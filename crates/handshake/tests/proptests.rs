@@ -8,9 +8,9 @@
 
 use http::HeaderMap;
 use proptest::prelude::*;
-use spearmint_codec::ExtensionParams;
-use spearmint_handshake::headers::{parse_extensions, write_extensions};
-use spearmint_handshake::{
+use wintergreen_codec::ExtensionParams;
+use wintergreen_handshake::headers::{parse_extensions, write_extensions};
+use wintergreen_handshake::{
     AcceptPolicy, ClientHandshake, ClientRequest, HandshakeLimits, ServerDecision, ServerHandshake,
     accept_key,
 };

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use common::Dummy;
 use http::{HeaderName, HeaderValue, StatusCode};
-use spearmint_codec::ExtensionParams;
-use spearmint_handshake::{
+use wintergreen_codec::ExtensionParams;
+use wintergreen_handshake::{
     AcceptPolicy, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, Rejection,
     ServerAccept, ServerDecision, ServerHandshake, ServerReject,
 };
@@ -391,7 +391,7 @@ fn policy_response_headers_are_added_but_reserved_ones_ignored() {
     let policy = AcceptPolicy::new()
         .response_header(
             HeaderName::from_static("x-server"),
-            HeaderValue::from_static("spearmint"),
+            HeaderValue::from_static("wintergreen"),
         )
         .response_header(
             http::header::SEC_WEBSOCKET_ACCEPT,
@@ -399,7 +399,7 @@ fn policy_response_headers_are_added_but_reserved_ones_ignored() {
         );
     let response = text(&accepted(policy, &request("")).response_bytes);
     assert!(
-        response.ends_with("\r\nX-Server: spearmint\r\n\r\n"),
+        response.ends_with("\r\nX-Server: wintergreen\r\n\r\n"),
         "{response}"
     );
     assert!(!response.contains("forged"));

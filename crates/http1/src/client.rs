@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use bytes::{Buf as _, Bytes};
 use http::{HeaderMap, Request, Response};
-use spearmint_codec::{Config, ExtensionFactory, Role, Session};
-use spearmint_handshake::{ClientHandshake, ClientRequest, HandshakeLimits};
+use wintergreen_codec::{Config, ExtensionFactory, Role, Session};
+use wintergreen_handshake::{ClientHandshake, ClientRequest, HandshakeLimits};
 
 use crate::error::Error;
 
@@ -32,7 +32,7 @@ pub struct ClientConfig {
 /// [`receive`](Self::receive) until it yields a [`ClientUpgraded`].
 ///
 /// ```
-/// use spearmint_http1::{ClientConfig, ClientUpgrade};
+/// use wintergreen_http1::{ClientConfig, ClientUpgrade};
 ///
 /// let request = http::Request::get("ws://example.com/chat").body(()).unwrap();
 /// let mut upgrade = ClientUpgrade::new(request, ClientConfig::default()).unwrap();
@@ -104,7 +104,7 @@ impl ClientUpgrade {
 
     /// Feeds bytes from the server: `Ok(None)` while more are needed, the upgraded
     /// connection once a valid 101 arrived, or the error (a non-101 answer is
-    /// [`UpgradeFailed`](spearmint_handshake::HandshakeError::UpgradeFailed) once its body
+    /// [`UpgradeFailed`](wintergreen_handshake::HandshakeError::UpgradeFailed) once its body
     /// is complete).
     pub fn receive(&mut self, data: &[u8]) -> Result<Option<ClientUpgraded>, Error> {
         let Some(accepted) = self.handshake.receive(data)? else {
@@ -124,9 +124,9 @@ impl ClientUpgrade {
     }
 
     /// The server closed the connection before the upgrade completed. Returns why the
-    /// upgrade failed: [`UpgradeFailed`](spearmint_handshake::HandshakeError::UpgradeFailed)
+    /// upgrade failed: [`UpgradeFailed`](wintergreen_handshake::HandshakeError::UpgradeFailed)
     /// with the body received so far when a non-101 response's body ends at EOF, otherwise
-    /// [`UnexpectedEof`](spearmint_handshake::HandshakeError::UnexpectedEof). (An EOF never
+    /// [`UnexpectedEof`](wintergreen_handshake::HandshakeError::UnexpectedEof). (An EOF never
     /// completes an upgrade, so there is no success case.)
     pub fn receive_eof(&mut self) -> Error {
         self.handshake.receive_eof().into()

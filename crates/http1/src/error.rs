@@ -1,6 +1,6 @@
 //! The transport's error.
 
-use spearmint_handshake::HandshakeError;
+use wintergreen_handshake::HandshakeError;
 
 /// A failed HTTP/1.1 upgrade.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,8 @@
-//! # spearmint-http1
+//! # wintergreen-http1
 //!
 //! The HTTP/1.1 upgrade transport, sans-IO: runs the WebSocket opening handshake
-//! (RFC 6455 §4, via [`spearmint_handshake`]) over one byte stream, then hands the stream
-//! to a [`spearmint_codec::Session`], with any bytes that arrived after the handshake
+//! (RFC 6455 §4, via [`wintergreen_handshake`]) over one byte stream, then hands the stream
+//! to a [`wintergreen_codec::Session`], with any bytes that arrived after the handshake
 //! already fed to it.
 //!
 //! - Client: [`ClientUpgrade::new`] queues the request; write
@@ -12,8 +12,8 @@
 //!   [`ServerUpgraded`]; write its output, then run the session or close.
 //!
 //! ```
-//! use spearmint_codec::{Event, Message};
-//! use spearmint_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
+//! use wintergreen_codec::{Event, Message};
+//! use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
 //!
 //! let request = http::Request::get("ws://localhost/").body(()).unwrap();
 //! let mut client = ClientUpgrade::new(request, ClientConfig::default()).unwrap();
@@ -42,7 +42,7 @@ pub use error::Error;
 pub use server::{
     AcceptedParts, ServerAccepted, ServerConfig, ServerRejected, ServerUpgrade, ServerUpgraded,
 };
-pub use spearmint_handshake::{AcceptPolicy, HandshakeError, HandshakeLimits, Rejection};
+pub use wintergreen_handshake::{AcceptPolicy, HandshakeError, HandshakeLimits, Rejection};
 
 #[cfg(test)]
 mod tests {

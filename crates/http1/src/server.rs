@@ -2,8 +2,8 @@
 
 use bytes::{Buf as _, Bytes};
 use http::{Request, Response, StatusCode};
-use spearmint_codec::{Config, Role, Session};
-use spearmint_handshake::{AcceptPolicy, HandshakeLimits, ServerDecision, ServerHandshake};
+use wintergreen_codec::{Config, Role, Session};
+use wintergreen_handshake::{AcceptPolicy, HandshakeLimits, ServerDecision, ServerHandshake};
 
 use crate::error::Error;
 
@@ -75,7 +75,7 @@ impl ServerUpgrade {
 
     /// The client closed the connection. Fine before any byte arrived (an idle
     /// connection) or after the decision; in the middle of a request it is
-    /// [`UnexpectedEof`](spearmint_handshake::HandshakeError::UnexpectedEof).
+    /// [`UnexpectedEof`](wintergreen_handshake::HandshakeError::UnexpectedEof).
     pub fn receive_eof(&mut self) -> Result<(), Error> {
         Ok(self.handshake.receive_eof()?)
     }

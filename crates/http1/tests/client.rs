@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use common::{Dummy, events};
 use http::{HeaderValue, Request, StatusCode};
-use spearmint_codec::{Config, Event, Message, Role, Session};
-use spearmint_handshake::accept_key;
-use spearmint_http1::{ClientConfig, ClientUpgrade, ClientUpgraded, Error, HandshakeError};
+use wintergreen_codec::{Config, Event, Message, Role, Session};
+use wintergreen_handshake::accept_key;
+use wintergreen_http1::{ClientConfig, ClientUpgrade, ClientUpgraded, Error, HandshakeError};
 
 fn upgrade(config: ClientConfig) -> ClientUpgrade {
     ClientUpgrade::new(

@@ -11,9 +11,9 @@ mod common;
 use common::events;
 use http::Request;
 use proptest::prelude::*;
-use spearmint_codec::{Config, Role, Session};
-use spearmint_handshake::accept_key;
-use spearmint_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
+use wintergreen_codec::{Config, Role, Session};
+use wintergreen_handshake::accept_key;
+use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
 
 fn chunks(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
@@ -122,7 +122,7 @@ proptest! {
         let got: Vec<String> = events(&mut session.unwrap())
             .into_iter()
             .map(|e| match e.unwrap() {
-                spearmint_codec::Event::Message(m) => m.as_text().unwrap().to_owned(),
+                wintergreen_codec::Event::Message(m) => m.as_text().unwrap().to_owned(),
                 other => panic!("unexpected {other:?}"),
             })
             .collect();

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use common::{Dummy, events};
 use http::{Request, StatusCode};
-use spearmint_codec::{Config, Event, Message, Role, Session};
-use spearmint_http1::{
+use wintergreen_codec::{Config, Event, Message, Role, Session};
+use wintergreen_http1::{
     AcceptPolicy, ClientConfig, ClientUpgrade, Error, HandshakeError, Rejection, ServerAccepted,
     ServerConfig, ServerRejected, ServerUpgrade, ServerUpgraded,
 };

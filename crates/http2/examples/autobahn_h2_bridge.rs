@@ -1,6 +1,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 //! An HTTP/2 → HTTP/1.1 WebSocket bridge, so that the Autobahn|Testsuite fuzzing server
-//! (which speaks only HTTP/1.1) can judge spearmint's WebSockets over HTTP/2.
+//! (which speaks only HTTP/1.1) can judge wintergreen's WebSockets over HTTP/2.
 //!
 //! ```text
 //! autobahn_h2_bridge --listen 127.0.0.1:9002 --upstream 127.0.0.1:9001
@@ -9,7 +9,7 @@
 //! It is an h2c server (prior knowledge) that enables extended CONNECT (RFC 8441). For each
 //! WebSocket stream it opens a TCP connection to the upstream server and performs the
 //! HTTP/1.1 upgrade for the same path and query, with the same subprotocol and extension
-//! offers (built and checked with spearmint-handshake). After the upstream's 101 it answers
+//! offers (built and checked with wintergreen-handshake). After the upstream's 101 it answers
 //! 200 on the stream, with the upstream's subprotocol and extension answers; a refusal is
 //! relayed with its status, headers and body. Then it copies bytes both ways, untouched (no
 //! re-framing), until either side ends: END_STREAM (or a reset) becomes a TCP shutdown, a
@@ -22,17 +22,17 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use spearmint_codec::{
-    Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode, Rsv,
-};
-use spearmint_handshake::headers::{list_elements, parse_extension_headers};
-use spearmint_handshake::{ClientHandshake, ClientRequest, HandshakeError};
-use spearmint_http2::H2Stream;
-use spearmint_http2::h2::RecvStream;
-use spearmint_http2::h2::ext::Protocol;
-use spearmint_http2::h2::server::SendResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use wintergreen_codec::{
+    Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode, Rsv,
+};
+use wintergreen_handshake::headers::{list_elements, parse_extension_headers};
+use wintergreen_handshake::{ClientHandshake, ClientRequest, HandshakeError};
+use wintergreen_http2::H2Stream;
+use wintergreen_http2::h2::RecvStream;
+use wintergreen_http2::h2::ext::Protocol;
+use wintergreen_http2::h2::server::SendResponse;
 
 struct Args {
     listen: SocketAddr,
@@ -102,12 +102,12 @@ pub(crate) async fn serve(listener: TcpListener, upstream: SocketAddr) {
 }
 
 async fn connection(tcp: TcpStream, upstream: SocketAddr) {
-    let mut builder = spearmint_http2::h2::server::Builder::new();
+    let mut builder = wintergreen_http2::h2::server::Builder::new();
     // The fuzzing server's chopped frames arrive as small DATA frames: allow as many as
     // the window holds (see `Http2Config::data_frame_budget`).
     builder
         .enable_connect_protocol()
-        .data_frame_budget(spearmint_http2::Http2Config::default().effective_data_frame_budget());
+        .data_frame_budget(wintergreen_http2::Http2Config::default().effective_data_frame_budget());
     let mut connection = match builder.handshake::<_, Bytes>(tcp).await {
         Ok(connection) => connection,
         Err(err) => {

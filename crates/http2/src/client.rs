@@ -14,13 +14,13 @@ use h2::{Ping, Reason, RecvStream, SendStream};
 use http::header::{self, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, Method, Request, Response, Uri, Version};
-use spearmint_codec::{Role, Session};
-use spearmint_handshake::headers::list_elements;
-use spearmint_handshake::{ClientOffer, HandshakeError};
-use spearmint_stream::{ClientConfig, ClientOptions, Timer, WebSocketStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
+use wintergreen_codec::{Role, Session};
+use wintergreen_handshake::headers::list_elements;
+use wintergreen_handshake::{ClientOffer, HandshakeError};
+use wintergreen_stream::{ClientConfig, ClientOptions, Timer, WebSocketStream};
 
 use crate::config::Http2Config;
 use crate::error::Error;

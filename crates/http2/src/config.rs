@@ -6,8 +6,8 @@ use std::time::Duration;
 /// [`Http2Config::default`] and set the fields you need; new fields will get defaults.
 ///
 /// Per-WebSocket settings (subprotocols, extensions, session limits, the handshake timeout)
-/// stay in [`ClientOptions`](spearmint_stream::ClientOptions) and
-/// [`ServerOptions`](spearmint_stream::ServerOptions), shared with HTTP/1.1.
+/// stay in [`ClientOptions`](wintergreen_stream::ClientOptions) and
+/// [`ServerOptions`](wintergreen_stream::ServerOptions), shared with HTTP/1.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Http2Config {

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use spearmint_handshake::HandshakeError;
+use wintergreen_handshake::HandshakeError;
 
 /// What can go wrong opening or accepting WebSockets over HTTP/2.
 #[derive(Debug, thiserror::Error)]
@@ -10,7 +10,7 @@ use spearmint_handshake::HandshakeError;
 pub enum Error {
     /// The server's SETTINGS do not set `SETTINGS_ENABLE_CONNECT_PROTOCOL` to 1
     /// (RFC 8441 §3): it cannot carry WebSockets over HTTP/2. (h2 itself would send the
-    /// request anyway; spearmint refuses, as Mint does.)
+    /// request anyway; wintergreen refuses, as Mint does.)
     #[error(
         "the server does not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL is not 1)"
     )]
@@ -61,10 +61,10 @@ impl Error {
     }
 }
 
-impl From<Error> for spearmint_stream::Error {
+impl From<Error> for wintergreen_stream::Error {
     /// Keeps the errors the runtime-agnostic layer knows by name (extended CONNECT
     /// disabled, handshake failures such as `UpgradeFailed`, I/O, timeouts) typed, and
-    /// carries the rest as [`Http2`](spearmint_stream::Error::Http2).
+    /// carries the rest as [`Http2`](wintergreen_stream::Error::Http2).
     fn from(err: Error) -> Self {
         match err {
             Error::ExtendedConnectDisabled => Self::ExtendedConnectDisabled,

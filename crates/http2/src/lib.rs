@@ -1,4 +1,4 @@
-//! # spearmint-http2
+//! # wintergreen-http2
 //!
 //! WebSockets over HTTP/2 (RFC 8441), on the [`h2`] crate. Over HTTP/2 a WebSocket is one
 //! stream of a shared connection, opened with an extended CONNECT request
@@ -6,7 +6,7 @@
 //! one connection.
 //!
 //! Each WebSocket's stream is a byte pipe, [`H2Stream`] (`AsyncRead + AsyncWrite`), driven
-//! by the very same [`WebSocketStream`](spearmint_stream::WebSocketStream) and codec
+//! by the very same [`WebSocketStream`](wintergreen_stream::WebSocketStream) and codec
 //! session as over HTTP/1.1: there is no second implementation of the WebSocket protocol.
 //! Flow control follows the application: receive capacity is released as it reads, and
 //! writes wait for send capacity (backpressure, no unbounded buffering). After the close
@@ -18,21 +18,21 @@
 //!   [`Http2Client::websocket`] as often as you like, and
 //!   [`Http2Client::send_request`] for plain requests.
 //! - Server: [`Http2Acceptor::handshake`] announces extended CONNECT, judges each request
-//!   with spearmint-handshake's rules and an [`AcceptPolicy`](spearmint_handshake::AcceptPolicy),
+//!   with wintergreen-handshake's rules and an [`AcceptPolicy`](wintergreen_handshake::AcceptPolicy),
 //!   and yields [`Incoming`] WebSockets (and other requests, if asked).
 //!
 //! The connection's driver task is spawned through an [`Executor`] and waits are bounded
-//! with a [`Timer`](spearmint_stream::Timer): both come from a runtime adapter
-//! (spearmint-tokio's `http2` feature), so this crate runs on any runtime.
+//! with a [`Timer`](wintergreen_stream::Timer): both come from a runtime adapter
+//! (wintergreen-tokio's `http2` feature), so this crate runs on any runtime.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), spearmint_http2::Error> {
+//! # async fn run() -> Result<(), wintergreen_http2::Error> {
 //! use std::sync::Arc;
-//! use spearmint_http2::{BoxFuture, Http2Client, Http2Config};
-//! use spearmint_stream::{ClientOptions, Message};
+//! use wintergreen_http2::{BoxFuture, Http2Client, Http2Config};
+//! use wintergreen_stream::{ClientOptions, Message};
 //! # #[derive(Debug)] struct TokioTimer;
-//! # impl spearmint_stream::Timer for TokioTimer {
-//! #     fn sleep_until(&self, at: std::time::Instant) -> spearmint_stream::Sleep {
+//! # impl wintergreen_stream::Timer for TokioTimer {
+//! #     fn sleep_until(&self, at: std::time::Instant) -> wintergreen_stream::Sleep {
 //! #         Box::pin(tokio::time::sleep_until(at.into()))
 //! #     }
 //! # }
@@ -41,7 +41,7 @@
 //! let spawn = |future: BoxFuture| {
 //!     tokio::spawn(future);
 //! };
-//! let timer: Arc<dyn spearmint_stream::Timer> = Arc::new(TokioTimer);
+//! let timer: Arc<dyn wintergreen_stream::Timer> = Arc::new(TokioTimer);
 //! let client = Http2Client::handshake(tcp, &Http2Config::default(), &spawn, Some(timer)).await?;
 //! let request = http::Request::get("ws://127.0.0.1:8080/chat").body(()).unwrap();
 //! let (mut ws, _response) = client.websocket(request, &ClientOptions::default()).await?;

@@ -1,5 +1,5 @@
 //! [`H2Stream`]: one HTTP/2 stream as a byte pipe (`AsyncRead + AsyncWrite`), so that the
-//! same spearmint-stream driver and codec session run over it as over a TCP connection.
+//! same wintergreen-stream driver and codec session run over it as over a TCP connection.
 
 use std::io;
 use std::pin::Pin;
@@ -302,7 +302,7 @@ impl Drop for H2Stream {
 /// linger time passes), so that h2 does not reset it with data still queued.
 pub(crate) struct Lingering {
     halves: Halves,
-    until: Option<spearmint_stream::Sleep>,
+    until: Option<wintergreen_stream::Sleep>,
 }
 
 impl std::fmt::Debug for Lingering {
@@ -314,7 +314,7 @@ impl std::fmt::Debug for Lingering {
 }
 
 impl Lingering {
-    pub(crate) fn new(halves: Halves, until: Option<spearmint_stream::Sleep>) -> Self {
+    pub(crate) fn new(halves: Halves, until: Option<wintergreen_stream::Sleep>) -> Self {
         Self { halves, until }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-use spearmint_stream::Timer;
+use wintergreen_stream::Timer;
 
 /// A boxed, sendable future with no output: the connection driver task.
 pub type BoxFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -16,7 +16,7 @@ pub type BoxFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>
 /// streams). A runtime adapter provides it; any `Fn(BoxFuture)` closure is one:
 ///
 /// ```no_run
-/// use spearmint_http2::{BoxFuture, Executor};
+/// use wintergreen_http2::{BoxFuture, Executor};
 ///
 /// let executor = |future: BoxFuture| {
 ///     tokio::spawn(future);

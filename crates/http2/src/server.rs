@@ -1,5 +1,5 @@
 //! The server: an h2 connection with extended CONNECT enabled, whose WebSocket requests
-//! are judged with spearmint-handshake's rules and handed out as WebSocket streams.
+//! are judged with wintergreen-handshake's rules and handed out as WebSocket streams.
 
 use std::future::poll_fn;
 use std::pin::{Pin, pin};
@@ -13,12 +13,12 @@ use h2::ext::Protocol;
 use h2::server::SendResponse;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use spearmint_codec::{Role, Session};
-use spearmint_handshake::{AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version};
-use spearmint_stream::{ServerOptions, StreamConfig, Timer, WebSocketStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
+use wintergreen_codec::{Role, Session};
+use wintergreen_handshake::{AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version};
+use wintergreen_stream::{ServerOptions, StreamConfig, Timer, WebSocketStream};
 
 use crate::client::WEBSOCKET_PROTOCOL;
 use crate::config::{Http2Config, OtherRequests};
@@ -83,7 +83,7 @@ pub struct Http2Acceptor {
 /// What the connection task needs to judge and set up each WebSocket.
 struct Acceptance {
     policy: AcceptPolicy,
-    session: spearmint_codec::Config,
+    session: wintergreen_codec::Config,
     stream: StreamConfig,
     timer: Option<Arc<dyn Timer>>,
     other_requests: OtherRequests,

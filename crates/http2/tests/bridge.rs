@@ -18,10 +18,10 @@ use std::net::SocketAddr;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
-use spearmint_handshake::{AcceptPolicy, HandshakeError, Rejection};
-use spearmint_stream::{CloseCode, Message, ServerConfig, StreamConfig};
+use wintergreen_handshake::{AcceptPolicy, HandshakeError, Rejection};
+use wintergreen_stream::{CloseCode, Message, ServerConfig, StreamConfig};
 
-/// An HTTP/1.1 WebSocket server (spearmint's own) that first tells the client its request
+/// An HTTP/1.1 WebSocket server (wintergreen's own) that first tells the client its request
 /// target, then echoes; "close me" makes it close with 4000. Path `/forbidden` is refused.
 async fn http1_server() -> SocketAddr {
     let (listener, addr) = listener().await;
@@ -40,7 +40,7 @@ async fn http1_server() -> SocketAddr {
             };
             let config = config.clone();
             tokio::spawn(async move {
-                let Ok((mut ws, request)) = spearmint_stream::server_handshake(
+                let Ok((mut ws, request)) = wintergreen_stream::server_handshake(
                     tcp,
                     config,
                     StreamConfig::default(),
@@ -88,7 +88,7 @@ async fn the_bridge_relays_a_websocket_over_http2_to_http1() {
     let client = client(bridge).await;
 
     let (mut ws, response) = bounded(client.websocket(
-        ws_request(bridge, "/runCase?case=3&agent=spearmint-http2"),
+        ws_request(bridge, "/runCase?case=3&agent=wintergreen-http2"),
         &options().subprotocol("echo"),
     ))
     .await
@@ -98,7 +98,7 @@ async fn the_bridge_relays_a_websocket_over_http2_to_http1() {
     // The upstream saw the same path and query.
     assert_eq!(
         bounded(ws.next()).await.unwrap().unwrap(),
-        Message::text("/runCase?case=3&agent=spearmint-http2")
+        Message::text("/runCase?case=3&agent=wintergreen-http2")
     );
     ws.send(Message::text("über h2")).await.unwrap();
     assert_eq!(

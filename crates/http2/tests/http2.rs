@@ -21,14 +21,14 @@ use futures_util::{SinkExt, StreamExt};
 use h2::Reason;
 use h2::ext::Protocol;
 use http::{Method, Request, Response, StatusCode};
-use spearmint_codec::{ConnectionError, OpCode, Role, Rsv, Session, encode_frame};
-use spearmint_handshake::{AcceptPolicy, HandshakeError, Rejection};
-use spearmint_http2::{Error, H2Stream, Http2Config, OtherRequests};
-use spearmint_stream::{
-    CloseCode, Error as StreamError, Message, ServerOptions, StreamConfig, WebSocketStream,
-};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use wintergreen_codec::{ConnectionError, OpCode, Role, Rsv, Session, encode_frame};
+use wintergreen_handshake::{AcceptPolicy, HandshakeError, Rejection};
+use wintergreen_http2::{Error, H2Stream, Http2Config, OtherRequests};
+use wintergreen_stream::{
+    CloseCode, Error as StreamError, Message, ServerOptions, StreamConfig, WebSocketStream,
+};
 
 fn server_options(policy: AcceptPolicy) -> ServerOptions {
     let mut options = ServerOptions::default();
@@ -220,7 +220,7 @@ async fn a_16_mib_message_each_way_at_once_under_default_windows() {
     let (listener, addr) = listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let mut acceptor = spearmint_http2::Http2Acceptor::handshake(
+        let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
             &ServerOptions::default(),
             &Http2Config::default(),
@@ -277,7 +277,7 @@ async fn writes_wait_for_flow_control_instead_of_buffering() {
     let (hold_tx, hold_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let mut acceptor = spearmint_http2::Http2Acceptor::handshake(
+        let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
             &ServerOptions::default(),
             &Http2Config::default(),
@@ -405,7 +405,7 @@ async fn the_close_handshake_ends_the_stream_and_the_connection_lives_on() {
     let (listener, addr) = listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let mut acceptor = spearmint_http2::Http2Acceptor::handshake(
+        let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
             &ServerOptions::default(),
             &Http2Config::default(),
@@ -575,7 +575,7 @@ async fn an_http1_only_server_fails_the_preface() {
     let (listener, addr) = listener().await;
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let _ = spearmint_stream::server_handshake(
+        let _ = wintergreen_stream::server_handshake(
             tcp,
             Default::default(),
             StreamConfig::default(),
@@ -599,7 +599,7 @@ async fn a_full_backlog_answers_503() {
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         // Never takes anything from the acceptor.
-        let acceptor = spearmint_http2::Http2Acceptor::handshake(
+        let acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
             &ServerOptions::default(),
             &config,

@@ -1,16 +1,16 @@
 //! WebSockets over HTTP/2 (RFC 8441) on smol: shared client connections (h2c, or TLS
 //! with ALPN `h2`) and servers.
 
-pub use spearmint_http2::{
+pub use wintergreen_http2::{
     AcceptedWebSocket, BoxFuture, Executor, H2Stream, Http2Acceptor, Http2Client, Http2Config,
     Http2Upgraded, Incoming, OtherRequests, PlainRequest,
 };
-use spearmint_stream::{Error, IntoClientRequest, ServerOptions};
+use wintergreen_stream::{Error, IntoClientRequest, ServerOptions};
 
 use crate::Smol;
 
 /// Spawns HTTP/2 connection tasks on smol.
-pub type SmolExecutor = spearmint_futures_io::http2::RuntimeExecutor<Smol>;
+pub type SmolExecutor = wintergreen_futures_io::http2::RuntimeExecutor<Smol>;
 
 /// Opens an HTTP/2 connection to a URL's host (prior knowledge for `ws://`, ALPN `h2` for
 /// `wss://`) and checks that the server enables extended CONNECT.
@@ -21,7 +21,7 @@ pub async fn connect(
     url: impl IntoClientRequest,
     config: &Http2Config,
 ) -> Result<Http2Client, Error> {
-    spearmint_futures_io::http2::connect::<Smol>(url, config).await
+    wintergreen_futures_io::http2::connect::<Smol>(url, config).await
 }
 
 /// Starts a client HTTP/2 connection over any connected byte stream.
@@ -32,7 +32,7 @@ pub async fn handshake<IO>(io: IO, config: &Http2Config) -> Result<Http2Client, 
 where
     IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
 {
-    spearmint_futures_io::http2::handshake::<Smol, IO>(io, config).await
+    wintergreen_futures_io::http2::handshake::<Smol, IO>(io, config).await
 }
 
 /// Serves WebSockets over HTTP/2 on an incoming byte stream (h2c, or TLS after ALPN `h2`),
@@ -59,5 +59,5 @@ pub async fn accept_with<IO>(
 where
     IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
 {
-    spearmint_futures_io::http2::accept_with::<Smol, IO>(io, options, config).await
+    wintergreen_futures_io::http2::accept_with::<Smol, IO>(io, options, config).await
 }

@@ -1,17 +1,17 @@
-//! # spearmint-smol
+//! # wintergreen-smol
 //!
-//! The smol adapter of spearmint: DNS and TCP (`TCP_NODELAY`), TLS for `wss://`
+//! The smol adapter of wintergreen: DNS and TCP (`TCP_NODELAY`), TLS for `wss://`
 //! (futures-rustls on the ring provider; feature `rustls`), timers (async-io), and spawning
 //! of the HTTP/2 connection driver (`smol::spawn`; feature `http2`) — with the same
-//! `connect`/`connect_with`/`accept`/`accept_with` shape as spearmint-tokio. The sockets
-//! reach spearmint's driver through the futures-io path shared with spearmint-async-std
-//! (spearmint-futures-io); no protocol logic lives here.
+//! `connect`/`connect_with`/`accept`/`accept_with` shape as wintergreen-tokio. The sockets
+//! reach wintergreen's driver through the futures-io path shared with wintergreen-async-std
+//! (wintergreen-futures-io); no protocol logic lives here.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), spearmint_stream::Error> {
-//! use spearmint_stream::Message;
+//! # async fn run() -> Result<(), wintergreen_stream::Error> {
+//! use wintergreen_stream::Message;
 //!
-//! let (mut ws, _response) = spearmint_smol::connect("ws://127.0.0.1:9001/echo").await?;
+//! let (mut ws, _response) = wintergreen_smol::connect("ws://127.0.0.1:9001/echo").await?;
 //! ws.send_message(Message::text("hello")).await?;
 //! if let Some(reply) = ws.next_message().await {
 //!     println!("{:?}", reply?);
@@ -28,9 +28,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use spearmint_futures_io::Transport as GenericTransport;
-use spearmint_futures_io::{Compat, Runtime, Task};
-use spearmint_stream::{
+pub use wintergreen_futures_io::Transport as GenericTransport;
+use wintergreen_futures_io::{Compat, Runtime, Task};
+use wintergreen_stream::{
     ClientOptions, Error, IntoClientRequest, ServerOptions, Sleep, Target, Timer, WebSocketStream,
 };
 
@@ -39,13 +39,13 @@ pub use smol::net::TcpStream;
 
 /// The futures-rustls crate used for `wss://`, for naming its types.
 #[cfg(feature = "rustls")]
-pub use spearmint_futures_io::futures_rustls;
+pub use wintergreen_futures_io::futures_rustls;
 
 /// The byte stream under a WebSocket that [`connect`] opened: TCP, TLS (`wss://`), or one
 /// stream of an HTTP/2 connection; ask it which.
-pub type Transport = spearmint_futures_io::Transport<TcpStream>;
+pub type Transport = wintergreen_futures_io::Transport<TcpStream>;
 
-/// smol as a [`Runtime`] for spearmint-futures-io.
+/// smol as a [`Runtime`] for wintergreen-futures-io.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Smol;
 
@@ -100,7 +100,7 @@ pub async fn connect(
 }
 
 /// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts,
-/// HTTP version, TLS configuration), exactly as `spearmint_tokio::connect_with` does.
+/// HTTP version, TLS configuration), exactly as `wintergreen_tokio::connect_with` does.
 ///
 /// # Errors
 /// As [`connect`]; [`Error::Http2Unavailable`] / [`Error::TlsUnavailable`] when the build
@@ -109,7 +109,7 @@ pub async fn connect_with(
     request: impl IntoClientRequest,
     options: &ClientOptions,
 ) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
-    spearmint_futures_io::connect_with::<Smol>(request, options).await
+    wintergreen_futures_io::connect_with::<Smol>(request, options).await
 }
 
 /// Opens a TCP connection to the target, with `TCP_NODELAY`.
@@ -117,7 +117,7 @@ pub async fn connect_with(
 /// # Errors
 /// DNS or connect failure, or the connect timeout.
 pub async fn tcp_connect(target: &Target, options: &ClientOptions) -> Result<TcpStream, Error> {
-    spearmint_futures_io::tcp_connect::<Smol>(target, options).await
+    wintergreen_futures_io::tcp_connect::<Smol>(target, options).await
 }
 
 /// Runs the client handshake over any connected futures-io byte stream.
@@ -132,8 +132,8 @@ pub async fn handshake_with<IO>(
 where
     IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
-    use spearmint_futures_io::FuturesAsyncReadCompatExt;
-    spearmint_futures_io::handshake_with::<Smol, _>(io.compat(), request, options).await
+    use wintergreen_futures_io::FuturesAsyncReadCompatExt;
+    wintergreen_futures_io::handshake_with::<Smol, _>(io.compat(), request, options).await
 }
 
 /// Accepts a WebSocket on an incoming byte stream (TCP, TLS, …) with default options.
@@ -161,5 +161,5 @@ pub async fn accept_with<IO>(
 where
     IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
-    spearmint_futures_io::accept_with::<Smol, _>(io, options).await
+    wintergreen_futures_io::accept_with::<Smol, _>(io, options).await
 }

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use spearmint_codec::{CloseCode, Event, Message, Role, Session, State};
 use tokio::io::{AsyncRead, AsyncWrite};
+use wintergreen_codec::{CloseCode, Event, Message, Role, Session, State};
 
 use crate::config::StreamConfig;
 use crate::error::Error;
@@ -140,10 +140,10 @@ where
     /// Sends one piece of a data message that the caller fragments, and flushes it: the
     /// first call starts a message of `kind`, `fin` ends it, and control frames (and the
     /// automatic pongs) may go out in between. See
-    /// [`Session::send_fragment`](spearmint_codec::Session::send_fragment).
+    /// [`Session::send_fragment`](wintergreen_codec::Session::send_fragment).
     pub async fn send_fragment(
         &mut self,
-        kind: spearmint_codec::DataKind,
+        kind: wintergreen_codec::DataKind,
         payload: &[u8],
         fin: bool,
     ) -> Result<(), Error> {

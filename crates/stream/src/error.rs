@@ -2,7 +2,7 @@
 
 use std::{fmt, io};
 
-use spearmint_codec::{ConnectionError, SendError};
+use wintergreen_codec::{ConnectionError, SendError};
 
 /// What can go wrong on a WebSocket stream.
 #[derive(Debug)]
@@ -11,7 +11,7 @@ pub enum Error {
     /// Reading or writing the byte stream failed.
     Io(io::Error),
     /// The opening handshake failed.
-    Handshake(spearmint_http1::Error),
+    Handshake(wintergreen_http1::Error),
     /// The connection ended badly: the peer broke the protocol (we sent the matching close
     /// code), the stream ended without a close handshake (1006), or the peer did not answer
     /// our close in time.
@@ -33,7 +33,7 @@ pub enum Error {
     /// protocol (RFC 8441 §3), so it cannot carry WebSockets over HTTP/2.
     ExtendedConnectDisabled,
     /// The HTTP/2 transport failed (connection or stream error, or a peer that does not
-    /// speak HTTP/2). The source is the transport's own error type (`spearmint_http2::Error`),
+    /// speak HTTP/2). The source is the transport's own error type (`wintergreen_http2::Error`),
     /// kept opaque here so that this crate needs no HTTP/2 dependency.
     Http2(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// HTTP/2 was asked for, but this build has no HTTP/2 support (the `http2` feature).
@@ -87,8 +87,8 @@ impl From<io::Error> for Error {
     }
 }
 
-impl From<spearmint_http1::Error> for Error {
-    fn from(err: spearmint_http1::Error) -> Self {
+impl From<wintergreen_http1::Error> for Error {
+    fn from(err: wintergreen_http1::Error) -> Self {
         Self::Handshake(err)
     }
 }

@@ -1,5 +1,5 @@
 //! The HTTP/1.1 opening handshake over an async byte stream, driving the sans-IO upgrade
-//! state machines of spearmint-http1.
+//! state machines of wintergreen-http1.
 
 use std::future::poll_fn;
 use std::io;
@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use spearmint_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
 use tokio::io::{AsyncRead, AsyncWrite};
+use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
 
 use crate::config::StreamConfig;
 use crate::driver::WebSocketStream;

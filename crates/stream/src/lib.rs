@@ -1,8 +1,8 @@
-//! # spearmint-stream
+//! # wintergreen-stream
 //!
-//! The runtime-agnostic async driver of spearmint. It is written once, generic over
+//! The runtime-agnostic async driver of wintergreen. It is written once, generic over
 //! `tokio::io::{AsyncRead, AsyncWrite}` (the traits only: no tokio runtime is needed), and
-//! drives a sans-IO [`spearmint_codec::Session`] over any byte stream:
+//! drives a sans-IO [`wintergreen_codec::Session`] over any byte stream:
 //!
 //! - [`WebSocketStream`] is a [`Stream`](futures_core::Stream) of [`Message`]s and a
 //!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
@@ -12,7 +12,7 @@
 //! - [`client_handshake`] and [`server_handshake`] run the HTTP/1.1 upgrade over the stream.
 //!
 //! Timers come from the runtime through the small [`Timer`] trait; the runtime crates
-//! (spearmint-tokio, spearmint-smol, …) provide it.
+//! (wintergreen-tokio, wintergreen-smol, …) provide it.
 //!
 //! Features: `rustls` adds [`ClientOptions::tls`] and the shared TLS configuration
 //! (`tls` module; roots from `webpki-roots` and/or `native-roots`).
@@ -38,5 +38,5 @@ pub use options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions, Ta
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use timer::{Sleep, Timer};
 
-pub use spearmint_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Utf8Bytes};
-pub use spearmint_http1::{ClientConfig, ServerConfig};
+pub use wintergreen_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Utf8Bytes};
+pub use wintergreen_http1::{ClientConfig, ServerConfig};

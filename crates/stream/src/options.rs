@@ -1,12 +1,12 @@
 //! Runtime-agnostic connection options, shared by every runtime adapter so that
-//! `spearmint::tokio`, `spearmint::smol` and `spearmint::async_std` have one shape.
+//! `wintergreen::tokio`, `wintergreen::smol` and `wintergreen::async_std` have one shape.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Request, Uri};
-use spearmint_codec::{Config, ExtensionFactory};
-use spearmint_http1::{ClientConfig, ServerConfig};
+use wintergreen_codec::{Config, ExtensionFactory};
+use wintergreen_http1::{ClientConfig, ServerConfig};
 
 use crate::config::{KeepAlive, StreamConfig};
 use crate::error::Error;

@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use spearmint_codec::Message;
 use tokio::io::{AsyncRead, AsyncWrite};
+use wintergreen_codec::Message;
 
 use crate::driver::Inner;
 use crate::error::Error;

@@ -1,6 +1,6 @@
 //! Accepting a WebSocket after another HTTP stack (hyper, axum, …) read the request.
 //!
-//! The HTTP server owns the connection and parses the request; spearmint judges it and
+//! The HTTP server owns the connection and parses the request; wintergreen judges it and
 //! says what to answer, then drives the WebSocket over the upgraded byte stream:
 //!
 //! 1. [`response_for`] checks the request against the RFC rules of its HTTP version —
@@ -12,22 +12,22 @@
 //! 2. On refusal, [`rejection_response`] is the response to send instead (the policy's
 //!    status, e.g. 403, or 400/426 for a broken request).
 //! 3. Once the HTTP stack hands over the upgraded connection, [`PendingUpgrade::into_stream`]
-//!    (on tokio, `spearmint::upgrade::from_upgraded`) gives the [`WebSocketStream`].
+//!    (on tokio, `wintergreen::upgrade::from_upgraded`) gives the [`WebSocketStream`].
 //!
 //! Over HTTP/2 the caller must first check that the request's `:protocol` pseudo-header is
 //! `websocket` (hyper puts it in the request's extensions as `hyper::ext::Protocol`);
-//! spearmint cannot see another stack's type for it. The `crates/spearmint/examples/hyper_upgrade.rs`
+//! wintergreen cannot see another stack's type for it. The `crates/wintergreen/examples/hyper_upgrade.rs`
 //! example shows the whole flow with hyper 1.x for both HTTP versions.
 //!
-//! [`AcceptPolicy`]: spearmint_handshake::AcceptPolicy
+//! [`AcceptPolicy`]: wintergreen_handshake::AcceptPolicy
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
-use spearmint_codec::{Role, Session};
-use spearmint_handshake::{HandshakeError, check_version};
+use wintergreen_codec::{Role, Session};
+use wintergreen_handshake::{HandshakeError, check_version};
 
 use crate::config::StreamConfig;
 use crate::driver::WebSocketStream;
@@ -64,8 +64,8 @@ impl PendingUpgrade {
     }
 
     /// Drives the negotiated session over the upgraded connection. `timer` bounds the
-    /// close handshake and runs keep-alive (on tokio: `spearmint::tokio::timer()`, or use
-    /// `spearmint::upgrade::from_upgraded`).
+    /// close handshake and runs keep-alive (on tokio: `wintergreen::tokio::timer()`, or use
+    /// `wintergreen::upgrade::from_upgraded`).
     pub fn into_stream<IO>(self, io: IO, timer: Option<Arc<dyn Timer>>) -> WebSocketStream<IO>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
@@ -103,7 +103,7 @@ pub fn response_for<B>(
     let policy = &options.server.policy;
     let version = request.version();
     let (response, negotiated) = match version {
-        Version::HTTP_11 => spearmint_handshake::accept(&head, policy)?,
+        Version::HTTP_11 => wintergreen_handshake::accept(&head, policy)?,
         Version::HTTP_2 => {
             if request.method() != Method::CONNECT {
                 return Err(HandshakeError::InvalidMethod(request.method().clone()));
@@ -138,7 +138,7 @@ pub fn response_for<B>(
 }
 
 /// The response for a request [`response_for`] refused: the policy's
-/// [`Rejection`](spearmint_handshake::Rejection) (status, header fields, body), or the
+/// [`Rejection`](wintergreen_handshake::Rejection) (status, header fields, body), or the
 /// error's status (400, 426 with `Sec-WebSocket-Version: 13`, 500) with a plain-text
 /// reason. Header fields an HTTP stack writes itself (`Content-Length`,
 /// `Transfer-Encoding`, `Connection`, `Upgrade`, `Keep-Alive`) are left out.
@@ -242,7 +242,7 @@ mod tests {
     fn a_policy_rejection_keeps_its_status() {
         let mut options = ServerOptions::default();
         options.server.policy = options.server.policy.check(|_| {
-            Err(spearmint_handshake::Rejection::new(StatusCode::FORBIDDEN).with_body("no"))
+            Err(wintergreen_handshake::Rejection::new(StatusCode::FORBIDDEN).with_body("no"))
         });
         let err = response_for(&http1_request(), &options).unwrap_err();
         let response = rejection_response(&err);

@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use spearmint_codec::{CloseCode, Config, FrameDecoder, OpCode, Role, Rsv, Session, encode_frame};
-use spearmint_stream::{Error, KeepAlive, Message, Sleep, StreamConfig, Timer, WebSocketStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
+use wintergreen_codec::{
+    CloseCode, Config, FrameDecoder, OpCode, Role, Rsv, Session, encode_frame,
+};
+use wintergreen_stream::{Error, KeepAlive, Message, Sleep, StreamConfig, Timer, WebSocketStream};
 
 #[derive(Debug)]
 struct TestTimer;
@@ -212,7 +214,7 @@ async fn unanswered_close_times_out() {
         matches!(
             result,
             Err(Error::Connection(
-                spearmint_codec::ConnectionError::CloseTimeout
+                wintergreen_codec::ConnectionError::CloseTimeout
             ))
         ),
         "{result:?}"
@@ -274,7 +276,7 @@ async fn eof_before_close_is_an_abnormal_closure() {
         matches!(
             result,
             Some(Err(Error::Connection(
-                spearmint_codec::ConnectionError::AbnormalClosure
+                wintergreen_codec::ConnectionError::AbnormalClosure
             )))
         ),
         "{result:?}"
@@ -302,12 +304,12 @@ async fn protocol_error_is_reported_and_the_close_code_sent() {
 async fn caller_driven_fragments_arrive_as_one_message() {
     let (mut client, mut server) = pair();
     client
-        .send_fragment(spearmint_stream::DataKind::Text, b"frag", false)
+        .send_fragment(wintergreen_stream::DataKind::Text, b"frag", false)
         .await
         .unwrap();
     client.send(Message::ping(&b"between"[..])).await.unwrap();
     client
-        .send_fragment(spearmint_stream::DataKind::Text, b"mented", true)
+        .send_fragment(wintergreen_stream::DataKind::Text, b"mented", true)
         .await
         .unwrap();
     let ping = timeout(LIMIT, server.next())

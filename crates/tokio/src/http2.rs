@@ -1,4 +1,4 @@
-//! WebSockets over HTTP/2 (RFC 8441) on tokio: what spearmint-http2 needs from a runtime
+//! WebSockets over HTTP/2 (RFC 8441) on tokio: what wintergreen-http2 needs from a runtime
 //! (a spawner and a timer), shared client connections, and h2c servers.
 //!
 //! For one WebSocket, [`connect_with`](crate::connect_with) with
@@ -6,10 +6,10 @@
 //! connection, [`connect`] gives an [`Http2Client`]:
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), spearmint_stream::Error> {
-//! use spearmint_stream::{ClientOptions, Message};
+//! # async fn run() -> Result<(), wintergreen_stream::Error> {
+//! use wintergreen_stream::{ClientOptions, Message};
 //!
-//! let client = spearmint_tokio::http2::connect("ws://127.0.0.1:8080", &Default::default()).await?;
+//! let client = wintergreen_tokio::http2::connect("ws://127.0.0.1:8080", &Default::default()).await?;
 //! let options = ClientOptions::default();
 //! let (mut chat, _) = client.websocket(http::Request::get("ws://127.0.0.1:8080/chat").body(()).unwrap(), &options).await?;
 //! let (mut feed, _) = client.websocket(http::Request::get("ws://127.0.0.1:8080/feed").body(()).unwrap(), &options).await?;
@@ -22,24 +22,24 @@
 //! [`Http2Acceptor`]:
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), spearmint_stream::Error> {
+//! # async fn run() -> Result<(), wintergreen_stream::Error> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! let (tcp, _) = listener.accept().await?;
-//! let mut acceptor = spearmint_tokio::http2::accept(tcp, &Default::default()).await?;
+//! let mut acceptor = wintergreen_tokio::http2::accept(tcp, &Default::default()).await?;
 //! while let Some(Ok((ws, request))) = acceptor.accept().await {
 //!     tokio::spawn(async move { /* use ws */ drop((ws, request)); });
 //! }
 //! # Ok(()) }
 //! ```
 
-pub use spearmint_http2::{
+use tokio::io::{AsyncRead, AsyncWrite};
+pub use wintergreen_http2::{
     AcceptedWebSocket, BoxFuture, Executor, H2Stream, Http2Acceptor, Http2Client, Http2Config,
     Http2Upgraded, Incoming, OtherRequests, PlainRequest,
 };
-use spearmint_stream::{
+use wintergreen_stream::{
     ClientOptions, Error, Http2Mode, IntoClientRequest, ServerOptions, Target, WebSocketStream,
 };
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::transport::Transport;
 use crate::{handshake_with, open, timer};

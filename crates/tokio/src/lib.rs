@@ -1,8 +1,8 @@
-//! # spearmint-tokio
+//! # wintergreen-tokio
 //!
-//! The tokio adapter of spearmint: what is truly runtime-specific — DNS, TCP (with
+//! The tokio adapter of wintergreen: what is truly runtime-specific — DNS, TCP (with
 //! `TCP_NODELAY`), timers, spawning — and the `connect`/`accept` entry points. The WebSocket
-//! logic itself lives in spearmint-stream and spearmint-codec.
+//! logic itself lives in wintergreen-stream and wintergreen-codec.
 //!
 //! With the `rustls` feature, `wss://` URLs connect over TLS (tokio-rustls on the ring
 //! provider; roots from the `webpki-roots`/`native-roots` features or
@@ -14,10 +14,10 @@
 //! shared HTTP/2 connections and serves h2c.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), spearmint_stream::Error> {
-//! use spearmint_stream::Message;
+//! # async fn run() -> Result<(), wintergreen_stream::Error> {
+//! use wintergreen_stream::Message;
 //!
-//! let (mut ws, _response) = spearmint_tokio::connect("ws://127.0.0.1:9001/echo").await?;
+//! let (mut ws, _response) = wintergreen_tokio::connect("ws://127.0.0.1:9001/echo").await?;
 //! ws.send_message(Message::text("hello")).await?;
 //! if let Some(reply) = ws.next_message().await {
 //!     println!("{:?}", reply?);
@@ -34,13 +34,13 @@ mod transport;
 use std::sync::Arc;
 use std::time::Instant;
 
-use spearmint_stream::{
-    ClientOptions, Error, Http2Mode, IntoClientRequest, ServerOptions, Sleep, Target, Timer,
-    WebSocketStream, client_handshake, server_handshake,
-};
 use tokio::io::{AsyncRead, AsyncWrite};
 pub use tokio::net::TcpStream;
 pub use transport::Transport;
+use wintergreen_stream::{
+    ClientOptions, Error, Http2Mode, IntoClientRequest, ServerOptions, Sleep, Target, Timer,
+    WebSocketStream, client_handshake, server_handshake,
+};
 
 /// The tokio-rustls crate used for `wss://`, for naming its types.
 #[cfg(feature = "rustls")]
@@ -124,7 +124,7 @@ pub(crate) async fn open(
     #[cfg(feature = "rustls")]
     {
         let tls = tls_connect(target, options, http2).await?;
-        let h2 = spearmint_stream::tls::negotiated_h2(tls.get_ref().1.alpn_protocol());
+        let h2 = wintergreen_stream::tls::negotiated_h2(tls.get_ref().1.alpn_protocol());
         Ok((Transport::from(tls), h2))
     }
     #[cfg(not(feature = "rustls"))]
@@ -144,8 +144,8 @@ pub async fn tls_connect(
     options: &ClientOptions,
     http2: bool,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
-    let config = spearmint_stream::tls::client_config(options.tls.as_ref(), http2)?;
-    let name = spearmint_stream::tls::server_name(&target.host)?;
+    let config = wintergreen_stream::tls::client_config(options.tls.as_ref(), http2)?;
+    let name = wintergreen_stream::tls::server_name(&target.host)?;
     let tcp = tcp_connect(target, options).await?;
     let connect = tokio_rustls::TlsConnector::from(config).connect(name, tcp);
     let tls = tokio::time::timeout(options.handshake_timeout, connect)

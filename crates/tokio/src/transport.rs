@@ -23,7 +23,7 @@ enum Inner {
     #[cfg(feature = "rustls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     #[cfg(feature = "http2")]
-    Http2(spearmint_http2::H2Stream),
+    Http2(wintergreen_http2::H2Stream),
 }
 
 impl Transport {
@@ -66,7 +66,7 @@ impl Transport {
 
     /// The HTTP/2 stream, for a WebSocket over HTTP/2 (e.g. to see why it was reset).
     #[cfg(feature = "http2")]
-    pub fn http2(&self) -> Option<&spearmint_http2::H2Stream> {
+    pub fn http2(&self) -> Option<&wintergreen_http2::H2Stream> {
         match &self.inner {
             Inner::Http2(stream) => Some(stream),
             _ => None,
@@ -92,8 +92,8 @@ impl From<tokio_rustls::client::TlsStream<TcpStream>> for Transport {
 }
 
 #[cfg(feature = "http2")]
-impl From<spearmint_http2::H2Stream> for Transport {
-    fn from(stream: spearmint_http2::H2Stream) -> Self {
+impl From<wintergreen_http2::H2Stream> for Transport {
+    fn from(stream: wintergreen_http2::H2Stream) -> Self {
         Self {
             inner: Inner::Http2(stream),
         }

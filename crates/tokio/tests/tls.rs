@@ -11,8 +11,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use spearmint_stream::{CloseCode, Message, WebSocketStream};
 use tokio::net::TcpListener;
+use wintergreen_stream::{CloseCode, Message, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -68,11 +68,11 @@ fn plain_ws_round_trip() {
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
-            let (ws, request) = spearmint_tokio::accept(tcp).await.unwrap();
+            let (ws, request) = wintergreen_tokio::accept(tcp).await.unwrap();
             assert_eq!(request.uri().path(), "/echo");
             echo(ws).await;
         });
-        let (mut ws, response) = spearmint_tokio::connect(format!("ws://127.0.0.1:{port}/echo"))
+        let (mut ws, response) = wintergreen_tokio::connect(format!("ws://127.0.0.1:{port}/echo"))
             .await
             .unwrap();
         assert_eq!(response.status(), 101);
@@ -87,11 +87,11 @@ mod tls {
     use std::sync::Arc;
 
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    use spearmint_stream::tls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use spearmint_stream::tls::rustls::{self, RootCertStore, ServerConfig};
-    use spearmint_stream::{ClientOptions, Error, Http2Mode, ServerOptions};
-    use spearmint_tokio::tokio_rustls::TlsAcceptor;
     use tokio::net::TcpStream;
+    use wintergreen_stream::tls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use wintergreen_stream::tls::rustls::{self, RootCertStore, ServerConfig};
+    use wintergreen_stream::{ClientOptions, Error, Http2Mode, ServerOptions};
+    use wintergreen_tokio::tokio_rustls::TlsAcceptor;
 
     use super::*;
 
@@ -116,7 +116,7 @@ mod tls {
             .unwrap();
         let mut roots = RootCertStore::empty();
         roots.add(ca.der().clone()).unwrap();
-        let mut client = spearmint_stream::tls::client_config_with_roots(roots, false).unwrap();
+        let mut client = wintergreen_stream::tls::client_config_with_roots(roots, false).unwrap();
         client.alpn_protocols.clear();
         Pki {
             client: Arc::new(client),
@@ -146,14 +146,14 @@ mod tls {
         let (tcp, _): (TcpStream, _) = listener.accept().await.unwrap();
         let tls = acceptor.accept(tcp).await.unwrap();
         if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-            let mut incoming = spearmint_tokio::http2::accept(tls, &ServerOptions::default())
+            let mut incoming = wintergreen_tokio::http2::accept(tls, &ServerOptions::default())
                 .await
                 .unwrap();
             let (ws, request) = incoming.accept().await.unwrap().unwrap();
             assert_eq!(request.uri().path(), "/echo");
             echo(ws).await;
         } else {
-            let (ws, request) = spearmint_tokio::accept(tls).await.unwrap();
+            let (ws, request) = wintergreen_tokio::accept(tls).await.unwrap();
             assert_eq!(request.uri().path(), "/echo");
             echo(ws).await;
         }
@@ -169,7 +169,9 @@ mod tls {
             .tls_config(Arc::clone(&pki.client))
             .http2(mode);
         let url = format!("wss://localhost:{port}/echo");
-        let (mut ws, response) = spearmint_tokio::connect_with(url, &options).await.unwrap();
+        let (mut ws, response) = wintergreen_tokio::connect_with(url, &options)
+            .await
+            .unwrap();
         assert_eq!(ws.get_ref().is_http2(), expect_h2);
         if expect_h2 {
             assert_eq!(response.status(), 200);
@@ -214,7 +216,7 @@ mod tls {
                 .tls_config(Arc::clone(&pki.client))
                 .http2(Http2Mode::Require);
             let url = format!("wss://localhost:{port}/echo");
-            let err = spearmint_tokio::connect_with(url, &options)
+            let err = wintergreen_tokio::connect_with(url, &options)
                 .await
                 .unwrap_err();
             assert!(matches!(err, Error::Http2(_)), "{err:?}");
@@ -234,7 +236,7 @@ mod tls {
                 let _tls = acceptor.accept(tcp).await;
             });
             let url = format!("wss://localhost:{port}/echo");
-            let err = spearmint_tokio::connect(url).await.unwrap_err();
+            let err = wintergreen_tokio::connect(url).await.unwrap_err();
             assert!(matches!(err, Error::Io(_) | Error::Tls(_)), "{err:?}");
         });
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
-use spearmint_codec::{Config, Event, Message, OpCode, Role, Rsv, Session, encode_frame};
+use wintergreen_codec::{Config, Event, Message, OpCode, Role, Rsv, Session, encode_frame};
 
 /// Message sizes, and how many messages one iteration handles (about 0.2–4 MiB of frames, so
 /// an iteration is long enough to time and short enough to sample often).
@@ -21,7 +21,7 @@ pub(crate) const SIZES: [(&str, usize, usize); 4] = [
     ("1MiB", 1 << 20, 4),
 ];
 
-/// How much spearmint is handed per `receive`, like tungstenite's default read buffer
+/// How much wintergreen is handed per `receive`, like tungstenite's default read buffer
 /// (`WebSocketConfig::read_buffer_size`, 128 KiB).
 const READ_CHUNK: usize = 128 << 10;
 
@@ -117,9 +117,9 @@ fn mask_peers(data: Vec<u8>) -> Vec<Peer> {
     let mut ours = data.clone();
     let mut theirs = data;
     vec![
-        peer("spearmint", move |iters| {
+        peer("wintergreen", move |iters| {
             timed(iters, || {
-                spearmint_codec::apply_mask(black_box(&mut ours), black_box(KEY));
+                wintergreen_codec::apply_mask(black_box(&mut ours), black_box(KEY));
             })
         }),
         // tungstenite's own masking function is private; this is its code (fastwebsockets
@@ -147,10 +147,10 @@ fn mask_frame_peers(data: Vec<u8>) -> Vec<Peer> {
     let (ours_data, mut ours_out) = (data.clone(), BytesMut::with_capacity(size + 14));
     let mut theirs_out = Vec::with_capacity(size + 14);
     // Frames are prepared in batches of about 256 KiB, so the ones being formatted are still
-    // in cache, as spearmint's reused payload is.
+    // in cache, as wintergreen's reused payload is.
     let batch = ((256usize << 10) / size.max(1)).max(1) as u64;
     vec![
-        peer("spearmint", move |iters| {
+        peer("wintergreen", move |iters| {
             timed(iters, || {
                 ours_out.clear();
                 let key = Some(black_box(KEY));
@@ -198,11 +198,11 @@ fn decode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
     let total = data.len() * n;
 
     // Untimed: every peer reads the same first message out of `wire`.
-    let mut s = spearmint_client();
+    let mut s = wintergreen_client();
     s.receive(&wire);
     match s.poll_event() {
         Some(Ok(Event::Message(Message::Binary(got)))) => assert!(got == data[..]),
-        other => panic!("spearmint: {other:?}"),
+        other => panic!("wintergreen: {other:?}"),
     }
     match tungstenite_client(wire.clone()).read() {
         Ok(tungstenite::Message::Binary(got)) => assert!(got == data[..]),
@@ -217,14 +217,14 @@ fn decode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
         .expect("tokio-websockets: read");
     assert!(first.as_payload()[..] == data[..]);
 
-    let mut session = spearmint_client();
+    let mut session = wintergreen_client();
     let mut tws = tungstenite_client(wire.clone());
     let mut fws = fastwebsockets::FragmentCollector::new(fastwebsockets_client(wire.clone()));
     let mut tkws = tokio_websockets_client(wire.clone());
     vec![
-        peer("spearmint", move |iters| {
+        peer("wintergreen", move |iters| {
             timed(iters, || {
-                assert_eq!(spearmint_decode(&mut session, &wire, n), total);
+                assert_eq!(wintergreen_decode(&mut session, &wire, n), total);
             })
         }),
         peer("tungstenite", move |iters| {
@@ -259,8 +259,8 @@ fn encode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
 
     // Untimed: one iteration of each peer, decoded and compared.
     let mut sink = roomy();
-    spearmint_encode(&mut spearmint_client(), &mut sink, &data, n);
-    check("spearmint", &sink);
+    wintergreen_encode(&mut wintergreen_client(), &mut sink, &data, n);
+    check("wintergreen", &sink);
     let mut ws =
         tungstenite::WebSocket::from_raw_socket(roomy(), tungstenite::protocol::Role::Client, None);
     tungstenite_encode(&mut ws, &shared, n);
@@ -272,7 +272,7 @@ fn encode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
     tokio_websockets_encode(&mut ws, &shared, n);
     check("tokio-websockets", ws.get_ref());
 
-    let mut session = spearmint_client();
+    let mut session = wintergreen_client();
     let mut sink = Wire::new(Vec::new());
     let mut tws = tungstenite_client(Vec::new());
     let mut fws = fastwebsockets_client(Vec::new());
@@ -280,9 +280,9 @@ fn encode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
     let fws_data = data.clone();
     let tkws_shared = shared.clone();
     vec![
-        peer("spearmint", move |iters| {
+        peer("wintergreen", move |iters| {
             timed(iters, || {
-                spearmint_encode(&mut session, &mut sink, &data, n)
+                wintergreen_encode(&mut session, &mut sink, &data, n)
             })
         }),
         peer("tungstenite", move |iters| {
@@ -457,8 +457,8 @@ fn block_on<F: Future>(fut: F) -> F::Output {
 // The peers, each doing one iteration's work. Each returns the payload bytes it handled, which
 // the caller checks against the expected total.
 
-/// spearmint: `receive` each read-sized chunk, then `poll_event` until it has no more.
-fn spearmint_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
+/// wintergreen: `receive` each read-sized chunk, then `poll_event` until it has no more.
+fn wintergreen_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
     let (mut msgs, mut bytes) = (0, 0);
     for chunk in wire.chunks(READ_CHUNK) {
         session.receive(chunk);
@@ -468,7 +468,7 @@ fn spearmint_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
                     msgs += 1;
                     bytes += black_box(data).len();
                 }
-                other => panic!("spearmint: unexpected {other:?}"),
+                other => panic!("wintergreen: unexpected {other:?}"),
             }
         }
     }
@@ -515,10 +515,10 @@ fn tokio_websockets_decode(ws: &mut tokio_websockets::WebSocketStream<Wire>, n: 
     })
 }
 
-/// spearmint: `send_binary`, then `take_output` and write it out.
-fn spearmint_encode(session: &mut Session, sink: &mut Wire, data: &[u8], n: usize) {
+/// wintergreen: `send_binary`, then `take_output` and write it out.
+fn wintergreen_encode(session: &mut Session, sink: &mut Wire, data: &[u8], n: usize) {
     for _ in 0..n {
-        session.send_binary(data).expect("spearmint: send");
+        session.send_binary(data).expect("wintergreen: send");
         let out = session.take_output();
         sink.sink(&out);
     }
@@ -559,7 +559,7 @@ fn tokio_websockets_encode(
     });
 }
 
-fn spearmint_client() -> Session {
+fn wintergreen_client() -> Session {
     Session::new(Role::Client, Config::default())
 }
 
@@ -580,7 +580,7 @@ fn tokio_websockets_client(input: Vec<u8>) -> tokio_websockets::WebSocketStream<
 }
 
 /// Checks, once and untimed, that a client's output is `n` masked binary frames carrying
-/// `data`: spearmint's server session requires the masks and unmasks them.
+/// `data`: wintergreen's server session requires the masks and unmasks them.
 fn assert_sent(peer: &str, out: &[u8], data: &[u8], n: usize) {
     let mut server = Session::new(Role::Server, Config::default());
     server.receive(out);

@@ -87,7 +87,7 @@ struct Outgoing {
 /// read from the peer, polls events, queues messages, and writes out the queued bytes.
 ///
 /// ```
-/// use spearmint_codec::{Config, Event, Message, Role, Session};
+/// use wintergreen_codec::{Config, Event, Message, Role, Session};
 ///
 /// let mut client = Session::new(Role::Client, Config::default());
 /// let mut server = Session::new(Role::Server, Config::default());

@@ -9,7 +9,7 @@
 //! session sent back or how it failed.
 
 use bytes::{Bytes, BytesMut};
-use spearmint_codec::{
+use wintergreen_codec::{
     CloseCode, Config, ConnectionError, Event, FrameDecoder, Message, OpCode, Role, Rsv, Session,
     encode_frame,
 };

@@ -11,10 +11,10 @@
 
 pub mod puff;
 
-use spearmint_codec::{
+use wintergreen_codec::{
     CloseCode, Config, ConnectionError, Event, ExtensionFactory, Message, Role, Session,
 };
-use spearmint_deflate::{Deflate, DeflateConfig, DeflateFactory, DeflateParams};
+use wintergreen_deflate::{Deflate, DeflateConfig, DeflateFactory, DeflateParams};
 
 /// Sessions for both ends with `params` agreed and `config`'s level and threshold.
 pub fn pair_with(

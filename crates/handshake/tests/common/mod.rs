@@ -9,7 +9,9 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
-use spearmint_codec::{Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode, Rsv};
+use wintergreen_codec::{
+    Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode, Rsv,
+};
 
 /// A factory that offers what it is given and, as a server, answers with the first offer.
 #[derive(Debug)]

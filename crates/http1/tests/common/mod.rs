@@ -7,7 +7,7 @@
 )]
 
 use bytes::BytesMut;
-use spearmint_codec::{
+use wintergreen_codec::{
     ConnectionError, Event, Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode,
     Rsv, Session,
 };

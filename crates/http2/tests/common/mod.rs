@@ -13,9 +13,9 @@ use futures_util::{SinkExt, StreamExt};
 use h2::RecvStream;
 use h2::server::SendResponse;
 use http::Request;
-use spearmint_http2::{BoxFuture, Http2Acceptor, Http2Client, Http2Config, Incoming};
-use spearmint_stream::{ClientOptions, Message, ServerOptions, Sleep, Timer};
 use tokio::net::{TcpListener, TcpStream};
+use wintergreen_http2::{BoxFuture, Http2Acceptor, Http2Client, Http2Config, Incoming};
+use wintergreen_stream::{ClientOptions, Message, ServerOptions, Sleep, Timer};
 
 /// Every wait in these tests is bounded by this.
 pub const LIMIT: Duration = Duration::from_secs(30);
@@ -58,7 +58,7 @@ pub async fn client(addr: SocketAddr) -> Http2Client {
 pub async fn client_with(
     addr: SocketAddr,
     config: &Http2Config,
-) -> Result<Http2Client, spearmint_http2::Error> {
+) -> Result<Http2Client, wintergreen_http2::Error> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     Http2Client::handshake(tcp, config, &spawn, timer()).await
 }
@@ -112,8 +112,8 @@ pub async fn echo_server(
 /// Echoes data messages until the peer closes.
 pub async fn echo<S>(mut ws: S)
 where
-    S: futures_util::Stream<Item = Result<Message, spearmint_stream::Error>>
-        + futures_util::Sink<Message, Error = spearmint_stream::Error>
+    S: futures_util::Stream<Item = Result<Message, wintergreen_stream::Error>>
+        + futures_util::Sink<Message, Error = wintergreen_stream::Error>
         + Unpin,
 {
     while let Some(Ok(message)) = ws.next().await {

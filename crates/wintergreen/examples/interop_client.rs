@@ -6,7 +6,7 @@
 //! ```text
 //! interop_client --url ws://127.0.0.1:9005/
 //! ```
-//! Two connections: one with the facade's default offer ([`spearmint::client_options`]),
+//! Two connections: one with the facade's default offer ([`wintergreen::client_options`]),
 //! one with a tuned offer (`client_no_context_takeover; server_max_window_bits=10`). Each
 //! fails unless the server's 101 response negotiated permessage-deflate, sends a set of
 //! messages, checks every echo byte for byte and ends with the close handshake. Exits 1 on
@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use spearmint::deflate::{DeflateConfig, DeflateFactory, DeflateOffer, WindowBits};
-use spearmint::{ClientOptions, CloseCode, Message};
 use tokio::time::timeout;
+use wintergreen::deflate::{DeflateConfig, DeflateFactory, DeflateOffer, WindowBits};
+use wintergreen::{ClientOptions, CloseCode, Message};
 
 /// How long one step (connect, one echo, the close) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -83,7 +83,7 @@ async fn session(
     options: &ClientOptions,
     expect: &[&str],
 ) -> Result<(String, usize), String> {
-    let (mut ws, response) = timeout(STEP_TIMEOUT, spearmint::connect_with(url, options))
+    let (mut ws, response) = timeout(STEP_TIMEOUT, wintergreen::connect_with(url, options))
         .await
         .map_err(|_| format!("{label}: connect timed out"))?
         .map_err(|e| format!("{label}: connect failed: {e}"))?;
@@ -154,7 +154,7 @@ async fn session(
 
 /// The next data message (pings and pongs skipped), within [`STEP_TIMEOUT`].
 async fn receive(
-    ws: &mut spearmint::WebSocketStream<spearmint::tokio::Transport>,
+    ws: &mut wintergreen::WebSocketStream<wintergreen::tokio::Transport>,
     label: &str,
     name: &str,
 ) -> Result<Message, String> {
@@ -187,7 +187,7 @@ fn tuned_options() -> ClientOptions {
 
 async fn run(url: &str) -> Result<(), String> {
     let runs: [(&str, ClientOptions, &[&str]); 2] = [
-        ("default offer", spearmint::client_options(), &[]),
+        ("default offer", wintergreen::client_options(), &[]),
         (
             "tuned offer",
             tuned_options(),

@@ -3,9 +3,9 @@
 //! binary messages and letting the library answer pings and closes.
 //!
 //! ```text
-//! autobahn_client --url ws://127.0.0.1:9001 --agent spearmint
-//! autobahn_client --url ws://127.0.0.1:9002 --agent spearmint-http2 --http2
-//! autobahn_client --agent spearmint-smol --runtime smol --sections 1,2,3,4,5,6,7,12
+//! autobahn_client --url ws://127.0.0.1:9001 --agent wintergreen
+//! autobahn_client --url ws://127.0.0.1:9002 --agent wintergreen-http2 --http2
+//! autobahn_client --agent wintergreen-smol --runtime smol --sections 1,2,3,4,5,6,7,12
 //! ```
 //! `--runtime tokio|smol|async-std` (default tokio; smol and async-std need the
 //! `runtime-smol`/`runtime-async-std` features) picks the runtime adapter;
@@ -20,7 +20,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{ClientOptions, Http2Mode, Message, WebSocketStream};
+use wintergreen::{ClientOptions, Http2Mode, Message, WebSocketStream};
 
 struct Args {
     url: String,
@@ -37,18 +37,18 @@ trait Connector {
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> impl Future<Output = Result<WebSocketStream<Self::IO>, spearmint::Error>>;
+    ) -> impl Future<Output = Result<WebSocketStream<Self::IO>, wintergreen::Error>>;
 }
 
 struct OnTokio;
 impl Connector for OnTokio {
-    type IO = spearmint::tokio::Transport;
+    type IO = wintergreen::tokio::Transport;
     async fn connect(
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> Result<WebSocketStream<Self::IO>, spearmint::Error> {
-        Ok(spearmint::tokio::connect_with(url, options).await?.0)
+    ) -> Result<WebSocketStream<Self::IO>, wintergreen::Error> {
+        Ok(wintergreen::tokio::connect_with(url, options).await?.0)
     }
 }
 
@@ -56,13 +56,13 @@ impl Connector for OnTokio {
 struct OnSmol;
 #[cfg(feature = "runtime-smol")]
 impl Connector for OnSmol {
-    type IO = spearmint::smol::Transport;
+    type IO = wintergreen::smol::Transport;
     async fn connect(
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> Result<WebSocketStream<Self::IO>, spearmint::Error> {
-        Ok(spearmint::smol::connect_with(url, options).await?.0)
+    ) -> Result<WebSocketStream<Self::IO>, wintergreen::Error> {
+        Ok(wintergreen::smol::connect_with(url, options).await?.0)
     }
 }
 
@@ -70,19 +70,19 @@ impl Connector for OnSmol {
 struct OnAsyncStd;
 #[cfg(feature = "runtime-async-std")]
 impl Connector for OnAsyncStd {
-    type IO = spearmint::async_std::Transport;
+    type IO = wintergreen::async_std::Transport;
     async fn connect(
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> Result<WebSocketStream<Self::IO>, spearmint::Error> {
-        Ok(spearmint::async_std::connect_with(url, options).await?.0)
+    ) -> Result<WebSocketStream<Self::IO>, wintergreen::Error> {
+        Ok(wintergreen::async_std::connect_with(url, options).await?.0)
     }
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut url = "ws://127.0.0.1:9001".to_owned();
-    let mut agent = "spearmint".to_owned();
+    let mut agent = "wintergreen".to_owned();
     let mut http2 = false;
     let mut runtime = "tokio".to_owned();
     let mut sections = None;
@@ -120,7 +120,7 @@ fn parse_args() -> Result<Args, String> {
 fn options(http2: bool) -> ClientOptions {
     // Section 9 sends messages up to 16 MiB: the defaults (16 MiB frames, 64 MiB
     // messages) already allow them.
-    let options = spearmint::client_options();
+    let options = wintergreen::client_options();
     if http2 {
         // Over HTTP/2 or not at all: a silent fallback would test HTTP/1.1 twice.
         options.http2(Http2Mode::Require)
@@ -133,7 +133,7 @@ async fn case_count<C: Connector>(
     c: &C,
     url: &str,
     options: &ClientOptions,
-) -> Result<u32, spearmint::Error> {
+) -> Result<u32, wintergreen::Error> {
     let mut ws = c.connect(format!("{url}/getCaseCount"), options).await?;
     let mut count = 0;
     while let Some(message) = ws.next().await {
@@ -150,7 +150,7 @@ async fn case_id<C: Connector>(
     url: &str,
     case: u32,
     options: &ClientOptions,
-) -> Result<String, spearmint::Error> {
+) -> Result<String, wintergreen::Error> {
     let mut ws = c
         .connect(format!("{url}/getCaseInfo?case={case}"), options)
         .await?;
@@ -172,7 +172,7 @@ async fn run_case<C: Connector>(
     case: u32,
     agent: &str,
     options: &ClientOptions,
-) -> Result<(), spearmint::Error> {
+) -> Result<(), wintergreen::Error> {
     let target = format!("{url}/runCase?case={case}&agent={agent}");
     let mut ws = c.connect(target, options).await?;
     while let Some(message) = ws.next().await {
@@ -189,7 +189,7 @@ async fn update_reports<C: Connector>(
     url: &str,
     agent: &str,
     options: &ClientOptions,
-) -> Result<(), spearmint::Error> {
+) -> Result<(), wintergreen::Error> {
     let target = format!("{url}/updateReports?agent={agent}");
     let mut ws = c.connect(target, options).await?;
     while let Some(message) = ws.next().await {

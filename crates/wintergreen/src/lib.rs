@@ -1,4 +1,4 @@
-//! # spearmint
+//! # wintergreen
 //!
 //! WebSockets for Rust, in the spirit of Elixir's Mint.WebSocket: the protocol lives in a
 //! sans-IO core ([`codec`]) that takes bytes in and gives events and bytes out, and thin
@@ -6,10 +6,10 @@
 //!
 //! ```no_run
 //! use futures_util::{SinkExt, StreamExt};
-//! use spearmint::Message;
+//! use wintergreen::Message;
 //!
-//! # async fn run() -> Result<(), spearmint::Error> {
-//! let (mut ws, _response) = spearmint::connect("ws://127.0.0.1:9001/").await?;
+//! # async fn run() -> Result<(), wintergreen::Error> {
+//! let (mut ws, _response) = wintergreen::connect("ws://127.0.0.1:9001/").await?;
 //! ws.send(Message::text("hello")).await?;
 //! while let Some(message) = ws.next().await {
 //!     println!("received {:?}", message?);
@@ -18,7 +18,7 @@
 //! ```
 //!
 //! ## Crates and features
-//! - [`codec`] (spearmint-codec): frames, masking, UTF-8, the [`Session`](codec::Session)
+//! - [`codec`] (wintergreen-codec): frames, masking, UTF-8, the [`Session`](codec::Session)
 //!   state machine. Usable alone.
 //! - [`handshake`] and [`http1`]: the opening handshake, sans-IO, both roles.
 //! - [`stream`]: the runtime-agnostic async driver ([`WebSocketStream`]).
@@ -34,22 +34,22 @@
 //!   custom root store or `rustls::ClientConfig` goes in `ClientOptions::tls`
 //!   ([`tls`](mod@tls) builds them). SNI comes from the URL host; ALPN is
 //!   `["h2", "http/1.1"]` when HTTP/2 is asked for, `["http/1.1"]` otherwise.
-//! - `http2`: WebSockets over HTTP/2 (RFC 8441) — `spearmint::http2` (the transport),
+//! - `http2`: WebSockets over HTTP/2 (RFC 8441) — `wintergreen::http2` (the transport),
 //!   [`ClientOptions::http2`] with [`Http2Mode`] in [`connect_with`], and
-//!   `spearmint::tokio::http2` for shared connections and h2c servers.
+//!   `wintergreen::tokio::http2` for shared connections and h2c servers.
 
 //!
 //! ## One example per runtime
 //!
-//! tokio (the default runtime; `spearmint::connect` is `spearmint::tokio` with
+//! tokio (the default runtime; `wintergreen::connect` is `wintergreen::tokio` with
 //! [`client_options`]):
 //!
 //! ```no_run
 //! # #[cfg(feature = "runtime-tokio")]
-//! # async fn run() -> Result<(), spearmint::Error> {
+//! # async fn run() -> Result<(), wintergreen::Error> {
 //! use futures_util::{SinkExt, StreamExt};
-//! let (mut ws, _) = spearmint::tokio::connect_with("wss://example.com/ws", &spearmint::client_options()).await?;
-//! ws.send(spearmint::Message::text("hello")).await?;
+//! let (mut ws, _) = wintergreen::tokio::connect_with("wss://example.com/ws", &wintergreen::client_options()).await?;
+//! ws.send(wintergreen::Message::text("hello")).await?;
 //! let reply = ws.next().await;
 //! # drop(reply); Ok(()) }
 //! ```
@@ -58,11 +58,11 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "runtime-smol")]
-//! # fn run() -> Result<(), spearmint::Error> {
+//! # fn run() -> Result<(), wintergreen::Error> {
 //! use futures_util::{SinkExt, StreamExt};
 //! smol::block_on(async {
-//!     let (mut ws, _) = spearmint::smol::connect_with("wss://example.com/ws", &spearmint::client_options()).await?;
-//!     ws.send(spearmint::Message::text("hello")).await?;
+//!     let (mut ws, _) = wintergreen::smol::connect_with("wss://example.com/ws", &wintergreen::client_options()).await?;
+//!     ws.send(wintergreen::Message::text("hello")).await?;
 //!     let reply = ws.next().await;
 //!     # drop(reply);
 //!     Ok(())
@@ -74,11 +74,11 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "runtime-async-std")]
-//! # fn run() -> Result<(), spearmint::Error> {
+//! # fn run() -> Result<(), wintergreen::Error> {
 //! use futures_util::{SinkExt, StreamExt};
 //! async_std::task::block_on(async {
-//!     let (mut ws, _) = spearmint::async_std::connect_with("wss://example.com/ws", &spearmint::client_options()).await?;
-//!     ws.send(spearmint::Message::text("hello")).await?;
+//!     let (mut ws, _) = wintergreen::async_std::connect_with("wss://example.com/ws", &wintergreen::client_options()).await?;
+//!     ws.send(wintergreen::Message::text("hello")).await?;
 //!     let reply = ws.next().await;
 //!     # drop(reply);
 //!     Ok(())
@@ -94,19 +94,19 @@ pub mod upgrade;
 
 pub use builder::ClientBuilder;
 pub use defaults::{client_options, server_options};
-pub use spearmint_codec as codec;
-pub use spearmint_handshake as handshake;
-pub use spearmint_http1 as http1;
-pub use spearmint_stream as stream;
+pub use wintergreen_codec as codec;
+pub use wintergreen_handshake as handshake;
+pub use wintergreen_http1 as http1;
+pub use wintergreen_stream as stream;
 
 /// WebSockets over HTTP/2 (RFC 8441), runtime-agnostic: [`Http2Client`](http2::Http2Client),
 /// [`Http2Acceptor`](http2::Http2Acceptor), the [`H2Stream`](http2::H2Stream) pipe. On
-/// tokio, `spearmint::tokio::http2` supplies the spawner and timer.
+/// tokio, `wintergreen::tokio::http2` supplies the spawner and timer.
 #[cfg(feature = "http2")]
-pub use spearmint_http2 as http2;
+pub use wintergreen_http2 as http2;
 
-pub use spearmint_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
-pub use spearmint_stream::{
+pub use wintergreen_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
+pub use wintergreen_stream::{
     ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive, ServerOptions, StreamConfig,
     WebSocketReader, WebSocketStream, WebSocketWriter,
 };
@@ -114,33 +114,33 @@ pub use spearmint_stream::{
 /// The tokio runtime: DNS, TCP, timers, and `connect`/`accept`.
 #[cfg(feature = "runtime-tokio")]
 pub mod tokio {
-    pub use spearmint_tokio::*;
+    pub use wintergreen_tokio::*;
 }
 
 /// The smol runtime: DNS, TCP, TLS, timers, and `connect`/`accept` (same shape as
 /// [`tokio`](mod@tokio)).
 #[cfg(feature = "runtime-smol")]
 pub mod smol {
-    pub use spearmint_smol::*;
+    pub use wintergreen_smol::*;
 }
 
 /// The async-std runtime: DNS, TCP, TLS, timers, and `connect`/`accept` (same shape as
 /// [`tokio`](mod@tokio)). async-std is discontinued upstream: prefer [`smol`](mod@smol).
 #[cfg(feature = "runtime-async-std")]
 pub mod async_std {
-    pub use spearmint_async_std::*;
+    pub use wintergreen_async_std::*;
 }
 
 /// TLS configuration for `wss://` (rustls with the ring provider): root stores, ALPN, and
 /// the [`rustls`](tls::rustls) crate itself for building a custom `ClientConfig`.
 #[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
-pub use spearmint_stream::tls;
+pub use wintergreen_stream::tls;
 
 #[cfg(feature = "runtime-tokio")]
 pub use defaults::{accept, connect};
 #[cfg(feature = "runtime-tokio")]
-pub use spearmint_tokio::{accept_with, connect_with};
+pub use wintergreen_tokio::{accept_with, connect_with};
 
 /// permessage-deflate (RFC 7692): offers, server policy, the negotiated extension.
 #[cfg(feature = "deflate")]
-pub use spearmint_deflate as deflate;
+pub use wintergreen_deflate as deflate;

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use spearmint::{KeepAlive, Message};
+use wintergreen::{KeepAlive, Message};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -21,7 +21,7 @@ async fn main() {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001/".to_owned());
     // A ping every 20 s; a peer silent for 20 s + 10 s is treated as gone.
-    let options = spearmint::client_options()
+    let options = wintergreen::client_options()
         .keepalive(KeepAlive::new(
             Duration::from_secs(20),
             Duration::from_secs(10),
@@ -29,7 +29,7 @@ async fn main() {
         .connect_timeout(Duration::from_secs(10));
     let mut backoff = MIN_BACKOFF;
     loop {
-        match spearmint::connect_with(url.as_str(), &options).await {
+        match wintergreen::connect_with(url.as_str(), &options).await {
             Ok((mut ws, _)) => {
                 println!("connected to {url}");
                 backoff = MIN_BACKOFF;

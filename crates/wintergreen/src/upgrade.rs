@@ -1,33 +1,33 @@
 //! Accepting a WebSocket after another HTTP stack (hyper, axum, …) read the request:
 //! [`response_for`] judges it and gives the response to send, [`rejection_response`]
 //! answers a refusal, and [`from_upgraded`] (tokio) or [`PendingUpgrade::into_stream`]
-//! drives the WebSocket over the upgraded connection. See [`spearmint_stream::upgrade`].
+//! drives the WebSocket over the upgraded connection. See [`wintergreen_stream::upgrade`].
 //!
 //! ```no_run
 //! # async fn run(mut request: http::Request<()>) {
-//! let options = spearmint::server_options();
-//! match spearmint::upgrade::response_for(&request, &options) {
+//! let options = wintergreen::server_options();
+//! match wintergreen::upgrade::response_for(&request, &options) {
 //!     Ok((response, pending)) => {
 //!         // hyper: let upgraded = hyper::upgrade::on(&mut request); send `response`;
-//!         // then: let ws = spearmint::upgrade::from_upgraded(TokioIo::new(upgraded.await?), pending);
+//!         // then: let ws = wintergreen::upgrade::from_upgraded(TokioIo::new(upgraded.await?), pending);
 //!         # drop((response, pending));
 //!     }
 //!     Err(err) => {
-//!         let response = spearmint::upgrade::rejection_response(&err); // send it
+//!         let response = wintergreen::upgrade::rejection_response(&err); // send it
 //!         # drop(response);
 //!     }
 //! }
 //! # }
 //! ```
 
-pub use spearmint_stream::upgrade::{PendingUpgrade, rejection_response, response_for};
+pub use wintergreen_stream::upgrade::{PendingUpgrade, rejection_response, response_for};
 
 /// [`PendingUpgrade::into_stream`] on tokio's timer. With hyper, wrap its `Upgraded` in
 /// `hyper_util::rt::TokioIo` and pass it here.
 #[cfg(feature = "runtime-tokio")]
-pub fn from_upgraded<IO>(io: IO, pending: PendingUpgrade) -> spearmint_stream::WebSocketStream<IO>
+pub fn from_upgraded<IO>(io: IO, pending: PendingUpgrade) -> wintergreen_stream::WebSocketStream<IO>
 where
     IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin,
 {
-    pending.into_stream(io, Some(spearmint_tokio::timer()))
+    pending.into_stream(io, Some(wintergreen_tokio::timer()))
 }

@@ -22,10 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{Message, ServerOptions};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
+use wintergreen::{Message, ServerOptions};
 
 /// Connections served at once (Autobahn runs its cases one after another).
 const MAX_CONNECTIONS: usize = 16;
@@ -64,7 +64,7 @@ fn parse_args() -> Result<Args, String> {
 /// lets the library finish the close handshake, and the stream ends (`None`) once the
 /// transport is closed.
 async fn serve(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
-    let (mut ws, request) = match spearmint::accept_with(tcp, options).await {
+    let (mut ws, request) = match wintergreen::accept_with(tcp, options).await {
         Ok(accepted) => accepted,
         Err(err) => {
             println!("{peer}: handshake failed: {err}");
@@ -126,7 +126,7 @@ async fn main() -> ExitCode {
     };
     // Section 9 sends messages up to 16 MiB: the defaults (16 MiB frames, 64 MiB
     // messages) already allow them.
-    let options = Arc::new(spearmint::server_options());
+    let options = Arc::new(wintergreen::server_options());
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     println!("autobahn_server: listening on ws://{}", args.listen);
     loop {

@@ -13,11 +13,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use spearmint::handshake::HandshakeError;
-use spearmint::{Error, ServerOptions, WebSocketStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use wintergreen::handshake::HandshakeError;
+use wintergreen::{Error, ServerOptions, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -38,7 +38,7 @@ async fn one_shot_server(options: ServerOptions) -> (SocketAddr, oneshot::Receiv
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        let _ = tx.send(spearmint::accept_with(tcp, &options).await);
+        let _ = tx.send(wintergreen::accept_with(tcp, &options).await);
     });
     (addr, rx)
 }

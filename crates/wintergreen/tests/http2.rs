@@ -7,7 +7,7 @@
 )]
 //! The facade's HTTP/2 options on tokio: `Http2Mode::Prefer` falls back to HTTP/1.1 against
 //! an HTTP/1.1-only server and uses HTTP/2 against an h2c server; `Require` does not fall
-//! back; shared connections through `spearmint::tokio::http2`.
+//! back; shared connections through `wintergreen::tokio::http2`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{ClientOptions, CloseCode, Error, Http2Mode, Message, ServerOptions};
 use tokio::net::TcpListener;
+use wintergreen::{ClientOptions, CloseCode, Error, Http2Mode, Message, ServerOptions};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -42,7 +42,7 @@ where
     }
 }
 
-/// An HTTP/1.1-only echo server (`spearmint::accept`); counts TCP connections.
+/// An HTTP/1.1-only echo server (`wintergreen::accept`); counts TCP connections.
 async fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -55,7 +55,7 @@ async fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
             };
             counter.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
-                if let Ok((ws, _)) = spearmint::accept(tcp).await {
+                if let Ok((ws, _)) = wintergreen::accept(tcp).await {
                     echo(ws).await;
                 }
             });
@@ -64,7 +64,7 @@ async fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
     (addr, connections)
 }
 
-/// An h2c WebSocket echo server (`spearmint::tokio::http2::accept`).
+/// An h2c WebSocket echo server (`wintergreen::tokio::http2::accept`).
 async fn http2_server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -75,7 +75,7 @@ async fn http2_server() -> SocketAddr {
             };
             tokio::spawn(async move {
                 let Ok(mut acceptor) =
-                    spearmint::tokio::http2::accept(tcp, &ServerOptions::default()).await
+                    wintergreen::tokio::http2::accept(tcp, &ServerOptions::default()).await
                 else {
                     return;
                 };
@@ -98,7 +98,8 @@ async fn plain_h2_server() -> SocketAddr {
                 return;
             };
             tokio::spawn(async move {
-                let Ok(mut connection) = spearmint::http2::h2::server::handshake(tcp).await else {
+                let Ok(mut connection) = wintergreen::http2::h2::server::handshake(tcp).await
+                else {
                     return;
                 };
                 while let Some(Ok((_, mut respond))) = connection.accept().await {
@@ -110,7 +111,7 @@ async fn plain_h2_server() -> SocketAddr {
     addr
 }
 
-async fn round_trip<IO>(ws: &mut spearmint::WebSocketStream<IO>)
+async fn round_trip<IO>(ws: &mut wintergreen::WebSocketStream<IO>)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -126,7 +127,7 @@ where
 async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
     let (addr, connections) = http1_server().await;
     let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+    let (mut ws, response) = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
@@ -144,7 +145,7 @@ async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
 async fn prefer_uses_http2_when_the_server_offers_it() {
     let addr = http2_server().await;
     let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+    let (mut ws, response) = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -160,7 +161,7 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
     let options = ClientOptions::default()
         .http2(Http2Mode::Prefer)
         .handshake_timeout(Duration::from_secs(5));
-    let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap_err();
     assert!(
@@ -173,20 +174,20 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
 async fn require_does_not_fall_back() {
     let addr = plain_h2_server().await;
     let options = ClientOptions::default().http2(Http2Mode::Require);
-    let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::ExtendedConnectDisabled), "{err:?}");
 
     let (addr, connections) = http1_server().await;
-    let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap_err();
     let Error::Http2(source) = &err else {
         panic!("expected the HTTP/2 preface error, got {err:?}");
     };
-    let source = source.downcast_ref::<spearmint::http2::Error>().unwrap();
-    assert!(matches!(source, spearmint::http2::Error::Preface(_)));
+    let source = source.downcast_ref::<wintergreen::http2::Error>().unwrap();
+    assert!(matches!(source, wintergreen::http2::Error::Preface(_)));
     assert!(source.is_http2_unsupported());
     assert_eq!(
         connections.load(Ordering::SeqCst),
@@ -199,7 +200,7 @@ async fn require_does_not_fall_back() {
 async fn the_builder_connects_over_http2() {
     let addr = http2_server().await;
     let (mut ws, _) = bounded(
-        spearmint::ClientBuilder::new(format!("ws://{addr}/chat"))
+        wintergreen::ClientBuilder::new(format!("ws://{addr}/chat"))
             .http2(Http2Mode::Require)
             .connect(),
     )
@@ -212,7 +213,7 @@ async fn the_builder_connects_over_http2() {
 #[tokio::test]
 async fn many_websockets_share_one_connection_on_tokio() {
     let addr = http2_server().await;
-    let client = bounded(spearmint::tokio::http2::connect(
+    let client = bounded(wintergreen::tokio::http2::connect(
         format!("ws://{addr}"),
         &Default::default(),
     ))

@@ -6,16 +6,16 @@
 //! ```
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{CloseCode, Message};
+use wintergreen::{CloseCode, Message};
 
 #[tokio::main]
-async fn main() -> Result<(), spearmint::Error> {
+async fn main() -> Result<(), wintergreen::Error> {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001/".to_owned());
-    let (mut ws, response) = spearmint::connect(url.as_str()).await?;
+    let (mut ws, response) = wintergreen::connect(url.as_str()).await?;
     println!("connected to {url}: {}", response.status());
-    ws.send(Message::text("hello from spearmint")).await?;
+    ws.send(Message::text("hello from wintergreen")).await?;
     if let Some(reply) = ws.next().await {
         println!("received {:?}", reply?);
     }

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use spearmint_codec::ExtensionFactory;
-use spearmint_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive};
+use wintergreen_codec::ExtensionFactory;
+use wintergreen_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive};
 
 /// Builds a client connection: headers, subprotocols, limits and timeouts.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), spearmint::Error> {
-/// let (ws, response) = spearmint::ClientBuilder::new("ws://127.0.0.1:9001/chat")
+/// # async fn run() -> Result<(), wintergreen::Error> {
+/// let (ws, response) = wintergreen::ClientBuilder::new("ws://127.0.0.1:9001/chat")
 ///     .header("Authorization", "Bearer token")
 ///     .subprotocol("chat.v1")
 ///     .max_message_size(1 << 20)
@@ -126,12 +126,12 @@ impl ClientBuilder {
         self,
     ) -> Result<
         (
-            spearmint_stream::WebSocketStream<spearmint_tokio::Transport>,
+            wintergreen_stream::WebSocketStream<wintergreen_tokio::Transport>,
             http::Response<()>,
         ),
         Error,
     > {
         let (request, options) = self.build()?;
-        spearmint_tokio::connect_with(request, &options).await
+        wintergreen_tokio::connect_with(request, &options).await
     }
 }

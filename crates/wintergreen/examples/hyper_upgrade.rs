@@ -5,12 +5,12 @@
 //! cargo run --example hyper_upgrade --features http2
 //! ```
 //! hyper owns the connection and parses requests (hyper-util's `auto` builder speaks both
-//! versions, with `enable_connect_protocol` for HTTP/2); spearmint judges the WebSocket
-//! request with [`spearmint::upgrade::response_for`], hyper sends the answer, and once hyper
-//! hands over the upgraded connection, [`spearmint::upgrade::from_upgraded`] drives the
-//! WebSocket. Refusals go out as [`spearmint::upgrade::rejection_response`].
+//! versions, with `enable_connect_protocol` for HTTP/2); wintergreen judges the WebSocket
+//! request with [`wintergreen::upgrade::response_for`], hyper sends the answer, and once hyper
+//! hands over the upgraded connection, [`wintergreen::upgrade::from_upgraded`] drives the
+//! WebSocket. Refusals go out as [`wintergreen::upgrade::rejection_response`].
 //!
-//! The example then connects with spearmint's client over both versions, and once to a
+//! The example then connects with wintergreen's client over both versions, and once to a
 //! path the policy refuses (404), and exits 0 when everything went as expected.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -26,14 +26,14 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use spearmint::handshake::{HandshakeError, Rejection};
-use spearmint::{CloseCode, Error, Http2Mode, Message, ServerOptions};
 use tokio::net::TcpListener;
+use wintergreen::handshake::{HandshakeError, Rejection};
+use wintergreen::{CloseCode, Error, Http2Mode, Message, ServerOptions};
 
 /// The WebSocket policy: deflate (the facade's default), subprotocol `echo.v1` when
 /// offered, and only the path `/ws`.
 fn server_options() -> ServerOptions {
-    let mut options = spearmint::server_options();
+    let mut options = wintergreen::server_options();
     options.server.policy = options
         .server
         .policy
@@ -70,7 +70,7 @@ async fn handle(
             b"hello over plain HTTP\n",
         ))));
     }
-    match spearmint::upgrade::response_for(&request, &options) {
+    match wintergreen::upgrade::response_for(&request, &options) {
         Ok((response, pending)) => {
             let on_upgrade = hyper::upgrade::on(&mut request);
             let path = request.uri().path().to_owned();
@@ -83,7 +83,8 @@ async fn handle(
                             pending.subprotocol(),
                             pending.extension(),
                         );
-                        let ws = spearmint::upgrade::from_upgraded(TokioIo::new(upgraded), pending);
+                        let ws =
+                            wintergreen::upgrade::from_upgraded(TokioIo::new(upgraded), pending);
                         echo(ws).await;
                     }
                     Err(err) => println!("[server] upgrade failed: {err}"),
@@ -93,7 +94,7 @@ async fn handle(
         }
         Err(err) => {
             println!("[server] refused {}: {err}", request.uri());
-            Ok(spearmint::upgrade::rejection_response(&err).map(Full::new))
+            Ok(wintergreen::upgrade::rejection_response(&err).map(Full::new))
         }
     }
 }
@@ -132,10 +133,10 @@ async fn server(listener: TcpListener) {
 }
 
 async fn client(url: &str, mode: Http2Mode) -> Result<(), Box<dyn std::error::Error>> {
-    let options = spearmint::client_options()
+    let options = wintergreen::client_options()
         .http2(mode)
         .subprotocol("echo.v1");
-    let (mut ws, response) = spearmint::connect_with(url, &options).await?;
+    let (mut ws, response) = wintergreen::connect_with(url, &options).await?;
     println!(
         "[client] connected over {:?}: {} {:?}",
         ws.get_ref().http_version(),
@@ -165,7 +166,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("--- HTTP/2 ---");
     client(&format!("ws://{addr}/ws"), Http2Mode::Require).await?;
     println!("--- refused ---");
-    match spearmint::connect(format!("ws://{addr}/elsewhere")).await {
+    match wintergreen::connect(format!("ws://{addr}/elsewhere")).await {
         Err(Error::Handshake(err)) => match err.as_handshake() {
             Some(HandshakeError::UpgradeFailed { status, .. }) if *status == 404 => {
                 println!("[client] refused as expected: {status}");

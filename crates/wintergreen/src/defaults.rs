@@ -1,6 +1,6 @@
 //! The facade's defaults: what the enabled features add to the runtime-agnostic options.
 
-use spearmint_stream::{ClientOptions, ServerOptions};
+use wintergreen_stream::{ClientOptions, ServerOptions};
 
 /// Client options with the facade's defaults: with the `deflate` feature, an offer of
 /// permessage-deflate (`client_max_window_bits`, context takeover, level 1).
@@ -8,7 +8,7 @@ pub fn client_options() -> ClientOptions {
     let options = ClientOptions::default();
     #[cfg(feature = "deflate")]
     let options = options.extension(std::sync::Arc::new(
-        spearmint_deflate::DeflateFactory::client_default(),
+        wintergreen_deflate::DeflateFactory::client_default(),
     ));
     options
 }
@@ -21,7 +21,7 @@ pub fn server_options() -> ServerOptions {
     #[cfg(feature = "deflate")]
     {
         options.server.policy = options.server.policy.extension(std::sync::Arc::new(
-            spearmint_deflate::DeflateFactory::server_default(),
+            wintergreen_deflate::DeflateFactory::server_default(),
         ));
     }
     options
@@ -35,15 +35,15 @@ pub fn server_options() -> ServerOptions {
 /// A bad URL, a failed DNS lookup or connect, a refused or invalid handshake, a timeout.
 #[cfg(feature = "runtime-tokio")]
 pub async fn connect(
-    request: impl spearmint_stream::IntoClientRequest,
+    request: impl wintergreen_stream::IntoClientRequest,
 ) -> Result<
     (
-        spearmint_stream::WebSocketStream<spearmint_tokio::Transport>,
+        wintergreen_stream::WebSocketStream<wintergreen_tokio::Transport>,
         http::Response<()>,
     ),
-    spearmint_stream::Error,
+    wintergreen_stream::Error,
 > {
-    spearmint_tokio::connect_with(request, &client_options()).await
+    wintergreen_tokio::connect_with(request, &client_options()).await
 }
 
 /// Accepts a WebSocket on an incoming byte stream on tokio with the facade's defaults
@@ -55,9 +55,9 @@ pub async fn connect(
 #[cfg(feature = "runtime-tokio")]
 pub async fn accept<IO>(
     io: IO,
-) -> Result<(spearmint_stream::WebSocketStream<IO>, http::Request<()>), spearmint_stream::Error>
+) -> Result<(wintergreen_stream::WebSocketStream<IO>, http::Request<()>), wintergreen_stream::Error>
 where
     IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin,
 {
-    spearmint_tokio::accept_with(io, &server_options()).await
+    wintergreen_tokio::accept_with(io, &server_options()).await
 }

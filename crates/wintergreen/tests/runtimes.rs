@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use spearmint::{ClientOptions, CloseCode, Message, ServerOptions, WebSocketStream};
+use wintergreen::{ClientOptions, CloseCode, Message, ServerOptions, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -34,7 +34,7 @@ async fn talk<IO>(ws: &mut WebSocketStream<IO>)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let big = "spearmint ".repeat(5000);
+    let big = "wintergreen ".repeat(5000);
     for text in [big.as_str(), "hello"] {
         ws.send_message(Message::text(text)).await.unwrap();
         let reply = ws.next_message().await.unwrap().unwrap();
@@ -55,16 +55,20 @@ fn negotiated(response: &http::Response<()>) -> bool {
 fn cases() -> [(ClientOptions, ServerOptions, bool); 3] {
     [
         (
-            spearmint::client_options(),
-            spearmint::server_options(),
+            wintergreen::client_options(),
+            wintergreen::server_options(),
             true,
         ),
         (
-            spearmint::client_options().no_extensions(),
-            spearmint::server_options(),
+            wintergreen::client_options().no_extensions(),
+            wintergreen::server_options(),
             false,
         ),
-        (spearmint::client_options(), ServerOptions::default(), false),
+        (
+            wintergreen::client_options(),
+            ServerOptions::default(),
+            false,
+        ),
     ]
 }
 
@@ -76,11 +80,12 @@ fn smol_client_and_server_with_and_without_deflate() {
             let url = format!("ws://{}/", listener.local_addr().unwrap());
             let serve = smol::spawn(async move {
                 let (tcp, _) = listener.accept().await.unwrap();
-                let (ws, _) = spearmint::smol::accept_with(tcp, &server).await.unwrap();
+                let (ws, _) = wintergreen::smol::accept_with(tcp, &server).await.unwrap();
                 echo(ws).await;
             });
             let run = async {
-                let (mut ws, response) = spearmint::smol::connect_with(url, &client).await.unwrap();
+                let (mut ws, response) =
+                    wintergreen::smol::connect_with(url, &client).await.unwrap();
                 assert_eq!(negotiated(&response), deflate);
                 talk(&mut ws).await;
             };
@@ -104,13 +109,13 @@ fn async_std_client_and_server_with_and_without_deflate() {
             let url = format!("ws://{}/", listener.local_addr().unwrap());
             let serve = async_std::task::spawn(async move {
                 let (tcp, _) = listener.accept().await.unwrap();
-                let (ws, _) = spearmint::async_std::accept_with(tcp, &server)
+                let (ws, _) = wintergreen::async_std::accept_with(tcp, &server)
                     .await
                     .unwrap();
                 echo(ws).await;
             });
             let run = async {
-                let (mut ws, response) = spearmint::async_std::connect_with(url, &client)
+                let (mut ws, response) = wintergreen::async_std::connect_with(url, &client)
                     .await
                     .unwrap();
                 assert_eq!(negotiated(&response), deflate);

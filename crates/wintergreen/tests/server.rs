@@ -8,16 +8,16 @@
 //! Our client against our server on tokio: both HTTP versions (HTTP/2 with the `http2`
 //! feature), with and without permessage-deflate; a policy's rejection reaches the client
 //! as a typed `UpgradeFailed` with its status; subprotocols are negotiated end to end; and
-//! the hyper-free `spearmint::upgrade` path serves a client.
+//! the hyper-free `wintergreen::upgrade` path serves a client.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
-use spearmint::handshake::{HandshakeError, Rejection};
-use spearmint::{ClientOptions, CloseCode, Error, Http2Mode, Message, ServerOptions};
 use tokio::net::{TcpListener, TcpStream};
+use wintergreen::handshake::{HandshakeError, Rejection};
+use wintergreen::{ClientOptions, CloseCode, Error, Http2Mode, Message, ServerOptions};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -70,12 +70,13 @@ async fn server(options: ServerOptions) -> SocketAddr {
             tokio::spawn(async move {
                 if is_http2(&tcp).await {
                     #[cfg(feature = "http2")]
-                    if let Ok(mut acceptor) = spearmint::tokio::http2::accept(tcp, &options).await {
+                    if let Ok(mut acceptor) = wintergreen::tokio::http2::accept(tcp, &options).await
+                    {
                         while let Some(Ok((ws, _))) = acceptor.accept().await {
                             tokio::spawn(echo(ws));
                         }
                     }
-                } else if let Ok((ws, _)) = spearmint::accept_with(tcp, &options).await {
+                } else if let Ok((ws, _)) = wintergreen::accept_with(tcp, &options).await {
                     echo(ws).await;
                 }
             });
@@ -96,7 +97,7 @@ fn modes() -> Vec<Http2Mode> {
 /// large and compressible), and closes cleanly.
 async fn round_trip(addr: SocketAddr, options: &ClientOptions, expect_deflate: bool) {
     let url = format!("ws://{addr}/echo");
-    let (mut ws, response) = spearmint::connect_with(url, options).await.unwrap();
+    let (mut ws, response) = wintergreen::connect_with(url, options).await.unwrap();
     let want_version = if options.http2 == Http2Mode::Off {
         http::Version::HTTP_11
     } else {
@@ -124,9 +125,9 @@ async fn round_trip(addr: SocketAddr, options: &ClientOptions, expect_deflate: b
 
 #[tokio::test]
 async fn client_and_server_talk_over_both_versions_with_deflate() {
-    let addr = server(spearmint::server_options()).await;
+    let addr = server(wintergreen::server_options()).await;
     for mode in modes() {
-        let options = spearmint::client_options().http2(mode);
+        let options = wintergreen::client_options().http2(mode);
         bounded(round_trip(addr, &options, cfg!(feature = "deflate"))).await;
     }
 }
@@ -134,7 +135,7 @@ async fn client_and_server_talk_over_both_versions_with_deflate() {
 #[tokio::test]
 async fn client_and_server_talk_over_both_versions_without_deflate() {
     // A client that offers nothing, to a server that would accept deflate.
-    let addr = server(spearmint::server_options()).await;
+    let addr = server(wintergreen::server_options()).await;
     for mode in modes() {
         let options = ClientOptions::default().http2(mode);
         bounded(round_trip(addr, &options, false)).await;
@@ -142,13 +143,13 @@ async fn client_and_server_talk_over_both_versions_without_deflate() {
     // A client that offers deflate, to a server that accepts no extension.
     let addr = server(ServerOptions::default()).await;
     for mode in modes() {
-        let options = spearmint::client_options().http2(mode);
+        let options = wintergreen::client_options().http2(mode);
         bounded(round_trip(addr, &options, false)).await;
     }
 }
 
 fn origin_checked() -> ServerOptions {
-    let mut options = spearmint::server_options();
+    let mut options = wintergreen::server_options();
     options.server.policy =
         options
             .server
@@ -164,11 +165,11 @@ fn origin_checked() -> ServerOptions {
 async fn a_policy_rejection_reaches_the_client_as_upgrade_failed_with_its_status() {
     let addr = server(origin_checked()).await;
     for mode in modes() {
-        let options = spearmint::client_options()
+        let options = wintergreen::client_options()
             .http2(mode)
             .header("Origin", "https://evil.example")
             .unwrap();
-        let err = bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+        let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
             .await
             .unwrap_err();
         let Error::Handshake(err) = &err else {
@@ -182,7 +183,7 @@ async fn a_policy_rejection_reaches_the_client_as_upgrade_failed_with_its_status
             other => panic!("{mode:?}: {other:?}"),
         }
         // The right origin is let in.
-        let options = spearmint::client_options()
+        let options = wintergreen::client_options()
             .http2(mode)
             .header("Origin", "https://good.example")
             .unwrap();
@@ -192,7 +193,7 @@ async fn a_policy_rejection_reaches_the_client_as_upgrade_failed_with_its_status
 
 #[tokio::test]
 async fn subprotocols_are_negotiated_end_to_end() {
-    let mut options = spearmint::server_options();
+    let mut options = wintergreen::server_options();
     options.server.policy = options.server.policy.subprotocols(["chat.v2", "chat.v1"]);
     let addr = server(options).await;
     for mode in modes() {
@@ -202,7 +203,7 @@ async fn subprotocols_are_negotiated_end_to_end() {
             .subprotocol("chat.v1")
             .subprotocol("chat.v2");
         let (mut ws, response) =
-            bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+            bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
                 .await
                 .unwrap();
         assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v2");
@@ -216,7 +217,7 @@ async fn subprotocols_are_negotiated_end_to_end() {
         // Nothing in common: accepted without a subprotocol (RFC 6455 §4.2.2).
         let options = ClientOptions::default().http2(mode).subprotocol("other");
         let (mut ws, response) =
-            bounded(spearmint::connect_with(format!("ws://{addr}/"), &options))
+            bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
                 .await
                 .unwrap();
         assert!(!response.headers().contains_key("sec-websocket-protocol"));
@@ -224,7 +225,7 @@ async fn subprotocols_are_negotiated_end_to_end() {
     }
 }
 
-/// The `spearmint::upgrade` helpers serve a client when the HTTP/1.1 request was read by
+/// The `wintergreen::upgrade` helpers serve a client when the HTTP/1.1 request was read by
 /// someone else (here: by hand, standing in for hyper).
 #[tokio::test]
 async fn the_upgrade_helpers_serve_a_request_read_elsewhere() {
@@ -257,18 +258,18 @@ async fn the_upgrade_helpers_serve_a_request_read_elsewhere() {
         assert!(reader.buffer().is_empty());
         let mut tcp = reader.into_inner();
         let (response, pending) =
-            spearmint::upgrade::response_for(&request, &spearmint::server_options()).unwrap();
+            wintergreen::upgrade::response_for(&request, &wintergreen::server_options()).unwrap();
         let mut head = format!("HTTP/1.1 {}\r\n", response.status());
         for (name, value) in response.headers() {
             head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
         }
         head.push_str("\r\n");
         tcp.write_all(head.as_bytes()).await.unwrap();
-        echo(spearmint::upgrade::from_upgraded(tcp, pending)).await;
+        echo(wintergreen::upgrade::from_upgraded(tcp, pending)).await;
     });
     bounded(round_trip(
         addr,
-        &spearmint::client_options(),
+        &wintergreen::client_options(),
         cfg!(feature = "deflate"),
     ))
     .await;

@@ -12,12 +12,12 @@
 use std::process::ExitCode;
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{ClientOptions, Http2Mode, Message};
 use tokio::io::AsyncBufReadExt;
+use wintergreen::{ClientOptions, Http2Mode, Message};
 
 fn parse_args() -> Result<(String, ClientOptions), String> {
     let mut url = None;
-    let mut options = spearmint::client_options();
+    let mut options = wintergreen::client_options();
     let mut deflate = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (ws, response) = match spearmint::connect_with(url.as_str(), &options).await {
+    let (ws, response) = match wintergreen::connect_with(url.as_str(), &options).await {
         Ok(connected) => connected,
         Err(err) => {
             eprintln!("interactive: {url}: {err}");

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use spearmint::{CloseCode, Error, Http2Mode, Message, ServerOptions};
 use tokio::net::{TcpListener, TcpStream};
+use wintergreen::{CloseCode, Error, Http2Mode, Message, ServerOptions};
 
 /// The client connection preface of HTTP/2 (RFC 9113 §3.4); its first line is enough.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
@@ -78,7 +78,7 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, options: ServerOptions) {
         Err(_) => return println!("[server] {peer}: sent nothing in time"),
     };
     if http2 {
-        let mut acceptor = match spearmint::tokio::http2::accept(tcp, &options).await {
+        let mut acceptor = match wintergreen::tokio::http2::accept(tcp, &options).await {
             Ok(acceptor) => acceptor,
             Err(err) => return println!("[server] {peer}: HTTP/2 handshake failed: {err}"),
         };
@@ -94,7 +94,7 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, options: ServerOptions) {
             }
         }
     } else {
-        match spearmint::accept_with(tcp, &options).await {
+        match wintergreen::accept_with(tcp, &options).await {
             Ok((ws, request)) => {
                 let who = format!("{peer} {} over HTTP/1.1", request.uri().path());
                 println!("[server] accepted {who}");
@@ -107,7 +107,7 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, options: ServerOptions) {
 
 async fn server(listener: TcpListener) {
     // The facade's defaults: permessage-deflate is accepted when a client offers it.
-    let options = spearmint::server_options();
+    let options = wintergreen::server_options();
     while let Ok((tcp, peer)) = listener.accept().await {
         let _ = tcp.set_nodelay(true);
         tokio::spawn(serve(tcp, peer, options.clone()));
@@ -117,8 +117,8 @@ async fn server(listener: TcpListener) {
 /// One client run: connect with `mode`, exchange messages, check the echoes, close.
 async fn client(url: &str, mode: Http2Mode) -> Result<(), Box<dyn std::error::Error>> {
     // The facade's defaults: permessage-deflate is offered.
-    let options = spearmint::client_options().http2(mode);
-    let (mut ws, response) = spearmint::connect_with(url, &options).await?;
+    let options = wintergreen::client_options().http2(mode);
+    let (mut ws, response) = wintergreen::connect_with(url, &options).await?;
     let extension = response
         .headers()
         .get("sec-websocket-extensions")
@@ -129,11 +129,11 @@ async fn client(url: &str, mode: Http2Mode) -> Result<(), Box<dyn std::error::Er
         ws.get_ref().http_version(),
         response.status(),
     );
-    let big = "spearmint ".repeat(1000);
+    let big = "wintergreen ".repeat(1000);
     let messages = [
         Message::text("hello"),
         Message::text("from"),
-        Message::text("spearmint"),
+        Message::text("wintergreen"),
         Message::binary(vec![0xde, 0xad, 0xbe, 0xef]),
         Message::text(big),
     ];
