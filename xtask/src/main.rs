@@ -6,12 +6,15 @@
 //!                                     Autobahn|Testsuite vs our client and our server, judged
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
 //! cargo xtask interop                 permessage-deflate against Python `websockets`, both roles
+//! cargo xtask readme                  the README's client and server, as written, run as a pair
 //! ```
 
 mod autobahn;
 mod ci;
+mod docs;
 mod install;
 mod interop;
+mod readme;
 mod util;
 
 use std::process::ExitCode;
@@ -36,6 +39,9 @@ tasks:
   interop                 permessage-deflate with a third-party implementation (Python
                           `websockets` in a venv at target/interop-venv): our client against
                           its echo server on 127.0.0.1:9005, its client against ours on :9006
+  readme                  the README's client and server blocks, as written, in a new crate
+                          outside the workspace with the README's [dependencies]; the pair
+                          runs on a free loopback port and the client must exit by itself
   help                    this text
 ";
 
@@ -50,6 +56,7 @@ fn main() -> ExitCode {
         "autobahn" => autobahn::run(rest),
         "autobahn-install" => install::run(rest),
         "interop" => interop::run(rest),
+        "readme" => readme::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

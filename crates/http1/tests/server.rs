@@ -173,7 +173,7 @@ fn client_and_server_talk_after_upgrading_in_memory() {
         .subprotocols(["v1"])
         .extension(Arc::new(Dummy("x-ext")));
 
-    let request = Request::get("ws://localhost:9001/room").body(()).unwrap();
+    let request = Request::get("ws://localhost:8080/room").body(()).unwrap();
     let mut client = ClientUpgrade::new(request, client_config).unwrap();
     let mut server = ServerUpgrade::new(server_config);
 

@@ -11,7 +11,7 @@
 //! # async fn run() -> Result<(), wintergreen_stream::Error> {
 //! use wintergreen_stream::Message;
 //!
-//! let (mut ws, _response) = wintergreen_smol::connect("ws://127.0.0.1:9001/echo").await?;
+//! let (mut ws, _response) = wintergreen_smol::connect("ws://127.0.0.1:8080/echo").await?;
 //! ws.send_message(Message::text("hello")).await?;
 //! if let Some(reply) = ws.next_message().await {
 //!     println!("{:?}", reply?);

@@ -12,7 +12,7 @@ use wintergreen::{CloseCode, Message};
 async fn main() -> Result<(), wintergreen::Error> {
     let url = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "ws://127.0.0.1:9001/".to_owned());
+        .unwrap_or_else(|| "ws://127.0.0.1:8080/".to_owned());
     let (mut ws, response) = wintergreen::connect(url.as_str()).await?;
     println!("connected to {url}: {}", response.status());
     ws.send(Message::text("hello from wintergreen")).await?;

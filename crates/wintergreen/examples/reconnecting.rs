@@ -19,7 +19,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 async fn main() {
     let url = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "ws://127.0.0.1:9001/".to_owned());
+        .unwrap_or_else(|| "ws://127.0.0.1:8080/".to_owned());
     // A ping every 20 s; a peer silent for 20 s + 10 s is treated as gone.
     let options = wintergreen::client_options()
         .keepalive(KeepAlive::new(

@@ -10,7 +10,7 @@ use wintergreen_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, Kee
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), wintergreen::Error> {
-/// let (ws, response) = wintergreen::ClientBuilder::new("ws://127.0.0.1:9001/chat")
+/// let (ws, response) = wintergreen::ClientBuilder::new("ws://127.0.0.1:8080/chat")
 ///     .header("Authorization", "Bearer token")
 ///     .subprotocol("chat.v1")
 ///     .max_message_size(1 << 20)

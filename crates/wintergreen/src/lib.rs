@@ -9,7 +9,7 @@
 //! use wintergreen::Message;
 //!
 //! # async fn run() -> Result<(), wintergreen::Error> {
-//! let (mut ws, _response) = wintergreen::connect("ws://127.0.0.1:9001/").await?;
+//! let (mut ws, _response) = wintergreen::connect("ws://127.0.0.1:8080/").await?;
 //! ws.send(Message::text("hello")).await?;
 //! while let Some(message) = ws.next().await {
 //!     println!("received {:?}", message?);
@@ -91,6 +91,19 @@
 mod builder;
 mod defaults;
 pub mod upgrade;
+
+/// The `bytes` crate, whose `Bytes` carries message payloads without copying.
+pub use ::bytes;
+/// The `http` crate, whose `Request`, `Response`, `HeaderMap`, `StatusCode` and `Uri` the API
+/// speaks, re-exported so that no extra dependency is needed to name them.
+pub use ::http;
+
+// README.md's Rust blocks are compiled (and the runnable ones run) as doc tests of this crate:
+// what a user copies from the README builds. `cargo xtask ci` also builds and runs its client
+// and server blocks as written, in a crate of their own.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
 
 pub use builder::ClientBuilder;
 pub use defaults::{client_options, server_options};
