@@ -50,6 +50,10 @@ const STEPS: &[Step] = &[
         run: deny,
     },
     Step {
+        name: "package",
+        run: package,
+    },
+    Step {
         name: "autobahn",
         run: autobahn,
     },
@@ -259,6 +263,22 @@ fn deny() -> Result<()> {
     let mut args = vec!["deny", "--offline", "check"];
     args.extend(DENY_CHECKS);
     util::run(&mut cargo(&args), Duration::from_secs(10 * 60))
+}
+
+/// Every crate meant for the registry packages and builds from its package alone (the ones
+/// with `publish = false` are excluded: the bench crate and xtask).
+fn package() -> Result<()> {
+    util::run(
+        &mut cargo(&[
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "wintergreen-codec-bench",
+        ]),
+        Duration::from_secs(20 * 60),
+    )
 }
 
 /// The README's client and server, exactly as a user pastes them (`cargo xtask readme`).

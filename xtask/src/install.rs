@@ -169,20 +169,17 @@ fn py2_pip() -> Command {
 fn install_python2() -> Result<()> {
     let codename = os_codename().unwrap_or_else(|| "bookworm".to_owned());
     let source = debian_source(&codename)?;
+    crate::system::consent(&[
+        format!(
+            "write {OUR_SOURCES}: Debian {OLD_SUITE} as an extra apt source (mirror {}, from this machine's {codename} source)",
+            source.uri
+        ),
+        format!("write {OUR_PREFERENCES}: pin {OLD_SUITE} to priority 100, below {codename}"),
+        format!("apt-get update; apt-get install {}", APT_PACKAGES.join(" ")),
+    ])?;
     step!(
         "[1/3] adding Debian {OLD_SUITE} as a low-priority apt source (mirror {} from this machine's {codename} source)",
         source.uri
-    );
-
-    let sources = format!(
-        "# Written by `cargo xtask autobahn-install` (wintergreen): Debian {OLD_SUITE} only for python2.7,\n\
-         # which Autobahn|Testsuite needs. Pinned to priority 100 in {OUR_PREFERENCES}.\n\
-         Types: deb\n\
-         URIs: {}\n\
-         Suites: {OLD_SUITE}\n\
-         Components: main\n\
-         Signed-By: {}\n",
-        source.uri, source.signed_by
     );
     let preferences = format!(
         "Explanation: Written by `cargo xtask autobahn-install` (wintergreen). Debian {OLD_SUITE} is here only\n\
@@ -192,26 +189,83 @@ fn install_python2() -> Result<()> {
          Pin-Priority: 100\n"
     );
     write_if_changed(Path::new(OUR_PREFERENCES), &preferences)?;
-    write_if_changed(Path::new(OUR_SOURCES), &sources)?;
 
-    util::run(
-        Command::new("apt-get")
-            .args(["-q", "update"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        Duration::from_secs(10 * 60),
-    )
-    .map_err(|e| util::Error(format!("apt-get update failed: {e}")))?;
-    util::run(
-        Command::new("apt-get")
-            .args(["-q", "install", "-y", "--no-install-recommends"])
-            .args(APT_PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        Duration::from_secs(15 * 60),
-    )?;
-    if !Path::new(PYTHON2).exists() {
-        bail!("apt-get installed {APT_PACKAGES:?} but {PYTHON2} is missing");
+    // The regular mirror first; once a suite is retired Debian moves it to its archive
+    // service, whose address follows the mirror's (see `archive_uri`).
+    let mut tried: Vec<String> = Vec::new();
+    let candidates = [Some(source.uri.clone()), archive_uri(&source.uri)];
+    for uri in candidates.into_iter().flatten() {
+        write_if_changed(
+            Path::new(OUR_SOURCES),
+            &sources_stanza(&uri, &source.signed_by),
+        )?;
+        let outcome = crate::system::apt_update_forced(true).and_then(|()| {
+            if python2_candidate() {
+                Ok(())
+            } else {
+                bail!("apt knows no installable python2.7 from {uri} {OLD_SUITE}")
+            }
+        });
+        match outcome {
+            Ok(()) => {
+                crate::system::apt_install(&APT_PACKAGES)?;
+                if !Path::new(PYTHON2).exists() {
+                    bail!("apt-get installed {APT_PACKAGES:?} but {PYTHON2} is missing");
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                step!("Debian {OLD_SUITE} from {uri} did not work: {e}");
+                tried.push(format!("{uri}: {e}"));
+            }
+        }
     }
-    Ok(())
+    // Leave no source behind that breaks every later `apt-get update` on this machine.
+    let _ = fs::remove_file(OUR_SOURCES);
+    bail!(
+        "could not install python2.7 from Debian {OLD_SUITE}; tried:\n  {}\n\
+         (the suite may have moved: set a working mirror for {codename} in {DEB822_SOURCES}, or use docker-compose.yml)",
+        tried.join("\n  ")
+    )
+}
+
+fn sources_stanza(uri: &str, signed_by: &str) -> String {
+    format!(
+        "# Written by `cargo xtask autobahn-install` (wintergreen): Debian {OLD_SUITE} only for python2.7,\n\
+         # which Autobahn|Testsuite needs. Pinned to priority 100 in {OUR_PREFERENCES}.\n\
+         Types: deb\n\
+         URIs: {uri}\n\
+         Suites: {OLD_SUITE}\n\
+         Components: main\n\
+         Signed-By: {signed_by}\n"
+    )
+}
+
+/// Does apt have an installable `python2.7` (a candidate version)?
+fn python2_candidate() -> bool {
+    util::output(
+        Command::new("apt-cache").args(["policy", "python2.7"]),
+        Duration::from_secs(60),
+    )
+    .is_ok_and(|out| {
+        out.lines()
+            .filter_map(|l| l.trim().strip_prefix("Candidate:"))
+            .any(|v| !v.trim().is_empty() && v.trim() != "(none)")
+    })
+}
+
+/// Where Debian keeps a retired suite, derived from the regular mirror's URI: the same scheme
+/// and path on the host whose first label is `archive` (`http://deb.<domain>/debian` →
+/// `http://archive.<domain>/debian`). `None` when the host has no domain to keep, or when the
+/// URI already points at an archive.
+fn archive_uri(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (first, domain) = host.split_once('.')?;
+    if first == "archive" || domain.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    Some(format!("{scheme}://archive.{domain}/{path}"))
 }
 
 fn write_if_changed(path: &Path, content: &str) -> Result<()> {
@@ -350,6 +404,10 @@ fn bootstrap_pip() -> Result<()> {
         "[2/3] bootstrapping {} for Python 2.7 from their universal wheels",
         BOOTSTRAP.join(", ")
     );
+    crate::system::ensure(
+        &[crate::system::PYTHON3, crate::system::PYTHON3_PIP],
+        "bootstrapping pip for Python 2.7",
+    )?;
     let python3 = ["python3", "/usr/bin/python3"]
         .into_iter()
         .find(|p| util::succeeds(Command::new(p).args(["-m", "pip", "--version"]), Duration::from_secs(60)))
@@ -447,6 +505,21 @@ mod tests {
         let src = parse_deb822(text, "bookworm").unwrap();
         assert_eq!(src.uri, "http://c.example/debian");
         assert_eq!(src.signed_by, DEFAULT_KEYRING);
+    }
+
+    #[test]
+    fn archive_location_follows_the_mirror() {
+        assert_eq!(
+            archive_uri("http://deb.example.org/debian").as_deref(),
+            Some("http://archive.example.org/debian")
+        );
+        assert_eq!(
+            archive_uri("https://mirror.example.net/debian/").as_deref(),
+            Some("https://archive.example.net/debian/")
+        );
+        assert_eq!(archive_uri("http://archive.example.org/debian"), None);
+        assert_eq!(archive_uri("http://10.0.0.1/debian"), None);
+        assert_eq!(archive_uri("http://localhost/debian"), None);
     }
 
     #[test]

@@ -122,6 +122,10 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
         return Ok(python);
     }
     if !util::is_executable(&python) {
+        crate::system::ensure(
+            &[crate::system::PYTHON3, crate::system::PYTHON3_VENV],
+            "the interop venv",
+        )?;
         let Some(python3) = util::which("python3") else {
             bail!("python3 is not on PATH; it is needed for the interop venv");
         };

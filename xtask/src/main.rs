@@ -15,6 +15,7 @@ mod docs;
 mod install;
 mod interop;
 mod readme;
+mod system;
 mod util;
 
 use std::process::ExitCode;
@@ -24,7 +25,8 @@ usage: cargo xtask <task> [options]
 
 tasks:
   ci [--skip STEP,...]    run everything CI runs, in order, failing fast:
-                          fmt --check, clippy -D warnings, test, cargo deny, autobahn
+                          fmt --check, clippy -D warnings, docs, feature matrix, test,
+                          interop, quickstart, readme, cargo deny, package, autobahn
                           (--skip is for local use; CI runs every step)
   autobahn [options]      Autobahn|Testsuite against our client (fuzzingserver) and our echo
                           server (fuzzingclient), judged strictly; reports in
@@ -43,10 +45,19 @@ tasks:
                           outside the workspace with the README's [dependencies]; the pair
                           runs on a free loopback port and the client must exit by itself
   help                    this text
+
+Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python
+2.7 from Debian 11 for Autobahn) may be installed without asking. Under CI=true it proceeds;
+otherwise it lists the changes and asks at a terminal, or stops and says what it would change.
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `--yes`, anywhere: changes to the machine (apt packages and sources) are pre-approved.
+    let (yes, args): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|a| a == "--yes");
+    if !yes.is_empty() {
+        system::assume_yes();
+    }
     let (task, rest) = match args.split_first() {
         Some((task, rest)) => (task.as_str(), rest),
         None => ("help", &[][..]),
