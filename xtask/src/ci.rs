@@ -54,6 +54,10 @@ const STEPS: &[Step] = &[
         run: package,
     },
     Step {
+        name: "fuzz",
+        run: fuzz,
+    },
+    Step {
         name: "autobahn",
         run: autobahn,
     },
@@ -279,6 +283,11 @@ fn package() -> Result<()> {
         ]),
         Duration::from_secs(20 * 60),
     )
+}
+
+/// Every fuzz target: its committed seeds replayed, then a short coverage-guided run.
+fn fuzz() -> Result<()> {
+    crate::fuzz::run(&[])
 }
 
 /// The README's client and server, exactly as a user pastes them (`cargo xtask readme`).

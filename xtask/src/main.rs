@@ -6,12 +6,14 @@
 //!                                     Autobahn|Testsuite vs our client and our server, judged
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
 //! cargo xtask interop                 permessage-deflate against Python `websockets`, both roles
+//! cargo xtask fuzz [--time S]        every fuzz target for S seconds (seeds replayed first)
 //! cargo xtask readme                  the README's client and server, as written, run as a pair
 //! ```
 
 mod autobahn;
 mod ci;
 mod docs;
+mod fuzz;
 mod install;
 mod interop;
 mod readme;
@@ -44,6 +46,10 @@ tasks:
   readme                  the README's client and server blocks, as written, in a new crate
                           outside the workspace with the README's [dependencies]; the pair
                           runs on a free loopback port and the client must exit by itself
+  fuzz [--time S] [TARGET...]
+                          every fuzz target (fuzz/, cargo-fuzz on stable, no sanitizer):
+                          replay the committed seeds, then S seconds each (default 45,
+                          what CI runs); a crash fails and leaves its input in fuzz/artifacts/
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         "autobahn-install" => install::run(rest),
         "interop" => interop::run(rest),
         "readme" => readme::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,205 @@
+//! `cargo xtask fuzz`: every fuzz target of `fuzz/`, for a bounded time each.
+//!
+//! Per target: first the committed seeds (`fuzz/seeds/TARGET/`, every crash ever found among
+//! them) are replayed once each, as regression tests; then libFuzzer runs for `--time` seconds
+//! on a scratch corpus (`fuzz/target/corpus/TARGET/`) grown from those seeds. A crash fails the
+//! task and leaves its input in `fuzz/artifacts/TARGET/`. Why cargo-fuzz with
+//! `--sanitizer none` on the stable toolchain: `fuzz/README.md`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{self, Result, bail, step};
+
+/// Installed when `cargo fuzz` is missing (~3 minutes to build).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// Seconds per target when `--time` is not given (what CI runs).
+pub const CI_SECONDS: u64 = 45;
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut seconds = CI_SECONDS;
+    let mut only: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--time" => {
+                let Some(value) = it.next() else {
+                    bail!("--time needs a number of seconds");
+                };
+                seconds = value
+                    .parse()
+                    .map_err(|_| util::Error(format!("--time: `{value}` is not a number")))?;
+            }
+            other if other.starts_with('-') => bail!("unknown fuzz option `{other}`"),
+            target => only.push(target.to_owned()),
+        }
+    }
+    ensure_cargo_fuzz()?;
+    let root = util::project_root();
+    let dir = root.join("fuzz");
+    let listed = util::output(cargo_fuzz(&dir).arg("list"), Duration::from_secs(5 * 60))?;
+    let targets: Vec<&str> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if let Some(unknown) = only.iter().find(|t| !targets.contains(&t.as_str())) {
+        bail!(
+            "no fuzz target `{unknown}` (targets: {})",
+            targets.join(", ")
+        );
+    }
+    let chosen: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| only.is_empty() || only.iter().any(|o| o == t))
+        .collect();
+
+    step!("fuzz: building {} targets", targets.len());
+    util::run(
+        cargo_fuzz(&dir).args(["build", "--sanitizer", "none"]),
+        Duration::from_secs(20 * 60),
+    )?;
+
+    let mut rows = Vec::new();
+    for target in &chosen {
+        rows.push(fuzz_one(&dir, target, seconds)?);
+    }
+    step!("fuzz summary ({seconds} s per target):");
+    step!(
+        "  {:<18} {:>6} {:>12} {:>10}",
+        "target",
+        "seeds",
+        "executions",
+        "exec/s"
+    );
+    for row in &rows {
+        step!(
+            "  {:<18} {:>6} {:>12} {:>10}",
+            row.target,
+            row.seeds,
+            row.executions,
+            row.per_second
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug)]
+struct Row {
+    target: String,
+    seeds: usize,
+    executions: u64,
+    per_second: u64,
+}
+
+fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<Row> {
+    let seeds = dir.join("seeds").join(target);
+    let corpus = dir.join("target/corpus").join(target);
+    for d in [&seeds, &corpus] {
+        std::fs::create_dir_all(d).map_err(|e| util::Error(format!("{}: {e}", d.display())))?;
+    }
+    let seed_count = std::fs::read_dir(&seeds).map(|d| d.count()).unwrap_or(0);
+    step!("fuzz {target}: replaying {seed_count} committed seeds");
+    util::run(
+        cargo_fuzz(dir)
+            .args(["run", "--sanitizer", "none", target])
+            .arg(&seeds)
+            .args(["--", "-runs=0"]),
+        Duration::from_secs(10 * 60),
+    )
+    .map_err(|e| crashed(target, e))?;
+
+    step!("fuzz {target}: {seconds} s of coverage-guided fuzzing");
+    let started = Instant::now();
+    let out = util::output_with_stderr(
+        cargo_fuzz(dir)
+            .args(["run", "--sanitizer", "none", target])
+            .arg(&corpus)
+            .arg(&seeds)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-print_final_stats=1"),
+        Duration::from_secs(seconds + 10 * 60),
+    )
+    .map_err(|e| crashed(target, e))?;
+    let executions = final_stat(&out, "stat::number_of_executed_units").unwrap_or(0);
+    let per_second = final_stat(&out, "stat::average_exec_per_sec").unwrap_or(0);
+    step!(
+        "fuzz {target}: {executions} executions in {} ({per_second}/s), no crash",
+        util::fmt_duration(started.elapsed())
+    );
+    Ok(Row {
+        target: target.to_owned(),
+        seeds: seed_count,
+        executions,
+        per_second,
+    })
+}
+
+fn crashed(target: &str, e: util::Error) -> util::Error {
+    util::Error(format!(
+        "fuzz target `{target}` failed: {e}\n  the input is in fuzz/artifacts/{target}/; reproduce with \
+         `cd fuzz && cargo fuzz run -s none {target} artifacts/{target}/<file>`, fix, then move the \
+         file to fuzz/seeds/{target}/ so it stays a regression test"
+    ))
+}
+
+/// A `-print_final_stats=1` line's value: `stat::name:   1234`.
+fn final_stat(output: &str, name: &str) -> Option<u64> {
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .and_then(|rest| rest.trim_start_matches(':').trim().parse().ok())
+}
+
+fn cargo_fuzz(dir: &Path) -> Command {
+    let mut cmd = util::cargo();
+    cmd.arg("fuzz").current_dir(dir);
+    cmd
+}
+
+fn ensure_cargo_fuzz() -> Result<()> {
+    let probe = || {
+        util::succeeds(
+            util::cargo().args(["fuzz", "--version"]),
+            Duration::from_secs(60),
+        )
+    };
+    if probe() {
+        return Ok(());
+    }
+    step!("cargo-fuzz is not installed; installing cargo-fuzz {CARGO_FUZZ_VERSION}");
+    util::run(
+        util::cargo().args([
+            "install",
+            "cargo-fuzz",
+            "--locked",
+            "--version",
+            CARGO_FUZZ_VERSION,
+        ]),
+        Duration::from_secs(25 * 60),
+    )?;
+    if !probe() {
+        bail!("`cargo fuzz --version` still fails after installing cargo-fuzz");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_libfuzzer_final_stats() {
+        let out = "Done 100 runs in 1 second(s)\nstat::number_of_executed_units: 2219431\n\
+                   stat::average_exec_per_sec:     36384\n";
+        assert_eq!(
+            final_stat(out, "stat::number_of_executed_units"),
+            Some(2_219_431)
+        );
+        assert_eq!(final_stat(out, "stat::average_exec_per_sec"), Some(36_384));
+        assert_eq!(final_stat(out, "stat::missing"), None);
+    }
+}
