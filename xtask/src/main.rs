@@ -7,6 +7,7 @@
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
 //! cargo xtask interop                 permessage-deflate against Python `websockets`, both roles
 //! cargo xtask fuzz [--time S]        every fuzz target for S seconds (seeds replayed first)
+//! cargo xtask soak                    10,000 mixed connections against our server, bounded
 //! cargo xtask readme                  the README's client and server, as written, run as a pair
 //! ```
 
@@ -17,6 +18,7 @@ mod fuzz;
 mod install;
 mod interop;
 mod readme;
+mod soak;
 mod system;
 mod util;
 
@@ -50,6 +52,11 @@ tasks:
                           every fuzz target (fuzz/, cargo-fuzz on stable, no sanitizer):
                           replay the committed seeds, then S seconds each (default 45,
                           what CI runs); a crash fails and leaves its input in fuzz/artifacts/
+  soak [--conns N] [--seconds S]
+                          our server under N (10,000) mixed connections on loopback: idle,
+                          chatty, ping flooders, non-readers, slowloris, and one normal
+                          client whose echoes must keep flowing; reports RSS per connection
+                          and fails over the memory budget (not in ci: ~2.5 minutes)
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python
@@ -75,6 +82,7 @@ fn main() -> ExitCode {
         "interop" => interop::run(rest),
         "readme" => readme::run(rest),
         "fuzz" => fuzz::run(rest),
+        "soak" => soak::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,244 @@
+//! `cargo xtask soak`: wintergreen's server under 10,000 concurrent, partly hostile
+//! connections on loopback, for a bounded time (`crates/soak`).
+//!
+//! The mix: 70% idle WebSockets, 10% chatty ones, 4% ping flooders that never read, 4%
+//! senders that never read their echoes, 12% slowloris requests; plus one normal client whose
+//! echoes must keep flowing. xtask samples the server's memory from /proc while it runs and
+//! fails when the normal client starved or the server outgrew its budget:
+//!
+//! `peak RSS ≤ BASE_BUDGET + conns × PER_CONNECTION_BUDGET`.
+//!
+//! Not part of `cargo xtask ci`: with the default 60 s mix it takes about two and a half
+//! minutes (ramp, mix, teardown) plus the release build.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::util::{self, ChildGuard, Context, Result, bail, step};
+
+/// The server's memory before any connection, allowed on top of the per-connection part.
+const BASE_BUDGET: u64 = 64 << 20;
+/// What one connection of the mix may cost the server on average at the peak, in bytes. The
+/// hostile ones are bounded by the write buffer and the read pause; the idle majority by the
+/// driver's buffers.
+const PER_CONNECTION_BUDGET: u64 = 48 << 10;
+/// The normal client must get at least this share of its echoes (one every 100 ms).
+const MIN_ECHO_SHARE: f64 = 0.9;
+/// …and never wait longer than this for one.
+const MAX_ECHO_GAP: Duration = Duration::from_secs(2);
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut conns: usize = 10_000;
+    let mut seconds: u64 = 60;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| -> Result<u64> {
+            let v = it
+                .next()
+                .ok_or_else(|| util::Error(format!("{name} needs a value")))?;
+            v.parse()
+                .map_err(|_| util::Error(format!("{name}: `{v}` is not a number")))
+        };
+        match arg.as_str() {
+            "--conns" => conns = usize::try_from(value("--conns")?).unwrap_or(usize::MAX),
+            "--seconds" => seconds = value("--seconds")?,
+            other => bail!("unknown soak option `{other}` (--conns N, --seconds S)"),
+        }
+    }
+    let root = util::project_root();
+    util::run(
+        util::cargo()
+            .args(["build", "--release", "-p", "wintergreen-soak"])
+            .current_dir(&root),
+        Duration::from_secs(20 * 60),
+    )?;
+    let exe = root.join("target/release/wintergreen-soak");
+
+    let mut server = Command::new(&exe);
+    server
+        .args(["server", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    let server = server.spawn().context(|| "starting the soak server")?;
+    let pid = server.id();
+    let mut server = ChildGuard::new(server, "soak server");
+    let stdout = server
+        .child
+        .stdout
+        .take()
+        .ok_or("no stdout from the soak server")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    break addr.to_owned();
+                }
+            }
+            _ => bail!("the soak server exited before listening"),
+        }
+    };
+    thread::sleep(Duration::from_millis(200));
+    let baseline = rss(pid, "VmRSS:").unwrap_or(0);
+    step!(
+        "soak: server {addr} (pid {pid}), {} KiB at rest; {conns} connections for {seconds} s",
+        baseline >> 10
+    );
+
+    let mut clients = Command::new(&exe);
+    clients
+        .args([
+            "clients",
+            "--addr",
+            &addr,
+            "--conns",
+            &conns.to_string(),
+            "--seconds",
+            &seconds.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    let clients = clients.spawn().context(|| "starting the soak clients")?;
+    let mut clients = ChildGuard::new(clients, "soak clients");
+    let out = clients
+        .child
+        .stdout
+        .take()
+        .ok_or("no stdout from the soak clients")?;
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let started = Instant::now();
+    let limit = Duration::from_secs(seconds + 240);
+    let mut summary = None;
+    let mut at_ready = None;
+    let mut peak_sampled = 0u64;
+    while started.elapsed() < limit {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(line) => {
+                println!("{line}");
+                if line == "READY" {
+                    at_ready = rss(pid, "VmRSS:");
+                }
+                if line.starts_with("SOAK ") {
+                    summary = Some(line);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        peak_sampled = peak_sampled.max(rss(pid, "VmRSS:").unwrap_or(0));
+    }
+    let peak = rss(pid, "VmHWM:").unwrap_or(peak_sampled).max(peak_sampled);
+    let _ = util::wait_timeout(&mut clients.child, Duration::from_secs(30));
+    clients.kill();
+    server.kill();
+    let Some(summary) = summary else {
+        bail!(
+            "the soak clients did not finish within {}",
+            util::fmt_duration(limit)
+        );
+    };
+    let field = |name: &str| -> f64 {
+        summary
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let opened = field("opened");
+    let at_ready = at_ready.unwrap_or(peak);
+    let per_conn_idle = at_ready.saturating_sub(baseline) as f64 / opened.max(1.0);
+    let per_conn_peak = peak.saturating_sub(baseline) as f64 / opened.max(1.0);
+    step!(
+        "soak results ({} total):",
+        util::fmt_duration(started.elapsed())
+    );
+    step!(
+        "  connections open       {opened} of {conns} (ramp {} s)",
+        field("ramp_s")
+    );
+    step!("  server RSS at rest     {} KiB", baseline >> 10);
+    step!(
+        "  server RSS, all open   {} KiB ({:.1} KiB per connection)",
+        at_ready >> 10,
+        per_conn_idle / 1024.0
+    );
+    step!(
+        "  server peak RSS        {} KiB ({:.1} KiB per connection)",
+        peak >> 10,
+        per_conn_peak / 1024.0
+    );
+    step!(
+        "  normal client          {} of {} echoes, p99 {} ms, longest gap {} ms",
+        field("normal_echoes"),
+        field("normal_expected"),
+        field("normal_p99_ms"),
+        field("normal_max_gap_ms")
+    );
+    step!("  slowloris cut          {}", field("slowloris_cut"));
+    step!(
+        "  flooded / unread bytes {} / {}",
+        field("flood_bytes"),
+        field("nonreading_bytes")
+    );
+
+    let budget = BASE_BUDGET + conns as u64 * PER_CONNECTION_BUDGET;
+    let mut failures = Vec::new();
+    if field("normal_echoes") < MIN_ECHO_SHARE * field("normal_expected") {
+        failures.push(format!(
+            "the normal client got fewer than {:.0}% of its echoes",
+            MIN_ECHO_SHARE * 100.0
+        ));
+    }
+    if field("normal_max_gap_ms") > MAX_ECHO_GAP.as_millis() as f64 {
+        failures.push(format!(
+            "the normal client waited over {} ms for an echo",
+            MAX_ECHO_GAP.as_millis()
+        ));
+    }
+    if peak > budget {
+        failures.push(format!(
+            "server peak RSS {} KiB is over the budget of {} KiB",
+            peak >> 10,
+            budget >> 10
+        ));
+    }
+    if opened < conns as f64 * 0.99 {
+        failures.push(format!("only {opened} of {conns} connections opened"));
+    }
+    if !failures.is_empty() {
+        bail!("soak failed: {}", failures.join("; "));
+    }
+    step!(
+        "soak: PASS (peak {} KiB ≤ budget {} KiB)",
+        peak >> 10,
+        budget >> 10
+    );
+    Ok(())
+}
+
+/// A `/proc/PID/status` memory line (`VmRSS:`, `VmHWM:`), in bytes.
+fn rss(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib << 10)
+}
