@@ -10,6 +10,7 @@
 )] // test helpers
 
 pub mod puff;
+pub mod shapes;
 
 use wintergreen_codec::{
     CloseCode, Config, ConnectionError, Event, ExtensionFactory, Message, Role, Session,
@@ -73,6 +74,37 @@ pub fn messages(session: &mut Session) -> Vec<Message> {
             other => panic!("unexpected event {other:?}"),
         })
         .collect()
+}
+
+/// The text messages among `session`'s events; panics on anything else.
+pub fn texts(session: &mut Session) -> Vec<String> {
+    messages(session)
+        .into_iter()
+        .map(|message| match message {
+            Message::Text(text) => text.as_str().to_owned(),
+            other => panic!("not text: {other:?}"),
+        })
+        .collect()
+}
+
+/// A session in `role` with `params` agreed, default level and threshold.
+pub fn session_with(role: Role, params: DeflateParams) -> Session {
+    Session::new(role, Config::default()).with_extension(Box::new(Deflate::new(
+        role,
+        params,
+        &DeflateConfig::default(),
+    )))
+}
+
+/// The server of a negotiation between the default factories: `permessage-deflate;
+/// client_max_window_bits`, answered with context takeover both ways and 15-bit windows.
+pub fn default_server() -> Session {
+    negotiated_pair(
+        &DeflateFactory::client_default(),
+        &DeflateFactory::server_default(),
+        Config::default(),
+    )
+    .1
 }
 
 /// Asserts that `session` failed the connection with `code` and queued a close frame
