@@ -272,7 +272,10 @@ impl Inflater {
             input = input.get(consumed..).unwrap_or_default();
             *room -= produced;
             filled = produced == offered.max(1);
-            chunk = chunk.saturating_mul(2).min(MAX_INFLATE_CHUNK);
+            if filled {
+                // More is coming than this chunk held: offer twice as much next time.
+                chunk = chunk.saturating_mul(2).min(MAX_INFLATE_CHUNK);
+            }
             if produced > 0 {
                 let bits = self.bits;
                 self.history
@@ -305,7 +308,10 @@ impl Inflater {
             Segment::Middle => Ok(()),
             // The probe was read as DEFLATE data: the message ended inside a block.
             Segment::End if self.stream_ended && input.len() <= trailer => Ok(()),
-            Segment::End => Err(InflateError::Truncated.into()),
+            Segment::End => {
+                tracing::debug!("compressed message ends inside a DEFLATE block");
+                Err(InflateError::Truncated.into())
+            }
         }
     }
 
@@ -351,6 +357,7 @@ impl Inflater {
 
     /// A fresh inflater after the peer ended a DEFLATE stream, primed with the history.
     fn restart(&mut self) -> Result<(), ExtensionError> {
+        tracing::trace!("the peer started a new DEFLATE stream after a final block");
         match self.zlib.as_mut() {
             // zlib-rs's reset always restores a 15-bit window; other sizes need a new state.
             Some(zlib) if self.bits == 15 => zlib.reset(false),

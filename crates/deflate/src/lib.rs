@@ -136,11 +136,12 @@
 //! fixed 64 Ki entries (128 KiB) and its literal buffers take 112 KiB at zlib's default
 //! memory level. (zlib's own documented formula, 2<sup>bits+2</sup> + 2<sup>memLevel+9</sup>,
 //! gives 256 KiB at 15 bits; zlib-rs spends more on the hash table.) The decompressor takes
-//! 46 KiB whatever the window (zlib-rs always allocates a 32 KiB window), plus the copy of
+//! 46.4 KiB whatever the window (zlib-rs always allocates a 32 KiB window), plus the copy of
 //! the peer's last window that survives a BFINAL block: 2<sup>bits</sup> bytes, 32 KiB at
-//! 15 bits (512 bytes at 8 and 9), so 78 KiB at the defaults. A connection that compresses
-//! both ways at the defaults therefore holds about 450 KiB; smaller windows save at most
-//! 126 KiB of it on the compressing side and 31.5 KiB on the receiving side.
+//! 15 bits (512 bytes at 8 and 9), so 78.4 KiB at the defaults (`tests/memory.rs` measures
+//! it). A connection that compresses both ways at the defaults therefore holds about
+//! 450 KiB; smaller windows save at most 126 KiB of it on the compressing side and 31.5 KiB
+//! on the receiving side.
 
 #![deny(missing_docs)]
 

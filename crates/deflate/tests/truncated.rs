@@ -209,3 +209,28 @@ fn a_client_session_accepts_a_final_block_and_rejects_a_cut() {
         CloseCode::INVALID_PAYLOAD
     );
 }
+
+/// A stored block whose four bytes of data are the tail itself ends inside what the receiver
+/// appended; with the output room exactly full when it ends, the boundary is confirmed with
+/// an empty stored block instead of the lone probe, and one byte less room is a 1009.
+#[test]
+fn a_block_ending_in_the_tail_with_the_output_exactly_full_is_complete() {
+    let payload = [0x00, 0x04, 0x00, 0xfb, 0xff];
+    let expected = puff::inflate(&[&payload[..], &TAIL].concat())
+        .unwrap()
+        .output;
+    assert_eq!(expected, TAIL);
+    let mut receiver = receiver();
+    assert!(receiver.decode_start(Rsv::RSV1));
+    let mut out = BytesMut::new();
+    receiver.decode(&payload, true, &mut out, 4).unwrap();
+    assert_eq!(&out[..], &TAIL);
+    // The window goes on: "Hello" next, then a cut.
+    assert_eq!(inflate(&mut receiver, &HELLO).unwrap(), b"Hello");
+    let mut small = self::receiver();
+    assert!(small.decode_start(Rsv::RSV1));
+    let err = small
+        .decode(&payload, true, &mut BytesMut::new(), 3)
+        .unwrap_err();
+    assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG);
+}
