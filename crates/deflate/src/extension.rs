@@ -34,16 +34,18 @@ impl Deflate {
     /// The extension for `role` with agreed `params`, compressing as `config` says
     /// (level and threshold; its offers and server policy play no part here).
     pub fn new(role: Role, params: DeflateParams, config: &DeflateConfig) -> Self {
-        let (send, recv, send_no_context_takeover) = match role {
+        let (send, recv, send_no_context_takeover, recv_no_context_takeover) = match role {
             Role::Client => (
                 params.client_max_window_bits,
                 params.server_max_window_bits,
                 params.client_no_context_takeover,
+                params.server_no_context_takeover,
             ),
             Role::Server => (
                 params.server_max_window_bits,
                 params.client_max_window_bits,
                 params.server_no_context_takeover,
+                params.client_no_context_takeover,
             ),
         };
         Self {
@@ -54,7 +56,7 @@ impl Deflate {
             send_bits: zlib_bits(send),
             send_no_context_takeover,
             compressor: None,
-            inflater: Inflater::new(zlib_bits(recv)),
+            inflater: Inflater::new(zlib_bits(recv), !recv_no_context_takeover),
             recv_fed: false,
         }
     }
@@ -175,8 +177,8 @@ impl Extension for Deflate {
         out: &mut BytesMut,
         limit: usize,
     ) -> Result<(), ExtensionError> {
-        let fed = self.recv_fed || !payload.is_empty();
-        self.recv_fed = fed && !fin;
-        self.inflater.decode(payload, fin, fed, out, limit)
+        let started = self.recv_fed;
+        self.recv_fed = (started || !payload.is_empty()) && !fin;
+        self.inflater.decode(payload, fin, started, out, limit)
     }
 }

@@ -103,6 +103,9 @@ impl History {
 pub(crate) struct Inflater {
     /// zlib window bits (9..=15: a 9-bit inflater reads 8-bit streams).
     bits: u8,
+    /// The peer keeps its context from message to message (no `*_no_context_takeover` for
+    /// its direction): a new stream at a message's start needs the history.
+    takeover: bool,
     zlib: Option<Inflate>,
     history: Option<History>,
     /// The peer ended its DEFLATE stream (a block with BFINAL set): the next compressed byte
@@ -124,10 +127,11 @@ impl fmt::Debug for Inflater {
 }
 
 impl Inflater {
-    /// An inflater for a peer's `bits`-bit window (9..=15).
-    pub(crate) const fn new(bits: u8) -> Self {
+    /// An inflater for a peer's `bits`-bit window (9..=15), with context takeover or not.
+    pub(crate) const fn new(bits: u8, takeover: bool) -> Self {
         Self {
             bits,
+            takeover,
             zlib: None,
             history: None,
             stream_ended: false,
@@ -138,16 +142,23 @@ impl Inflater {
 
     /// Inflates a message's next frame into `out`, which may grow by at most `limit` bytes.
     /// `fin` marks the message's last frame, after which the message must end at a DEFLATE
-    /// block boundary (with the tail put back) or at the end of a stream.
+    /// block boundary (with the tail put back) or at the end of a stream. `started`: the
+    /// message has had compressed bytes before this frame.
     pub(crate) fn decode(
         &mut self,
         payload: &[u8],
         fin: bool,
-        fed: bool,
+        started: bool,
         out: &mut BytesMut,
         limit: usize,
     ) -> Result<(), ExtensionError> {
         let mut room = limit;
+        let fed = started || !payload.is_empty();
+        if !started && !payload.is_empty() && self.stream_ended && !self.takeover {
+            // Without context takeover the peer's new stream refers to nothing before this
+            // message: start it without copying the history in.
+            self.restart(false)?;
+        }
         for &byte in payload.iter().rev().take(TAIL.len()).rev() {
             self.last_four = self.last_four << 8 | u32::from(byte);
         }
@@ -237,7 +248,7 @@ impl Inflater {
                 }
                 // RFC 7692 §7.2.3.4: after a block with BFINAL set, further blocks follow as
                 // a new stream, whose history is everything inflated before it.
-                self.restart()?;
+                self.restart(true)?;
             }
             let bits = self.bits;
             let zlib = self.zlib.get_or_insert_with(|| Inflate::new(false, bits));
@@ -355,8 +366,9 @@ impl Inflater {
         }
     }
 
-    /// A fresh inflater after the peer ended a DEFLATE stream, primed with the history.
-    fn restart(&mut self) -> Result<(), ExtensionError> {
+    /// A fresh inflater after the peer ended a DEFLATE stream, primed with the history if
+    /// `prime`.
+    fn restart(&mut self, prime: bool) -> Result<(), ExtensionError> {
         tracing::trace!("the peer started a new DEFLATE stream after a final block");
         match self.zlib.as_mut() {
             // zlib-rs's reset always restores a 15-bit window; other sizes need a new state.
@@ -364,11 +376,10 @@ impl Inflater {
             _ => self.zlib = Some(Inflate::new(false, self.bits)),
         }
         self.stream_ended = false;
-        let history = self
-            .history
-            .as_ref()
-            .map(History::contiguous)
-            .unwrap_or_default();
+        let history = match &self.history {
+            Some(history) if prime => history.contiguous(),
+            _ => Vec::new(),
+        };
         if let (Some(zlib), false) = (self.zlib.as_mut(), history.is_empty()) {
             zlib.set_dictionary(&history)
                 .map_err(|err| ExtensionError::Internal(format!("inflate dictionary: {err:?}")))?;
