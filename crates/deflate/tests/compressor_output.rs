@@ -1,7 +1,8 @@
 //! Our compressor's output is valid for any RFC 7692 receiver: at every window size 8–15
 //! (§7.1.2), with and without context takeover (§7.1.1), at every level, whole and
-//! fragmented, across several messages, an independent RFC 1951 decoder (`common::puff`,
-//! not zlib) reads it back, never reaching further back than the agreed window.
+//! fragmented, across several messages, two RFC 1951 decoders independent of zlib
+//! (`common::puff` and miniz_oxide) read it back, never reaching further back than the
+//! agreed window.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,6 +13,7 @@
 
 mod common;
 
+use common::miniz::Reference;
 use common::{compress_each, json_like, noise, puff};
 use wintergreen_deflate::WindowBits;
 
@@ -44,6 +46,14 @@ fn our_output_decodes_in_an_independent_inflater_at_every_window_and_level() {
                     );
                     let payloads =
                         compress_each(window, level, no_context_takeover, &all, fragmented);
+                    // Message by message over one window, by miniz_oxide.
+                    let mut reference = Reference::default();
+                    for (payload, message) in payloads.iter().zip(&all) {
+                        let out = reference
+                            .inflate(&[payload.as_slice(), &[0x00, 0x00, 0xff, 0xff]].concat())
+                            .unwrap_or_else(|e| panic!("{what}: {e}"));
+                        assert!(out == *message, "{what}");
+                    }
                     // As one stream, the way a receiver with context takeover reads it.
                     let stream: Vec<u8> = payloads
                         .iter()

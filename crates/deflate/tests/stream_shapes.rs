@@ -1,8 +1,8 @@
 //! Every DEFLATE stream shape a peer may produce inflates, message after message, with and
 //! without context takeover, at every window size 8–15, in both roles (RFC 7692 §7.2.2,
-//! §7.2.3; RFC 1951 §3.2). Each conversation is first read by this crate's own RFC 1951
-//! decoder (`common::puff`, independent of zlib), so the sender is known to be right before
-//! the receiver is judged.
+//! §7.2.3; RFC 1951 §3.2). Each conversation is first read by two decoders independent of
+//! zlib (this crate's own `common::puff`, and miniz_oxide), so the sender is known to be
+//! right before the receiver is judged.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,6 +14,7 @@
 mod common;
 
 use bytes::BytesMut;
+use common::miniz::Reference;
 use common::shapes::{Sender, Sent, Shape};
 use common::{client_frame, json_like, messages, noise, puff, server_frame};
 use wintergreen_codec::{Config, Event, Extension, Message, Role, Rsv, Session};
@@ -73,10 +74,22 @@ fn windows() -> impl Iterator<Item = (u8, bool)> {
 }
 
 #[test]
-fn the_shape_sender_is_checked_by_an_independent_decoder() {
+fn the_shape_sender_is_checked_by_two_independent_decoders() {
     let mut blocks = [0; 3];
     for (bits, takeover) in windows() {
         let sent = conversation(bits, takeover);
+        // miniz_oxide, message by message over one window.
+        let mut reference = Reference::default();
+        for (i, message) in sent.iter().enumerate() {
+            let out = reference
+                .inflate(&message.reference)
+                .unwrap_or_else(|err| panic!("bits {bits} takeover {takeover} message {i}: {err}"));
+            assert!(
+                out == message.data,
+                "bits {bits} takeover {takeover} message {i}"
+            );
+        }
+        // Our own RFC 1951 decoder, the whole conversation as one stream.
         let stream: Vec<u8> = sent.iter().flat_map(|s| s.reference.clone()).collect();
         let expected: Vec<u8> = sent.iter().flat_map(|s| s.data.clone()).collect();
         let decoded = puff::inflate(&stream)

@@ -9,6 +9,7 @@
     clippy::panic
 )] // test helpers
 
+pub mod miniz;
 pub mod puff;
 pub mod shapes;
 
