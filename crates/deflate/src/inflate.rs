@@ -184,8 +184,8 @@ impl Inflater {
             &TAIL_AND_PROBE
         };
         if payload.len() <= SMALL_MESSAGE {
-            // A small last frame: inflate it with the tail in one buffer, which saves a zlib
-            // call and a second growth of `out` on every small message.
+            // A small last frame: inflate it with the tail and the probe in one buffer, which
+            // saves a zlib call and a second growth of `out` on every small message.
             let mut joined = [0u8; SMALL_MESSAGE + SECOND_PROBE.len()];
             let len = payload.len() + end.len();
             let (head, rest) = joined.split_at_mut(payload.len());

@@ -99,10 +99,11 @@
 //! A message is complete when its DEFLATE data, with `00 00 ff ff` put back, ends at a block
 //! boundary (RFC 7692 §7.2.2), or when it ends the stream with a block that has BFINAL set
 //! (§7.2.3.4). One that stops inside a block was cut off: it fails the connection with 1007
-//! ([`InflateError::Truncated`]) and nothing of it is delivered. (zlib's block flush stops at
-//! each block's end; one byte fed after the tail, in the same call, is left unread exactly
-//! when the message ends at a boundary.) A sender that left a sync flush's `00 00 ff ff` in
-//! place is tolerated: its message already ends at a boundary.
+//! ([`InflateError::Truncated`]) and nothing of it is delivered (in streaming mode, nothing
+//! past the fragments already delivered: the cut shows only at the last). zlib's block
+//! flush stops at each block's end; one byte fed after the tail, in the same call, is left
+//! unread exactly when the message ends at a boundary. A sender that left a sync flush's
+//! `00 00 ff ff` in place is tolerated: its message already ends at a boundary.
 //!
 //! Every stream shape a peer may produce inflates, message after message: stored, fixed and
 //! dynamic blocks, empty blocks, sync, full and partial flushes inside a message, a message
