@@ -72,19 +72,21 @@ impl History {
         let fresh = fresh
             .get(fresh.len().saturating_sub(size)..)
             .unwrap_or_default();
-        let first = fresh.len().min(size - self.next);
-        let (head, rest) = fresh.split_at(first);
-        if let Some(slot) = self.ring.get_mut(self.next..self.next + first) {
+        let (head, rest) = fresh.split_at(fresh.len().min(size - self.next));
+        if let Some(slot) = self.ring.get_mut(self.next..self.next + head.len()) {
             slot.copy_from_slice(head);
         }
-        if let Some(slot) = self.ring.get_mut(..rest.len()) {
-            slot.copy_from_slice(rest);
+        if rest.is_empty() {
+            self.next += head.len();
+            if self.next == size {
+                (self.next, self.full) = (0, true);
+            }
+        } else {
+            if let Some(slot) = self.ring.get_mut(..rest.len()) {
+                slot.copy_from_slice(rest);
+            }
+            (self.next, self.full) = (rest.len(), true);
         }
-        let end = self.next + fresh.len();
-        if end >= size {
-            self.full = true;
-        }
-        self.next = end % size;
     }
 
     /// The history, oldest byte first, in one piece.
@@ -385,5 +387,27 @@ impl Inflater {
                 .map_err(|err| ExtensionError::Internal(format!("inflate dictionary: {err:?}")))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::History;
+
+    #[test]
+    fn the_history_is_the_newest_window_of_everything_recorded_in_order() {
+        let mut history = History::new(512);
+        let mut all = Vec::new();
+        // Pieces shorter, equal to and longer than the ring, wrapping at every offset.
+        for (i, len) in [1usize, 7, 300, 211, 512, 0, 513, 5, 1000, 511, 2]
+            .iter()
+            .enumerate()
+        {
+            let piece: Vec<u8> = (0..*len).map(|j| (i * 31 + j) as u8).collect();
+            history.record(&piece);
+            all.extend_from_slice(&piece);
+            let newest = all.get(all.len().saturating_sub(512)..).unwrap_or_default();
+            assert_eq!(history.contiguous(), newest, "after piece {i}");
+        }
     }
 }
