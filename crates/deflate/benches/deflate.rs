@@ -301,11 +301,7 @@ fn print_summary(workloads: &[Workload], levels: &[u32]) {
                 println!(
                     "| {} | {level} | {} | {ours:.0} | {peer:.0} | {:.2} | {:.3} | {:.3} |",
                     workload.name,
-                    if no_context_takeover {
-                        "no takeover"
-                    } else {
-                        "takeover"
-                    },
+                    context(no_context_takeover),
                     ours / peer,
                     ratios[0],
                     ratios[1],
@@ -315,10 +311,83 @@ fn print_summary(workloads: &[Workload], levels: &[u32]) {
     }
 }
 
+/// Inflate alone: one batch compressed once (by our sender at level 1, from a fresh context),
+/// then inflated by each implementation's receiver, timed batch by batch in alternation:
+/// the median batch, in MiB/s of inflated bytes.
+fn inflate_interleaved(workload: &Workload, no_context_takeover: bool, rounds: usize) -> [f64; 2] {
+    let mut sender = Ours::new(1, no_context_takeover);
+    let payloads: Vec<Vec<u8>> = workload
+        .messages
+        .iter()
+        .map(|m| {
+            sender.round_trip(m);
+            sender.scratch.to_vec()
+        })
+        .collect();
+    let mut ours = Ours::new(1, no_context_takeover).receiver;
+    let mut peer = Sockudo::new(1, no_context_takeover).receiver;
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        for offset in 0..2 {
+            let i = (round + offset) % 2;
+            let started = Instant::now();
+            let mut total = 0;
+            for payload in &payloads {
+                total += if i == 0 {
+                    assert!(ours.decode_start(wintergreen_codec::Rsv::RSV1));
+                    let mut out = BytesMut::new();
+                    ours.decode(payload, true, &mut out, usize::MAX).unwrap();
+                    out.len()
+                } else {
+                    peer.decompress(payload, usize::MAX).unwrap().len()
+                };
+            }
+            assert_eq!(total as u64, workload.bytes());
+            times[i].push(started.elapsed().as_secs_f64());
+        }
+    }
+    times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        workload.bytes() as f64 / t[t.len() / 2] / f64::from(1 << 20)
+    })
+}
+
+/// A table's context column.
+const fn context(no_context_takeover: bool) -> &'static str {
+    if no_context_takeover {
+        "no takeover"
+    } else {
+        "takeover"
+    }
+}
+
+/// The inflate-only table (see [`inflate_interleaved`]).
+#[allow(clippy::print_stdout)]
+fn print_inflate_summary(workloads: &[Workload]) {
+    println!();
+    println!(
+        "| messages | context | wintergreen inflate MiB/s | sockudo-ws inflate MiB/s | wintergreen / sockudo-ws |"
+    );
+    println!("|---|---|---|---|---|");
+    for workload in workloads {
+        for no_context_takeover in [false, true] {
+            let [ours, peer] = inflate_interleaved(workload, no_context_takeover, 301);
+            println!(
+                "| {} | {} | {ours:.0} | {peer:.0} | {:.2} |",
+                workload.name,
+                context(no_context_takeover),
+                ours / peer,
+            );
+        }
+    }
+    println!();
+}
+
 fn bench_round_trip(c: &mut Criterion) {
     let workloads = workloads();
     let levels = [DeflateConfig::DEFAULT_LEVEL, 6];
     print_summary(&workloads, &levels);
+    print_inflate_summary(&workloads);
     for workload in &workloads {
         let mut group = c.benchmark_group(format!("round-trip/{}", workload.name));
         group.throughput(Throughput::Bytes(workload.bytes()));

@@ -103,8 +103,10 @@ pub struct ServerPolicy {
     pub server_max_window_bits: WindowBits,
     /// The largest window we ask clients to compress with, when their offer lets us (it
     /// carries `client_max_window_bits`). Offers without the parameter are accepted all the
-    /// same: the client then uses up to 15 bits, which our decompressor handles (zlib-rs
-    /// allocates a 32 KiB window whatever the size). Default: 15.
+    /// same: the client then uses up to 15 bits, which our decompressor handles. A smaller
+    /// window shrinks only the receiver's copy of the client's last window (2<sup>bits</sup>
+    /// bytes, kept for streams that end with a BFINAL block); zlib-rs allocates a 32 KiB
+    /// window whatever the size. Default: 15.
     pub client_max_window_bits: WindowBits,
 }
 

@@ -132,3 +132,37 @@ impl From<NegotiationError> for ExtensionError {
         Self::Negotiation(err.to_string())
     }
 }
+
+/// Why an incoming compressed message could not be inflated (RFC 7692 §7.2.2). The session
+/// fails the connection with 1007 (invalid frame payload data, RFC 6455 §7.4.1). Through the
+/// codec's traits it travels as [`ExtensionError::InvalidData`] with this error's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InflateError {
+    /// The message's DEFLATE data ends inside a block: even with `00 00 ff ff` put back
+    /// (RFC 7692 §7.2.2), it neither ends at a block boundary nor ends the stream (a block
+    /// with BFINAL set), so part of the message is missing.
+    Truncated,
+    /// The DEFLATE data is malformed (RFC 1951), with zlib's reason, e.g. "invalid distance
+    /// too far back" or "invalid block type".
+    Corrupt(&'static str),
+}
+
+impl fmt::Display for InflateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => {
+                f.write_str("the compressed message ends inside a DEFLATE block (truncated)")
+            }
+            Self::Corrupt(reason) => write!(f, "inflate failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for InflateError {}
+
+impl From<InflateError> for ExtensionError {
+    fn from(err: InflateError) -> Self {
+        Self::InvalidData(err.to_string())
+    }
+}

@@ -94,13 +94,26 @@
 //! the session fails the connection with 1009. At most the limit is ever held: a 1 MiB frame
 //! that would inflate to 1 GiB of zeros costs the receiver 64 MiB and a few dozen
 //! milliseconds (see `tests/bomb.rs`). Corrupt compressed data fails the connection with
-//! 1007.
+//! 1007, as a typed [`InflateError::Corrupt`].
 //!
-//! A peer may end a message's DEFLATE data with a block that has BFINAL set (RFC 7692
-//! §7.2.3.4); further blocks in the same message start a new stream whose history is the
-//! message's output so far (what the session has buffered of it: the whole message, or in
-//! streaming mode the current frame's), and the next message starts afresh. A message whose
-//! compressed payload is empty reads as an empty message.
+//! A message is complete when its DEFLATE data, with `00 00 ff ff` put back, ends at a block
+//! boundary (RFC 7692 §7.2.2), or when it ends the stream with a block that has BFINAL set
+//! (§7.2.3.4). One that stops inside a block was cut off: it fails the connection with 1007
+//! ([`InflateError::Truncated`]) and nothing of it is delivered (in streaming mode, nothing
+//! past the fragments already delivered: the cut shows only at the last). zlib's block
+//! flush stops at each block's end; one byte fed after the tail, in the same call, is left
+//! unread exactly when the message ends at a boundary. A sender that left a sync flush's
+//! `00 00 ff ff` in place is tolerated: its message already ends at a boundary.
+//!
+//! Every stream shape a peer may produce inflates, message after message: stored, fixed and
+//! dynamic blocks, empty blocks, sync, full and partial flushes inside a message, a message
+//! that is only an empty block, and blocks with BFINAL set. After a BFINAL block the peer's
+//! next blocks (in the same message or the next) start a new stream, and with context
+//! takeover they may still refer back into everything before it, up to the window: the
+//! receiver keeps a copy of the last 2<sup>bits</sup> bytes it inflated and primes the new
+//! stream with it. A message whose compressed payload is empty reads as an empty message.
+//! (`tests/stream_shapes.rs` checks each shape at every window size, in both roles, against
+//! an independent decoder.)
 //!
 //! ## Memory per connection
 //!
@@ -124,9 +137,12 @@
 //! fixed 64 Ki entries (128 KiB) and its literal buffers take 112 KiB at zlib's default
 //! memory level. (zlib's own documented formula, 2<sup>bits+2</sup> + 2<sup>memLevel+9</sup>,
 //! gives 256 KiB at 15 bits; zlib-rs spends more on the hash table.) The decompressor takes
-//! 46 KiB whatever the window: zlib-rs always allocates a 32 KiB window. A connection that
-//! compresses both ways at the defaults therefore holds about 418 KiB; smaller windows save
-//! at most 126 KiB of it, on the compressing side only.
+//! 46.4 KiB whatever the window (zlib-rs always allocates a 32 KiB window), plus the copy of
+//! the peer's last window that survives a BFINAL block: 2<sup>bits</sup> bytes, 32 KiB at
+//! 15 bits (512 bytes at 8 and 9), so 78.4 KiB at the defaults (`tests/memory.rs` measures
+//! it). A connection that compresses both ways at the defaults therefore holds about
+//! 450 KiB; smaller windows save at most 126 KiB of it on the compressing side and 31.5 KiB
+//! on the receiving side.
 
 #![deny(missing_docs)]
 
@@ -134,10 +150,11 @@ mod config;
 mod error;
 mod extension;
 mod factory;
+mod inflate;
 mod params;
 
 pub use config::{DeflateConfig, ServerPolicy};
-pub use error::{Mismatch, NegotiationError};
+pub use error::{InflateError, Mismatch, NegotiationError};
 pub use extension::Deflate;
 pub use factory::DeflateFactory;
 pub use params::{

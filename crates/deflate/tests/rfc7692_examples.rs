@@ -10,8 +10,8 @@
 
 mod common;
 
-use common::{messages, server_frame};
-use wintergreen_codec::{CloseCode, Config, Message, Role, Session};
+use common::{server_frame, texts};
+use wintergreen_codec::{CloseCode, Config, Role, Session};
 use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
 
 const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
@@ -21,21 +21,7 @@ fn client() -> Session {
 }
 
 fn client_with(params: DeflateParams) -> Session {
-    Session::new(Role::Client, Config::default()).with_extension(Box::new(Deflate::new(
-        Role::Client,
-        params,
-        &DeflateConfig::default(),
-    )))
-}
-
-fn text(session: &mut Session) -> Vec<String> {
-    messages(session)
-        .into_iter()
-        .map(|message| match message {
-            Message::Text(text) => text.as_str().to_owned(),
-            other => panic!("not text: {other:?}"),
-        })
-        .collect()
+    common::session_with(Role::Client, params)
 }
 
 /// §7.2.3.1: "Hello" in one compressed frame.
@@ -43,7 +29,7 @@ fn text(session: &mut Session) -> Vec<String> {
 fn a_message_compressed_in_one_frame() {
     let mut client = client();
     client.receive(&server_frame(true, 0x40, 0x1, &HELLO));
-    assert_eq!(text(&mut client), ["Hello"]);
+    assert_eq!(texts(&mut client), ["Hello"]);
 }
 
 /// §7.2.3.1: the same compressed bytes split over two frames, RSV1 on the first only.
@@ -52,7 +38,7 @@ fn a_message_compressed_in_two_fragments() {
     let mut client = client();
     client.receive(&[0x41, 0x03, 0xf2, 0x48, 0xcd]);
     client.receive(&[0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]);
-    assert_eq!(text(&mut client), ["Hello"]);
+    assert_eq!(texts(&mut client), ["Hello"]);
 }
 
 /// §7.2.3.2: the second "Hello" refers back into the first message's data.
@@ -66,7 +52,7 @@ fn sharing_the_sliding_window() {
         0x1,
         &[0xf2, 0x00, 0x11, 0x00, 0x00],
     ));
-    assert_eq!(text(&mut client), ["Hello", "Hello"]);
+    assert_eq!(texts(&mut client), ["Hello", "Hello"]);
 }
 
 /// §7.2.3.3: a stored (uncompressed) DEFLATE block.
@@ -76,7 +62,7 @@ fn a_block_with_no_compression() {
     client.receive(&[
         0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
     ]);
-    assert_eq!(text(&mut client), ["Hello"]);
+    assert_eq!(texts(&mut client), ["Hello"]);
 }
 
 /// §7.2.3.4: a block with BFINAL set, then an empty stored block's first byte; the
@@ -99,7 +85,7 @@ fn a_block_with_bfinal_set() {
     ));
     // A plain message after both: the inflater was left in a clean state.
     client.receive(&server_frame(true, 0x40, 0x1, &HELLO));
-    assert_eq!(text(&mut client), ["Hello", "Hello", "Hello"]);
+    assert_eq!(texts(&mut client), ["Hello", "Hello", "Hello"]);
 }
 
 /// §7.2.3.5: two DEFLATE blocks in one message.
@@ -114,7 +100,7 @@ fn two_blocks_in_one_message() {
             0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
         ],
     ));
-    assert_eq!(text(&mut client), ["Hello"]);
+    assert_eq!(texts(&mut client), ["Hello"]);
 }
 
 /// §7.2.3.6: an empty last fragment, compressed as the single byte 0x00.
@@ -126,7 +112,7 @@ fn an_empty_fragment() {
     first.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
     client.receive(&server_frame(false, 0x40, 0x1, &first));
     client.receive(&server_frame(true, 0x00, 0x0, &[0x00]));
-    assert_eq!(text(&mut client), ["Hello"]);
+    assert_eq!(texts(&mut client), ["Hello"]);
 }
 
 /// A server compressing "Hello" writes the RFC's bytes, at the default and the best level.
@@ -152,7 +138,7 @@ fn compressing_hello_gives_the_rfc_bytes() {
         both.extend_from_slice(&wire);
         client.receive(&both);
         assert_eq!(
-            text(&mut client),
+            texts(&mut client),
             ["Hello", "Hello"],
             "level {level}: second {wire:02x?}"
         );
@@ -175,7 +161,7 @@ fn examples_decode_with_the_smallest_window() {
         0x1,
         &[0xf2, 0x00, 0x11, 0x00, 0x00],
     ));
-    assert_eq!(text(&mut client), ["Hello", "Hello"]);
+    assert_eq!(texts(&mut client), ["Hello", "Hello"]);
 }
 
 /// Corrupt compressed data fails the connection with 1007 (invalid payload data).

@@ -14,7 +14,7 @@ mod common;
 
 use bytes::BytesMut;
 use common::{json_like, noise};
-use wintergreen_codec::{Extension, OpCode, Role, Rsv};
+use wintergreen_codec::{Extension, Role, Rsv};
 use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
 
 fn inputs() -> Vec<(String, Vec<u8>)> {
@@ -43,37 +43,10 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
     inputs
 }
 
-/// Compresses `messages` as one sender with an 8-bit window; returns each message's payload.
+/// Compresses `messages` as one sender with an 8-bit window, each in three fragments (to
+/// cover flushes mid-message too); returns each message's payload.
 fn compress_each(level: u32, no_context_takeover: bool, messages: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut config = DeflateConfig::default();
-    config.level = level;
-    config.threshold = 0;
-    let params = DeflateParams::new(
-        no_context_takeover,
-        no_context_takeover,
-        WindowBits::MIN,
-        WindowBits::MIN,
-    );
-    let mut sender = Deflate::new(Role::Server, params, &config);
-    let mut payloads = Vec::new();
-    for message in messages {
-        assert_eq!(
-            sender.encode_start(OpCode::Binary, Some(message.len())),
-            Rsv::RSV1
-        );
-        let mut out = BytesMut::new();
-        // Fragmented in three pieces, to cover flushes mid-message too.
-        let third = message.len() / 3;
-        sender.encode(&message[..third], false, &mut out).unwrap();
-        sender
-            .encode(&message[third..2 * third], false, &mut out)
-            .unwrap();
-        sender
-            .encode(&message[2 * third..], true, &mut out)
-            .unwrap();
-        payloads.push(out.to_vec());
-    }
-    payloads
+    common::compress_each(WindowBits::MIN, level, no_context_takeover, messages, true)
 }
 
 /// The stream a receiver inflates: the payloads with their tails put back.

@@ -9,12 +9,15 @@
     clippy::panic
 )] // test helpers
 
+pub mod miniz;
 pub mod puff;
+pub mod shapes;
 
 use wintergreen_codec::{
-    CloseCode, Config, ConnectionError, Event, ExtensionFactory, Message, Role, Session,
+    CloseCode, Config, ConnectionError, Event, Extension, ExtensionFactory, Message, OpCode, Role,
+    Rsv, Session,
 };
-use wintergreen_deflate::{Deflate, DeflateConfig, DeflateFactory, DeflateParams};
+use wintergreen_deflate::{Deflate, DeflateConfig, DeflateFactory, DeflateParams, WindowBits};
 
 /// Sessions for both ends with `params` agreed and `config`'s level and threshold.
 pub fn pair_with(
@@ -73,6 +76,71 @@ pub fn messages(session: &mut Session) -> Vec<Message> {
             other => panic!("unexpected event {other:?}"),
         })
         .collect()
+}
+
+/// The text messages among `session`'s events; panics on anything else.
+pub fn texts(session: &mut Session) -> Vec<String> {
+    messages(session)
+        .into_iter()
+        .map(|message| match message {
+            Message::Text(text) => text.as_str().to_owned(),
+            other => panic!("not text: {other:?}"),
+        })
+        .collect()
+}
+
+/// A session in `role` with `params` agreed, default level and threshold.
+pub fn session_with(role: Role, params: DeflateParams) -> Session {
+    Session::new(role, Config::default()).with_extension(Box::new(Deflate::new(
+        role,
+        params,
+        &DeflateConfig::default(),
+    )))
+}
+
+/// The server of a negotiation between the default factories: `permessage-deflate;
+/// client_max_window_bits`, answered with context takeover both ways and 15-bit windows.
+pub fn default_server() -> Session {
+    negotiated_pair(
+        &DeflateFactory::client_default(),
+        &DeflateFactory::server_default(),
+        Config::default(),
+    )
+    .1
+}
+
+/// Compresses `messages` as one sender (a server) with `bits`, `level` and takeover or not,
+/// each whole or in three fragments; returns each message's payload as sent.
+pub fn compress_each(
+    bits: WindowBits,
+    level: u32,
+    no_context_takeover: bool,
+    messages: &[&[u8]],
+    fragmented: bool,
+) -> Vec<Vec<u8>> {
+    let mut config = DeflateConfig::default();
+    config.level = level;
+    config.threshold = 0;
+    let params = DeflateParams::new(no_context_takeover, no_context_takeover, bits, bits);
+    let mut sender = Deflate::new(Role::Server, params, &config);
+    let mut payloads = Vec::new();
+    for message in messages {
+        assert_eq!(
+            sender.encode_start(OpCode::Binary, Some(message.len())),
+            Rsv::RSV1
+        );
+        let mut out = bytes::BytesMut::new();
+        let third = if fragmented { message.len() / 3 } else { 0 };
+        sender.encode(&message[..third], false, &mut out).unwrap();
+        sender
+            .encode(&message[third..2 * third], false, &mut out)
+            .unwrap();
+        sender
+            .encode(&message[2 * third..], true, &mut out)
+            .unwrap();
+        payloads.push(out.to_vec());
+    }
+    payloads
 }
 
 /// Asserts that `session` failed the connection with `code` and queued a close frame
