@@ -13,9 +13,9 @@ use std::sync::Arc;
 use common::Dummy;
 use http::{HeaderName, HeaderValue, StatusCode};
 use wintergreen_codec::ExtensionParams;
-use wintergreen_handshake::{
-    AcceptPolicy, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, Rejection,
-    ServerAccept, ServerDecision, ServerHandshake, ServerReject,
+use wintergreen_handshake::{AcceptPolicy, ClientRequest, HandshakeError, Rejection};
+use wintergreen_http1::{
+    ClientHandshake, Error, Limits, ServerAccept, ServerDecision, ServerHandshake, ServerReject,
 };
 
 const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -31,7 +31,7 @@ fn request(extra: &str) -> Vec<u8> {
 }
 
 fn decide(policy: AcceptPolicy, bytes: &[u8]) -> ServerDecision {
-    let mut server = ServerHandshake::new(policy, HandshakeLimits::default());
+    let mut server = ServerHandshake::new(policy, Limits::default());
     server.receive(bytes).unwrap().expect("a decision")
 }
 
@@ -47,6 +47,12 @@ fn rejected(policy: AcceptPolicy, bytes: &[u8]) -> ServerReject {
         ServerDecision::Reject(rejected) => rejected,
         ServerDecision::Accept(_) => panic!("accepted"),
     }
+}
+
+/// The handshake rule a rejected request broke.
+fn rule(err: &Error) -> &HandshakeError {
+    err.as_handshake()
+        .unwrap_or_else(|| panic!("expected a handshake error, got {err:?}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -79,7 +85,7 @@ fn byte_at_a_time_request_gives_the_same_decision() {
     let whole = accepted(AcceptPolicy::new().subprotocols(["chat"]), &bytes);
     let mut server = ServerHandshake::new(
         AcceptPolicy::new().subprotocols(["chat"]),
-        HandshakeLimits::default(),
+        Limits::default(),
     );
     let mut decision = None;
     for (i, byte) in bytes.iter().enumerate() {
@@ -100,7 +106,7 @@ fn version_8_gets_426_with_version_13() {
     let bytes = text(&request("")).replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::UPGRADE_REQUIRED);
-    assert!(matches!(rejected.error, HandshakeError::UnsupportedVersion(ref v) if v == "8"));
+    assert!(matches!(rule(&rejected.error), HandshakeError::UnsupportedVersion(v) if v == "8"));
     let response = text(&rejected.response_bytes);
     assert!(
         response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
@@ -118,7 +124,10 @@ fn missing_version_gets_400() {
     let bytes = text(&request("")).replace("Sec-WebSocket-Version: 13\r\n", "");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejected.error, HandshakeError::MissingVersion));
+    assert!(matches!(
+        rule(&rejected.error),
+        HandshakeError::MissingVersion
+    ));
 }
 
 #[test]
@@ -126,7 +135,7 @@ fn missing_key_gets_400() {
     let bytes = text(&request("")).replace(&format!("Sec-WebSocket-Key: {RFC_KEY}\r\n"), "");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejected.error, HandshakeError::MissingKey));
+    assert!(matches!(rule(&rejected.error), HandshakeError::MissingKey));
     assert!(rejected.request.is_some());
 }
 
@@ -141,7 +150,7 @@ fn key_of_wrong_length_gets_400() {
         let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
         assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
         assert!(
-            matches!(rejected.error, HandshakeError::InvalidKey),
+            matches!(rule(&rejected.error), HandshakeError::InvalidKey),
             "{key}"
         );
     }
@@ -153,7 +162,7 @@ fn repeated_key_gets_400() {
         AcceptPolicy::new(),
         &request(&format!("Sec-WebSocket-Key: {RFC_KEY}\r\n")),
     );
-    assert!(matches!(rejected.error, HandshakeError::InvalidKey));
+    assert!(matches!(rule(&rejected.error), HandshakeError::InvalidKey));
 }
 
 #[test]
@@ -161,7 +170,7 @@ fn post_gets_400() {
     let bytes = text(&request("")).replace("GET ", "POST ");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejected.error, HandshakeError::InvalidMethod(ref m) if m == "POST"));
+    assert!(matches!(rule(&rejected.error), HandshakeError::InvalidMethod(m) if m == "POST"));
 }
 
 #[test]
@@ -169,7 +178,7 @@ fn http_1_0_gets_400() {
     let bytes = text(&request("")).replace("HTTP/1.1", "HTTP/1.0");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert!(matches!(
-        rejected.error,
+        rule(&rejected.error),
         HandshakeError::UnsupportedHttpVersion
     ));
 }
@@ -178,23 +187,23 @@ fn http_1_0_gets_400() {
 fn missing_or_repeated_host_gets_400() {
     let bytes = text(&request("")).replace("Host: server.example.com\r\n", "");
     assert!(matches!(
-        rejected(AcceptPolicy::new(), bytes.as_bytes()).error,
+        rule(&rejected(AcceptPolicy::new(), bytes.as_bytes()).error),
         HandshakeError::MissingHost
     ));
     let rejected = rejected(AcceptPolicy::new(), &request("Host: other\r\n"));
-    assert!(matches!(rejected.error, HandshakeError::MissingHost));
+    assert!(matches!(rule(&rejected.error), HandshakeError::MissingHost));
 }
 
 #[test]
 fn missing_upgrade_or_connection_tokens_get_400() {
     let bytes = text(&request("")).replace("Upgrade: websocket", "Upgrade: h2c");
     assert!(matches!(
-        rejected(AcceptPolicy::new(), bytes.as_bytes()).error,
+        rule(&rejected(AcceptPolicy::new(), bytes.as_bytes()).error),
         HandshakeError::MissingUpgrade
     ));
     let bytes = text(&request("")).replace("Connection: Upgrade", "Connection: keep-alive");
     assert!(matches!(
-        rejected(AcceptPolicy::new(), bytes.as_bytes()).error,
+        rule(&rejected(AcceptPolicy::new(), bytes.as_bytes()).error),
         HandshakeError::MissingConnectionUpgrade
     ));
 }
@@ -211,7 +220,10 @@ fn oddly_cased_names_and_token_lists_are_accepted() {
 #[test]
 fn request_with_a_body_gets_400() {
     let rejected = rejected(AcceptPolicy::new(), &request("Content-Length: 5\r\n"));
-    assert!(matches!(rejected.error, HandshakeError::UnexpectedBody));
+    assert!(matches!(
+        rule(&rejected.error),
+        HandshakeError::UnexpectedBody
+    ));
     accepted(AcceptPolicy::new(), &request("Content-Length: 0\r\n"));
 }
 
@@ -220,7 +232,7 @@ fn malformed_request_gets_400_without_a_request() {
     let rejected = rejected(AcceptPolicy::new(), b"GET / HTTP/1.1\r\nBad Header\r\n\r\n");
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
     assert!(rejected.request.is_none());
-    assert!(matches!(rejected.error, HandshakeError::MalformedHttp(_)));
+    assert!(matches!(rejected.error, Error::Malformed(_)));
 }
 
 #[test]
@@ -279,7 +291,7 @@ fn subprotocol_closure_choosing_an_unoffered_protocol_is_a_500() {
     let rejected = rejected(policy, &request("Sec-WebSocket-Protocol: a\r\n"));
     assert_eq!(rejected.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(matches!(
-        rejected.error,
+        rule(&rejected.error),
         HandshakeError::ServerNegotiation(_)
     ));
 }
@@ -303,7 +315,7 @@ fn policy_rejects_with_its_status_headers_and_body() {
     let rejected = rejected(policy, &request("Origin: https://evil.example\r\n"));
     assert_eq!(rejected.status, StatusCode::FORBIDDEN);
     assert!(
-        matches!(&rejected.error, HandshakeError::Rejected(r) if r.status() == StatusCode::FORBIDDEN)
+        matches!(rule(&rejected.error), HandshakeError::Rejected(r) if r.status() == StatusCode::FORBIDDEN)
     );
     assert_eq!(
         text(&rejected.response_bytes),
@@ -316,7 +328,7 @@ fn policy_check_runs_after_the_rfc_checks() {
     let policy = AcceptPolicy::new().check(|_| Err(Rejection::new(StatusCode::UNAUTHORIZED)));
     let bytes = text(&request("")).replace("GET ", "POST ");
     assert!(matches!(
-        rejected(policy, bytes.as_bytes()).error,
+        rule(&rejected(policy, bytes.as_bytes()).error),
         HandshakeError::InvalidMethod(_)
     ));
 }
@@ -381,7 +393,7 @@ fn malformed_extension_offer_gets_400() {
     let rejected = rejected(policy, &request("Sec-WebSocket-Extensions: x; a=\"\r\n"));
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
     assert!(matches!(
-        rejected.error,
+        rule(&rejected.error),
         HandshakeError::InvalidExtensionHeader(_)
     ));
 }
@@ -407,7 +419,7 @@ fn policy_response_headers_are_added_but_reserved_ones_ignored() {
 
 #[test]
 fn header_limits_get_431() {
-    let mut limits = HandshakeLimits::default();
+    let mut limits = Limits::default();
     limits.max_headers = 6;
     let mut server = ServerHandshake::new(AcceptPolicy::new(), limits);
     let Some(ServerDecision::Reject(rejected)) =
@@ -416,25 +428,16 @@ fn header_limits_get_431() {
         panic!("not rejected");
     };
     assert_eq!(rejected.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-    assert!(matches!(
-        rejected.error,
-        HandshakeError::TooManyHeaders { limit: 6 }
-    ));
+    assert!(matches!(rejected.error, Error::TooManyHeaders { limit: 6 }));
 
-    let mut limits = HandshakeLimits::default();
-    limits.max_header_bytes = 100;
+    let mut limits = Limits::default();
+    limits.max_head_bytes = 100;
     let mut server = ServerHandshake::new(AcceptPolicy::new(), limits);
     let Some(ServerDecision::Reject(rejected)) = server.receive(&request("")).unwrap() else {
         panic!("not rejected");
     };
-    assert!(matches!(
-        rejected.error,
-        HandshakeError::HeadersTooLarge { limit: 100 }
-    ));
-    assert!(matches!(
-        server.receive(b"x"),
-        Err(HandshakeError::Finished)
-    ));
+    assert!(matches!(rejected.error, Error::HeadTooLarge { limit: 100 }));
+    assert!(matches!(server.receive(b"x"), Err(Error::Finished)));
 }
 
 #[test]
@@ -449,14 +452,11 @@ fn bytes_after_the_request_are_left_over() {
 
 #[test]
 fn eof_before_any_byte_is_clean_and_mid_request_is_not() {
-    let mut server = ServerHandshake::new(AcceptPolicy::new(), HandshakeLimits::default());
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
     assert!(server.receive_eof().is_ok());
-    let mut server = ServerHandshake::new(AcceptPolicy::new(), HandshakeLimits::default());
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
     assert!(server.receive(b"GET / HT").unwrap().is_none());
-    assert!(matches!(
-        server.receive_eof(),
-        Err(HandshakeError::UnexpectedEof)
-    ));
+    assert!(matches!(server.receive_eof(), Err(Error::UnexpectedEof)));
 }
 
 #[test]
@@ -470,7 +470,7 @@ fn client_and_server_agree_end_to_end() {
         .unwrap()
         .subprotocols(["v2", "v1"])
         .extension(client_factory);
-    let mut client = ClientHandshake::new(request).unwrap();
+    let mut client = ClientHandshake::new(request, Limits::default()).unwrap();
     let policy = AcceptPolicy::new()
         .subprotocols(["v1", "v2"])
         .extension(Dummy::new("x-ext").arc());

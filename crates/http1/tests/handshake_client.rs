@@ -13,12 +13,15 @@ use std::sync::Arc;
 use common::Dummy;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use wintergreen_codec::ExtensionParams;
-use wintergreen_handshake::{
-    ClientAccept, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, accept_key,
-};
+use wintergreen_handshake::{ClientRequest, HandshakeError, accept_key};
+use wintergreen_http1::{ClientAccept, ClientHandshake, Error, Limits};
 
 fn start(url: &str) -> ClientHandshake {
-    ClientHandshake::new(ClientRequest::from_url(url, HeaderMap::new()).unwrap()).unwrap()
+    ClientHandshake::new(
+        ClientRequest::from_url(url, HeaderMap::new()).unwrap(),
+        Limits::default(),
+    )
+    .unwrap()
 }
 
 fn request_text(handshake: &ClientHandshake) -> String {
@@ -41,10 +44,18 @@ fn accepted(handshake: &mut ClientHandshake, bytes: &[u8]) -> ClientAccept {
     }
 }
 
-fn failure(handshake: &mut ClientHandshake, bytes: &[u8]) -> HandshakeError {
+fn failure(handshake: &mut ClientHandshake, bytes: &[u8]) -> Error {
     match handshake.receive(bytes) {
         Err(err) => err,
         other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// The handshake rule a response breaks.
+fn rule_failure(handshake: &mut ClientHandshake, bytes: &[u8]) -> HandshakeError {
+    match failure(handshake, bytes) {
+        Error::Handshake(err) => err,
+        other => panic!("expected a handshake error, got {other:?}"),
     }
 }
 
@@ -54,7 +65,7 @@ fn request_has_the_rfc_headers_in_order_then_user_headers_title_cased() {
     headers.insert("x-foo-bar", HeaderValue::from_static("1"));
     headers.insert("origin", HeaderValue::from_static("http://example.com"));
     let request = ClientRequest::from_url("ws://example.com/chat?room=1&x=2", headers).unwrap();
-    let handshake = ClientHandshake::new(request).unwrap();
+    let handshake = ClientHandshake::new(request, Limits::default()).unwrap();
     let text = request_text(&handshake);
     let expected = format!(
         "GET /chat?room=1&x=2 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -107,7 +118,7 @@ fn request_from_http_request_keeps_its_headers() {
         .header("authorization", "Bearer x")
         .body(())
         .unwrap();
-    let handshake = ClientHandshake::new(ClientRequest::new(request)).unwrap();
+    let handshake = ClientHandshake::new(ClientRequest::new(request), Limits::default()).unwrap();
     let text = request_text(&handshake);
     assert!(text.starts_with("GET /socket HTTP/1.1\r\nHost: example.com:8443\r\n"));
     assert!(text.ends_with("Authorization: Bearer x\r\n\r\n"));
@@ -116,7 +127,8 @@ fn request_from_http_request_keeps_its_headers() {
 #[test]
 fn uri_must_be_websocket_or_http_with_a_host() {
     for url in ["ftp://h/", "/relative", "h:80"] {
-        let result = ClientRequest::from_url(url, HeaderMap::new()).and_then(ClientHandshake::new);
+        let result =
+            ClientRequest::from_url(url, HeaderMap::new()).and_then(ClientRequest::prepare);
         assert!(
             matches!(result, Err(HandshakeError::InvalidUri(_))),
             "{url}: {result:?}"
@@ -128,8 +140,8 @@ fn uri_must_be_websocket_or_http_with_a_host() {
 fn method_must_be_get() {
     let request = Request::post("ws://h/").body(()).unwrap();
     assert!(matches!(
-        ClientHandshake::new(ClientRequest::new(request)),
-        Err(HandshakeError::InvalidMethod(_))
+        ClientHandshake::new(ClientRequest::new(request), Limits::default()),
+        Err(Error::Handshake(HandshakeError::InvalidMethod(_)))
     ));
 }
 
@@ -145,9 +157,12 @@ fn user_headers_must_not_duplicate_handshake_headers() {
     ] {
         let mut headers = HeaderMap::new();
         headers.insert(name, HeaderValue::from_static("x"));
-        let result = ClientHandshake::new(ClientRequest::from_url("ws://h/", headers).unwrap());
+        let result = ClientHandshake::new(
+            ClientRequest::from_url("ws://h/", headers).unwrap(),
+            Limits::default(),
+        );
         assert!(
-            matches!(result, Err(HandshakeError::ReservedHeader(ref n)) if n == name),
+            matches!(result, Err(Error::Handshake(HandshakeError::ReservedHeader(ref n))) if n == name),
             "{name}: {result:?}"
         );
     }
@@ -160,7 +175,7 @@ fn user_protocol_header_counts_as_the_offer() {
     let request = ClientRequest::from_url("ws://h/", headers)
         .unwrap()
         .subprotocols(["c"]);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let mut handshake = ClientHandshake::new(request, Limits::default()).unwrap();
     let text = request_text(&handshake);
     assert_eq!(text.matches("Sec-WebSocket-Protocol").count(), 1, "{text}");
     assert!(text.contains("\r\nSec-WebSocket-Protocol: c, a, b\r\n"));
@@ -177,8 +192,8 @@ fn subprotocols_must_be_tokens() {
         .unwrap()
         .subprotocols(["a b"]);
     assert!(matches!(
-        ClientHandshake::new(request),
-        Err(HandshakeError::InvalidSubprotocol(_))
+        ClientHandshake::new(request, Limits::default()),
+        Err(Error::Handshake(HandshakeError::InvalidSubprotocol(_)))
     ));
 }
 
@@ -203,7 +218,7 @@ fn extension_offers_are_comma_joined_in_factory_order() {
                 ])
                 .arc(),
         );
-    let text = request_text(&ClientHandshake::new(request).unwrap());
+    let text = request_text(&ClientHandshake::new(request, Limits::default()).unwrap());
     assert!(
         text.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, permessage-deflate, x-other; v=\"a b\"\r\n"),
         "{text}"
@@ -222,8 +237,8 @@ fn extension_offer_that_would_corrupt_the_request_is_refused() {
                 .arc(),
         );
     assert!(matches!(
-        ClientHandshake::new(request),
-        Err(HandshakeError::InvalidExtensionOffer(_))
+        ClientHandshake::new(request, Limits::default()),
+        Err(Error::Handshake(HandshakeError::InvalidExtensionOffer(_)))
     ));
 }
 
@@ -246,7 +261,7 @@ fn byte_at_a_time_delivery_gives_the_same_result() {
         .unwrap()
         .subprotocols(["chat"])
         .extension(factory);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let mut handshake = ClientHandshake::new(request, Limits::default()).unwrap();
     let mut bytes = switching(
         &handshake,
         "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: x-ext; a=1\r\n",
@@ -382,7 +397,7 @@ fn missing_upgrade_websocket_fails() {
         accept_key(handshake.key().as_bytes())
     );
     assert!(matches!(
-        failure(&mut handshake, bytes.as_bytes()),
+        rule_failure(&mut handshake, bytes.as_bytes()),
         HandshakeError::MissingUpgrade
     ));
 }
@@ -395,7 +410,7 @@ fn missing_connection_upgrade_fails() {
         accept_key(handshake.key().as_bytes())
     );
     assert!(matches!(
-        failure(&mut handshake, bytes.as_bytes()),
+        rule_failure(&mut handshake, bytes.as_bytes()),
         HandshakeError::MissingConnectionUpgrade
     ));
 }
@@ -406,14 +421,14 @@ fn accept_must_be_present_match_the_key_and_appear_once() {
     let bytes =
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     assert!(matches!(
-        failure(&mut handshake, bytes),
+        rule_failure(&mut handshake, bytes),
         HandshakeError::MissingAccept
     ));
 
     let mut handshake = start("ws://h/");
     let bytes = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     assert!(matches!(
-        failure(&mut handshake, bytes),
+        rule_failure(&mut handshake, bytes),
         HandshakeError::InvalidAccept
     ));
 
@@ -421,7 +436,7 @@ fn accept_must_be_present_match_the_key_and_appear_once() {
     let accept = accept_key(handshake.key().as_bytes());
     let bytes = switching(&handshake, &format!("Sec-WebSocket-Accept: {accept}\r\n"));
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::InvalidAccept
     ));
 }
@@ -430,7 +445,7 @@ fn offering(protocols: &[&str]) -> ClientHandshake {
     let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
         .unwrap()
         .subprotocols(protocols.iter().copied());
-    ClientHandshake::new(request).unwrap()
+    ClientHandshake::new(request, Limits::default()).unwrap()
 }
 
 #[test]
@@ -438,13 +453,13 @@ fn unoffered_subprotocol_fails() {
     let mut handshake = offering(&["chat"]);
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: superchat\r\n");
     assert!(
-        matches!(failure(&mut handshake, &bytes), HandshakeError::UnofferedSubprotocol(p) if p == "superchat")
+        matches!(rule_failure(&mut handshake, &bytes), HandshakeError::UnofferedSubprotocol(p) if p == "superchat")
     );
 
     let mut handshake = start("ws://h/");
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: chat\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedSubprotocol(_)
     ));
 }
@@ -454,7 +469,7 @@ fn subprotocol_comparison_is_exact() {
     let mut handshake = offering(&["chat"]);
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: CHAT\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedSubprotocol(_)
     ));
 }
@@ -464,7 +479,7 @@ fn more_than_one_subprotocol_fails() {
     let mut handshake = offering(&["a", "b"]);
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: a, b\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::MultipleSubprotocols
     ));
 
@@ -474,7 +489,7 @@ fn more_than_one_subprotocol_fails() {
         "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n",
     );
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::MultipleSubprotocols
     ));
 }
@@ -501,7 +516,7 @@ fn with_extensions(factories: Vec<Arc<Dummy>>) -> ClientHandshake {
     for factory in factories {
         request = request.extension(factory);
     }
-    ClientHandshake::new(request).unwrap()
+    ClientHandshake::new(request, Limits::default()).unwrap()
 }
 
 #[test]
@@ -524,13 +539,13 @@ fn unoffered_extension_fails() {
         "Sec-WebSocket-Extensions: permessage-deflate\r\n",
     );
     assert!(
-        matches!(failure(&mut handshake, &bytes), HandshakeError::UnofferedExtension(n) if n == "permessage-deflate")
+        matches!(rule_failure(&mut handshake, &bytes), HandshakeError::UnofferedExtension(n) if n == "permessage-deflate")
     );
 
     let mut handshake = start("ws://h/");
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedExtension(_)
     ));
 }
@@ -540,7 +555,7 @@ fn extension_that_offered_nothing_may_not_be_accepted() {
     let mut handshake = with_extensions(vec![Dummy::new("x-ext").offering(vec![]).arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedExtension(_)
     ));
 }
@@ -553,7 +568,7 @@ fn extension_answered_twice_fails() {
         "Sec-WebSocket-Extensions: x-ext; a\r\nSec-WebSocket-Extensions: x-ext; b\r\n",
     );
     assert!(
-        matches!(failure(&mut handshake, &bytes), HandshakeError::DuplicateExtension(n) if n == "x-ext")
+        matches!(rule_failure(&mut handshake, &bytes), HandshakeError::DuplicateExtension(n) if n == "x-ext")
     );
 }
 
@@ -562,7 +577,7 @@ fn factory_refusing_the_answer_fails() {
     let mut handshake = with_extensions(vec![Dummy::new("x-ext").refusing().arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::ExtensionRejected { name, .. } if name == "x-ext"
     ));
 }
@@ -572,7 +587,7 @@ fn two_accepted_extensions_fail_since_a_session_runs_one() {
     let mut handshake = with_extensions(vec![Dummy::new("x-a").arc(), Dummy::new("x-b").arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-a, x-b\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::MultipleExtensions { .. }
     ));
 }
@@ -582,28 +597,26 @@ fn malformed_extension_answer_fails() {
     let mut handshake = with_extensions(vec![Dummy::new("x-ext").arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext; a=\"open\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::InvalidExtensionHeader(_)
     ));
 }
 
 #[test]
 fn header_bytes_limit_is_enforced() {
-    let mut limits = HandshakeLimits::default();
-    limits.max_header_bytes = 256;
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let mut limits = Limits::default();
+    limits.max_head_bytes = 256;
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     let bytes = switching(&handshake, &format!("X-Big: {}\r\n", "a".repeat(300)));
     assert!(matches!(
         failure(&mut handshake, &bytes),
-        HandshakeError::HeadersTooLarge { limit: 256 }
+        Error::HeadTooLarge { limit: 256 }
     ));
 
     // A head that never ends fails once it passes the limit, without waiting for more.
     let mut handshake = start("ws://h/");
-    let mut result = Ok(None);
+    let mut result = handshake.receive(b"HTTP/1.1 101 OK\r\nX-Endless: ");
     let chunk = [b'a'; 1024];
     for _ in 0..=16 {
         result = handshake.receive(&chunk);
@@ -611,24 +624,19 @@ fn header_bytes_limit_is_enforced() {
             break;
         }
     }
-    assert!(matches!(
-        result,
-        Err(HandshakeError::HeadersTooLarge { limit: 16384 })
-    ));
+    assert!(matches!(result, Err(Error::HeadTooLarge { limit: 16384 })));
 }
 
 #[test]
 fn header_count_limit_is_enforced() {
-    let mut limits = HandshakeLimits::default();
+    let mut limits = Limits::default();
     limits.max_headers = 4;
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     let bytes = switching(&handshake, "A: 1\r\nB: 2\r\n");
     assert!(matches!(
         failure(&mut handshake, &bytes),
-        HandshakeError::TooManyHeaders { limit: 4 }
+        Error::TooManyHeaders { limit: 4 }
     ));
 
     let mut handshake = start("ws://h/");
@@ -640,17 +648,17 @@ fn header_count_limit_is_enforced() {
     let bytes = switching(&handshake, &extra);
     assert!(matches!(
         failure(&mut handshake, &bytes),
-        HandshakeError::TooManyHeaders { limit: 64 }
+        Error::TooManyHeaders { limit: 64 }
     ));
 }
 
-fn upgrade_failed(err: HandshakeError) -> (StatusCode, HeaderMap, bytes::Bytes) {
+fn upgrade_failed(err: Error) -> (StatusCode, HeaderMap, bytes::Bytes) {
     match err {
-        HandshakeError::UpgradeFailed {
+        Error::Handshake(HandshakeError::UpgradeFailed {
             status,
             headers,
             body,
-        } => (status, *headers, body),
+        }) => (status, *headers, body),
         other => panic!("expected UpgradeFailed, got {other:?}"),
     }
 }
@@ -672,10 +680,7 @@ fn non_101_with_content_length_waits_for_the_whole_body() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(headers["x-reason"], "origin");
     assert_eq!(body, &b"not allowed"[..]);
-    assert!(matches!(
-        handshake.receive(b"more"),
-        Err(HandshakeError::Finished)
-    ));
+    assert!(matches!(handshake.receive(b"more"), Err(Error::Finished)));
 }
 
 #[test]
@@ -695,13 +700,11 @@ fn non_101_without_length_ends_at_eof() {
 
 #[test]
 fn non_101_body_is_cut_at_the_bound() {
-    let mut limits = HandshakeLimits::default();
+    let mut limits = Limits::default();
     limits.max_body_bytes = 10;
     // With Content-Length: done once the bound is reached.
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     assert!(
         handshake
             .receive(b"HTTP/1.1 400 Bad\r\nContent-Length: 1000\r\n\r\n01234")
@@ -712,10 +715,8 @@ fn non_101_body_is_cut_at_the_bound() {
     assert_eq!(body, &b"0123456789"[..]);
 
     // Until EOF: done once the bound is reached, without waiting for the end.
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     let (_, _, body) = upgrade_failed(
         handshake
             .receive(b"HTTP/1.1 400 Bad\r\n\r\n0123456789abcdef")
@@ -728,7 +729,7 @@ fn non_101_body_is_cut_at_the_bound() {
     let mut bytes = b"HTTP/1.1 400 Bad\r\nContent-Length: 100000\r\n\r\n".to_vec();
     bytes.extend(std::iter::repeat_n(b'x', 70_000));
     let (_, _, body) = upgrade_failed(handshake.receive(&bytes).unwrap_err());
-    assert_eq!(body.len(), HandshakeLimits::DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(body.len(), Limits::DEFAULT_MAX_BODY_BYTES);
 }
 
 #[test]
@@ -776,11 +777,8 @@ fn frames_in_the_same_packet_as_the_101_are_left_over() {
 fn eof_before_the_head_is_unexpected() {
     let mut handshake = start("ws://h/");
     assert!(handshake.receive(b"HTTP/1.1 101 Swi").unwrap().is_none());
-    assert!(matches!(
-        handshake.receive_eof(),
-        HandshakeError::UnexpectedEof
-    ));
-    assert!(matches!(handshake.receive_eof(), HandshakeError::Finished));
+    assert!(matches!(handshake.receive_eof(), Error::UnexpectedEof));
+    assert!(matches!(handshake.receive_eof(), Error::Finished));
 }
 
 #[test]
@@ -788,10 +786,7 @@ fn input_after_the_result_is_refused() {
     let mut handshake = start("ws://h/");
     let bytes = switching(&handshake, "");
     accepted(&mut handshake, &bytes);
-    assert!(matches!(
-        handshake.receive(b"x"),
-        Err(HandshakeError::Finished)
-    ));
+    assert!(matches!(handshake.receive(b"x"), Err(Error::Finished)));
 }
 
 #[test]
@@ -803,10 +798,7 @@ fn malformed_response_fails() {
     ] {
         let mut handshake = start("ws://h/");
         assert!(
-            matches!(
-                failure(&mut handshake, bytes),
-                HandshakeError::MalformedHttp(_)
-            ),
+            matches!(failure(&mut handshake, bytes), Error::Malformed(_)),
             "{bytes:?}"
         );
     }
