@@ -2,11 +2,12 @@
 //! read strictly, the 101 or a rejection written, then a [`Session`].
 
 use bytes::{Buf as _, Bytes};
-use http::{Request, Response, StatusCode};
+use http::{Request, Response, StatusCode, header};
 use wintergreen_codec::{Config, Extension, Role, Session};
 use wintergreen_handshake::{AcceptPolicy, accept};
 
-use crate::error::Error;
+use crate::body::content_length;
+use crate::error::{Error, ParseError};
 use crate::head::{HeadReader, Kind, parse_request};
 use crate::limits::Limits;
 use crate::write::{write_rejection, write_response};
@@ -67,8 +68,9 @@ enum State {
 /// [`ServerUpgrade`] is the same with a [`Session`] at the end.
 ///
 /// The request is read strictly where RFC 9112 asks a server to be: whitespace between a
-/// field name and its colon (§5.1), a folded field line (§5.2), a bare CR (§2.2) and an
-/// invalid `Content-Length` get 400. Empty lines before the request-line are skipped and
+/// field name and its colon (§5.1), a folded field line (§5.2), whitespace before the first
+/// field line and a bare CR (§2.2), an invalid `Content-Length` (§6.3) and
+/// `Transfer-Encoding` with `Content-Length` (§6.1) get 400. Empty lines before the request-line are skipped and
 /// lines may end in a bare LF (§2.2). Bytes that cannot begin a request-line (a TLS
 /// ClientHello sent to a plain port, binary garbage) are refused with 400 as soon as they
 /// arrive, without waiting for a whole head or a timeout.
@@ -108,6 +110,9 @@ impl ServerHandshake {
         };
         self.state = State::Done;
         let (request, leftover) = parsed;
+        if let Err(malformed) = check_framing(&request) {
+            return Ok(Some(reject(Some(request), malformed.into())));
+        }
         Ok(Some(match accept(&request, &self.policy) {
             Ok((response, negotiated)) => {
                 tracing::debug!(
@@ -137,6 +142,21 @@ impl ServerHandshake {
             _ => Ok(()),
         }
     }
+}
+
+/// The request's body framing must be readable even though an upgrade request may not
+/// have a body (RFC 9112 §6.3): an invalid `Content-Length` (item 5) and
+/// `Transfer-Encoding` with `Content-Length` (§6.1: the server may reject it) are
+/// malformed, answered with 400.
+fn check_framing(request: &Request<()>) -> Result<(), ParseError> {
+    let headers = request.headers();
+    content_length(headers)?;
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(ParseError::TransferEncodingWithContentLength);
+    }
+    Ok(())
 }
 
 fn reject(request: Option<Request<()>>, error: Error) -> ServerDecision {

@@ -14,7 +14,7 @@ use common::Dummy;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use wintergreen_codec::ExtensionParams;
 use wintergreen_handshake::{ClientRequest, HandshakeError, accept_key};
-use wintergreen_http1::{ClientAccept, ClientHandshake, Error, Limits};
+use wintergreen_http1::{ClientAccept, ClientHandshake, Error, Limits, ParseError};
 
 fn start(url: &str) -> ClientHandshake {
     ClientHandshake::new(
@@ -325,11 +325,12 @@ fn whole_packet_and_byte_at_a_time_agree() {
 }
 
 #[test]
-fn empty_reason_phrase_after_101_is_accepted() {
+fn rfc9112_4_reason_phrase_may_be_absent_empty_or_any_text() {
     for status_line in [
         "HTTP/1.1 101\r\n",
         "HTTP/1.1 101 \r\n",
         "HTTP/1.1 101 Whatever You Like\r\n",
+        "HTTP/1.1 101 Gew\u{e4}hrt\tok\r\n",
     ] {
         let mut handshake = start("ws://h/");
         let bytes = format!(
@@ -802,4 +803,418 @@ fn malformed_response_fails() {
             "{bytes:?}"
         );
     }
+}
+
+// --- RFC 9110 §15 / RFC 9112 §2–§7: the response read as a user agent ---
+
+/// A client with these limits.
+fn start_with(limits: Limits) -> ClientHandshake {
+    ClientHandshake::new(
+        ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap(),
+        limits,
+    )
+    .unwrap()
+}
+
+/// Feeds `bytes` split at `at`, and returns the result of the call that ended it.
+fn receive_split(
+    handshake: &mut ClientHandshake,
+    bytes: &[u8],
+    at: usize,
+) -> Result<Option<ClientAccept>, Error> {
+    let (a, b) = bytes.split_at(at);
+    match handshake.receive(a) {
+        Ok(None) => handshake.receive(b),
+        done => done,
+    }
+}
+
+fn malformed(handshake: &mut ClientHandshake, bytes: &[u8]) -> ParseError {
+    match failure(handshake, bytes) {
+        Error::Malformed(kind) => kind,
+        other => panic!("expected a malformed response, got {other:?}"),
+    }
+}
+
+#[test]
+fn rfc9110_15_2_a_100_continue_in_the_same_read_as_the_101_is_skipped() {
+    // The issue's input: `Expect: 100-continue` sent as a custom header, the server answers
+    // 100 Continue and the 101 in one write.
+    let mut headers = HeaderMap::new();
+    headers.insert("expect", HeaderValue::from_static("100-continue"));
+    let request = ClientRequest::from_url("ws://h/", headers).unwrap();
+    let mut handshake = ClientHandshake::new(request, Limits::default()).unwrap();
+    assert!(request_text(&handshake).contains("\r\nExpect: 100-continue\r\n"));
+    let mut bytes = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
+    bytes.extend(switching(&handshake, ""));
+    bytes.extend_from_slice(b"\x81\x00");
+    let accepted = accepted(&mut handshake, &bytes);
+    assert_eq!(accepted.response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(accepted.leftover, &b"\x81\x00"[..]);
+}
+
+#[test]
+fn rfc9110_15_2_several_interim_responses_split_anywhere_are_skipped() {
+    let template = start("ws://h/");
+    let key = template.key().to_owned();
+    for at in 0..400 {
+        let mut handshake = start("ws://h/");
+        let mut bytes = b"HTTP/1.1 100 Continue\r\n\r\n\
+            HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
+            HTTP/1.1 102\n\n"
+            .to_vec();
+        bytes.extend(switching(&handshake, ""));
+        let at = at % (bytes.len() + 1);
+        let accepted = receive_split(&mut handshake, &bytes, at)
+            .unwrap_or_else(|err| panic!("split at {at}: {err:?}"))
+            .unwrap_or_else(|| panic!("split at {at}: no result"));
+        assert_eq!(accepted.response.status(), 101);
+        assert!(accepted.leftover.is_empty());
+        // The interim heads' fields do not leak into the final response.
+        assert!(!accepted.response.headers().contains_key("link"));
+        assert_ne!(handshake.key(), key);
+    }
+}
+
+#[test]
+fn rfc9110_15_2_interim_responses_before_a_refusal_are_skipped() {
+    let mut handshake = start("ws://h/");
+    let (status, _, body) = upgrade_failed(failure(
+        &mut handshake,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno",
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body, &b"no"[..]);
+}
+
+#[test]
+fn rfc9110_15_an_unrecognized_1xx_is_interim_like_100() {
+    let mut handshake = start("ws://h/");
+    let mut bytes = b"HTTP/1.1 199 Whatever\r\nX-Hint: 1\r\n\r\n".to_vec();
+    bytes.extend(switching(&handshake, ""));
+    assert_eq!(accepted(&mut handshake, &bytes).response.status(), 101);
+}
+
+#[test]
+fn rfc9110_15_2_interim_responses_are_bounded() {
+    let mut limits = Limits::default();
+    limits.max_interim_responses = 3;
+    let mut handshake = start_with(limits);
+    let flood = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(4);
+    assert!(matches!(
+        failure(&mut handshake, &flood),
+        Error::TooManyInterimResponses { limit: 3 }
+    ));
+
+    // At the default bound, a server that never stops sending 100s is cut off after 8,
+    // however they are delivered.
+    let mut handshake = start("ws://h/");
+    let mut result = Ok(None);
+    for _ in 0..=Limits::DEFAULT_MAX_INTERIM_RESPONSES {
+        result = handshake.receive(b"HTTP/1.1 100 Continue\r\n\r\n");
+        if result.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(
+        result,
+        Err(Error::TooManyInterimResponses { limit: 8 })
+    ));
+}
+
+#[test]
+fn rfc9110_15_a_status_code_outside_100_to_999_is_malformed() {
+    for line in ["HTTP/1.1 099 Low\r\n\r\n", "HTTP/1.1 000\r\n\r\n"] {
+        let mut handshake = start("ws://h/");
+        assert_eq!(
+            malformed(&mut handshake, line.as_bytes()),
+            ParseError::Status,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn rfc9112_2_2_bare_lf_line_endings_are_accepted() {
+    let mut handshake = start("ws://h/");
+    let bytes = String::from_utf8(switching(&handshake, "X-Other: 1\r\n"))
+        .unwrap()
+        .replace("\r\n", "\n");
+    let accepted = accepted(&mut handshake, bytes.as_bytes());
+    assert_eq!(accepted.response.headers()["x-other"], "1");
+}
+
+#[test]
+fn rfc9112_2_2_a_bare_cr_is_malformed() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.1 101 OK\rUpgrade: websocket\r\n\r\n"
+        ),
+        ParseError::BareCr
+    );
+    let mut handshake = start("ws://h/");
+    let kind = malformed(
+        &mut handshake,
+        b"HTTP/1.1 101 OK\r\nUpgrade: web\rsocket\r\n\r\n",
+    );
+    assert!(
+        matches!(kind, ParseError::HeaderValue | ParseError::BareCr),
+        "{kind:?}"
+    );
+}
+
+#[test]
+fn rfc9112_2_2_empty_lines_before_the_status_line_are_tolerated() {
+    let mut handshake = start("ws://h/");
+    let mut bytes = b"\r\n\n".to_vec();
+    bytes.extend(switching(&handshake, ""));
+    accepted(&mut handshake, &bytes);
+}
+
+#[test]
+fn rfc9112_2_2_whitespace_before_the_first_field_line_is_malformed() {
+    let mut handshake = start("ws://h/");
+    let mut bytes = switching(&handshake, "");
+    bytes.splice(34..34, *b" X: 1\r\n");
+    assert!(bytes.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n X: 1\r\n"));
+    assert_eq!(malformed(&mut handshake, &bytes), ParseError::HeaderName);
+}
+
+#[test]
+fn rfc9112_2_3_an_http_1_0_refusal_is_read_until_the_connection_closes() {
+    let mut handshake = start("ws://h/");
+    assert!(
+        handshake
+            .receive(b"HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nno ")
+            .unwrap()
+            .is_none()
+    );
+    assert!(handshake.receive(b"entry").unwrap().is_none());
+    let (status, _, body) = upgrade_failed(handshake.receive_eof());
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body, &b"no entry"[..]);
+}
+
+#[test]
+fn rfc9112_2_3_a_version_other_than_http_1_x_is_malformed() {
+    for line in ["HTTP/2.0 101 OK\r\n\r\n", "HTTP/1.2 101 OK\r\n\r\n"] {
+        let mut handshake = start("ws://h/");
+        assert_eq!(
+            malformed(&mut handshake, line.as_bytes()),
+            ParseError::Version,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn rfc9112_4_bytes_that_cannot_begin_a_status_line_fail_at_the_first_byte() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(malformed(&mut handshake, b"S"), ParseError::NotHttp);
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(&mut handshake, b"\x16\x03\x03"),
+        ParseError::NotHttp
+    );
+}
+
+#[test]
+fn rfc9112_5_1_whitespace_between_field_name_and_colon_is_malformed() {
+    let mut handshake = start("ws://h/");
+    let bytes = switching(&handshake, "X-Spaced : 1\r\n");
+    assert_eq!(malformed(&mut handshake, &bytes), ParseError::HeaderName);
+}
+
+#[test]
+fn rfc9112_5_1_whitespace_around_a_field_value_is_not_part_of_it() {
+    let mut handshake = start("ws://h/");
+    let bytes = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: \t websocket \t\r\nConnection:Upgrade\r\n\
+         Sec-WebSocket-Accept:   {}  \r\nX-Empty:\r\n\r\n",
+        accept_key(handshake.key().as_bytes())
+    );
+    let accepted = accepted(&mut handshake, bytes.as_bytes());
+    assert_eq!(accepted.response.headers()["upgrade"], "websocket");
+    assert_eq!(accepted.response.headers()["x-empty"], "");
+}
+
+#[test]
+fn rfc9112_5_2_obs_fold_is_replaced_with_spaces() {
+    let mut handshake = start("ws://h/");
+    let bytes = switching(&handshake, "X-Folded: one\r\n two\r\n\tthree\r\n");
+    let answer = accepted(&mut handshake, &bytes);
+    let folded = answer.response.headers()["x-folded"].to_str().unwrap();
+    assert_eq!(
+        folded.split_ascii_whitespace().collect::<Vec<_>>(),
+        ["one", "two", "three"]
+    );
+    assert!(!folded.contains(['\r', '\n']));
+
+    // A folded Connection header still lists its tokens.
+    let mut handshake = start("ws://h/");
+    let bytes = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive,\r\n Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(handshake.key().as_bytes())
+    );
+    accepted(&mut handshake, bytes.as_bytes());
+}
+
+#[test]
+fn rfc9112_6_3_item_5_an_invalid_content_length_is_malformed() {
+    for value in [
+        "12abc",
+        "-1",
+        "+5",
+        "1, 2",
+        "",
+        "0x10",
+        "99999999999999999999999",
+    ] {
+        let mut handshake = start("ws://h/");
+        let head = format!("HTTP/1.1 403 Forbidden\r\nContent-Length: {value}\r\n\r\n");
+        assert_eq!(
+            malformed(&mut handshake, head.as_bytes()),
+            ParseError::InvalidContentLength,
+            "{value:?}"
+        );
+    }
+    // Two field lines that disagree.
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n"
+        ),
+        ParseError::InvalidContentLength
+    );
+}
+
+#[test]
+fn rfc9110_8_6_repeated_identical_content_lengths_are_one_length() {
+    let mut handshake = start("ws://h/");
+    let (_, _, body) = upgrade_failed(failure(
+        &mut handshake,
+        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nnoXX",
+    ));
+    assert_eq!(body, &b"no"[..]);
+}
+
+#[test]
+fn rfc9112_6_3_item_3_transfer_encoding_with_content_length_is_malformed() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        ),
+        ParseError::TransferEncodingWithContentLength
+    );
+}
+
+#[test]
+fn rfc9112_6_1_transfer_encoding_in_http_1_0_is_malformed() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.0 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        ParseError::TransferEncodingInHttp10
+    );
+}
+
+#[test]
+fn rfc9112_6_3_item_4_a_final_coding_other_than_chunked_reads_until_eof() {
+    let mut handshake = start("ws://h/");
+    assert!(
+        handshake
+            .receive(b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked, gzip\r\n\r\n5\r\nabc")
+            .unwrap()
+            .is_none()
+    );
+    let (_, _, body) = upgrade_failed(handshake.receive_eof());
+    assert_eq!(body, &b"5\r\nabc"[..]);
+}
+
+#[test]
+fn rfc9112_6_3_item_1_204_and_304_end_at_the_head_whatever_their_fields_say() {
+    for head in [
+        "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ] {
+        let mut handshake = start("ws://h/");
+        let (_, _, body) = upgrade_failed(failure(&mut handshake, head.as_bytes()));
+        assert!(body.is_empty(), "{head}");
+    }
+}
+
+// --- Bounds: every buffer the server fills is bounded ---
+
+#[test]
+fn a_chunked_refusal_body_flood_is_cut_at_the_bound() {
+    let mut limits = Limits::default();
+    limits.max_body_bytes = 100;
+    let mut handshake = start_with(limits);
+    assert!(
+        handshake
+            .receive(b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap()
+            .is_none()
+    );
+    let chunk = format!("40\r\n{}\r\n", "x".repeat(64));
+    let mut result = Ok(None);
+    for _ in 0..1000 {
+        result = handshake.receive(chunk.as_bytes());
+        if result.is_err() {
+            break;
+        }
+    }
+    let (_, _, body) = upgrade_failed(result.unwrap_err());
+    assert_eq!(body.len(), 100);
+}
+
+#[test]
+fn an_endless_chunk_size_line_or_trailer_ends_the_refusal() {
+    for prefix in ["", "0\r\n"] {
+        let mut handshake = start("ws://h/");
+        let head = format!("HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n{prefix}");
+        assert!(handshake.receive(head.as_bytes()).unwrap().is_none());
+        let endless = if prefix.is_empty() {
+            "0"
+        } else {
+            "X-Trailer: aaaa"
+        };
+        let mut result = Ok(None);
+        for _ in 0..10_000 {
+            result = handshake.receive(endless.as_bytes());
+            if result.is_err() {
+                break;
+            }
+        }
+        let (status, _, _) = upgrade_failed(result.unwrap_err());
+        assert_eq!(status, StatusCode::FORBIDDEN, "{prefix:?}");
+    }
+}
+
+#[test]
+fn an_endless_until_eof_refusal_body_is_cut_at_the_default_bound() {
+    let mut handshake = start("ws://h/");
+    assert!(
+        handshake
+            .receive(b"HTTP/1.1 503 Busy\r\n\r\n")
+            .unwrap()
+            .is_none()
+    );
+    let mut result = Ok(None);
+    for _ in 0..100 {
+        result = handshake.receive(&[b'x'; 1024]);
+        if result.is_err() {
+            break;
+        }
+    }
+    let (_, _, body) = upgrade_failed(result.unwrap_err());
+    assert_eq!(body.len(), Limits::DEFAULT_MAX_BODY_BYTES);
 }
