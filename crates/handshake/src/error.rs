@@ -27,29 +27,6 @@ pub enum HandshakeError {
     #[error("the {0} header is written by the handshake and must not be supplied")]
     ReservedHeader(HeaderName),
 
-    // --- Reading a head (both roles) ---
-    /// The head exceeds [`max_header_bytes`](crate::HandshakeLimits::max_header_bytes).
-    #[error("the HTTP head exceeds the limit of {limit} bytes")]
-    HeadersTooLarge {
-        /// The limit.
-        limit: usize,
-    },
-    /// The head has more than [`max_headers`](crate::HandshakeLimits::max_headers) fields.
-    #[error("the HTTP head has more than {limit} header fields")]
-    TooManyHeaders {
-        /// The limit.
-        limit: usize,
-    },
-    /// The bytes are not an HTTP/1.x head.
-    #[error("malformed HTTP head: {0}")]
-    MalformedHttp(String),
-    /// The peer closed the connection before the head was complete.
-    #[error("the connection closed before the handshake completed")]
-    UnexpectedEof,
-    /// The handshake already produced its result; it takes no more input.
-    #[error("the handshake has already finished")]
-    Finished,
-
     // --- Client: judging the server's response (RFC 6455 §4.1) ---
     /// The server answered with a status other than 101 Switching Protocols.
     #[error("the server answered {status} instead of 101 Switching Protocols")]
@@ -58,8 +35,8 @@ pub enum HandshakeError {
         status: StatusCode,
         /// The response's header fields.
         headers: Box<HeaderMap>,
-        /// The response's body (de-chunked if it was chunked), cut at
-        /// [`max_body_bytes`](crate::HandshakeLimits::max_body_bytes).
+        /// The response's body (de-chunked if it was chunked), cut at the transport's
+        /// bound.
         body: Bytes,
     },
     /// The `Upgrade` header does not list `websocket`.
@@ -146,15 +123,12 @@ pub enum HandshakeError {
 
 impl HandshakeError {
     /// The status a server answers this error with: 426 for a wrong
-    /// `Sec-WebSocket-Version`, 431 for oversized heads, the policy's status for
+    /// `Sec-WebSocket-Version`, the policy's status for
     /// [`Rejected`](Self::Rejected), 500 for [`ServerNegotiation`](Self::ServerNegotiation),
     /// 400 otherwise.
     pub fn rejection_status(&self) -> StatusCode {
         match self {
             Self::UnsupportedVersion(_) => StatusCode::UPGRADE_REQUIRED,
-            Self::HeadersTooLarge { .. } | Self::TooManyHeaders { .. } => {
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
-            }
             Self::Rejected(rejection) => rejection.status(),
             Self::ServerNegotiation(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -165,6 +139,8 @@ impl HandshakeError {
     /// [`Rejection`] for [`Rejected`](Self::Rejected); otherwise
     /// [`rejection_status`](Self::rejection_status) with this error's message as a plain
     /// text body, plus `Sec-WebSocket-Version: 13` for a version problem (RFC 6455 §4.2.2).
+    /// The message can quote what the peer sent (a method, a version value), so the body
+    /// is cut at [`MAX_REJECTION_MESSAGE`] bytes: a rejection never echoes more than that.
     pub fn rejection(&self) -> Rejection {
         if let Self::Rejected(rejection) = self {
             return rejection.clone();
@@ -174,13 +150,31 @@ impl HandshakeError {
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             )
-            .with_body(format!("{self}\n"));
+            .with_body(bounded_message(self));
         if matches!(self, Self::UnsupportedVersion(_) | Self::MissingVersion) {
             rejection =
                 rejection.with_header(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         }
         rejection
     }
+}
+
+/// The most bytes of an error message that a generated rejection's body carries.
+pub const MAX_REJECTION_MESSAGE: usize = 256;
+
+/// `err`'s message cut at [`MAX_REJECTION_MESSAGE`] bytes on a character boundary, and a
+/// newline.
+fn bounded_message(err: &HandshakeError) -> String {
+    let mut message = err.to_string();
+    if message.len() > MAX_REJECTION_MESSAGE {
+        let mut end = MAX_REJECTION_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+    }
+    message.push('\n');
+    message
 }
 
 /// A server's refusal: the status, extra header fields and body to answer with. The

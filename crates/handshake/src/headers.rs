@@ -67,15 +67,6 @@ pub fn has_token<K: AsHeaderName>(headers: &HeaderMap, name: K, token: &str) -> 
     list_elements(headers, name).any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// Writes a header name in conventional casing: `x-foo-bar` becomes `X-Foo-Bar`.
-pub(crate) fn push_title_case(out: &mut Vec<u8>, name: &str) {
-    let mut upper = true;
-    for b in name.bytes() {
-        out.push(if upper { b.to_ascii_uppercase() } else { b });
-        upper = b == b'-';
-    }
-}
-
 /// A `Sec-WebSocket-Extensions` value that does not follow RFC 6455 §9.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionHeaderError {
@@ -499,12 +490,5 @@ mod tests {
             ])
             .is_err()
         );
-    }
-
-    #[test]
-    fn title_case_capitalizes_each_dash_separated_word() {
-        let mut out = Vec::new();
-        push_title_case(&mut out, "x-foo-bar");
-        assert_eq!(out, b"X-Foo-Bar");
     }
 }

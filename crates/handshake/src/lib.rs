@@ -1,33 +1,46 @@
 //! # wintergreen-handshake
 //!
-//! The WebSocket opening handshake (RFC 6455 §4), sans-IO, on the `http` crate's types,
-//! for both roles:
+//! The version-neutral rules of the WebSocket opening handshake (RFC 6455 §4, RFC 8441),
+//! sans-IO, on the `http` crate's types. Transports (HTTP/1.1 in `wintergreen-http1`,
+//! HTTP/2 in `wintergreen-http2`) read and write the bytes and call these rules:
 //!
-//! - [`ClientHandshake`]: writes the HTTP/1.1 upgrade request for a [`ClientRequest`] and
-//!   judges the server's response, read incrementally.
-//! - [`ServerHandshake`]: reads a request incrementally and judges it with an
-//!   [`AcceptPolicy`], producing the 101 or a rejection response to write.
-//! - [`ClientOffer`], [`AcceptPolicy::negotiate`] and [`check_version`]: the subprotocol
-//!   and extension rules alone, on header maps, for an HTTP/2 (RFC 8441) transport too.
+//! - [`ClientRequest`]: what a client asks for; [`prepare`](ClientRequest::prepare)
+//!   checks it and splits it into host, target, header fields and the [`ClientOffer`].
+//! - [`validate_response`] and [`ClientOffer::accept_response`]: the client's checks of
+//!   the server's answer.
+//! - [`validate_request`], [`accept`], [`AcceptPolicy::negotiate`] and [`check_version`]:
+//!   the server's checks of a request and the negotiated result.
+//! - [`HandshakeError`] and [`Rejection`]: what went wrong, and the response a server
+//!   answers a refusal with.
 //! - [`headers`]: token lists and the `Sec-WebSocket-Extensions` grammar.
 //! - [`accept_key`] and [`generate_key`]: `Sec-WebSocket-Key` / `Sec-WebSocket-Accept`.
 //!
-//! Every limit is in [`HandshakeLimits`], with documented defaults; no input makes the
-//! parsers panic or buffer without bound, and every failure is a typed [`HandshakeError`].
-//!
 //! ```
-//! use wintergreen_handshake::{AcceptPolicy, ClientHandshake, ClientRequest, HandshakeLimits,
-//!                           ServerDecision, ServerHandshake};
+//! use wintergreen_handshake::{AcceptPolicy, ClientRequest, accept, accept_key, generate_key,
+//!                           validate_response};
 //!
-//! let request = ClientRequest::from_url("ws://example.com/chat", http::HeaderMap::new()).unwrap();
-//! let mut client = ClientHandshake::new(request).unwrap();
-//! let mut server = ServerHandshake::new(AcceptPolicy::new(), HandshakeLimits::default());
+//! // Client: what to send.
+//! let prepared = ClientRequest::from_url("ws://example.com/chat", http::HeaderMap::new())
+//!     .unwrap()
+//!     .prepare()
+//!     .unwrap();
+//! let key = generate_key();
+//! let request = http::Request::get(prepared.target.as_str())
+//!     .header("host", prepared.host.as_str())
+//!     .header("upgrade", "websocket")
+//!     .header("connection", "Upgrade")
+//!     .header("sec-websocket-key", key.as_str())
+//!     .header("sec-websocket-version", "13")
+//!     .body(())
+//!     .unwrap();
 //!
-//! let Some(ServerDecision::Accept(accepted)) = server.receive(client.request_bytes()).unwrap() else {
-//!     panic!("rejected");
-//! };
-//! let response = client.receive(&accepted.response_bytes).unwrap().unwrap();
-//! assert_eq!(response.response.status(), 101);
+//! // Server: judge it.
+//! let (response, _negotiated) = accept(&request, &AcceptPolicy::new()).unwrap();
+//! assert_eq!(response.status(), 101);
+//!
+//! // Client: check the answer.
+//! validate_response(&response, &accept_key(key.as_bytes())).unwrap();
+//! prepared.offer.accept_response(response.headers()).unwrap();
 //! ```
 
 #![deny(missing_docs)]
@@ -36,21 +49,14 @@ mod client;
 mod error;
 pub mod headers;
 mod key;
-mod limits;
 mod negotiate;
-mod parse;
 mod server;
-mod write;
 
-pub use client::{ClientAccept, ClientHandshake, ClientRequest};
-pub use error::{HandshakeError, Rejection};
+pub use client::{ClientRequest, PreparedRequest, validate_response};
+pub use error::{HandshakeError, MAX_REJECTION_MESSAGE, Rejection};
 pub use key::{WEBSOCKET_GUID, accept_key, generate_key, is_valid_key};
-pub use limits::HandshakeLimits;
 pub use negotiate::{AcceptPolicy, ClientOffer, Negotiated, check_version};
-pub use server::{
-    ServerAccept, ServerDecision, ServerHandshake, ServerReject, accept, validate_request,
-    write_rejection, write_response,
-};
+pub use server::{accept, validate_request};
 
 #[cfg(test)]
 mod tests {
@@ -62,9 +68,7 @@ mod tests {
         send_sync::<crate::HandshakeError>();
         send_sync::<crate::Rejection>();
         send_sync::<crate::AcceptPolicy>();
-        send_sync::<crate::ClientHandshake>();
-        send_sync::<crate::ServerHandshake>();
-        send::<crate::ClientAccept>();
-        send::<crate::ServerDecision>();
+        send::<crate::ClientRequest>();
+        send::<crate::PreparedRequest>();
     }
 }

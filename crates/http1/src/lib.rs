@@ -1,10 +1,14 @@
 //! # wintergreen-http1
 //!
-//! The HTTP/1.1 upgrade transport, sans-IO: runs the WebSocket opening handshake
-//! (RFC 6455 §4, via [`wintergreen_handshake`]) over one byte stream, then hands the stream
+//! The HTTP/1.1 transport, sans-IO: the HTTP/1.1 wire (RFC 9112: an incremental,
+//! bounded head reader on httparse, the head writer, a refusal's body framing and chunked
+//! decoding) and the WebSocket opening handshake over it (RFC 6455 §4, with the
+//! version-neutral rules of [`wintergreen_handshake`]). Once upgraded, the byte stream goes
 //! to a [`wintergreen_codec::Session`], with any bytes that arrived after the handshake
 //! already fed to it.
 //!
+//! - [`ClientHandshake`] and [`ServerHandshake`]: the handshake alone (bytes in, response
+//!   or decision out), for a caller that builds its own session or relays the stream.
 //! - Client: [`ClientUpgrade::new`] queues the request; write
 //!   [`pending_output`](ClientUpgrade::pending_output), feed the server's bytes to
 //!   [`receive`](ClientUpgrade::receive) until it yields a [`ClientUpgraded`].
@@ -33,16 +37,28 @@
 
 #![deny(missing_docs)]
 
+//!
+//! Every buffer a peer fills during the handshake is bounded by [`Limits`] (documented
+//! defaults), no input makes the parsers panic, and every failure is a typed [`Error`]
+//! that says who is at fault.
+
+mod body;
 mod client;
 mod error;
+mod head;
+mod limits;
 mod server;
+mod write;
 
-pub use client::{ClientConfig, ClientUpgrade, ClientUpgraded};
-pub use error::Error;
+pub use client::{ClientAccept, ClientConfig, ClientHandshake, ClientUpgrade, ClientUpgraded};
+pub use error::{Error, ParseError};
+pub use limits::Limits;
 pub use server::{
-    AcceptedParts, ServerAccepted, ServerConfig, ServerRejected, ServerUpgrade, ServerUpgraded,
+    AcceptedParts, ServerAccept, ServerAccepted, ServerConfig, ServerDecision, ServerHandshake,
+    ServerReject, ServerRejected, ServerUpgrade, ServerUpgraded,
 };
-pub use wintergreen_handshake::{AcceptPolicy, HandshakeError, HandshakeLimits, Rejection};
+pub use wintergreen_handshake::{AcceptPolicy, HandshakeError, Rejection};
+pub use write::{write_rejection, write_response};
 
 #[cfg(test)]
 mod tests {
@@ -58,5 +74,9 @@ mod tests {
         send::<crate::ServerUpgrade>();
         send::<crate::ClientUpgraded>();
         send::<crate::ServerUpgraded>();
+        send_sync::<crate::ClientHandshake>();
+        send_sync::<crate::ServerHandshake>();
+        send::<crate::ClientAccept>();
+        send::<crate::ServerDecision>();
     }
 }

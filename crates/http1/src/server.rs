@@ -1,11 +1,174 @@
-//! The server's upgrade: request in, 101 or rejection out, then a [`Session`].
+//! The server's side of the HTTP/1.1 upgrade (RFC 6455 §4.2 over RFC 9112): the request
+//! read strictly, the 101 or a rejection written, then a [`Session`].
 
 use bytes::{Buf as _, Bytes};
-use http::{Request, Response, StatusCode};
-use wintergreen_codec::{Config, Role, Session};
-use wintergreen_handshake::{AcceptPolicy, HandshakeLimits, ServerDecision, ServerHandshake};
+use http::{Request, Response, StatusCode, header};
+use wintergreen_codec::{Config, Extension, Role, Session};
+use wintergreen_handshake::{AcceptPolicy, accept};
 
-use crate::error::Error;
+use crate::body::content_length;
+use crate::error::{Error, ParseError};
+use crate::head::{HeadReader, Kind, parse_request};
+use crate::limits::Limits;
+use crate::write::{write_rejection, write_response};
+
+/// What the server decided about a request. Either way, write the response bytes.
+#[derive(Debug)]
+#[must_use = "the response bytes must be written to the client"]
+pub enum ServerDecision {
+    /// The handshake succeeded: write the 101, then speak WebSocket.
+    Accept(ServerAccept),
+    /// The request was refused: write the response, then close the connection.
+    Reject(ServerReject),
+}
+
+/// An accepted handshake.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ServerAccept {
+    /// The client's request (method, URI, version, header fields).
+    pub request: Request<()>,
+    /// The 101 response.
+    pub response: Response<()>,
+    /// The 101 response's bytes, to write.
+    pub response_bytes: Bytes,
+    /// The chosen subprotocol, if any.
+    pub subprotocol: Option<String>,
+    /// The negotiated extension, if any.
+    pub extension: Option<Box<dyn Extension>>,
+    /// Bytes that arrived after the request head: the client's first frames.
+    pub leftover: Bytes,
+}
+
+/// A refused handshake.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ServerReject {
+    /// The client's request, when its head could be read.
+    pub request: Option<Request<()>>,
+    /// The response's status.
+    pub status: StatusCode,
+    /// The response's bytes, to write before closing. Bounded: a generated rejection's
+    /// body is a short message (see
+    /// [`MAX_REJECTION_MESSAGE`](wintergreen_handshake::MAX_REJECTION_MESSAGE)).
+    pub response_bytes: Bytes,
+    /// Why the request was refused.
+    pub error: Error,
+}
+
+#[derive(Debug)]
+enum State {
+    Head(HeadReader),
+    Done,
+}
+
+/// The server's HTTP/1.1 handshake without a session: reads a request incrementally and
+/// judges it with an [`AcceptPolicy`]. Sans-IO: the caller feeds what it reads to
+/// [`receive`](Self::receive) and writes the decision's response bytes.
+/// [`ServerUpgrade`] is the same with a [`Session`] at the end.
+///
+/// The request is read strictly where RFC 9112 asks a server to be: whitespace between a
+/// field name and its colon (§5.1), a folded field line (§5.2), whitespace before the first
+/// field line and a bare CR (§2.2), an invalid `Content-Length` (§6.3) and
+/// `Transfer-Encoding` with `Content-Length` (§6.1) get 400. Empty lines before the request-line are skipped and
+/// lines may end in a bare LF (§2.2). Bytes that cannot begin a request-line (a TLS
+/// ClientHello sent to a plain port, binary garbage) are refused with 400 as soon as they
+/// arrive, without waiting for a whole head or a timeout.
+///
+/// `Expect: 100-continue` gets no 100 (Continue): the upgrade request has no content, so
+/// the 101 is sent at once (RFC 9110 §10.1.1 lets a server omit the 100 then).
+#[derive(Debug)]
+pub struct ServerHandshake {
+    policy: AcceptPolicy,
+    state: State,
+}
+
+impl ServerHandshake {
+    /// A handshake judged by `policy`, reading within `limits`.
+    pub fn new(policy: AcceptPolicy, limits: Limits) -> Self {
+        Self {
+            policy,
+            state: State::Head(HeadReader::new(Kind::Request, limits)),
+        }
+    }
+
+    /// Feeds bytes from the client. Returns `Ok(None)` while more are needed, then the
+    /// decision: every problem with the client's bytes (not HTTP, too large, an invalid
+    /// handshake, refused by the policy) is a [`ServerDecision::Reject`] carrying the
+    /// response to send. After the decision, every call is [`Finished`](Error::Finished).
+    pub fn receive(&mut self, data: &[u8]) -> Result<Option<ServerDecision>, Error> {
+        let State::Head(reader) = &mut self.state else {
+            return Err(Error::Finished);
+        };
+        let parsed = match reader.push(data, parse_request) {
+            Ok(None) => return Ok(None),
+            Ok(Some(parsed)) => parsed,
+            Err(error) => {
+                self.state = State::Done;
+                return Ok(Some(reject(None, error)));
+            }
+        };
+        self.state = State::Done;
+        let (request, leftover) = parsed;
+        if let Err(malformed) = check_framing(&request) {
+            return Ok(Some(reject(Some(request), malformed.into())));
+        }
+        Ok(Some(match accept(&request, &self.policy) {
+            Ok((response, negotiated)) => {
+                tracing::debug!(
+                    uri = %request.uri(),
+                    subprotocol = ?negotiated.subprotocol,
+                    leftover = leftover.len(),
+                    "server handshake accepted"
+                );
+                ServerDecision::Accept(ServerAccept {
+                    response_bytes: Bytes::from(write_response(&response)),
+                    request,
+                    response,
+                    subprotocol: negotiated.subprotocol,
+                    extension: negotiated.extension,
+                    leftover,
+                })
+            }
+            Err(error) => reject(Some(request), error.into()),
+        }))
+    }
+
+    /// The client closed the connection. Fine before any byte arrived (or after the
+    /// decision); in the middle of a request it is [`UnexpectedEof`](Error::UnexpectedEof).
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Head(reader) if !reader.is_empty() => Err(Error::UnexpectedEof),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The request's body framing must be readable even though an upgrade request may not
+/// have a body (RFC 9112 §6.3): an invalid `Content-Length` (item 5) and
+/// `Transfer-Encoding` with `Content-Length` (§6.1: the server may reject it) are
+/// malformed, answered with 400.
+fn check_framing(request: &Request<()>) -> Result<(), ParseError> {
+    let headers = request.headers();
+    content_length(headers)?;
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(ParseError::TransferEncodingWithContentLength);
+    }
+    Ok(())
+}
+
+fn reject(request: Option<Request<()>>, error: Error) -> ServerDecision {
+    let rejection = error.rejection();
+    tracing::debug!(status = %rejection.status(), %error, "server handshake rejected");
+    ServerDecision::Reject(ServerReject {
+        request,
+        status: rejection.status(),
+        response_bytes: Bytes::from(write_rejection(&rejection)),
+        error,
+    })
+}
 
 /// How a server upgrades. Build it from [`ServerConfig::default`] and set the fields you
 /// need; new fields will get defaults.
@@ -17,8 +180,8 @@ pub struct ServerConfig {
     /// Which requests to accept, with which subprotocol and extension. Default: accept
     /// every valid request, no subprotocol, no extension.
     pub policy: AcceptPolicy,
-    /// Limits on the client's request. Default: [`HandshakeLimits::default`].
-    pub limits: HandshakeLimits,
+    /// Limits on the client's request. Default: [`Limits::default`].
+    pub limits: Limits,
 }
 
 /// A server's HTTP/1.1 upgrade in progress. Sans-IO: feed what the client sends to
@@ -67,7 +230,7 @@ impl ServerUpgrade {
                     request: rejected.request,
                     status: rejected.status,
                     output: rejected.response_bytes,
-                    error: rejected.error.into(),
+                    error: rejected.error,
                 }))
             }
         }))
@@ -75,9 +238,9 @@ impl ServerUpgrade {
 
     /// The client closed the connection. Fine before any byte arrived (an idle
     /// connection) or after the decision; in the middle of a request it is
-    /// [`UnexpectedEof`](wintergreen_handshake::HandshakeError::UnexpectedEof).
+    /// [`UnexpectedEof`](Error::UnexpectedEof).
     pub fn receive_eof(&mut self) -> Result<(), Error> {
-        Ok(self.handshake.receive_eof()?)
+        self.handshake.receive_eof()
     }
 }
 

@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{Dummy, events};
 use http::{Request, StatusCode};
 use wintergreen_codec::{Config, Event, Message, Role, Session};
@@ -143,8 +141,8 @@ fn input_after_the_decision_is_refused() {
     let mut upgrade = ServerUpgrade::new(ServerConfig::default());
     let _decision = upgrade.receive(REQUEST.as_bytes()).unwrap().unwrap();
     assert!(matches!(
-        handshake_error(&upgrade.receive(b"x").unwrap_err()),
-        HandshakeError::Finished
+        upgrade.receive(b"x").unwrap_err(),
+        Error::Finished
     ));
 }
 
@@ -158,8 +156,8 @@ fn eof_is_clean_only_before_any_byte() {
     let mut upgrade = ServerUpgrade::new(ServerConfig::default());
     assert!(upgrade.receive(b"GET /").unwrap().is_none());
     assert!(matches!(
-        handshake_error(&upgrade.receive_eof().unwrap_err()),
-        HandshakeError::UnexpectedEof
+        upgrade.receive_eof().unwrap_err(),
+        Error::UnexpectedEof
     ));
 }
 
@@ -167,11 +165,11 @@ fn eof_is_clean_only_before_any_byte() {
 fn client_and_server_talk_after_upgrading_in_memory() {
     let mut client_config = ClientConfig::default();
     client_config.subprotocols = vec!["v2".into(), "v1".into()];
-    client_config.extensions = vec![Arc::new(Dummy("x-ext"))];
+    client_config.extensions = vec![Dummy::new("x-ext").arc()];
     let mut server_config = ServerConfig::default();
     server_config.policy = AcceptPolicy::new()
         .subprotocols(["v1"])
-        .extension(Arc::new(Dummy("x-ext")));
+        .extension(Dummy::new("x-ext").arc());
 
     let request = Request::get("ws://localhost:8080/room").body(()).unwrap();
     let mut client = ClientUpgrade::new(request, client_config).unwrap();

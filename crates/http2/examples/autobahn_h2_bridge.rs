@@ -28,7 +28,8 @@ use wintergreen_codec::{
     Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode, Rsv,
 };
 use wintergreen_handshake::headers::{list_elements, parse_extension_headers};
-use wintergreen_handshake::{ClientHandshake, ClientRequest, HandshakeError};
+use wintergreen_handshake::{ClientRequest, HandshakeError};
+use wintergreen_http1::{ClientHandshake, Limits};
 use wintergreen_http2::H2Stream;
 use wintergreen_http2::h2::RecvStream;
 use wintergreen_http2::h2::ext::Protocol;
@@ -179,11 +180,13 @@ async fn relay(
         .to_owned();
     let (mut tcp, accepted) = match upgrade(upstream, &target, request.headers()).await {
         Ok(upgraded) => upgraded,
-        Err(HandshakeError::UpgradeFailed {
-            status,
-            headers,
-            body,
-        }) => {
+        Err(UpgradeError::Http1(wintergreen_http1::Error::Handshake(
+            HandshakeError::UpgradeFailed {
+                status,
+                headers,
+                body,
+            },
+        ))) => {
             answer(&mut respond, status, &headers, body);
             return;
         }
@@ -233,13 +236,41 @@ struct Upgraded {
     leftover: Bytes,
 }
 
+/// Why the upstream upgrade failed: its HTTP/1.1 handshake, or the socket.
+#[derive(Debug)]
+enum UpgradeError {
+    Http1(wintergreen_http1::Error),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for UpgradeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Http1(err) => err.fmt(f),
+            Self::Io(err) => write!(f, "upstream I/O: {err}"),
+        }
+    }
+}
+
+impl From<wintergreen_http1::Error> for UpgradeError {
+    fn from(err: wintergreen_http1::Error) -> Self {
+        Self::Http1(err)
+    }
+}
+
+impl From<HandshakeError> for UpgradeError {
+    fn from(err: HandshakeError) -> Self {
+        Self::Http1(err.into())
+    }
+}
+
 /// Opens a TCP connection to `upstream` and performs the HTTP/1.1 upgrade for `target`,
 /// offering what the HTTP/2 client offered.
 async fn upgrade(
     upstream: SocketAddr,
     target: &str,
     h2_headers: &HeaderMap,
-) -> Result<(TcpStream, Upgraded), HandshakeError> {
+) -> Result<(TcpStream, Upgraded), UpgradeError> {
     let mut headers = HeaderMap::new();
     for (name, value) in h2_headers {
         if !NOT_FORWARDED.contains(name) {
@@ -252,8 +283,8 @@ async fn upgrade(
     let request = ClientRequest::from_url(&format!("ws://{upstream}{target}"), headers)?
         .subprotocols(subprotocols)
         .extensions(relayed_offers(h2_headers)?);
-    let mut handshake = ClientHandshake::new(request)?;
-    let io = |err: std::io::Error| HandshakeError::MalformedHttp(format!("upstream I/O: {err}"));
+    let mut handshake = ClientHandshake::new(request, Limits::default())?;
+    let io = UpgradeError::Io;
     let mut tcp = TcpStream::connect(upstream).await.map_err(io)?;
     let _ = tcp.set_nodelay(true);
     tcp.write_all(handshake.request_bytes()).await.map_err(io)?;
@@ -261,7 +292,7 @@ async fn upgrade(
     loop {
         buf.clear();
         if tcp.read_buf(&mut buf).await.map_err(io)? == 0 {
-            return Err(handshake.receive_eof());
+            return Err(handshake.receive_eof().into());
         }
         if let Some(accepted) = handshake.receive(&buf)? {
             return Ok((

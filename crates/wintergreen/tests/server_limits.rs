@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use wintergreen::handshake::HandshakeError;
 use wintergreen::{Error, ServerOptions, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -83,10 +82,7 @@ async fn an_oversized_handshake_is_answered_431_and_closed() {
         panic!("{err:?}")
     };
     assert!(
-        matches!(
-            err.as_handshake(),
-            Some(HandshakeError::HeadersTooLarge { .. })
-        ),
+        matches!(err, wintergreen::http1::Error::HeadTooLarge { .. }),
         "{err:?}"
     );
 }

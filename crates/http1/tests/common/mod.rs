@@ -1,4 +1,4 @@
-//! Helpers: a dummy extension, and draining a session's events.
+//! Helpers: a dummy extension for the negotiation paths, and draining a session's events.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -6,47 +6,102 @@
     clippy::indexing_slicing
 )]
 
+use std::sync::{Arc, Mutex};
+
 use bytes::BytesMut;
 use wintergreen_codec::{
     ConnectionError, Event, Extension, ExtensionError, ExtensionFactory, ExtensionParams, OpCode,
     Rsv, Session,
 };
 
-/// A factory that offers its bare name and accepts any answer or first offer.
+/// A factory that offers what it is given and, as a server, answers with the first offer.
 #[derive(Debug)]
-pub struct Dummy(pub &'static str);
+pub struct Dummy {
+    pub name: &'static str,
+    pub offers: Vec<ExtensionParams>,
+    /// Whether it accepts the server's answer / the client's offers.
+    pub accept: bool,
+    /// Every `accept_offers` call's argument.
+    pub seen_offers: Mutex<Vec<Vec<ExtensionParams>>>,
+}
+
+impl Dummy {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            offers: vec![ExtensionParams::new(name)],
+            accept: true,
+            seen_offers: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn offering(mut self, offers: Vec<ExtensionParams>) -> Self {
+        self.offers = offers;
+        self
+    }
+
+    pub fn refusing(mut self) -> Self {
+        self.accept = false;
+        self
+    }
+
+    pub fn arc(self) -> Arc<Self> {
+        Arc::new(self)
+    }
+}
 
 impl ExtensionFactory for Dummy {
     fn name(&self) -> &str {
-        self.0
+        self.name
     }
 
     fn offers(&self) -> Vec<ExtensionParams> {
-        vec![ExtensionParams::new(self.0)]
+        self.offers.clone()
     }
 
     fn accept_response(
         &self,
-        _response: &ExtensionParams,
+        response: &ExtensionParams,
     ) -> Result<Box<dyn Extension>, ExtensionError> {
-        Ok(Box::new(DummyExtension(self.0)))
+        if self.accept {
+            Ok(Box::new(DummyExtension {
+                name: self.name,
+                params: response.clone(),
+            }))
+        } else {
+            Err(ExtensionError::Negotiation("dummy refuses".into()))
+        }
     }
 
     fn accept_offers(
         &self,
         offers: &[ExtensionParams],
     ) -> Result<Option<(ExtensionParams, Box<dyn Extension>)>, ExtensionError> {
-        Ok(Some((offers[0].clone(), Box::new(DummyExtension(self.0)))))
+        self.seen_offers.lock().unwrap().push(offers.to_vec());
+        if !self.accept {
+            return Ok(None);
+        }
+        let answer = offers[0].clone();
+        Ok(Some((
+            answer.clone(),
+            Box::new(DummyExtension {
+                name: self.name,
+                params: answer,
+            }),
+        )))
     }
 }
 
-/// Owns RSV1, transforms nothing.
+/// An extension that owns RSV1 and never transforms anything.
 #[derive(Debug)]
-pub struct DummyExtension(pub &'static str);
+pub struct DummyExtension {
+    pub name: &'static str,
+    pub params: ExtensionParams,
+}
 
 impl Extension for DummyExtension {
     fn name(&self) -> &str {
-        self.0
+        self.name
     }
 
     fn rsv(&self) -> Rsv {

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use common::Dummy;
 use http::{HeaderName, HeaderValue, StatusCode};
 use wintergreen_codec::ExtensionParams;
-use wintergreen_handshake::{
-    AcceptPolicy, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, Rejection,
-    ServerAccept, ServerDecision, ServerHandshake, ServerReject,
+use wintergreen_handshake::{AcceptPolicy, ClientRequest, HandshakeError, Rejection};
+use wintergreen_http1::{
+    ClientHandshake, Error, Limits, ParseError, ServerAccept, ServerDecision, ServerHandshake,
+    ServerReject,
 };
 
 const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -31,7 +32,7 @@ fn request(extra: &str) -> Vec<u8> {
 }
 
 fn decide(policy: AcceptPolicy, bytes: &[u8]) -> ServerDecision {
-    let mut server = ServerHandshake::new(policy, HandshakeLimits::default());
+    let mut server = ServerHandshake::new(policy, Limits::default());
     server.receive(bytes).unwrap().expect("a decision")
 }
 
@@ -47,6 +48,12 @@ fn rejected(policy: AcceptPolicy, bytes: &[u8]) -> ServerReject {
         ServerDecision::Reject(rejected) => rejected,
         ServerDecision::Accept(_) => panic!("accepted"),
     }
+}
+
+/// The handshake rule a rejected request broke.
+fn rule(err: &Error) -> &HandshakeError {
+    err.as_handshake()
+        .unwrap_or_else(|| panic!("expected a handshake error, got {err:?}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -79,7 +86,7 @@ fn byte_at_a_time_request_gives_the_same_decision() {
     let whole = accepted(AcceptPolicy::new().subprotocols(["chat"]), &bytes);
     let mut server = ServerHandshake::new(
         AcceptPolicy::new().subprotocols(["chat"]),
-        HandshakeLimits::default(),
+        Limits::default(),
     );
     let mut decision = None;
     for (i, byte) in bytes.iter().enumerate() {
@@ -100,7 +107,7 @@ fn version_8_gets_426_with_version_13() {
     let bytes = text(&request("")).replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::UPGRADE_REQUIRED);
-    assert!(matches!(rejected.error, HandshakeError::UnsupportedVersion(ref v) if v == "8"));
+    assert!(matches!(rule(&rejected.error), HandshakeError::UnsupportedVersion(v) if v == "8"));
     let response = text(&rejected.response_bytes);
     assert!(
         response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
@@ -118,7 +125,10 @@ fn missing_version_gets_400() {
     let bytes = text(&request("")).replace("Sec-WebSocket-Version: 13\r\n", "");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejected.error, HandshakeError::MissingVersion));
+    assert!(matches!(
+        rule(&rejected.error),
+        HandshakeError::MissingVersion
+    ));
 }
 
 #[test]
@@ -126,7 +136,7 @@ fn missing_key_gets_400() {
     let bytes = text(&request("")).replace(&format!("Sec-WebSocket-Key: {RFC_KEY}\r\n"), "");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejected.error, HandshakeError::MissingKey));
+    assert!(matches!(rule(&rejected.error), HandshakeError::MissingKey));
     assert!(rejected.request.is_some());
 }
 
@@ -141,7 +151,7 @@ fn key_of_wrong_length_gets_400() {
         let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
         assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
         assert!(
-            matches!(rejected.error, HandshakeError::InvalidKey),
+            matches!(rule(&rejected.error), HandshakeError::InvalidKey),
             "{key}"
         );
     }
@@ -153,7 +163,7 @@ fn repeated_key_gets_400() {
         AcceptPolicy::new(),
         &request(&format!("Sec-WebSocket-Key: {RFC_KEY}\r\n")),
     );
-    assert!(matches!(rejected.error, HandshakeError::InvalidKey));
+    assert!(matches!(rule(&rejected.error), HandshakeError::InvalidKey));
 }
 
 #[test]
@@ -161,7 +171,7 @@ fn post_gets_400() {
     let bytes = text(&request("")).replace("GET ", "POST ");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rejected.error, HandshakeError::InvalidMethod(ref m) if m == "POST"));
+    assert!(matches!(rule(&rejected.error), HandshakeError::InvalidMethod(m) if m == "POST"));
 }
 
 #[test]
@@ -169,7 +179,7 @@ fn http_1_0_gets_400() {
     let bytes = text(&request("")).replace("HTTP/1.1", "HTTP/1.0");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert!(matches!(
-        rejected.error,
+        rule(&rejected.error),
         HandshakeError::UnsupportedHttpVersion
     ));
 }
@@ -178,23 +188,23 @@ fn http_1_0_gets_400() {
 fn missing_or_repeated_host_gets_400() {
     let bytes = text(&request("")).replace("Host: server.example.com\r\n", "");
     assert!(matches!(
-        rejected(AcceptPolicy::new(), bytes.as_bytes()).error,
+        rule(&rejected(AcceptPolicy::new(), bytes.as_bytes()).error),
         HandshakeError::MissingHost
     ));
     let rejected = rejected(AcceptPolicy::new(), &request("Host: other\r\n"));
-    assert!(matches!(rejected.error, HandshakeError::MissingHost));
+    assert!(matches!(rule(&rejected.error), HandshakeError::MissingHost));
 }
 
 #[test]
 fn missing_upgrade_or_connection_tokens_get_400() {
     let bytes = text(&request("")).replace("Upgrade: websocket", "Upgrade: h2c");
     assert!(matches!(
-        rejected(AcceptPolicy::new(), bytes.as_bytes()).error,
+        rule(&rejected(AcceptPolicy::new(), bytes.as_bytes()).error),
         HandshakeError::MissingUpgrade
     ));
     let bytes = text(&request("")).replace("Connection: Upgrade", "Connection: keep-alive");
     assert!(matches!(
-        rejected(AcceptPolicy::new(), bytes.as_bytes()).error,
+        rule(&rejected(AcceptPolicy::new(), bytes.as_bytes()).error),
         HandshakeError::MissingConnectionUpgrade
     ));
 }
@@ -211,7 +221,10 @@ fn oddly_cased_names_and_token_lists_are_accepted() {
 #[test]
 fn request_with_a_body_gets_400() {
     let rejected = rejected(AcceptPolicy::new(), &request("Content-Length: 5\r\n"));
-    assert!(matches!(rejected.error, HandshakeError::UnexpectedBody));
+    assert!(matches!(
+        rule(&rejected.error),
+        HandshakeError::UnexpectedBody
+    ));
     accepted(AcceptPolicy::new(), &request("Content-Length: 0\r\n"));
 }
 
@@ -220,7 +233,7 @@ fn malformed_request_gets_400_without_a_request() {
     let rejected = rejected(AcceptPolicy::new(), b"GET / HTTP/1.1\r\nBad Header\r\n\r\n");
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
     assert!(rejected.request.is_none());
-    assert!(matches!(rejected.error, HandshakeError::MalformedHttp(_)));
+    assert!(matches!(rejected.error, Error::Malformed(_)));
 }
 
 #[test]
@@ -279,7 +292,7 @@ fn subprotocol_closure_choosing_an_unoffered_protocol_is_a_500() {
     let rejected = rejected(policy, &request("Sec-WebSocket-Protocol: a\r\n"));
     assert_eq!(rejected.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(matches!(
-        rejected.error,
+        rule(&rejected.error),
         HandshakeError::ServerNegotiation(_)
     ));
 }
@@ -303,7 +316,7 @@ fn policy_rejects_with_its_status_headers_and_body() {
     let rejected = rejected(policy, &request("Origin: https://evil.example\r\n"));
     assert_eq!(rejected.status, StatusCode::FORBIDDEN);
     assert!(
-        matches!(&rejected.error, HandshakeError::Rejected(r) if r.status() == StatusCode::FORBIDDEN)
+        matches!(rule(&rejected.error), HandshakeError::Rejected(r) if r.status() == StatusCode::FORBIDDEN)
     );
     assert_eq!(
         text(&rejected.response_bytes),
@@ -316,7 +329,7 @@ fn policy_check_runs_after_the_rfc_checks() {
     let policy = AcceptPolicy::new().check(|_| Err(Rejection::new(StatusCode::UNAUTHORIZED)));
     let bytes = text(&request("")).replace("GET ", "POST ");
     assert!(matches!(
-        rejected(policy, bytes.as_bytes()).error,
+        rule(&rejected(policy, bytes.as_bytes()).error),
         HandshakeError::InvalidMethod(_)
     ));
 }
@@ -381,7 +394,7 @@ fn malformed_extension_offer_gets_400() {
     let rejected = rejected(policy, &request("Sec-WebSocket-Extensions: x; a=\"\r\n"));
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
     assert!(matches!(
-        rejected.error,
+        rule(&rejected.error),
         HandshakeError::InvalidExtensionHeader(_)
     ));
 }
@@ -407,7 +420,7 @@ fn policy_response_headers_are_added_but_reserved_ones_ignored() {
 
 #[test]
 fn header_limits_get_431() {
-    let mut limits = HandshakeLimits::default();
+    let mut limits = Limits::default();
     limits.max_headers = 6;
     let mut server = ServerHandshake::new(AcceptPolicy::new(), limits);
     let Some(ServerDecision::Reject(rejected)) =
@@ -416,25 +429,16 @@ fn header_limits_get_431() {
         panic!("not rejected");
     };
     assert_eq!(rejected.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-    assert!(matches!(
-        rejected.error,
-        HandshakeError::TooManyHeaders { limit: 6 }
-    ));
+    assert!(matches!(rejected.error, Error::TooManyHeaders { limit: 6 }));
 
-    let mut limits = HandshakeLimits::default();
-    limits.max_header_bytes = 100;
+    let mut limits = Limits::default();
+    limits.max_head_bytes = 100;
     let mut server = ServerHandshake::new(AcceptPolicy::new(), limits);
     let Some(ServerDecision::Reject(rejected)) = server.receive(&request("")).unwrap() else {
         panic!("not rejected");
     };
-    assert!(matches!(
-        rejected.error,
-        HandshakeError::HeadersTooLarge { limit: 100 }
-    ));
-    assert!(matches!(
-        server.receive(b"x"),
-        Err(HandshakeError::Finished)
-    ));
+    assert!(matches!(rejected.error, Error::HeadTooLarge { limit: 100 }));
+    assert!(matches!(server.receive(b"x"), Err(Error::Finished)));
 }
 
 #[test]
@@ -449,14 +453,11 @@ fn bytes_after_the_request_are_left_over() {
 
 #[test]
 fn eof_before_any_byte_is_clean_and_mid_request_is_not() {
-    let mut server = ServerHandshake::new(AcceptPolicy::new(), HandshakeLimits::default());
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
     assert!(server.receive_eof().is_ok());
-    let mut server = ServerHandshake::new(AcceptPolicy::new(), HandshakeLimits::default());
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
     assert!(server.receive(b"GET / HT").unwrap().is_none());
-    assert!(matches!(
-        server.receive_eof(),
-        Err(HandshakeError::UnexpectedEof)
-    ));
+    assert!(matches!(server.receive_eof(), Err(Error::UnexpectedEof)));
 }
 
 #[test]
@@ -470,7 +471,7 @@ fn client_and_server_agree_end_to_end() {
         .unwrap()
         .subprotocols(["v2", "v1"])
         .extension(client_factory);
-    let mut client = ClientHandshake::new(request).unwrap();
+    let mut client = ClientHandshake::new(request, Limits::default()).unwrap();
     let policy = AcceptPolicy::new()
         .subprotocols(["v1", "v2"])
         .extension(Dummy::new("x-ext").arc());
@@ -486,4 +487,300 @@ fn client_and_server_agree_end_to_end() {
         done.response.headers()["sec-websocket-extensions"],
         "x-ext; v=\"two words\""
     );
+}
+
+// --- RFC 9112: the request read strictly, as a server ---
+
+/// The kind of malformation a rejected request was refused for, after checking that it
+/// got a 400 with `Connection: close`.
+fn malformed(bytes: &[u8]) -> ParseError {
+    let rejected = rejected(AcceptPolicy::new(), bytes);
+    assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
+    let response = text(&rejected.response_bytes);
+    assert!(
+        response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{response}"
+    );
+    assert!(response.contains("\r\nConnection: close\r\n"), "{response}");
+    match rejected.error {
+        Error::Malformed(kind) => kind,
+        other => panic!("expected a malformed request, got {other:?}"),
+    }
+}
+
+#[test]
+fn rfc9112_5_1_whitespace_between_field_name_and_colon_gets_400() {
+    assert_eq!(
+        malformed(&request("X-Spaced : 1\r\n")),
+        ParseError::HeaderName
+    );
+    assert_eq!(
+        malformed(&request("X-Tab\t: 1\r\n")),
+        ParseError::HeaderName
+    );
+}
+
+#[test]
+fn rfc9112_5_2_a_folded_field_line_in_a_request_gets_400() {
+    assert_eq!(
+        malformed(&request("X-Folded: one\r\n two\r\n")),
+        ParseError::HeaderName
+    );
+}
+
+#[test]
+fn rfc9112_2_2_whitespace_before_the_first_field_line_gets_400() {
+    let bytes = text(&request("")).replace("HTTP/1.1\r\n", "HTTP/1.1\r\n X: 1\r\n");
+    assert_eq!(malformed(bytes.as_bytes()), ParseError::HeaderName);
+}
+
+#[test]
+fn rfc9112_2_2_a_bare_cr_gets_400() {
+    let bytes = text(&request("")).replace("GET /chat HTTP/1.1\r\n", "GET /chat HTTP/1.1\r");
+    assert_eq!(malformed(bytes.as_bytes()), ParseError::BareCr);
+}
+
+#[test]
+fn rfc9112_2_2_empty_lines_before_the_request_line_are_ignored() {
+    let mut bytes = b"\r\n\r\n\n".to_vec();
+    bytes.extend(request(""));
+    accepted(AcceptPolicy::new(), &bytes);
+}
+
+#[test]
+fn rfc9112_2_2_bare_lf_line_endings_are_accepted() {
+    let bytes = text(&request("")).replace("\r\n", "\n");
+    accepted(AcceptPolicy::new(), bytes.as_bytes());
+}
+
+#[test]
+fn rfc9112_3_a_request_line_with_extra_spaces_gets_400() {
+    let bytes = text(&request("")).replace("GET /chat", "GET  /chat");
+    assert_eq!(malformed(bytes.as_bytes()), ParseError::RequestTarget);
+    let bytes = text(&request("")).replace("/chat HTTP", "/chat  HTTP");
+    assert_eq!(malformed(bytes.as_bytes()), ParseError::Version);
+}
+
+#[test]
+fn rfc9112_6_3_item_5_an_invalid_content_length_gets_400() {
+    for value in ["", "abc", "-0", "0, 1"] {
+        let bytes = request(&format!("Content-Length: {value}\r\n"));
+        assert_eq!(
+            malformed(&bytes),
+            ParseError::InvalidContentLength,
+            "{value:?}"
+        );
+    }
+}
+
+#[test]
+fn rfc9112_6_1_transfer_encoding_with_content_length_gets_400() {
+    assert_eq!(
+        malformed(&request(
+            "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n"
+        )),
+        ParseError::TransferEncodingWithContentLength
+    );
+}
+
+// --- RFC 9110 §10.1.1: Expect: 100-continue on the upgrade request ---
+
+#[test]
+fn rfc9110_10_1_1_expect_100_continue_is_answered_with_the_101_at_once() {
+    let accepted = accepted(AcceptPolicy::new(), &request("Expect: 100-continue\r\n"));
+    let response = text(&accepted.response_bytes);
+    assert!(
+        response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{response}"
+    );
+    assert!(!response.contains("100 Continue"), "{response}");
+}
+
+#[test]
+fn rfc9110_10_1_1_other_expectations_are_ignored_rather_than_answered_417() {
+    accepted(AcceptPolicy::new(), &request("Expect: something-else\r\n"));
+}
+
+#[test]
+fn rfc9110_10_1_1_our_client_expecting_100_upgrades_with_our_server() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("expect", HeaderValue::from_static("100-continue"));
+    let request = ClientRequest::from_url("ws://localhost/", headers).unwrap();
+    let mut client = ClientHandshake::new(request, Limits::default()).unwrap();
+    let accepted = accepted(AcceptPolicy::new(), client.request_bytes());
+    assert_eq!(accepted.request.headers()["expect"], "100-continue");
+    assert!(client.receive(&accepted.response_bytes).unwrap().is_some());
+}
+
+// --- Not HTTP at all: refused as soon as the bytes cannot be a request-line ---
+
+/// The first bytes of a TLS 1.3 ClientHello record (RFC 8446 §5.1, §4.1.2).
+const CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\
+    \x8a\x1f\x33\x07\x5c\xe1\x90\x2b\x44\x11\x3e\x5d\x62\x01\xaa\x9c\
+    \x31\x70\x0e\x4d\x99\x8b\x2c\x6f\x10\x54\x3a\x7e\x02\x65\xc1\xde\
+    \x20\x13\x01\x13\x02\x13\x03\x00\x00\x0e\x00\x0c\x00\x00\x09localhost";
+
+/// Feeds `bytes` in two parts split at `at`; returns the decision and how many bytes had
+/// been fed when it came.
+fn decide_split(bytes: &[u8], at: usize) -> (ServerDecision, usize) {
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
+    let (a, b) = bytes.split_at(at);
+    if let Some(decision) = server.receive(a).unwrap() {
+        assert!(matches!(server.receive(b), Err(Error::Finished)));
+        return (decision, a.len());
+    }
+    let decision = server.receive(b).unwrap().expect("a decision");
+    (decision, bytes.len())
+}
+
+fn not_http(decision: ServerDecision) -> ParseError {
+    let ServerDecision::Reject(rejected) = decision else {
+        panic!("accepted garbage");
+    };
+    assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
+    assert!(rejected.request.is_none());
+    assert!(
+        rejected
+            .response_bytes
+            .starts_with(b"HTTP/1.1 400 Bad Request\r\n")
+    );
+    match rejected.error {
+        Error::Malformed(kind) => kind,
+        other => panic!("expected a malformed request, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_tls_client_hello_is_refused_at_its_first_byte_however_it_is_split() {
+    for at in 0..=CLIENT_HELLO.len() {
+        let (decision, fed) = decide_split(CLIENT_HELLO, at);
+        // Decided with the first part that holds the 0x16, never later.
+        let expected_fed = if at == 0 { CLIENT_HELLO.len() } else { at };
+        assert_eq!(fed, expected_fed, "split at {at}");
+        assert_eq!(not_http(decision), ParseError::NotHttp, "split at {at}");
+    }
+    // One byte is enough.
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
+    assert!(matches!(
+        server.receive(b"\x16"),
+        Ok(Some(ServerDecision::Reject(_)))
+    ));
+}
+
+/// A small deterministic generator (xorshift64), so the garbage is the same every run.
+fn garbage(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.max(1);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[test]
+fn random_bytes_are_refused_within_the_start_line_however_they_are_split() {
+    for seed in 1..=64 {
+        let bytes = garbage(seed, 512);
+        // Byte by byte: where the decision comes.
+        let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
+        let decided_at = bytes
+            .iter()
+            .position(|b| server.receive(std::slice::from_ref(b)).unwrap().is_some())
+            .expect("garbage was never refused");
+        // Long before a head could end or reach its size limit.
+        assert!(
+            decided_at < 64,
+            "seed {seed}: refused only after {decided_at} bytes"
+        );
+        let whole = not_http(decide_split(&bytes, bytes.len()).0);
+        for at in 0..=bytes.len() {
+            let (decision, fed) = decide_split(&bytes, at);
+            assert_eq!(not_http(decision), whole, "seed {seed}, split at {at}");
+            let expected_fed = if at > decided_at { at } else { bytes.len() };
+            assert_eq!(fed, expected_fed, "seed {seed}, split at {at}");
+        }
+    }
+}
+
+// --- Bounds: every buffer the client fills is bounded, and so is what we answer ---
+
+#[test]
+fn a_flood_of_empty_lines_before_the_request_is_cut_at_the_head_bound() {
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
+    let mut decision = None;
+    for _ in 0..10_000 {
+        decision = server.receive(b"\r\n\r\n").unwrap();
+        if decision.is_some() {
+            break;
+        }
+    }
+    let Some(ServerDecision::Reject(rejected)) = decision else {
+        panic!("never refused");
+    };
+    assert_eq!(rejected.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert!(matches!(
+        rejected.error,
+        Error::HeadTooLarge { limit: 16384 }
+    ));
+}
+
+#[test]
+fn an_endless_header_line_is_cut_at_the_head_bound_without_waiting_for_its_end() {
+    let mut server = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
+    let mut head = request("");
+    head.truncate(head.len() - 2);
+    head.extend_from_slice(b"X-Endless: ");
+    assert!(server.receive(&head).unwrap().is_none());
+    let mut fed = head.len();
+    let decision = loop {
+        if let Some(decision) = server.receive(&[b'a'; 1000]).unwrap() {
+            break decision;
+        }
+        fed += 1000;
+        assert!(
+            fed <= Limits::DEFAULT_MAX_HEAD_BYTES,
+            "not refused at the bound"
+        );
+    };
+    let ServerDecision::Reject(rejected) = decision else {
+        panic!("accepted");
+    };
+    assert_eq!(rejected.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}
+
+#[test]
+fn a_header_count_flood_is_cut_at_the_default_bound() {
+    let flood: String = (0..200).map(|i| format!("X-{i}: {i}\r\n")).collect();
+    let rejected = rejected(AcceptPolicy::new(), &request(&flood));
+    assert_eq!(rejected.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert!(matches!(
+        rejected.error,
+        Error::TooManyHeaders { limit: 64 }
+    ));
+}
+
+#[test]
+fn a_rejection_never_echoes_more_than_a_short_message_of_what_the_peer_sent() {
+    let long = "x".repeat(12_000);
+    // The version value is quoted in the 426's message.
+    let bytes = text(&request("")).replace(
+        "Sec-WebSocket-Version: 13",
+        &format!("Sec-WebSocket-Version: {long}"),
+    );
+    let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
+    assert_eq!(rejected.status, StatusCode::UPGRADE_REQUIRED);
+    // The method is quoted in the 400's message.
+    let bytes = text(&request("")).replace("GET ", &format!("{} ", long.to_uppercase()));
+    let rejected_method = self::rejected(AcceptPolicy::new(), bytes.as_bytes());
+    assert_eq!(rejected_method.status, StatusCode::BAD_REQUEST);
+    for response in [&rejected.response_bytes, &rejected_method.response_bytes] {
+        assert!(
+            response.len() < 200 + wintergreen_handshake::MAX_REJECTION_MESSAGE,
+            "{} bytes",
+            response.len()
+        );
+    }
 }

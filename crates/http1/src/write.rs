@@ -1,8 +1,7 @@
-//! Writing HTTP/1.1 heads with conventional header-name casing.
+//! Writing HTTP/1.1 heads (RFC 9112 §3–§5) with conventional header-name casing.
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-
-use crate::headers::push_title_case;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
+use wintergreen_handshake::Rejection;
 
 /// Header names whose conventional casing is not plain title case.
 const SPECIAL_CASING: &[(&str, &str)] = &[
@@ -20,7 +19,13 @@ pub(crate) fn push_name(out: &mut Vec<u8>, name: &HeaderName) {
     let lower = name.as_str();
     match SPECIAL_CASING.iter().find(|(key, _)| *key == lower) {
         Some((_, cased)) => out.extend_from_slice(cased.as_bytes()),
-        None => push_title_case(out, lower),
+        None => {
+            let mut upper = true;
+            for b in lower.bytes() {
+                out.push(if upper { b.to_ascii_uppercase() } else { b });
+                upper = b == b'-';
+            }
+        }
     }
 }
 
@@ -48,12 +53,48 @@ pub(crate) fn push_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
 }
 
 /// Writes a status line: `HTTP/1.1 101 Switching Protocols`.
-pub(crate) fn push_status_line(out: &mut Vec<u8>, status: StatusCode) {
+fn push_status_line(out: &mut Vec<u8>, status: StatusCode) {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or_default().as_bytes());
     out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a response head (status line and header fields, conventionally cased).
+pub fn write_response(response: &Response<()>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(192);
+    push_status_line(&mut out, response.status());
+    push_headers(&mut out, response.headers());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Writes a whole rejection response: its status, its header fields (less any
+/// `Content-Length`, `Transfer-Encoding` or `Connection`), `Content-Length`,
+/// `Connection: close`, and its body. The output is as long as the rejection's own parts:
+/// what the peer sent is never echoed beyond what the rejection holds.
+pub fn write_rejection(rejection: &Rejection) -> Vec<u8> {
+    let body = rejection.body();
+    let mut out = Vec::with_capacity(128 + body.len());
+    push_status_line(&mut out, rejection.status());
+    for (name, value) in rejection.headers() {
+        if name != header::CONTENT_LENGTH
+            && name != header::TRANSFER_ENCODING
+            && name != header::CONNECTION
+        {
+            push_header(&mut out, name, value);
+        }
+    }
+    push_raw_header(
+        &mut out,
+        "Content-Length",
+        body.len().to_string().as_bytes(),
+    );
+    push_raw_header(&mut out, "Connection", b"close");
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
 }
 
 #[cfg(test)]

@@ -13,12 +13,15 @@ use std::sync::Arc;
 use common::Dummy;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use wintergreen_codec::ExtensionParams;
-use wintergreen_handshake::{
-    ClientAccept, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, accept_key,
-};
+use wintergreen_handshake::{ClientRequest, HandshakeError, accept_key};
+use wintergreen_http1::{ClientAccept, ClientHandshake, Error, Limits, ParseError};
 
 fn start(url: &str) -> ClientHandshake {
-    ClientHandshake::new(ClientRequest::from_url(url, HeaderMap::new()).unwrap()).unwrap()
+    ClientHandshake::new(
+        ClientRequest::from_url(url, HeaderMap::new()).unwrap(),
+        Limits::default(),
+    )
+    .unwrap()
 }
 
 fn request_text(handshake: &ClientHandshake) -> String {
@@ -41,10 +44,18 @@ fn accepted(handshake: &mut ClientHandshake, bytes: &[u8]) -> ClientAccept {
     }
 }
 
-fn failure(handshake: &mut ClientHandshake, bytes: &[u8]) -> HandshakeError {
+fn failure(handshake: &mut ClientHandshake, bytes: &[u8]) -> Error {
     match handshake.receive(bytes) {
         Err(err) => err,
         other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// The handshake rule a response breaks.
+fn rule_failure(handshake: &mut ClientHandshake, bytes: &[u8]) -> HandshakeError {
+    match failure(handshake, bytes) {
+        Error::Handshake(err) => err,
+        other => panic!("expected a handshake error, got {other:?}"),
     }
 }
 
@@ -54,7 +65,7 @@ fn request_has_the_rfc_headers_in_order_then_user_headers_title_cased() {
     headers.insert("x-foo-bar", HeaderValue::from_static("1"));
     headers.insert("origin", HeaderValue::from_static("http://example.com"));
     let request = ClientRequest::from_url("ws://example.com/chat?room=1&x=2", headers).unwrap();
-    let handshake = ClientHandshake::new(request).unwrap();
+    let handshake = ClientHandshake::new(request, Limits::default()).unwrap();
     let text = request_text(&handshake);
     let expected = format!(
         "GET /chat?room=1&x=2 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -107,7 +118,7 @@ fn request_from_http_request_keeps_its_headers() {
         .header("authorization", "Bearer x")
         .body(())
         .unwrap();
-    let handshake = ClientHandshake::new(ClientRequest::new(request)).unwrap();
+    let handshake = ClientHandshake::new(ClientRequest::new(request), Limits::default()).unwrap();
     let text = request_text(&handshake);
     assert!(text.starts_with("GET /socket HTTP/1.1\r\nHost: example.com:8443\r\n"));
     assert!(text.ends_with("Authorization: Bearer x\r\n\r\n"));
@@ -116,7 +127,8 @@ fn request_from_http_request_keeps_its_headers() {
 #[test]
 fn uri_must_be_websocket_or_http_with_a_host() {
     for url in ["ftp://h/", "/relative", "h:80"] {
-        let result = ClientRequest::from_url(url, HeaderMap::new()).and_then(ClientHandshake::new);
+        let result =
+            ClientRequest::from_url(url, HeaderMap::new()).and_then(ClientRequest::prepare);
         assert!(
             matches!(result, Err(HandshakeError::InvalidUri(_))),
             "{url}: {result:?}"
@@ -128,8 +140,8 @@ fn uri_must_be_websocket_or_http_with_a_host() {
 fn method_must_be_get() {
     let request = Request::post("ws://h/").body(()).unwrap();
     assert!(matches!(
-        ClientHandshake::new(ClientRequest::new(request)),
-        Err(HandshakeError::InvalidMethod(_))
+        ClientHandshake::new(ClientRequest::new(request), Limits::default()),
+        Err(Error::Handshake(HandshakeError::InvalidMethod(_)))
     ));
 }
 
@@ -145,9 +157,12 @@ fn user_headers_must_not_duplicate_handshake_headers() {
     ] {
         let mut headers = HeaderMap::new();
         headers.insert(name, HeaderValue::from_static("x"));
-        let result = ClientHandshake::new(ClientRequest::from_url("ws://h/", headers).unwrap());
+        let result = ClientHandshake::new(
+            ClientRequest::from_url("ws://h/", headers).unwrap(),
+            Limits::default(),
+        );
         assert!(
-            matches!(result, Err(HandshakeError::ReservedHeader(ref n)) if n == name),
+            matches!(result, Err(Error::Handshake(HandshakeError::ReservedHeader(ref n))) if n == name),
             "{name}: {result:?}"
         );
     }
@@ -160,7 +175,7 @@ fn user_protocol_header_counts_as_the_offer() {
     let request = ClientRequest::from_url("ws://h/", headers)
         .unwrap()
         .subprotocols(["c"]);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let mut handshake = ClientHandshake::new(request, Limits::default()).unwrap();
     let text = request_text(&handshake);
     assert_eq!(text.matches("Sec-WebSocket-Protocol").count(), 1, "{text}");
     assert!(text.contains("\r\nSec-WebSocket-Protocol: c, a, b\r\n"));
@@ -177,8 +192,8 @@ fn subprotocols_must_be_tokens() {
         .unwrap()
         .subprotocols(["a b"]);
     assert!(matches!(
-        ClientHandshake::new(request),
-        Err(HandshakeError::InvalidSubprotocol(_))
+        ClientHandshake::new(request, Limits::default()),
+        Err(Error::Handshake(HandshakeError::InvalidSubprotocol(_)))
     ));
 }
 
@@ -203,7 +218,7 @@ fn extension_offers_are_comma_joined_in_factory_order() {
                 ])
                 .arc(),
         );
-    let text = request_text(&ClientHandshake::new(request).unwrap());
+    let text = request_text(&ClientHandshake::new(request, Limits::default()).unwrap());
     assert!(
         text.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, permessage-deflate, x-other; v=\"a b\"\r\n"),
         "{text}"
@@ -222,8 +237,8 @@ fn extension_offer_that_would_corrupt_the_request_is_refused() {
                 .arc(),
         );
     assert!(matches!(
-        ClientHandshake::new(request),
-        Err(HandshakeError::InvalidExtensionOffer(_))
+        ClientHandshake::new(request, Limits::default()),
+        Err(Error::Handshake(HandshakeError::InvalidExtensionOffer(_)))
     ));
 }
 
@@ -246,7 +261,7 @@ fn byte_at_a_time_delivery_gives_the_same_result() {
         .unwrap()
         .subprotocols(["chat"])
         .extension(factory);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let mut handshake = ClientHandshake::new(request, Limits::default()).unwrap();
     let mut bytes = switching(
         &handshake,
         "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: x-ext; a=1\r\n",
@@ -310,11 +325,12 @@ fn whole_packet_and_byte_at_a_time_agree() {
 }
 
 #[test]
-fn empty_reason_phrase_after_101_is_accepted() {
+fn rfc9112_4_reason_phrase_may_be_absent_empty_or_any_text() {
     for status_line in [
         "HTTP/1.1 101\r\n",
         "HTTP/1.1 101 \r\n",
         "HTTP/1.1 101 Whatever You Like\r\n",
+        "HTTP/1.1 101 Gew\u{e4}hrt\tok\r\n",
     ] {
         let mut handshake = start("ws://h/");
         let bytes = format!(
@@ -382,7 +398,7 @@ fn missing_upgrade_websocket_fails() {
         accept_key(handshake.key().as_bytes())
     );
     assert!(matches!(
-        failure(&mut handshake, bytes.as_bytes()),
+        rule_failure(&mut handshake, bytes.as_bytes()),
         HandshakeError::MissingUpgrade
     ));
 }
@@ -395,7 +411,7 @@ fn missing_connection_upgrade_fails() {
         accept_key(handshake.key().as_bytes())
     );
     assert!(matches!(
-        failure(&mut handshake, bytes.as_bytes()),
+        rule_failure(&mut handshake, bytes.as_bytes()),
         HandshakeError::MissingConnectionUpgrade
     ));
 }
@@ -406,14 +422,14 @@ fn accept_must_be_present_match_the_key_and_appear_once() {
     let bytes =
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     assert!(matches!(
-        failure(&mut handshake, bytes),
+        rule_failure(&mut handshake, bytes),
         HandshakeError::MissingAccept
     ));
 
     let mut handshake = start("ws://h/");
     let bytes = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     assert!(matches!(
-        failure(&mut handshake, bytes),
+        rule_failure(&mut handshake, bytes),
         HandshakeError::InvalidAccept
     ));
 
@@ -421,7 +437,7 @@ fn accept_must_be_present_match_the_key_and_appear_once() {
     let accept = accept_key(handshake.key().as_bytes());
     let bytes = switching(&handshake, &format!("Sec-WebSocket-Accept: {accept}\r\n"));
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::InvalidAccept
     ));
 }
@@ -430,7 +446,7 @@ fn offering(protocols: &[&str]) -> ClientHandshake {
     let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
         .unwrap()
         .subprotocols(protocols.iter().copied());
-    ClientHandshake::new(request).unwrap()
+    ClientHandshake::new(request, Limits::default()).unwrap()
 }
 
 #[test]
@@ -438,13 +454,13 @@ fn unoffered_subprotocol_fails() {
     let mut handshake = offering(&["chat"]);
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: superchat\r\n");
     assert!(
-        matches!(failure(&mut handshake, &bytes), HandshakeError::UnofferedSubprotocol(p) if p == "superchat")
+        matches!(rule_failure(&mut handshake, &bytes), HandshakeError::UnofferedSubprotocol(p) if p == "superchat")
     );
 
     let mut handshake = start("ws://h/");
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: chat\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedSubprotocol(_)
     ));
 }
@@ -454,7 +470,7 @@ fn subprotocol_comparison_is_exact() {
     let mut handshake = offering(&["chat"]);
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: CHAT\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedSubprotocol(_)
     ));
 }
@@ -464,7 +480,7 @@ fn more_than_one_subprotocol_fails() {
     let mut handshake = offering(&["a", "b"]);
     let bytes = switching(&handshake, "Sec-WebSocket-Protocol: a, b\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::MultipleSubprotocols
     ));
 
@@ -474,7 +490,7 @@ fn more_than_one_subprotocol_fails() {
         "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n",
     );
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::MultipleSubprotocols
     ));
 }
@@ -501,7 +517,7 @@ fn with_extensions(factories: Vec<Arc<Dummy>>) -> ClientHandshake {
     for factory in factories {
         request = request.extension(factory);
     }
-    ClientHandshake::new(request).unwrap()
+    ClientHandshake::new(request, Limits::default()).unwrap()
 }
 
 #[test]
@@ -524,13 +540,13 @@ fn unoffered_extension_fails() {
         "Sec-WebSocket-Extensions: permessage-deflate\r\n",
     );
     assert!(
-        matches!(failure(&mut handshake, &bytes), HandshakeError::UnofferedExtension(n) if n == "permessage-deflate")
+        matches!(rule_failure(&mut handshake, &bytes), HandshakeError::UnofferedExtension(n) if n == "permessage-deflate")
     );
 
     let mut handshake = start("ws://h/");
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedExtension(_)
     ));
 }
@@ -540,7 +556,7 @@ fn extension_that_offered_nothing_may_not_be_accepted() {
     let mut handshake = with_extensions(vec![Dummy::new("x-ext").offering(vec![]).arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::UnofferedExtension(_)
     ));
 }
@@ -553,7 +569,7 @@ fn extension_answered_twice_fails() {
         "Sec-WebSocket-Extensions: x-ext; a\r\nSec-WebSocket-Extensions: x-ext; b\r\n",
     );
     assert!(
-        matches!(failure(&mut handshake, &bytes), HandshakeError::DuplicateExtension(n) if n == "x-ext")
+        matches!(rule_failure(&mut handshake, &bytes), HandshakeError::DuplicateExtension(n) if n == "x-ext")
     );
 }
 
@@ -562,7 +578,7 @@ fn factory_refusing_the_answer_fails() {
     let mut handshake = with_extensions(vec![Dummy::new("x-ext").refusing().arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::ExtensionRejected { name, .. } if name == "x-ext"
     ));
 }
@@ -572,7 +588,7 @@ fn two_accepted_extensions_fail_since_a_session_runs_one() {
     let mut handshake = with_extensions(vec![Dummy::new("x-a").arc(), Dummy::new("x-b").arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-a, x-b\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::MultipleExtensions { .. }
     ));
 }
@@ -582,28 +598,26 @@ fn malformed_extension_answer_fails() {
     let mut handshake = with_extensions(vec![Dummy::new("x-ext").arc()]);
     let bytes = switching(&handshake, "Sec-WebSocket-Extensions: x-ext; a=\"open\r\n");
     assert!(matches!(
-        failure(&mut handshake, &bytes),
+        rule_failure(&mut handshake, &bytes),
         HandshakeError::InvalidExtensionHeader(_)
     ));
 }
 
 #[test]
 fn header_bytes_limit_is_enforced() {
-    let mut limits = HandshakeLimits::default();
-    limits.max_header_bytes = 256;
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let mut limits = Limits::default();
+    limits.max_head_bytes = 256;
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     let bytes = switching(&handshake, &format!("X-Big: {}\r\n", "a".repeat(300)));
     assert!(matches!(
         failure(&mut handshake, &bytes),
-        HandshakeError::HeadersTooLarge { limit: 256 }
+        Error::HeadTooLarge { limit: 256 }
     ));
 
     // A head that never ends fails once it passes the limit, without waiting for more.
     let mut handshake = start("ws://h/");
-    let mut result = Ok(None);
+    let mut result = handshake.receive(b"HTTP/1.1 101 OK\r\nX-Endless: ");
     let chunk = [b'a'; 1024];
     for _ in 0..=16 {
         result = handshake.receive(&chunk);
@@ -611,24 +625,19 @@ fn header_bytes_limit_is_enforced() {
             break;
         }
     }
-    assert!(matches!(
-        result,
-        Err(HandshakeError::HeadersTooLarge { limit: 16384 })
-    ));
+    assert!(matches!(result, Err(Error::HeadTooLarge { limit: 16384 })));
 }
 
 #[test]
 fn header_count_limit_is_enforced() {
-    let mut limits = HandshakeLimits::default();
+    let mut limits = Limits::default();
     limits.max_headers = 4;
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     let bytes = switching(&handshake, "A: 1\r\nB: 2\r\n");
     assert!(matches!(
         failure(&mut handshake, &bytes),
-        HandshakeError::TooManyHeaders { limit: 4 }
+        Error::TooManyHeaders { limit: 4 }
     ));
 
     let mut handshake = start("ws://h/");
@@ -640,17 +649,17 @@ fn header_count_limit_is_enforced() {
     let bytes = switching(&handshake, &extra);
     assert!(matches!(
         failure(&mut handshake, &bytes),
-        HandshakeError::TooManyHeaders { limit: 64 }
+        Error::TooManyHeaders { limit: 64 }
     ));
 }
 
-fn upgrade_failed(err: HandshakeError) -> (StatusCode, HeaderMap, bytes::Bytes) {
+fn upgrade_failed(err: Error) -> (StatusCode, HeaderMap, bytes::Bytes) {
     match err {
-        HandshakeError::UpgradeFailed {
+        Error::Handshake(HandshakeError::UpgradeFailed {
             status,
             headers,
             body,
-        } => (status, *headers, body),
+        }) => (status, *headers, body),
         other => panic!("expected UpgradeFailed, got {other:?}"),
     }
 }
@@ -672,10 +681,7 @@ fn non_101_with_content_length_waits_for_the_whole_body() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(headers["x-reason"], "origin");
     assert_eq!(body, &b"not allowed"[..]);
-    assert!(matches!(
-        handshake.receive(b"more"),
-        Err(HandshakeError::Finished)
-    ));
+    assert!(matches!(handshake.receive(b"more"), Err(Error::Finished)));
 }
 
 #[test]
@@ -695,13 +701,11 @@ fn non_101_without_length_ends_at_eof() {
 
 #[test]
 fn non_101_body_is_cut_at_the_bound() {
-    let mut limits = HandshakeLimits::default();
+    let mut limits = Limits::default();
     limits.max_body_bytes = 10;
     // With Content-Length: done once the bound is reached.
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     assert!(
         handshake
             .receive(b"HTTP/1.1 400 Bad\r\nContent-Length: 1000\r\n\r\n01234")
@@ -712,10 +716,8 @@ fn non_101_body_is_cut_at_the_bound() {
     assert_eq!(body, &b"0123456789"[..]);
 
     // Until EOF: done once the bound is reached, without waiting for the end.
-    let request = ClientRequest::from_url("ws://h/", HeaderMap::new())
-        .unwrap()
-        .limits(limits);
-    let mut handshake = ClientHandshake::new(request).unwrap();
+    let request = ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap();
+    let mut handshake = ClientHandshake::new(request, limits).unwrap();
     let (_, _, body) = upgrade_failed(
         handshake
             .receive(b"HTTP/1.1 400 Bad\r\n\r\n0123456789abcdef")
@@ -728,7 +730,7 @@ fn non_101_body_is_cut_at_the_bound() {
     let mut bytes = b"HTTP/1.1 400 Bad\r\nContent-Length: 100000\r\n\r\n".to_vec();
     bytes.extend(std::iter::repeat_n(b'x', 70_000));
     let (_, _, body) = upgrade_failed(handshake.receive(&bytes).unwrap_err());
-    assert_eq!(body.len(), HandshakeLimits::DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(body.len(), Limits::DEFAULT_MAX_BODY_BYTES);
 }
 
 #[test]
@@ -776,11 +778,8 @@ fn frames_in_the_same_packet_as_the_101_are_left_over() {
 fn eof_before_the_head_is_unexpected() {
     let mut handshake = start("ws://h/");
     assert!(handshake.receive(b"HTTP/1.1 101 Swi").unwrap().is_none());
-    assert!(matches!(
-        handshake.receive_eof(),
-        HandshakeError::UnexpectedEof
-    ));
-    assert!(matches!(handshake.receive_eof(), HandshakeError::Finished));
+    assert!(matches!(handshake.receive_eof(), Error::UnexpectedEof));
+    assert!(matches!(handshake.receive_eof(), Error::Finished));
 }
 
 #[test]
@@ -788,10 +787,7 @@ fn input_after_the_result_is_refused() {
     let mut handshake = start("ws://h/");
     let bytes = switching(&handshake, "");
     accepted(&mut handshake, &bytes);
-    assert!(matches!(
-        handshake.receive(b"x"),
-        Err(HandshakeError::Finished)
-    ));
+    assert!(matches!(handshake.receive(b"x"), Err(Error::Finished)));
 }
 
 #[test]
@@ -803,11 +799,422 @@ fn malformed_response_fails() {
     ] {
         let mut handshake = start("ws://h/");
         assert!(
-            matches!(
-                failure(&mut handshake, bytes),
-                HandshakeError::MalformedHttp(_)
-            ),
+            matches!(failure(&mut handshake, bytes), Error::Malformed(_)),
             "{bytes:?}"
         );
     }
+}
+
+// --- RFC 9110 §15 / RFC 9112 §2–§7: the response read as a user agent ---
+
+/// A client with these limits.
+fn start_with(limits: Limits) -> ClientHandshake {
+    ClientHandshake::new(
+        ClientRequest::from_url("ws://h/", HeaderMap::new()).unwrap(),
+        limits,
+    )
+    .unwrap()
+}
+
+/// Feeds `bytes` split at `at`, and returns the result of the call that ended it.
+fn receive_split(
+    handshake: &mut ClientHandshake,
+    bytes: &[u8],
+    at: usize,
+) -> Result<Option<ClientAccept>, Error> {
+    let (a, b) = bytes.split_at(at);
+    match handshake.receive(a) {
+        Ok(None) => handshake.receive(b),
+        done => done,
+    }
+}
+
+fn malformed(handshake: &mut ClientHandshake, bytes: &[u8]) -> ParseError {
+    match failure(handshake, bytes) {
+        Error::Malformed(kind) => kind,
+        other => panic!("expected a malformed response, got {other:?}"),
+    }
+}
+
+#[test]
+fn rfc9110_15_2_a_100_continue_in_the_same_read_as_the_101_is_skipped() {
+    // The issue's input: `Expect: 100-continue` sent as a custom header, the server answers
+    // 100 Continue and the 101 in one write.
+    let mut headers = HeaderMap::new();
+    headers.insert("expect", HeaderValue::from_static("100-continue"));
+    let request = ClientRequest::from_url("ws://h/", headers).unwrap();
+    let mut handshake = ClientHandshake::new(request, Limits::default()).unwrap();
+    assert!(request_text(&handshake).contains("\r\nExpect: 100-continue\r\n"));
+    let mut bytes = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
+    bytes.extend(switching(&handshake, ""));
+    bytes.extend_from_slice(b"\x81\x00");
+    let accepted = accepted(&mut handshake, &bytes);
+    assert_eq!(accepted.response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(accepted.leftover, &b"\x81\x00"[..]);
+}
+
+#[test]
+fn rfc9110_15_2_several_interim_responses_split_anywhere_are_skipped() {
+    let template = start("ws://h/");
+    let key = template.key().to_owned();
+    for at in 0..400 {
+        let mut handshake = start("ws://h/");
+        let mut bytes = b"HTTP/1.1 100 Continue\r\n\r\n\
+            HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
+            HTTP/1.1 102\n\n"
+            .to_vec();
+        bytes.extend(switching(&handshake, ""));
+        let at = at % (bytes.len() + 1);
+        let accepted = receive_split(&mut handshake, &bytes, at)
+            .unwrap_or_else(|err| panic!("split at {at}: {err:?}"))
+            .unwrap_or_else(|| panic!("split at {at}: no result"));
+        assert_eq!(accepted.response.status(), 101);
+        assert!(accepted.leftover.is_empty());
+        // The interim heads' fields do not leak into the final response.
+        assert!(!accepted.response.headers().contains_key("link"));
+        assert_ne!(handshake.key(), key);
+    }
+}
+
+#[test]
+fn rfc9110_15_2_interim_responses_before_a_refusal_are_skipped() {
+    let mut handshake = start("ws://h/");
+    let (status, _, body) = upgrade_failed(failure(
+        &mut handshake,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno",
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body, &b"no"[..]);
+}
+
+#[test]
+fn rfc9110_15_an_unrecognized_1xx_is_interim_like_100() {
+    let mut handshake = start("ws://h/");
+    let mut bytes = b"HTTP/1.1 199 Whatever\r\nX-Hint: 1\r\n\r\n".to_vec();
+    bytes.extend(switching(&handshake, ""));
+    assert_eq!(accepted(&mut handshake, &bytes).response.status(), 101);
+}
+
+#[test]
+fn rfc9110_15_2_interim_responses_are_bounded() {
+    let mut limits = Limits::default();
+    limits.max_interim_responses = 3;
+    let mut handshake = start_with(limits);
+    let flood = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(4);
+    assert!(matches!(
+        failure(&mut handshake, &flood),
+        Error::TooManyInterimResponses { limit: 3 }
+    ));
+
+    // At the default bound, a server that never stops sending 100s is cut off after 8,
+    // however they are delivered.
+    let mut handshake = start("ws://h/");
+    let mut result = Ok(None);
+    for _ in 0..=Limits::DEFAULT_MAX_INTERIM_RESPONSES {
+        result = handshake.receive(b"HTTP/1.1 100 Continue\r\n\r\n");
+        if result.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(
+        result,
+        Err(Error::TooManyInterimResponses { limit: 8 })
+    ));
+}
+
+#[test]
+fn rfc9110_15_a_status_code_outside_100_to_999_is_malformed() {
+    for line in ["HTTP/1.1 099 Low\r\n\r\n", "HTTP/1.1 000\r\n\r\n"] {
+        let mut handshake = start("ws://h/");
+        assert_eq!(
+            malformed(&mut handshake, line.as_bytes()),
+            ParseError::Status,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn rfc9112_2_2_bare_lf_line_endings_are_accepted() {
+    let mut handshake = start("ws://h/");
+    let bytes = String::from_utf8(switching(&handshake, "X-Other: 1\r\n"))
+        .unwrap()
+        .replace("\r\n", "\n");
+    let accepted = accepted(&mut handshake, bytes.as_bytes());
+    assert_eq!(accepted.response.headers()["x-other"], "1");
+}
+
+#[test]
+fn rfc9112_2_2_a_bare_cr_is_malformed() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.1 101 OK\rUpgrade: websocket\r\n\r\n"
+        ),
+        ParseError::BareCr
+    );
+    let mut handshake = start("ws://h/");
+    let kind = malformed(
+        &mut handshake,
+        b"HTTP/1.1 101 OK\r\nUpgrade: web\rsocket\r\n\r\n",
+    );
+    assert!(
+        matches!(kind, ParseError::HeaderValue | ParseError::BareCr),
+        "{kind:?}"
+    );
+}
+
+#[test]
+fn rfc9112_2_2_empty_lines_before_the_status_line_are_tolerated() {
+    let mut handshake = start("ws://h/");
+    let mut bytes = b"\r\n\n".to_vec();
+    bytes.extend(switching(&handshake, ""));
+    accepted(&mut handshake, &bytes);
+}
+
+#[test]
+fn rfc9112_2_2_whitespace_before_the_first_field_line_is_malformed() {
+    let mut handshake = start("ws://h/");
+    let mut bytes = switching(&handshake, "");
+    bytes.splice(34..34, *b" X: 1\r\n");
+    assert!(bytes.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n X: 1\r\n"));
+    assert_eq!(malformed(&mut handshake, &bytes), ParseError::HeaderName);
+}
+
+#[test]
+fn rfc9112_2_3_an_http_1_0_refusal_is_read_until_the_connection_closes() {
+    let mut handshake = start("ws://h/");
+    assert!(
+        handshake
+            .receive(b"HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nno ")
+            .unwrap()
+            .is_none()
+    );
+    assert!(handshake.receive(b"entry").unwrap().is_none());
+    let (status, _, body) = upgrade_failed(handshake.receive_eof());
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body, &b"no entry"[..]);
+}
+
+#[test]
+fn rfc9112_2_3_a_version_other_than_http_1_x_is_malformed() {
+    for line in ["HTTP/2.0 101 OK\r\n\r\n", "HTTP/1.2 101 OK\r\n\r\n"] {
+        let mut handshake = start("ws://h/");
+        assert_eq!(
+            malformed(&mut handshake, line.as_bytes()),
+            ParseError::Version,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn rfc9112_4_bytes_that_cannot_begin_a_status_line_fail_at_the_first_byte() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(malformed(&mut handshake, b"S"), ParseError::NotHttp);
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(&mut handshake, b"\x16\x03\x03"),
+        ParseError::NotHttp
+    );
+}
+
+#[test]
+fn rfc9112_5_1_whitespace_between_field_name_and_colon_is_malformed() {
+    let mut handshake = start("ws://h/");
+    let bytes = switching(&handshake, "X-Spaced : 1\r\n");
+    assert_eq!(malformed(&mut handshake, &bytes), ParseError::HeaderName);
+}
+
+#[test]
+fn rfc9112_5_1_whitespace_around_a_field_value_is_not_part_of_it() {
+    let mut handshake = start("ws://h/");
+    let bytes = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: \t websocket \t\r\nConnection:Upgrade\r\n\
+         Sec-WebSocket-Accept:   {}  \r\nX-Empty:\r\n\r\n",
+        accept_key(handshake.key().as_bytes())
+    );
+    let accepted = accepted(&mut handshake, bytes.as_bytes());
+    assert_eq!(accepted.response.headers()["upgrade"], "websocket");
+    assert_eq!(accepted.response.headers()["x-empty"], "");
+}
+
+#[test]
+fn rfc9112_5_2_obs_fold_is_replaced_with_spaces() {
+    let mut handshake = start("ws://h/");
+    let bytes = switching(&handshake, "X-Folded: one\r\n two\r\n\tthree\r\n");
+    let answer = accepted(&mut handshake, &bytes);
+    let folded = answer.response.headers()["x-folded"].to_str().unwrap();
+    assert_eq!(
+        folded.split_ascii_whitespace().collect::<Vec<_>>(),
+        ["one", "two", "three"]
+    );
+    assert!(!folded.contains(['\r', '\n']));
+
+    // A folded Connection header still lists its tokens.
+    let mut handshake = start("ws://h/");
+    let bytes = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive,\r\n Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(handshake.key().as_bytes())
+    );
+    accepted(&mut handshake, bytes.as_bytes());
+}
+
+#[test]
+fn rfc9112_6_3_item_5_an_invalid_content_length_is_malformed() {
+    for value in [
+        "12abc",
+        "-1",
+        "+5",
+        "1, 2",
+        "",
+        "0x10",
+        "99999999999999999999999",
+    ] {
+        let mut handshake = start("ws://h/");
+        let head = format!("HTTP/1.1 403 Forbidden\r\nContent-Length: {value}\r\n\r\n");
+        assert_eq!(
+            malformed(&mut handshake, head.as_bytes()),
+            ParseError::InvalidContentLength,
+            "{value:?}"
+        );
+    }
+    // Two field lines that disagree.
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n"
+        ),
+        ParseError::InvalidContentLength
+    );
+}
+
+#[test]
+fn rfc9110_8_6_repeated_identical_content_lengths_are_one_length() {
+    let mut handshake = start("ws://h/");
+    let (_, _, body) = upgrade_failed(failure(
+        &mut handshake,
+        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nnoXX",
+    ));
+    assert_eq!(body, &b"no"[..]);
+}
+
+#[test]
+fn rfc9112_6_3_item_3_transfer_encoding_with_content_length_is_malformed() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        ),
+        ParseError::TransferEncodingWithContentLength
+    );
+}
+
+#[test]
+fn rfc9112_6_1_transfer_encoding_in_http_1_0_is_malformed() {
+    let mut handshake = start("ws://h/");
+    assert_eq!(
+        malformed(
+            &mut handshake,
+            b"HTTP/1.0 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        ParseError::TransferEncodingInHttp10
+    );
+}
+
+#[test]
+fn rfc9112_6_3_item_4_a_final_coding_other_than_chunked_reads_until_eof() {
+    let mut handshake = start("ws://h/");
+    assert!(
+        handshake
+            .receive(b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked, gzip\r\n\r\n5\r\nabc")
+            .unwrap()
+            .is_none()
+    );
+    let (_, _, body) = upgrade_failed(handshake.receive_eof());
+    assert_eq!(body, &b"5\r\nabc"[..]);
+}
+
+#[test]
+fn rfc9112_6_3_item_1_204_and_304_end_at_the_head_whatever_their_fields_say() {
+    for head in [
+        "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ] {
+        let mut handshake = start("ws://h/");
+        let (_, _, body) = upgrade_failed(failure(&mut handshake, head.as_bytes()));
+        assert!(body.is_empty(), "{head}");
+    }
+}
+
+// --- Bounds: every buffer the server fills is bounded ---
+
+#[test]
+fn a_chunked_refusal_body_flood_is_cut_at_the_bound() {
+    let mut limits = Limits::default();
+    limits.max_body_bytes = 100;
+    let mut handshake = start_with(limits);
+    assert!(
+        handshake
+            .receive(b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap()
+            .is_none()
+    );
+    let chunk = format!("40\r\n{}\r\n", "x".repeat(64));
+    let mut result = Ok(None);
+    for _ in 0..1000 {
+        result = handshake.receive(chunk.as_bytes());
+        if result.is_err() {
+            break;
+        }
+    }
+    let (_, _, body) = upgrade_failed(result.unwrap_err());
+    assert_eq!(body.len(), 100);
+}
+
+#[test]
+fn an_endless_chunk_size_line_or_trailer_ends_the_refusal() {
+    for prefix in ["", "0\r\n"] {
+        let mut handshake = start("ws://h/");
+        let head = format!("HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n{prefix}");
+        assert!(handshake.receive(head.as_bytes()).unwrap().is_none());
+        let endless = if prefix.is_empty() {
+            "0"
+        } else {
+            "X-Trailer: aaaa"
+        };
+        let mut result = Ok(None);
+        for _ in 0..10_000 {
+            result = handshake.receive(endless.as_bytes());
+            if result.is_err() {
+                break;
+            }
+        }
+        let (status, _, _) = upgrade_failed(result.unwrap_err());
+        assert_eq!(status, StatusCode::FORBIDDEN, "{prefix:?}");
+    }
+}
+
+#[test]
+fn an_endless_until_eof_refusal_body_is_cut_at_the_default_bound() {
+    let mut handshake = start("ws://h/");
+    assert!(
+        handshake
+            .receive(b"HTTP/1.1 503 Busy\r\n\r\n")
+            .unwrap()
+            .is_none()
+    );
+    let mut result = Ok(None);
+    for _ in 0..100 {
+        result = handshake.receive(&[b'x'; 1024]);
+        if result.is_err() {
+            break;
+        }
+    }
+    let (_, _, body) = upgrade_failed(result.unwrap_err());
+    assert_eq!(body.len(), Limits::DEFAULT_MAX_BODY_BYTES);
 }
