@@ -53,3 +53,19 @@ pub fn split_at_cuts<'a>(data: &'a [u8], cuts: &[u16]) -> Vec<&'a [u8]> {
     pieces.push(rest);
     pieces
 }
+
+/// Reads a raw fuzz input as `[n][n × u16 cut][bytes…]`: the first byte says how many cut
+/// points (modulo 8) follow, big-endian, and the rest is the stream to feed. A seed is then
+/// just `\0` followed by a real request or response, written by hand.
+pub fn cuts_and_bytes(data: &[u8]) -> (Vec<u16>, &[u8]) {
+    let Some((&n, rest)) = data.split_first() else {
+        return (Vec::new(), data);
+    };
+    let n = usize::from(n % 8);
+    let (head, bytes) = rest.split_at((2 * n).min(rest.len()));
+    let cuts = head
+        .chunks_exact(2)
+        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+        .collect();
+    (cuts, bytes)
+}
