@@ -47,6 +47,10 @@ pub(crate) struct Inner<IO> {
     finished: bool,
     /// The split writer half's waker, when its write is pending (see `poll_write_output`).
     pub(crate) writer_waker: Option<Waker>,
+    /// The reader's waker while reading is paused for the peer's unread answers: whoever
+    /// writes some of them out wakes it (the writer half may have taken the transport's
+    /// one write waker).
+    reader_waker: Option<Waker>,
 }
 
 struct SleepSlot(Sleep);
@@ -83,6 +87,7 @@ where
                 pending_error: None,
                 finished: false,
                 writer_waker: None,
+                reader_waker: None,
             },
         }
     }
@@ -164,12 +169,22 @@ where
         while self.session.has_pending_output() {
             match Pin::new(&mut self.io).poll_write(cx, self.session.pending_output()) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => self.session.consume_output(n),
+                Poll::Ready(Ok(n)) => self.written(n),
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => return Poll::Pending,
             }
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// `n` bytes of output were written: drop them, and wake a reader paused for them.
+    fn written(&mut self, n: usize) {
+        self.session.consume_output(n);
+        if self.session.wants_read() {
+            if let Some(waker) = self.reader_waker.take() {
+                waker.wake();
+            }
+        }
     }
 
     fn wake_writer(&mut self) {
@@ -218,8 +233,9 @@ where
             }
             if !self.session.wants_read() {
                 // The output the peer provoked is over the limit and the transport did not
-                // take it (the flush above is pending and will wake us): read nothing, so
-                // the transport's flow control pushes back on the peer.
+                // take it (the flush above is pending and will wake us, or the writer half
+                // will): read nothing, so the transport's flow control pushes back on the peer.
+                self.reader_waker = Some(cx.waker().clone());
                 return Poll::Pending;
             }
             let want = self.config.read_buffer_size.max(1);
@@ -283,7 +299,7 @@ where
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
-            self.session.consume_output(n);
+            self.written(n);
         }
         Poll::Ready(Ok(()))
     }

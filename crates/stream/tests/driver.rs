@@ -61,6 +61,14 @@ fn server_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     out.to_vec()
 }
 
+/// The flood's unit: a masked client ping with the largest payload, `89 FD` + mask + 125 B.
+fn client_ping() -> BytesMut {
+    let mut ping = BytesMut::new();
+    let mask = Some([1, 2, 3, 4]);
+    encode_frame(&mut ping, true, Rsv::NONE, OpCode::Ping, mask, &[b'p'; 125]);
+    ping
+}
+
 /// Reads raw client frames from the other end of the pipe.
 async fn read_client_frame(io: &mut DuplexStream, buf: &mut BytesMut) -> (OpCode, Vec<u8>) {
     let mut decoder = FrameDecoder::new(1 << 20);
@@ -288,15 +296,7 @@ async fn a_ping_flood_from_a_peer_that_never_reads_keeps_the_driver_bounded() {
     let config = Config::default();
     let limit = config.max_pending_output;
     let mut server = stream(a, Role::Server, config, StreamConfig::default());
-    let mut ping = BytesMut::new();
-    encode_frame(
-        &mut ping,
-        true,
-        Rsv::NONE,
-        OpCode::Ping,
-        Some([1, 2, 3, 4]),
-        &[b'p'; 125],
-    );
+    let ping = client_ping();
     let flooder = tokio::spawn(async move {
         let batch = ping.repeat(64);
         for _ in 0..4_000 {
@@ -331,6 +331,59 @@ async fn a_ping_flood_from_a_peer_that_never_reads_keeps_the_driver_bounded() {
         "{pings} pings read: reading should pause at the bound"
     );
     flooder.abort();
+}
+
+/// Reading pauses while the peer's answers are unread, and resumes once they leave, even
+/// when the split writer half is the one that writes them out.
+#[tokio::test]
+async fn a_split_reader_paused_by_a_flood_resumes_as_the_peer_reads() {
+    const PINGS: usize = 3_000;
+    let (a, raw) = duplex(16 << 10);
+    let mut config = Config::default();
+    config.max_pending_output = 8 << 10;
+    let server = stream(a, Role::Server, config, StreamConfig::default());
+    let (mut rx, mut tx) = server.split();
+    let (mut raw_rx, mut raw_tx) = tokio::io::split(raw);
+    let ping = client_ping();
+    let flood = tokio::spawn(async move {
+        raw_tx.write_all(&ping.repeat(PINGS)).await.unwrap();
+        raw_tx
+    });
+    // The peer reads, slowly, everything we send.
+    let slow_reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            match raw_rx.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    let writer = tokio::spawn(async move {
+        for i in 0..200 {
+            if tx.send(Message::text(format!("tick {i}"))).await.is_err() {
+                break;
+            }
+        }
+        tx
+    });
+    // Without a wake from the writer half the reader stalls for seconds; with it, the
+    // whole exchange takes a fraction of one.
+    let read_all = async {
+        for _ in 0..PINGS {
+            match rx.next().await {
+                Some(Ok(Message::Ping(_))) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    timeout(Duration::from_secs(5), read_all)
+        .await
+        .expect("the reader resumes as the answers leave");
+    let _tx = timeout(LIMIT, writer).await.unwrap().unwrap();
+    let _raw_tx = flood.await.unwrap();
+    slow_reader.abort();
 }
 
 /// Pausing reads on a full queue must not deadlock two peers that send large messages to
