@@ -13,6 +13,8 @@ pub enum Role {
 
 /// How a [`Session`](crate::Session) behaves. Build it from [`Config::default`] and set the
 /// fields you need; new fields will get defaults, so construction stays source-compatible.
+///
+/// A timeout too large to add to an [`Instant`](std::time::Instant) never fires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -36,8 +38,64 @@ pub struct Config {
     /// Default: `usize::MAX` (one frame per message).
     pub max_send_frame_size: usize,
     /// How long to wait for the peer's close frame after sending ours, and (as a client) for
-    /// the server to close the connection after the close handshake. Default: 10 s.
+    /// the server to close the connection after the close handshake (RFC 6455 §7.1.1).
+    /// Default: 10 s. Expiry: [`TimerKind::Close`].
     pub close_timeout: Duration,
+    /// Keep-alive pings (RFC 6455 §5.5.2) and the silence timeout that fails a dead
+    /// connection. Default: off.
+    pub keepalive: Option<KeepAlive>,
+    /// Start the close handshake (status 1001, RFC 6455 §7.4.1) when no data message has
+    /// been received or sent for this long. Pings and pongs do not count. Default: off.
+    /// Expiry: [`TimerKind::Idle`].
+    pub idle_timeout: Option<Duration>,
+    /// Yield the pongs that answer the session's own keep-alive pings as
+    /// [`Message::Pong`](crate::Message::Pong). Default: off (they are consumed silently;
+    /// other pongs are always yielded).
+    pub yield_keepalive_pongs: bool,
+    /// Queued output, in bytes, above which the session stops adding output that the peer
+    /// provokes, and [`Session::wants_read`](crate::Session::wants_read) turns false when
+    /// that output is the peer's doing. Default: 128 KiB.
+    ///
+    /// While over the limit, pings are answered by one pong kept aside for the most recent
+    /// ping (RFC 6455 §5.5.3 allows answering only that one), queued once the output drains
+    /// below the limit. What the peer can make us queue is therefore at most this limit plus
+    /// one control frame (131 bytes) and one close frame, whatever it sends.
+    pub max_pending_output: usize,
+    /// Seed for the generator of mask keys (RFC 6455 §5.3), for reproducible output in tests
+    /// and fuzz replays. Default: `None`, a generator seeded from the operating system.
+    /// Never set it in production: a predictable mask defeats its purpose.
+    pub mask_seed: Option<u64>,
+}
+
+/// Keep-alive (RFC 6455 §5.5.2): after [`interval`](Self::interval) without a byte from the
+/// peer the session sends a ping; if nothing at all arrives within
+/// [`timeout`](Self::timeout) after it, the connection fails with
+/// [`TimerKind::KeepAlive`]. Any byte received counts as a sign of life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Silence from the peer after which a ping is sent.
+    pub interval: Duration,
+    /// Grace after the ping for the peer to show it is alive.
+    pub timeout: Duration,
+}
+
+impl KeepAlive {
+    /// Pings after `interval` of silence, waiting `timeout` more for a sign of life.
+    pub const fn new(interval: Duration, timeout: Duration) -> Self {
+        Self { interval, timeout }
+    }
+}
+
+/// Which of the session's timers fired (see [`Session::handle_timeout`](crate::Session::handle_timeout)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimerKind {
+    /// The close handshake did not finish within [`Config::close_timeout`].
+    Close,
+    /// The peer stayed silent after a keep-alive ping ([`Config::keepalive`]).
+    KeepAlive,
+    /// No data message crossed for [`Config::idle_timeout`].
+    Idle,
 }
 
 impl Config {
@@ -49,6 +107,8 @@ impl Config {
     pub const DEFAULT_MAX_FRAGMENTS: usize = 1 << 20;
     /// Default [`close_timeout`](Self::close_timeout): 10 s.
     pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default [`max_pending_output`](Self::max_pending_output): 128 KiB.
+    pub const DEFAULT_MAX_PENDING_OUTPUT: usize = 128 << 10;
 }
 
 impl Default for Config {
@@ -61,6 +121,11 @@ impl Default for Config {
             streaming: false,
             max_send_frame_size: usize::MAX,
             close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
+            keepalive: None,
+            idle_timeout: None,
+            yield_keepalive_pongs: false,
+            max_pending_output: Self::DEFAULT_MAX_PENDING_OUTPUT,
+            mask_seed: None,
         }
     }
 }

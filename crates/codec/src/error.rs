@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::close::CloseCode;
+use crate::config::TimerKind;
 use crate::extension::ExtensionError;
 
 /// The peer broke RFC 6455 (or a negotiated extension's rules, or one of our limits).
@@ -146,8 +147,10 @@ pub enum ConnectionError {
     Protocol(ProtocolError),
     /// The byte stream ended before the close handshake (close code 1006).
     AbnormalClosure,
-    /// The peer did not answer our close frame in time.
-    CloseTimeout,
+    /// One of the session's timers fired and ended (or, for [`TimerKind::Idle`], began to
+    /// close) the connection: the close handshake took too long, the peer went silent after
+    /// a keep-alive ping, or no data crossed for the idle timeout.
+    TimedOut(TimerKind),
 }
 
 impl ConnectionError {
@@ -155,7 +158,8 @@ impl ConnectionError {
     pub fn close_code(&self) -> CloseCode {
         match self {
             Self::Protocol(err) => err.close_code(),
-            Self::AbnormalClosure | Self::CloseTimeout => CloseCode::ABNORMAL,
+            Self::TimedOut(TimerKind::Idle) => CloseCode::GOING_AWAY,
+            Self::AbnormalClosure | Self::TimedOut(_) => CloseCode::ABNORMAL,
         }
     }
 }
@@ -165,7 +169,13 @@ impl fmt::Display for ConnectionError {
         match self {
             Self::Protocol(err) => write!(f, "protocol error: {err}"),
             Self::AbnormalClosure => f.write_str("connection closed without a close frame (1006)"),
-            Self::CloseTimeout => f.write_str("peer did not answer the close frame in time"),
+            Self::TimedOut(TimerKind::Close) => {
+                f.write_str("the close handshake did not finish in time")
+            }
+            Self::TimedOut(TimerKind::KeepAlive) => {
+                f.write_str("keep-alive timeout: the peer went silent")
+            }
+            Self::TimedOut(_) => f.write_str("idle timeout: no data crossed in time"),
         }
     }
 }

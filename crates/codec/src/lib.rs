@@ -27,7 +27,7 @@ mod session;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
-pub use config::{Config, Role};
+pub use config::{Config, KeepAlive, Role, TimerKind};
 pub use error::{ConnectionError, ProtocolError, SendError};
 pub use extension::{
     Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParam, ExtensionParams,

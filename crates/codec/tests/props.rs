@@ -61,7 +61,7 @@ fn sender(role: Role, frame_size: usize, ops: &[Send]) -> Session {
     let mut session = Session::new(role, config);
     for op in ops {
         match op {
-            Send::Whole(message) => session.send(message.clone()).unwrap(),
+            Send::Whole(message) => session.send(t0(), message.clone()).unwrap(),
             Send::Pieces(kind, pieces) => {
                 for (i, piece) in pieces.iter().enumerate() {
                     session
@@ -94,7 +94,7 @@ fn receive_in_chunks(
     let mut sizes = chunks.iter().cycle();
     while !rest.is_empty() {
         let n = (*sizes.next().unwrap()).clamp(1, rest.len());
-        session.receive(&rest[..n]);
+        session.receive(t0(), &rest[..n]);
         rest = &rest[n..];
         events.extend(std::iter::from_fn(|| session.poll_event()));
     }

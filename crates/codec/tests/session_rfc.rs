@@ -8,12 +8,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use wintergreen_codec::{
     CloseCode, Config, ConnectionError, DataKind, Event, Fragment, Message, OpCode, ProtocolError,
-    Role, Rsv, SendError, Session, State,
+    Role, Rsv, SendError, Session, State, TimerKind,
 };
 
 // §5.1: masking follows the role.
@@ -21,13 +21,10 @@ use wintergreen_codec::{
 #[test]
 fn server_fails_on_unmasked_client_frame() {
     let mut server = session(Role::Server);
-    server.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Text,
-        b"hi",
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, b"hi"),
+    );
     let err = assert_fails_with(&mut server, 1002);
     assert_eq!(
         err,
@@ -38,13 +35,10 @@ fn server_fails_on_unmasked_client_frame() {
 #[test]
 fn client_fails_on_masked_server_frame() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Text,
-        b"hi",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Text, b"hi"),
+    );
     let err = assert_fails_with(&mut client, 1002);
     assert_eq!(
         err,
@@ -63,7 +57,7 @@ fn client_masks_every_frame_with_a_fresh_key() {
     assert_eq!(out[1] & 0x80, 0x80, "mask bit set");
     assert_ne!(&out[2..6], &out[12..16], "keys differ between frames");
     let mut server = session(Role::Server);
-    server.receive(&out);
+    server.receive(t0(), &out);
     assert_eq!(
         messages(&mut server),
         vec![Message::text("same"), Message::text("same")]
@@ -83,7 +77,7 @@ fn server_sends_unmasked_frames() {
 fn reserved_opcodes_fail_with_1002() {
     for opcode in [3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
         let mut client = session(Role::Client);
-        client.receive(&raw_first_byte(Role::Client, 0x80 | opcode, b""));
+        client.receive(t0(), &raw_first_byte(Role::Client, 0x80 | opcode, b""));
         let err = assert_fails_with(&mut client, 1002);
         assert_eq!(
             err,
@@ -96,7 +90,10 @@ fn reserved_opcodes_fail_with_1002() {
 fn rsv_bits_without_an_extension_fail_with_1002() {
     for rsv in [Rsv::RSV1, Rsv::RSV2, Rsv::RSV3] {
         let mut server = session(Role::Server);
-        server.receive(&raw_frame(Role::Server, true, rsv, OpCode::Text, b"x"));
+        server.receive(
+            t0(),
+            &raw_frame(Role::Server, true, rsv, OpCode::Text, b"x"),
+        );
         assert_fails_with(&mut server, 1002);
     }
 }
@@ -106,7 +103,7 @@ fn length_with_msb_set_fails_with_1002() {
     let mut client = session(Role::Client);
     let mut frame = vec![0x82, 127];
     frame.extend_from_slice(&(1u64 << 63).to_be_bytes());
-    client.receive(&frame);
+    client.receive(t0(), &frame);
     let err = assert_fails_with(&mut client, 1002);
     assert_eq!(
         err,
@@ -140,13 +137,10 @@ fn all_three_length_encodings_round_trip() {
 #[test]
 fn payload_is_handed_out_without_a_copy() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Binary,
-        b"zero-copy",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Binary, b"zero-copy"),
+    );
     let start = client.receive_buffer().as_ptr() as usize;
     let Some(Ok(Event::Message(Message::Binary(data)))) = client.poll_event() else {
         panic!("expected a binary message");
@@ -180,7 +174,7 @@ fn fragments_assemble_with_control_frames_interleaved() {
         OpCode::Continuation,
         b"world",
     ));
-    client.receive(&bytes);
+    client.receive(t0(), &bytes);
     assert_eq!(
         messages(&mut client),
         vec![
@@ -195,13 +189,10 @@ fn fragments_assemble_with_control_frames_interleaved() {
 #[test]
 fn continuation_without_a_message_fails_with_1002() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Continuation,
-        b"x",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, b"x"),
+    );
     let err = assert_fails_with(&mut client, 1002);
     assert_eq!(
         err,
@@ -220,7 +211,7 @@ fn new_data_frame_inside_a_fragmented_message_fails_with_1002() {
         OpCode::Binary,
         b"b",
     ));
-    client.receive(&bytes);
+    client.receive(t0(), &bytes);
     let err = assert_fails_with(&mut client, 1002);
     assert_eq!(
         err,
@@ -233,13 +224,10 @@ fn streaming_mode_yields_fragments_as_they_arrive() {
     let mut config = Config::default();
     config.streaming = true;
     let mut client = Session::new(Role::Client, config);
-    client.receive(&raw_frame(
-        Role::Client,
-        false,
-        Rsv::NONE,
-        OpCode::Binary,
-        b"ab",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, false, Rsv::NONE, OpCode::Binary, b"ab"),
+    );
     assert_eq!(
         client.poll_event(),
         Some(Ok(Event::Fragment(Fragment {
@@ -250,13 +238,10 @@ fn streaming_mode_yields_fragments_as_they_arrive() {
         })))
     );
     assert_eq!(client.poll_event(), None);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Continuation,
-        b"c",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Continuation, b"c"),
+    );
     assert_eq!(
         client.poll_event(),
         Some(Ok(Event::Fragment(Fragment {
@@ -313,13 +298,10 @@ fn caller_driven_fragments_allow_control_frames_between() {
 #[test]
 fn control_frame_over_125_bytes_fails_with_1002() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Ping,
-        &[0; 126],
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Ping, &[0; 126]),
+    );
     let err = assert_fails_with(&mut client, 1002);
     assert_eq!(
         err,
@@ -330,13 +312,10 @@ fn control_frame_over_125_bytes_fails_with_1002() {
 #[test]
 fn fragmented_control_frame_fails_with_1002() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        false,
-        Rsv::NONE,
-        OpCode::Ping,
-        b"x",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, false, Rsv::NONE, OpCode::Ping, b"x"),
+    );
     let err = assert_fails_with(&mut client, 1002);
     assert_eq!(
         err,
@@ -347,13 +326,10 @@ fn fragmented_control_frame_fails_with_1002() {
 #[test]
 fn ping_is_answered_with_a_pong_carrying_its_payload() {
     let mut server = session(Role::Server);
-    server.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Ping,
-        b"payload",
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b"payload"),
+    );
     assert_eq!(messages(&mut server), vec![Message::ping(&b"payload"[..])]);
     assert_frame_sent(&mut server, OpCode::Pong, b"payload");
 }
@@ -363,13 +339,10 @@ fn auto_pong_can_be_turned_off() {
     let mut config = Config::default();
     config.auto_pong = false;
     let mut server = Session::new(Role::Server, config);
-    server.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Ping,
-        b"p",
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b"p"),
+    );
     assert_eq!(messages(&mut server), vec![Message::ping(&b"p"[..])]);
     assert!(!server.has_pending_output());
 }
@@ -395,13 +368,10 @@ fn close_is_echoed_with_the_same_code() {
     let mut server = session(Role::Server);
     let mut payload = 1000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(b"bye");
-    server.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Close,
-        &payload,
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &payload),
+    );
     assert_eq!(
         messages(&mut server),
         vec![Message::close(CloseCode::NORMAL, "bye")]
@@ -417,13 +387,10 @@ fn close_is_echoed_with_the_same_code() {
 #[test]
 fn empty_close_is_echoed_empty() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Close,
-        b"",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Close, b""),
+    );
     assert_eq!(messages(&mut client), vec![Message::Close(None)]);
     assert_frame_sent(&mut client, OpCode::Close, b"");
     assert_eq!(
@@ -436,13 +403,10 @@ fn empty_close_is_echoed_empty() {
 #[test]
 fn one_byte_close_payload_fails_with_1002() {
     let mut server = session(Role::Server);
-    server.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Close,
-        &[0x03],
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &[0x03]),
+    );
     let err = assert_fails_with(&mut server, 1002);
     assert_eq!(
         err,
@@ -456,13 +420,16 @@ fn invalid_close_codes_fail_with_1002() {
         0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
     ] {
         let mut server = session(Role::Server);
-        server.receive(&raw_frame(
-            Role::Server,
-            true,
-            Rsv::NONE,
-            OpCode::Close,
-            &code.to_be_bytes(),
-        ));
+        server.receive(
+            t0(),
+            &raw_frame(
+                Role::Server,
+                true,
+                Rsv::NONE,
+                OpCode::Close,
+                &code.to_be_bytes(),
+            ),
+        );
         let err = assert_fails_with(&mut server, 1002);
         assert_eq!(
             err,
@@ -478,13 +445,16 @@ fn valid_close_codes_are_accepted() {
         4000, 4999,
     ] {
         let mut server = session(Role::Server);
-        server.receive(&raw_frame(
-            Role::Server,
-            true,
-            Rsv::NONE,
-            OpCode::Close,
-            &code.to_be_bytes(),
-        ));
+        server.receive(
+            t0(),
+            &raw_frame(
+                Role::Server,
+                true,
+                Rsv::NONE,
+                OpCode::Close,
+                &code.to_be_bytes(),
+            ),
+        );
         assert_eq!(
             messages(&mut server),
             vec![Message::close(CloseCode::new(code), "")]
@@ -498,13 +468,10 @@ fn close_reason_that_is_not_utf8_fails_with_1007() {
     let mut server = session(Role::Server);
     let mut payload = 1000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(&[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xed, 0xa0, 0x80]);
-    server.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Close,
-        &payload,
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, &payload),
+    );
     let err = assert_fails_with(&mut server, 1007);
     assert_eq!(
         err,
@@ -517,27 +484,29 @@ fn reserved_close_codes_are_never_sent() {
     let mut client = session(Role::Client);
     for code in [1004u16, 1005, 1006, 1015, 999, 2000, 5000] {
         assert_eq!(
-            client.close(CloseCode::new(code), ""),
+            client.close(t0(), CloseCode::new(code), ""),
             Err(SendError::InvalidCloseCode(code))
         );
     }
     assert_eq!(
-        client.close(CloseCode::NORMAL, &"x".repeat(124)),
+        client.close(t0(), CloseCode::NORMAL, &"x".repeat(124)),
         Err(SendError::CloseReasonTooLong(124))
     );
     assert!(!client.has_pending_output());
-    client.close(CloseCode::NORMAL, &"x".repeat(123)).unwrap();
+    client
+        .close(t0(), CloseCode::NORMAL, &"x".repeat(123))
+        .unwrap();
 }
 
 #[test]
 fn nothing_is_sent_after_our_close_used_after_close() {
     let mut client = session(Role::Client);
-    client.close(CloseCode::NORMAL, "done").unwrap();
+    client.close(t0(), CloseCode::NORMAL, "done").unwrap();
     client.take_output();
     assert_eq!(client.send_text("late"), Err(SendError::AlreadyClosed));
     assert_eq!(client.send_ping(b""), Err(SendError::AlreadyClosed));
     assert_eq!(
-        client.close(CloseCode::NORMAL, ""),
+        client.close(t0(), CloseCode::NORMAL, ""),
         Err(SendError::AlreadyClosed)
     );
     assert!(!client.has_pending_output());
@@ -546,13 +515,16 @@ fn nothing_is_sent_after_our_close_used_after_close() {
 #[test]
 fn sending_after_the_peer_closed_is_closed_by_peer() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Close,
-        &1001u16.to_be_bytes(),
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(
+            Role::Client,
+            true,
+            Rsv::NONE,
+            OpCode::Close,
+            &1001u16.to_be_bytes(),
+        ),
+    );
     messages(&mut client);
     client.take_output();
     assert_eq!(client.send_text("late"), Err(SendError::ClosedByPeer));
@@ -562,15 +534,12 @@ fn sending_after_the_peer_closed_is_closed_by_peer() {
 #[test]
 fn no_pong_after_close_was_sent() {
     let mut server = session(Role::Server);
-    server.close(CloseCode::NORMAL, "").unwrap();
+    server.close(t0(), CloseCode::NORMAL, "").unwrap();
     server.take_output();
-    server.receive(&raw_frame(
-        Role::Server,
-        true,
-        Rsv::NONE,
-        OpCode::Ping,
-        b"p",
-    ));
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b"p"),
+    );
     assert_eq!(messages(&mut server), vec![Message::ping(&b"p"[..])]);
     assert!(!server.has_pending_output());
 }
@@ -581,7 +550,7 @@ fn no_pong_after_close_was_sent() {
 fn client_close_handshake_ends_when_server_closes_tcp() {
     let mut client = session(Role::Client);
     let mut server = session(Role::Server);
-    client.close(CloseCode::NORMAL, "bye").unwrap();
+    client.close(t0(), CloseCode::NORMAL, "bye").unwrap();
     pump(&mut client, &mut server);
     assert_eq!(
         messages(&mut server),
@@ -602,18 +571,14 @@ fn client_close_handshake_ends_when_server_closes_tcp() {
 #[test]
 fn client_gives_up_waiting_for_tcp_close_after_the_timeout() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Close,
-        b"",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Close, b""),
+    );
     messages(&mut client);
-    let t0 = Instant::now();
-    let deadline = client.poll_timeout(t0).expect("timer armed");
-    assert_eq!(deadline, t0 + Config::DEFAULT_CLOSE_TIMEOUT);
-    client.handle_timeout(t0 + Duration::from_secs(1));
+    let deadline = client.poll_timeout().expect("timer armed");
+    assert_eq!(deadline, t0() + Config::DEFAULT_CLOSE_TIMEOUT);
+    client.handle_timeout(t0() + Duration::from_secs(1));
     assert_eq!(client.state(), State::Closing);
     client.handle_timeout(deadline);
     assert_eq!(client.state(), State::Closed);
@@ -627,33 +592,31 @@ fn client_gives_up_waiting_for_tcp_close_after_the_timeout() {
 #[test]
 fn unanswered_close_times_out_with_an_error() {
     let mut server = session(Role::Server);
-    server.close(CloseCode::GOING_AWAY, "").unwrap();
-    let t0 = Instant::now();
-    let deadline = server.poll_timeout(t0).expect("timer armed");
+    server.close(t0(), CloseCode::GOING_AWAY, "").unwrap();
+    let deadline = server.poll_timeout().expect("timer armed");
+    assert_eq!(deadline, t0() + Config::DEFAULT_CLOSE_TIMEOUT);
     server.handle_timeout(deadline);
     assert!(server.is_closed());
     assert_eq!(
         server.poll_event(),
-        Some(Err(ConnectionError::CloseTimeout))
+        Some(Err(ConnectionError::TimedOut(TimerKind::Close)))
     );
 }
 
 #[test]
 fn no_timer_while_open() {
     let mut client = session(Role::Client);
-    assert_eq!(client.poll_timeout(Instant::now()), None);
+    client.handle_timeout(t0());
+    assert_eq!(client.poll_timeout(), None);
 }
 
 #[test]
 fn eof_before_the_close_handshake_is_an_abnormal_closure() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        false,
-        Rsv::NONE,
-        OpCode::Text,
-        b"partial",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, b"partial"),
+    );
     client.receive_eof();
     assert_eq!(
         events(&mut client),
@@ -671,13 +634,16 @@ fn eof_before_the_close_handshake_is_an_abnormal_closure() {
 #[test]
 fn invalid_utf8_in_one_frame_fails_with_1007() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Text,
-        &[0xce, 0xba, 0xff],
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(
+            Role::Client,
+            true,
+            Rsv::NONE,
+            OpCode::Text,
+            &[0xce, 0xba, 0xff],
+        ),
+    );
     let err = assert_fails_with(&mut client, 1007);
     assert_eq!(err, ConnectionError::Protocol(ProtocolError::InvalidUtf8));
 }
@@ -685,22 +651,22 @@ fn invalid_utf8_in_one_frame_fails_with_1007() {
 #[test]
 fn invalid_utf8_fails_at_the_fragment_that_breaks_it() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        false,
-        Rsv::NONE,
-        OpCode::Text,
-        b"valid ",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, false, Rsv::NONE, OpCode::Text, b"valid "),
+    );
     assert_eq!(client.poll_event(), None);
     // 0xED 0xA0 starts a surrogate: invalid before the message ends.
-    client.receive(&raw_frame(
-        Role::Client,
-        false,
-        Rsv::NONE,
-        OpCode::Continuation,
-        &[0xed, 0xa0],
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(
+            Role::Client,
+            false,
+            Rsv::NONE,
+            OpCode::Continuation,
+            &[0xed, 0xa0],
+        ),
+    );
     assert_fails_with(&mut client, 1007);
 }
 
@@ -710,7 +676,7 @@ fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives() {
     let frame = raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, &[b'a'; 10]);
     let mut broken = frame.clone();
     broken[2 + 3] = 0xf8; // never valid in UTF-8
-    client.receive(&broken[..2 + 5]);
+    client.receive(t0(), &broken[..2 + 5]);
     assert_fails_with(&mut client, 1007);
 }
 
@@ -733,20 +699,23 @@ fn code_point_split_across_fragments_is_valid() {
         OpCode::Continuation,
         &euro[2..],
     ));
-    client.receive(&bytes);
+    client.receive(t0(), &bytes);
     assert_eq!(messages(&mut client), vec![Message::text("€")]);
 }
 
 #[test]
 fn message_ending_inside_a_code_point_fails_with_1007() {
     let mut client = session(Role::Client);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Text,
-        &"€".as_bytes()[..2],
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(
+            Role::Client,
+            true,
+            Rsv::NONE,
+            OpCode::Text,
+            &"€".as_bytes()[..2],
+        ),
+    );
     assert_fails_with(&mut client, 1007);
 }
 
@@ -758,7 +727,7 @@ fn frame_over_the_limit_fails_with_1009_before_its_payload_arrives() {
     config.max_frame_size = 1000;
     let mut client = Session::new(Role::Client, config);
     let frame = raw_frame(Role::Client, true, Rsv::NONE, OpCode::Binary, &[0; 1001]);
-    client.receive(&frame[..4]);
+    client.receive(t0(), &frame[..4]);
     let err = assert_fails_with(&mut client, 1009);
     assert_eq!(
         err,
@@ -782,7 +751,7 @@ fn message_over_the_limit_fails_with_1009() {
         OpCode::Continuation,
         &[0; 5],
     ));
-    client.receive(&bytes);
+    client.receive(t0(), &bytes);
     let err = assert_fails_with(&mut client, 1009);
     assert_eq!(
         err,
@@ -805,7 +774,7 @@ fn too_many_fragments_fail_with_1009() {
             b"",
         ));
     }
-    client.receive(&bytes);
+    client.receive(t0(), &bytes);
     let err = assert_fails_with(&mut client, 1009);
     assert_eq!(
         err,
@@ -816,15 +785,12 @@ fn too_many_fragments_fail_with_1009() {
 #[test]
 fn input_after_a_failure_is_ignored() {
     let mut client = session(Role::Client);
-    client.receive(&raw_first_byte(Role::Client, 0x83, b""));
+    client.receive(t0(), &raw_first_byte(Role::Client, 0x83, b""));
     assert_fails_with(&mut client, 1002);
-    client.receive(&raw_frame(
-        Role::Client,
-        true,
-        Rsv::NONE,
-        OpCode::Text,
-        b"late",
-    ));
+    client.receive(
+        t0(),
+        &raw_frame(Role::Client, true, Rsv::NONE, OpCode::Text, b"late"),
+    );
     assert_eq!(client.poll_event(), None);
     assert_eq!(
         client.buffered_input(),

@@ -20,7 +20,7 @@
 //! let mut server = Session::new(Role::Server, Config::default()).with_extension(server_ext);
 //! client.send_text(&"compress me ".repeat(100)).unwrap();
 //! assert!(client.pending_output().len() < 100); // 1200 bytes of text, compressed
-//! server.receive(&client.take_output());
+//! server.receive(std::time::Instant::now(), &client.take_output());
 //! match server.poll_event() {
 //!     Some(Ok(Event::Message(Message::Text(text)))) => assert_eq!(text.len(), 1200),
 //!     other => panic!("unexpected {other:?}"),

@@ -151,7 +151,7 @@ fn server(max_message_size: usize) -> Session {
 /// Feeds `wire` to `server` in pieces, as a socket would, until it fails; returns the error.
 fn feed_until_failure(server: &mut Session, wire: &[u8]) -> ConnectionError {
     for piece in wire.chunks(256 * 1024) {
-        server.receive(piece);
+        server.receive(common::now(), piece);
         if let Some(event) = server.poll_event() {
             return event.expect_err("the bomb was not refused");
         }
@@ -229,7 +229,7 @@ fn streamed_zeros_from_a_deflate_client_fail_the_server_with_1009() {
             .unwrap();
         sent += CHUNK;
         let wire = client.take_output();
-        server.receive(&wire);
+        server.receive(common::now(), &wire);
         if let Some(event) = server.poll_event() {
             break event.unwrap_err();
         }

@@ -24,16 +24,22 @@ const HELLO_AGAIN_FINAL: [u8; 4] = [0xf3, 0x00, 0x11, 0x00];
 #[test]
 fn a_message_ending_with_a_final_block_keeps_the_window_for_the_next_in_a_server_session() {
     let mut server = default_server();
-    server.receive(&client_frame(true, 0x40, 0x1, &HELLO_FINAL));
-    server.receive(&client_frame(true, 0x40, 0x1, &HELLO_AGAIN_FINAL));
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &HELLO_FINAL));
+    server.receive(
+        common::now(),
+        &client_frame(true, 0x40, 0x1, &HELLO_AGAIN_FINAL),
+    );
     assert_eq!(texts(&mut server), ["Hello", "Hello"]);
 }
 
 #[test]
 fn a_message_ending_with_a_final_block_keeps_the_window_for_the_next_in_a_client_session() {
     let mut client = session_with(Role::Client, DeflateParams::default());
-    client.receive(&server_frame(true, 0x40, 0x1, &HELLO_FINAL));
-    client.receive(&server_frame(true, 0x40, 0x1, &HELLO_AGAIN_FINAL));
+    client.receive(common::now(), &server_frame(true, 0x40, 0x1, &HELLO_FINAL));
+    client.receive(
+        common::now(),
+        &server_frame(true, 0x40, 0x1, &HELLO_AGAIN_FINAL),
+    );
     assert_eq!(texts(&mut client), ["Hello", "Hello"]);
 }
 
@@ -59,12 +65,21 @@ fn the_rfc_final_block_layout_keeps_the_window_across_fragments() {
     let mut server = default_server();
     let mut first = HELLO_FINAL.to_vec();
     first.push(0x00);
-    server.receive(&client_frame(false, 0x40, 0x1, &first[..3]));
-    server.receive(&client_frame(true, 0x00, 0x0, &first[3..]));
+    server.receive(common::now(), &client_frame(false, 0x40, 0x1, &first[..3]));
+    server.receive(common::now(), &client_frame(true, 0x00, 0x0, &first[3..]));
     // RFC 7692 §7.2.3.2's second message: a back-reference in a non-final block.
-    server.receive(&client_frame(false, 0x40, 0x1, &[0xf2, 0x00]));
-    server.receive(&client_frame(true, 0x00, 0x0, &[0x11, 0x00, 0x00]));
-    server.receive(&client_frame(true, 0x40, 0x1, &HELLO_AGAIN_FINAL));
+    server.receive(
+        common::now(),
+        &client_frame(false, 0x40, 0x1, &[0xf2, 0x00]),
+    );
+    server.receive(
+        common::now(),
+        &client_frame(true, 0x00, 0x0, &[0x11, 0x00, 0x00]),
+    );
+    server.receive(
+        common::now(),
+        &client_frame(true, 0x40, 0x1, &HELLO_AGAIN_FINAL),
+    );
     assert_eq!(texts(&mut server), ["Hello", "Hello", "Hello"]);
 }
 

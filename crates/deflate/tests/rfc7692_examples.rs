@@ -28,7 +28,7 @@ fn client_with(params: DeflateParams) -> Session {
 #[test]
 fn a_message_compressed_in_one_frame() {
     let mut client = client();
-    client.receive(&server_frame(true, 0x40, 0x1, &HELLO));
+    client.receive(common::now(), &server_frame(true, 0x40, 0x1, &HELLO));
     assert_eq!(texts(&mut client), ["Hello"]);
 }
 
@@ -36,8 +36,8 @@ fn a_message_compressed_in_one_frame() {
 #[test]
 fn a_message_compressed_in_two_fragments() {
     let mut client = client();
-    client.receive(&[0x41, 0x03, 0xf2, 0x48, 0xcd]);
-    client.receive(&[0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]);
+    client.receive(common::now(), &[0x41, 0x03, 0xf2, 0x48, 0xcd]);
+    client.receive(common::now(), &[0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]);
     assert_eq!(texts(&mut client), ["Hello"]);
 }
 
@@ -45,13 +45,11 @@ fn a_message_compressed_in_two_fragments() {
 #[test]
 fn sharing_the_sliding_window() {
     let mut client = client();
-    client.receive(&server_frame(true, 0x40, 0x1, &HELLO));
-    client.receive(&server_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf2, 0x00, 0x11, 0x00, 0x00],
-    ));
+    client.receive(common::now(), &server_frame(true, 0x40, 0x1, &HELLO));
+    client.receive(
+        common::now(),
+        &server_frame(true, 0x40, 0x1, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+    );
     assert_eq!(texts(&mut client), ["Hello", "Hello"]);
 }
 
@@ -59,9 +57,12 @@ fn sharing_the_sliding_window() {
 #[test]
 fn a_block_with_no_compression() {
     let mut client = client();
-    client.receive(&[
-        0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
-    ]);
+    client.receive(
+        common::now(),
+        &[
+            0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ],
+    );
     assert_eq!(texts(&mut client), ["Hello"]);
 }
 
@@ -70,21 +71,22 @@ fn a_block_with_no_compression() {
 #[test]
 fn a_block_with_bfinal_set() {
     let mut client = client();
-    client.receive(&server_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
-    ));
+    client.receive(
+        common::now(),
+        &server_frame(
+            true,
+            0x40,
+            0x1,
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+        ),
+    );
     // A message that ends right after its BFINAL block (no padding block).
-    client.receive(&server_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-    ));
+    client.receive(
+        common::now(),
+        &server_frame(true, 0x40, 0x1, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+    );
     // A plain message after both: the inflater was left in a clean state.
-    client.receive(&server_frame(true, 0x40, 0x1, &HELLO));
+    client.receive(common::now(), &server_frame(true, 0x40, 0x1, &HELLO));
     assert_eq!(texts(&mut client), ["Hello", "Hello", "Hello"]);
 }
 
@@ -92,14 +94,17 @@ fn a_block_with_bfinal_set() {
 #[test]
 fn two_blocks_in_one_message() {
     let mut client = client();
-    client.receive(&server_frame(
-        true,
-        0x40,
-        0x1,
-        &[
-            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
-        ],
-    ));
+    client.receive(
+        common::now(),
+        &server_frame(
+            true,
+            0x40,
+            0x1,
+            &[
+                0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+            ],
+        ),
+    );
     assert_eq!(texts(&mut client), ["Hello"]);
 }
 
@@ -110,8 +115,8 @@ fn an_empty_fragment() {
     // "Hello" sync-flushed (its tail kept: the message goes on), then 0x00.
     let mut first = HELLO.to_vec();
     first.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
-    client.receive(&server_frame(false, 0x40, 0x1, &first));
-    client.receive(&server_frame(true, 0x00, 0x0, &[0x00]));
+    client.receive(common::now(), &server_frame(false, 0x40, 0x1, &first));
+    client.receive(common::now(), &server_frame(true, 0x00, 0x0, &[0x00]));
     assert_eq!(texts(&mut client), ["Hello"]);
 }
 
@@ -136,7 +141,7 @@ fn compressing_hello_gives_the_rfc_bytes() {
         let mut client = client();
         let mut both = expected.clone();
         both.extend_from_slice(&wire);
-        client.receive(&both);
+        client.receive(common::now(), &both);
         assert_eq!(
             texts(&mut client),
             ["Hello", "Hello"],
@@ -154,13 +159,11 @@ fn compressing_hello_gives_the_rfc_bytes() {
 fn examples_decode_with_the_smallest_window() {
     let params = DeflateParams::new(false, false, WindowBits::MIN, WindowBits::MIN);
     let mut client = client_with(params);
-    client.receive(&server_frame(true, 0x40, 0x1, &HELLO));
-    client.receive(&server_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf2, 0x00, 0x11, 0x00, 0x00],
-    ));
+    client.receive(common::now(), &server_frame(true, 0x40, 0x1, &HELLO));
+    client.receive(
+        common::now(),
+        &server_frame(true, 0x40, 0x1, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+    );
     assert_eq!(texts(&mut client), ["Hello", "Hello"]);
 }
 
@@ -169,7 +172,10 @@ fn examples_decode_with_the_smallest_window() {
 fn corrupt_data_fails_with_1007() {
     let mut client = client();
     // Block type 3 is reserved.
-    client.receive(&server_frame(true, 0x40, 0x1, &[0xff, 0xff, 0xff]));
+    client.receive(
+        common::now(),
+        &server_frame(true, 0x40, 0x1, &[0xff, 0xff, 0xff]),
+    );
     common::assert_fails_with(&mut client, CloseCode::INVALID_PAYLOAD);
 }
 
@@ -186,6 +192,6 @@ fn compressed_invalid_utf8_fails_with_1007() {
     let mut wire = sender.take_output().to_vec();
     wire[0] = (wire[0] & 0xf0) | 0x1;
     let mut client = client();
-    client.receive(&wire);
+    client.receive(common::now(), &wire);
     common::assert_fails_with(&mut client, CloseCode::INVALID_PAYLOAD);
 }

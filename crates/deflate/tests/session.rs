@@ -13,7 +13,7 @@ mod common;
 
 use common::{
     WireFrame, assert_fails_with, client_frame, compressed_stream, json_like, messages,
-    negotiated_pair, noise, pair_with, parse_frames, transfer,
+    negotiated_pair, noise, now, pair_with, parse_frames, transfer,
 };
 use wintergreen_codec::{CloseCode, Config, DataKind, Event, Message, Role, Session};
 use wintergreen_deflate::{
@@ -56,7 +56,7 @@ fn sample_messages() -> Vec<Message> {
 /// Sends `sent` from `from` to `to`, checks they arrive intact, and returns the frames.
 fn send_and_check(from: &mut Session, to: &mut Session, sent: &[Message]) -> Vec<WireFrame> {
     for message in sent {
-        from.send(message.clone()).unwrap();
+        from.send(now(), message.clone()).unwrap();
     }
     let wire = transfer(from, to);
     assert!(messages(to) == sent, "the messages did not arrive intact");
@@ -480,7 +480,7 @@ fn a_compressed_message_with_no_bytes_at_all_reads_as_empty() {
     let mut wire = client_frame(true, 0x40, 0x1, b"");
     wire.extend(client_frame(false, 0x40, 0x2, b""));
     wire.extend(client_frame(true, 0x00, 0x0, b""));
-    server.receive(&wire);
+    server.receive(now(), &wire);
     assert_eq!(
         messages(&mut server),
         [Message::text(""), Message::binary(Vec::new())]
@@ -498,7 +498,7 @@ fn uncompressed_messages_are_accepted_when_deflate_was_agreed() {
     let mut wire = client_frame(true, 0x00, 0x1, b"plain");
     wire.extend(client_frame(false, 0x00, 0x2, b"pla"));
     wire.extend(client_frame(true, 0x00, 0x0, b"in"));
-    server.receive(&wire);
+    server.receive(now(), &wire);
     assert_eq!(
         messages(&mut server),
         [Message::text("plain"), Message::binary(&b"plain"[..])]
@@ -548,7 +548,7 @@ fn a_message_inflating_to_exactly_the_limit_passes_and_one_byte_more_fails_with_
 /// A server with deflate agreed, fed `wire` from a client.
 fn server_receiving(wire: &[u8]) -> Session {
     let (_, mut server) = pair_with(DeflateParams::default(), &compress_all(), Config::default());
-    server.receive(wire);
+    server.receive(now(), wire);
     server
 }
 
@@ -594,11 +594,9 @@ fn rsv2_and_rsv3_fail_with_1002_when_only_deflate_was_agreed() {
 #[test]
 fn rsv1_without_deflate_agreed_fails_with_1002() {
     let mut server = Session::new(Role::Server, Config::default());
-    server.receive(&client_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-    ));
+    server.receive(
+        now(),
+        &client_frame(true, 0x40, 0x1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+    );
     assert_fails_with(&mut server, CloseCode::PROTOCOL_ERROR);
 }

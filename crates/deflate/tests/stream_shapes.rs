@@ -183,7 +183,7 @@ fn every_stream_shape_inflates_through_a_session_in_both_roles() {
                             Role::Server => client_frame(fin, rsv, opcode, piece),
                             Role::Client => server_frame(fin, rsv, opcode, piece),
                         };
-                        session.receive(&frame);
+                        session.receive(common::now(), &frame);
                     }
                 }
                 let received: Vec<u8> = if streaming {

@@ -41,19 +41,22 @@ fn inflate(receiver: &mut Deflate, payload: &[u8]) -> Result<Vec<u8>, ExtensionE
 #[test]
 fn a_message_cut_off_inside_a_block_fails_the_server_with_1007() {
     let mut server = default_server();
-    server.receive(&client_frame(true, 0x40, 0x1, &HELLO[..3]));
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &HELLO[..3]));
     assert_fails_with(&mut server, CloseCode::INVALID_PAYLOAD);
 }
 
 #[test]
 fn a_message_cut_off_after_good_messages_fails_with_1007_and_delivers_nothing_of_it() {
     let mut server = default_server();
-    server.receive(&client_frame(true, 0x40, 0x1, &HELLO));
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &HELLO));
     let long = json_like(7, 5_000);
     let mut sender = Sender::new(15, true);
     sender.send(Shape::Sync, b"Hello");
     let cut = sender.send(Shape::Sync, long.as_bytes()).wire;
-    server.receive(&client_frame(true, 0x40, 0x2, &cut[..cut.len() / 2]));
+    server.receive(
+        common::now(),
+        &client_frame(true, 0x40, 0x2, &cut[..cut.len() / 2]),
+    );
     let events = common::events(&mut server);
     assert!(
         matches!(&events[0], Ok(Event::Message(Message::Text(t))) if t.as_str() == "Hello"),
@@ -74,42 +77,38 @@ fn a_truncated_message_is_a_typed_error_with_close_code_1007() {
 #[test]
 fn a_message_cut_off_in_its_last_fragment_fails_with_1007() {
     let mut server = default_server();
-    server.receive(&client_frame(false, 0x40, 0x1, &HELLO[..3]));
-    server.receive(&client_frame(true, 0x00, 0x0, &HELLO[3..5]));
+    server.receive(common::now(), &client_frame(false, 0x40, 0x1, &HELLO[..3]));
+    server.receive(common::now(), &client_frame(true, 0x00, 0x0, &HELLO[3..5]));
     assert_fails_with(&mut server, CloseCode::INVALID_PAYLOAD);
 }
 
 #[test]
 fn a_message_ending_with_a_final_block_and_nothing_else_is_complete() {
     let mut server = default_server();
-    server.receive(&client_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-    ));
+    server.receive(
+        common::now(),
+        &client_frame(true, 0x40, 0x1, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+    );
     // A final empty stored block, whole and with its `00 00 ff ff` stripped.
-    server.receive(&client_frame(
-        true,
-        0x40,
-        0x1,
-        &[0x01, 0x00, 0x00, 0xff, 0xff],
-    ));
-    server.receive(&client_frame(true, 0x40, 0x1, &[0x01]));
+    server.receive(
+        common::now(),
+        &client_frame(true, 0x40, 0x1, &[0x01, 0x00, 0x00, 0xff, 0xff]),
+    );
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &[0x01]));
     assert_eq!(texts(&mut server), ["Hello", "", ""]);
 }
 
 #[test]
 fn a_message_ending_exactly_at_a_sync_flush_is_complete_with_or_without_its_tail() {
     let mut server = default_server();
-    server.receive(&client_frame(true, 0x40, 0x1, &HELLO));
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &HELLO));
     // A sender that did not strip the tail: the receiver's own tail is one more empty block.
     let whole = [&HELLO[..], &TAIL].concat();
-    server.receive(&client_frame(true, 0x40, 0x1, &whole));
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &whole));
     // The same with the tail split over two fragments, and an empty last fragment.
-    server.receive(&client_frame(false, 0x40, 0x1, &whole[..9]));
-    server.receive(&client_frame(false, 0x00, 0x0, &whole[9..]));
-    server.receive(&client_frame(true, 0x00, 0x0, &[]));
+    server.receive(common::now(), &client_frame(false, 0x40, 0x1, &whole[..9]));
+    server.receive(common::now(), &client_frame(false, 0x00, 0x0, &whole[9..]));
+    server.receive(common::now(), &client_frame(true, 0x00, 0x0, &[]));
     assert_eq!(texts(&mut server), ["Hello", "Hello", "Hello"]);
 }
 
@@ -195,13 +194,14 @@ fn a_cut_message_after_others_fails_at_every_window() {
 #[test]
 fn a_client_session_accepts_a_final_block_and_rejects_a_cut() {
     let mut client = session_with(Role::Client, DeflateParams::default());
-    client.receive(&common::server_frame(
-        true,
-        0x40,
-        0x1,
-        &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-    ));
-    client.receive(&common::server_frame(true, 0x40, 0x1, &HELLO[..4]));
+    client.receive(
+        common::now(),
+        &common::server_frame(true, 0x40, 0x1, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+    );
+    client.receive(
+        common::now(),
+        &common::server_frame(true, 0x40, 0x1, &HELLO[..4]),
+    );
     let events = common::events(&mut client);
     assert!(events[0].is_ok(), "{events:?}");
     assert_eq!(

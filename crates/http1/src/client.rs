@@ -413,7 +413,9 @@ impl ClientUpgrade {
         if let Some(extension) = accepted.extension {
             session = session.with_extension(extension);
         }
-        session.receive(&accepted.leftover);
+        session
+            .receive_buffer()
+            .extend_from_slice(&accepted.leftover);
         tracing::debug!(subprotocol = ?accepted.subprotocol, "client upgraded");
         Ok(Some(ClientUpgraded {
             response: accepted.response,

@@ -31,7 +31,7 @@
 //! let mut server = accepted.into_parts().unwrap().session;
 //!
 //! client.send_text("hello").unwrap();
-//! server.receive(client.pending_output());
+//! server.receive(std::time::Instant::now(), client.pending_output());
 //! assert!(matches!(server.poll_event(), Some(Ok(Event::Message(Message::Text(t)))) if t == "hello"));
 //! ```
 

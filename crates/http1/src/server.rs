@@ -215,7 +215,9 @@ impl ServerUpgrade {
                 if let Some(extension) = accepted.extension {
                     session = session.with_extension(extension);
                 }
-                session.receive(&accepted.leftover);
+                session
+                    .receive_buffer()
+                    .extend_from_slice(&accepted.leftover);
                 tracing::debug!(uri = %accepted.request.uri(), subprotocol = ?accepted.subprotocol, "server upgraded");
                 ServerUpgraded::Accepted(Box::new(ServerAccepted {
                     request: accepted.request,

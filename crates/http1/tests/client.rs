@@ -124,7 +124,7 @@ fn byte_at_a_time_delivery_gives_the_same_events() {
     let mut session: Option<Session> = None;
     for byte in &bytes {
         match &mut session {
-            Some(session) => session.receive(std::slice::from_ref(byte)),
+            Some(session) => session.receive(std::time::Instant::now(), std::slice::from_ref(byte)),
             None => {
                 session = upgrade
                     .receive(std::slice::from_ref(byte))

@@ -60,7 +60,7 @@ proptest! {
         let mut session = None;
         for chunk in chunks(&input, &cuts) {
             match &mut session {
-                Some(session) => Session::receive(session, &chunk),
+                Some(session) => Session::receive(session, std::time::Instant::now(), &chunk),
                 None => match upgrade.receive(&chunk) {
                     Ok(Some(upgraded)) => session = Some(upgraded.session),
                     Ok(None) => {}
@@ -113,7 +113,7 @@ proptest! {
         let mut session: Option<Session> = None;
         for chunk in chunks(&request, &cuts) {
             match &mut session {
-                Some(session) => session.receive(&chunk),
+                Some(session) => session.receive(std::time::Instant::now(), &chunk),
                 None => {
                     if let Some(decision) = upgrade.receive(&chunk).unwrap() {
                         let ServerUpgraded::Accepted(mut accepted) = decision else { panic!("rejected") };

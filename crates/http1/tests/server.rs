@@ -203,7 +203,7 @@ fn client_and_server_talk_after_upgrading_in_memory() {
     );
 
     client.send_binary(b"\x01\x02").unwrap();
-    server.receive(client.pending_output());
+    server.receive(std::time::Instant::now(), client.pending_output());
     assert_eq!(
         events(&mut server),
         [Ok(Event::Message(Message::binary(&b"\x01\x02"[..])))]

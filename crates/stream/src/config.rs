@@ -1,7 +1,5 @@
 //! Driver settings, each with a documented default.
 
-use std::time::Duration;
-
 /// How a [`WebSocketStream`](crate::WebSocketStream) uses its byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -10,9 +8,12 @@ pub struct StreamConfig {
     /// waits for the peer to take some: backpressure. Default: 128 KiB.
     pub max_write_buffer: usize,
     /// Room reserved in the receive buffer before each read. Default: 64 KiB.
+    ///
+    /// Keep-alive, the idle timeout and the bound on the output a peer provokes live in
+    /// the session's [`Config`](wintergreen_codec::Config) (`keepalive`, `idle_timeout`,
+    /// `max_pending_output`): the driver stops reading while the session's output is over
+    /// that bound.
     pub read_buffer_size: usize,
-    /// Send pings when idle and give up on a silent peer. Default: off.
-    pub keepalive: Option<KeepAlive>,
 }
 
 impl Default for StreamConfig {
@@ -20,27 +21,10 @@ impl Default for StreamConfig {
         Self {
             max_write_buffer: 128 << 10,
             read_buffer_size: 64 << 10,
-            keepalive: None,
         }
     }
 }
 
-/// Keep-alive pings: one every `interval`; if nothing at all arrives from the peer for
-/// `interval + timeout`, the stream ends with [`Error::KeepAliveTimeout`](crate::Error).
-///
-/// Keep-alive needs a [`Timer`](crate::Timer) and runs while the stream (or its reader
-/// half) is being polled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeepAlive {
-    /// Time between pings.
-    pub interval: Duration,
-    /// Grace after a ping for the peer to show it is alive.
-    pub timeout: Duration,
-}
-
-impl KeepAlive {
-    /// Pings every `interval`, waiting `timeout` more for a sign of life.
-    pub const fn new(interval: Duration, timeout: Duration) -> Self {
-        Self { interval, timeout }
-    }
-}
+/// Keep-alive settings: they live in the session's configuration
+/// ([`Config::keepalive`](wintergreen_codec::Config::keepalive)).
+pub use wintergreen_codec::KeepAlive;

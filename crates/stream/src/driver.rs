@@ -39,14 +39,18 @@ pub(crate) struct Inner<IO> {
     session: Session,
     config: StreamConfig,
     timer: Option<Arc<dyn Timer>>,
-    close_sleep: Option<(Instant, SleepSlot)>,
-    keepalive: Option<KeepAliveState>,
-    /// An error to report before the stream ends (keep-alive timeout, I/O failure).
+    /// The one sleep, armed at the session's [`Session::poll_timeout`].
+    sleep: Option<(Instant, SleepSlot)>,
+    /// An error to report before the stream ends (an I/O failure).
     pending_error: Option<Error>,
     /// The transport is done: the stream yields its last events, then `None`.
     finished: bool,
     /// The split writer half's waker, when its write is pending (see `poll_write_output`).
     pub(crate) writer_waker: Option<Waker>,
+    /// The reader's waker while reading is paused for the peer's unread answers: whoever
+    /// writes some of them out wakes it (the writer half may have taken the transport's
+    /// one write waker).
+    reader_waker: Option<Waker>,
 }
 
 struct SleepSlot(Sleep);
@@ -57,48 +61,33 @@ impl std::fmt::Debug for SleepSlot {
     }
 }
 
-#[derive(Debug)]
-struct KeepAliveState {
-    next_ping: Instant,
-    last_seen: Instant,
-    sleep: Option<(Instant, SleepSlot)>,
-}
-
 impl<IO> WebSocketStream<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     /// Drives `session` over `io`, a byte stream on which the opening handshake is done.
     ///
-    /// `timer` bounds the close handshake and runs keep-alive; without one, neither runs.
+    /// `timer` runs the session's timers (close timeout, keep-alive, idle timeout: see
+    /// [`Config`](wintergreen_codec::Config)); without one, none of them fires.
     pub fn from_session(
         io: IO,
-        session: Session,
+        mut session: Session,
         config: StreamConfig,
         timer: Option<Arc<dyn Timer>>,
     ) -> Self {
-        let keepalive = match (&config.keepalive, &timer) {
-            (Some(keepalive), Some(_)) => {
-                let now = Instant::now();
-                Some(KeepAliveState {
-                    next_ping: now + keepalive.interval,
-                    last_seen: now,
-                    sleep: None,
-                })
-            }
-            _ => None,
-        };
+        // Starts the session's clock: keep-alive and idle count from now.
+        session.handle_timeout(now());
         Self {
             inner: Inner {
                 io,
                 session,
                 config,
                 timer,
-                close_sleep: None,
-                keepalive,
+                sleep: None,
                 pending_error: None,
                 finished: false,
                 writer_waker: None,
+                reader_waker: None,
             },
         }
     }
@@ -157,7 +146,7 @@ where
     /// ends, bounded by the close timeout when a timer is present.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.inner.session.state() == State::Open {
-            self.inner.session.close(code, reason)?;
+            self.inner.session.close(now(), code, reason)?;
         }
         std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await?;
         while let Some(item) = self.next_message().await {
@@ -180,12 +169,22 @@ where
         while self.session.has_pending_output() {
             match Pin::new(&mut self.io).poll_write(cx, self.session.pending_output()) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => self.session.consume_output(n),
+                Poll::Ready(Ok(n)) => self.written(n),
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => return Poll::Pending,
             }
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// `n` bytes of output were written: drop them, and wake a reader paused for them.
+    fn written(&mut self, n: usize) {
+        self.session.consume_output(n);
+        if self.session.wants_read() {
+            if let Some(waker) = self.reader_waker.take() {
+                waker.wake();
+            }
+        }
     }
 
     fn wake_writer(&mut self) {
@@ -202,7 +201,6 @@ where
             if let Some(event) = self.session.poll_event() {
                 match event {
                     Ok(Event::Message(message)) => {
-                        self.saw_peer();
                         // Answers (pongs, the close echo) leave without waiting on them.
                         self.flush_opportunistically(cx);
                         return Poll::Ready(Some(Ok(message)));
@@ -230,8 +228,15 @@ where
             if self.pending_error.is_some() {
                 continue;
             }
-            if self.poll_timers(cx).is_ready() {
+            if self.poll_timer(cx).is_ready() {
                 continue;
+            }
+            if !self.session.wants_read() {
+                // The output the peer provoked is over the limit and the transport did not
+                // take it (the flush above is pending and will wake us, or the writer half
+                // will): read nothing, so the transport's flow control pushes back on the peer.
+                self.reader_waker = Some(cx.waker().clone());
+                return Poll::Pending;
             }
             let want = self.config.read_buffer_size.max(1);
             let buf = self.session.receive_buffer();
@@ -240,7 +245,7 @@ where
             }
             match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
                 Poll::Ready(Ok(0)) => self.session.receive_eof(),
-                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Ok(n)) => self.session.received(now(), n),
                 // After the peer's close frame, a reset is as good as a clean end: the
                 // close handshake is done and the server was free to drop the connection.
                 Poll::Ready(Err(_)) if self.session.close_received() => self.session.receive_eof(),
@@ -271,45 +276,20 @@ where
         Poll::Ready(())
     }
 
-    fn saw_peer(&mut self) {
-        if let Some(keepalive) = &mut self.keepalive {
-            keepalive.last_seen = Instant::now();
-        }
-    }
-
-    /// Runs the close timer and keep-alive. `Ready` when one fired.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(timer) = self.timer.clone() else {
+    /// Keeps one sleep armed at the session's next deadline; when it fires, hands the
+    /// session the time. `Ready` when a timer fired (the session may have queued a ping or
+    /// a close, or ended the connection).
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(timer) = self.timer.as_deref() else {
             return Poll::Pending;
         };
-        let open = self.session.state() == State::Open;
-        if !open {
-            let now = Instant::now();
-            if let Some(deadline) = self.session.poll_timeout(now) {
-                if poll_sleep(&mut self.close_sleep, &*timer, deadline, now, cx).is_ready() {
-                    self.session.handle_timeout(Instant::now().max(deadline));
-                    return Poll::Ready(());
-                }
-            }
-        }
-        let Some(interval) = self.config.keepalive.filter(|_| open) else {
+        let Some(deadline) = self.session.poll_timeout() else {
+            self.sleep = None;
             return Poll::Pending;
         };
-        let Some(keepalive) = &mut self.keepalive else {
-            return Poll::Pending;
-        };
-        let now = Instant::now();
-        if poll_sleep(&mut keepalive.sleep, &*timer, keepalive.next_ping, now, cx).is_pending() {
-            return Poll::Pending;
-        }
-        if now.duration_since(keepalive.last_seen) >= interval.interval + interval.timeout {
-            tracing::debug!("keep-alive timeout");
-            self.pending_error = Some(Error::KeepAliveTimeout);
-            return Poll::Ready(());
-        }
-        keepalive.next_ping = now + interval.interval;
-        // A failed ping means the session is closing; the close path takes over.
-        let _ = self.session.send_ping(b"");
+        ready!(poll_sleep(&mut self.sleep, timer, deadline, now(), cx));
+        // A sleep may wake a little early by the clock's reckoning: the deadline has passed.
+        self.session.handle_timeout(now().max(deadline));
         Poll::Ready(())
     }
 
@@ -319,13 +299,13 @@ where
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
-            self.session.consume_output(n);
+            self.written(n);
         }
         Poll::Ready(Ok(()))
     }
 
     pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
-        self.session.send(message).map_err(Error::Send)
+        self.session.send(now(), message).map_err(Error::Send)
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -338,10 +318,16 @@ where
     /// completes on the reading side.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.session.state() == State::Open {
-            self.session.close(CloseCode::NORMAL, "")?;
+            self.session.close(now(), CloseCode::NORMAL, "")?;
         }
         self.poll_flush(cx)
     }
+}
+
+/// The time passed to the session: the one place the driver reads a clock.
+// The runtime's clock (`Runtime::now`) takes this place when the runtime seam lands.
+fn now() -> Instant {
+    Instant::now()
 }
 
 /// Polls the sleep in `slot` for `deadline`, creating it when the deadline changed.

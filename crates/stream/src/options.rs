@@ -134,10 +134,10 @@ impl ClientOptions {
         self
     }
 
-    /// Keep-alive pings.
+    /// Keep-alive pings (the session's [`Config::keepalive`]).
     #[must_use]
     pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
-        self.stream.keepalive = Some(keepalive);
+        self.client.session.keepalive = Some(keepalive);
         self
     }
 

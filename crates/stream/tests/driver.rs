@@ -5,7 +5,8 @@
     clippy::panic
 )]
 //! The async driver over in-memory pipes: echo, cancel safety, split halves, backpressure,
-//! the close handshake and its timeout, keep-alive and automatic pongs.
+//! the close handshake and its timeout, the session's timers on the driver's sleep,
+//! automatic pongs, and a ping flood that backpressure bounds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
 use wintergreen_codec::{
-    CloseCode, Config, FrameDecoder, OpCode, Role, Rsv, Session, encode_frame,
+    CloseCode, Config, ConnectionError, FrameDecoder, OpCode, Role, Rsv, Session, TimerKind,
+    encode_frame,
 };
 use wintergreen_stream::{Error, KeepAlive, Message, Sleep, StreamConfig, Timer, WebSocketStream};
 
@@ -57,6 +59,14 @@ fn server_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
     encode_frame(&mut out, true, Rsv::NONE, opcode, None, payload);
     out.to_vec()
+}
+
+/// The flood's unit: a masked client ping with the largest payload, `89 FD` + mask + 125 B.
+fn client_ping() -> BytesMut {
+    let mut ping = BytesMut::new();
+    let mask = Some([1, 2, 3, 4]);
+    encode_frame(&mut ping, true, Rsv::NONE, OpCode::Ping, mask, &[b'p'; 125]);
+    ping
 }
 
 /// Reads raw client frames from the other end of the pipe.
@@ -213,9 +223,9 @@ async fn unanswered_close_times_out() {
     assert!(
         matches!(
             result,
-            Err(Error::Connection(
-                wintergreen_codec::ConnectionError::CloseTimeout
-            ))
+            Err(Error::Connection(ConnectionError::TimedOut(
+                TimerKind::Close
+            )))
         ),
         "{result:?}"
     );
@@ -242,28 +252,161 @@ async fn pings_are_answered_automatically() {
     );
 }
 
+/// The session's keep-alive (see the fake-clock tests in `wintergreen-codec`'s
+/// `session_timers.rs`) runs on the driver's one sleep: a silent peer is given up on.
 #[tokio::test]
-async fn keepalive_pings_then_gives_up_on_a_silent_peer() {
+async fn the_session_keepalive_runs_on_the_driver_timer() {
     let (a, mut raw) = duplex(1024);
-    let mut config = StreamConfig::default();
+    let mut config = Config::default();
     config.keepalive = Some(KeepAlive::new(
         Duration::from_millis(50),
         Duration::from_millis(50),
     ));
-    let mut client = stream(a, Role::Client, Config::default(), config);
+    let mut client = stream(a, Role::Client, config, StreamConfig::default());
     // The silent peer reads our ping but never answers; it keeps the pipe open.
     let reader = tokio::spawn(async move {
         let mut buf = BytesMut::new();
         let frame = read_client_frame(&mut raw, &mut buf).await;
         (frame, raw)
     });
+    let start = Instant::now();
     let result = timeout(LIMIT, client.next()).await.unwrap();
     assert!(
-        matches!(result, Some(Err(Error::KeepAliveTimeout))),
+        matches!(
+            result,
+            Some(Err(Error::Connection(ConnectionError::TimedOut(
+                TimerKind::KeepAlive
+            ))))
+        ),
         "{result:?}"
     );
+    assert!(start.elapsed() >= Duration::from_millis(100));
+    assert!(client.next().await.is_none(), "the stream ends");
     let ((opcode, _), _raw) = timeout(LIMIT, reader).await.unwrap().unwrap();
     assert_eq!(opcode, OpCode::Ping);
+}
+
+/// Issue 11, defect 1: a peer floods pings and never reads. The driver stops reading once
+/// the pongs it owes are over the session's `max_pending_output`, so the pipe fills and
+/// the peer's writes block, while the application keeps calling `next()`.
+#[tokio::test]
+async fn a_ping_flood_from_a_peer_that_never_reads_keeps_the_driver_bounded() {
+    const PIPE: usize = 64 << 10;
+    let (a, mut raw) = duplex(PIPE);
+    let config = Config::default();
+    let limit = config.max_pending_output;
+    let mut server = stream(a, Role::Server, config, StreamConfig::default());
+    let ping = client_ping();
+    let flooder = tokio::spawn(async move {
+        let batch = ping.repeat(64);
+        for _ in 0..4_000 {
+            // 256,000 pings, 33 MB: far more than any bound.
+            if raw.write_all(&batch).await.is_err() {
+                break;
+            }
+        }
+        raw
+    });
+    let mut pings = 0usize;
+    loop {
+        match timeout(Duration::from_millis(300), server.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            Ok(other) => panic!("unexpected {other:?}"),
+            // No more progress: the driver stopped reading, the peer is blocked.
+            Err(_) => break,
+        }
+        let session = server.session();
+        assert!(session.pending_output().len() <= limit + 131);
+    }
+    let session = server.session();
+    assert!(session.pending_output().len() <= limit + 131);
+    assert!(
+        session.buffered_input() <= StreamConfig::default().read_buffer_size * 2,
+        "{} bytes buffered",
+        session.buffered_input()
+    );
+    assert!(!flooder.is_finished(), "the flooding peer is blocked");
+    assert!(
+        pings < 10_000,
+        "{pings} pings read: reading should pause at the bound"
+    );
+    flooder.abort();
+}
+
+/// Reading pauses while the peer's answers are unread, and resumes once they leave, even
+/// when the split writer half is the one that writes them out.
+#[tokio::test]
+async fn a_split_reader_paused_by_a_flood_resumes_as_the_peer_reads() {
+    const PINGS: usize = 3_000;
+    let (a, raw) = duplex(16 << 10);
+    let mut config = Config::default();
+    config.max_pending_output = 8 << 10;
+    let server = stream(a, Role::Server, config, StreamConfig::default());
+    let (mut rx, mut tx) = server.split();
+    let (mut raw_rx, mut raw_tx) = tokio::io::split(raw);
+    let ping = client_ping();
+    let flood = tokio::spawn(async move {
+        raw_tx.write_all(&ping.repeat(PINGS)).await.unwrap();
+        raw_tx
+    });
+    // The peer reads, slowly, everything we send.
+    let slow_reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            match raw_rx.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    let writer = tokio::spawn(async move {
+        for i in 0..200 {
+            if tx.send(Message::text(format!("tick {i}"))).await.is_err() {
+                break;
+            }
+        }
+        tx
+    });
+    // Without a wake from the writer half the reader stalls for seconds; with it, the
+    // whole exchange takes a fraction of one.
+    let read_all = async {
+        for _ in 0..PINGS {
+            match rx.next().await {
+                Some(Ok(Message::Ping(_))) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    timeout(Duration::from_secs(5), read_all)
+        .await
+        .expect("the reader resumes as the answers leave");
+    let _tx = timeout(LIMIT, writer).await.unwrap().unwrap();
+    let _raw_tx = flood.await.unwrap();
+    slow_reader.abort();
+}
+
+/// Pausing reads on a full queue must not deadlock two peers that send large messages to
+/// each other at once: only output the peer provoked pauses reading.
+#[tokio::test]
+async fn large_messages_both_ways_at_once_do_not_deadlock() {
+    let (client, server) = pair();
+    let big = vec![7u8; 4 << 20];
+    let (mut client_rx, mut client_tx) = client.split();
+    let (mut server_rx, mut server_tx) = server.split();
+    let run = async {
+        tokio::join!(
+            client_tx.send(Message::binary(big.clone())),
+            server_tx.send(Message::binary(big.clone())),
+            client_rx.next(),
+            server_rx.next(),
+        )
+    };
+    let (sent_c, sent_s, got_c, got_s) = timeout(LIMIT, run).await.expect("no deadlock");
+    sent_c.unwrap();
+    sent_s.unwrap();
+    assert_eq!(got_c.unwrap().unwrap(), Message::binary(big.clone()));
+    assert_eq!(got_s.unwrap().unwrap(), Message::binary(big));
 }
 
 #[tokio::test]

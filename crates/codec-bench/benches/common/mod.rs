@@ -199,7 +199,7 @@ fn decode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
 
     // Untimed: every peer reads the same first message out of `wire`.
     let mut s = wintergreen_client();
-    s.receive(&wire);
+    s.receive(std::time::Instant::now(), &wire);
     match s.poll_event() {
         Some(Ok(Event::Message(Message::Binary(got)))) => assert!(got == data[..]),
         other => panic!("wintergreen: {other:?}"),
@@ -461,7 +461,7 @@ fn block_on<F: Future>(fut: F) -> F::Output {
 fn wintergreen_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
     let (mut msgs, mut bytes) = (0, 0);
     for chunk in wire.chunks(READ_CHUNK) {
-        session.receive(chunk);
+        session.receive(std::time::Instant::now(), chunk);
         while let Some(event) = session.poll_event() {
             match event {
                 Ok(Event::Message(Message::Binary(data))) => {
@@ -583,7 +583,7 @@ fn tokio_websockets_client(input: Vec<u8>) -> tokio_websockets::WebSocketStream<
 /// `data`: wintergreen's server session requires the masks and unmasks them.
 fn assert_sent(peer: &str, out: &[u8], data: &[u8], n: usize) {
     let mut server = Session::new(Role::Server, Config::default());
-    server.receive(out);
+    server.receive(std::time::Instant::now(), out);
     for i in 0..n {
         match server.poll_event() {
             Some(Ok(Event::Message(Message::Binary(got)))) => {

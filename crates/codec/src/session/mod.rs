@@ -2,8 +2,8 @@
 //!
 //! A [`Session`] is a plain value: the caller appends bytes read from the peer, polls events,
 //! queues messages, and writes out the bytes the session has queued. It never reads a clock
-//! or a socket; time comes in through [`Session::handle_timeout`] and
-//! [`Session::poll_timeout`].
+//! or a socket; time comes in as the `now` argument of every call that can start or move
+//! a timer, and [`Session::poll_timeout`] says when to call [`Session::handle_timeout`].
 
 mod recv;
 mod send;
@@ -11,11 +11,12 @@ mod send;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::config::{Config, Role};
+use crate::close::CloseCode;
+use crate::config::{Config, Role, TimerKind};
 use crate::error::ConnectionError;
 use crate::extension::Extension;
 use crate::frame::FrameDecoder;
@@ -50,14 +51,30 @@ enum Initiator {
     Peer,
 }
 
-/// The close-handshake timer. It is armed without a time (the session has no clock) and
-/// starts at the next `now` the caller passes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timer {
-    Off,
-    Armed,
-    At(Instant),
+/// The session's timers, one deadline each (quinn-proto's timer table).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Timers {
+    /// The close handshake (or, as a client, the server's TCP close) must finish by then.
+    close: Option<Instant>,
+    /// Send a keep-alive ping then.
+    ping: Option<Instant>,
+    /// Fail the connection then unless the peer showed a sign of life.
+    silence: Option<Instant>,
+    /// Start closing then unless a data message crossed.
+    idle: Option<Instant>,
 }
+
+impl Timers {
+    fn earliest(&self) -> Option<Instant> {
+        [self.close, self.ping, self.silence, self.idle]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// Keep-alive pings carry this prefix and a sequence number, so their pongs are told apart.
+const KEEPALIVE_TAG: &[u8; 4] = b"wgka";
 
 /// A data message being received.
 #[derive(Debug)]
@@ -86,20 +103,62 @@ struct Outgoing {
 /// A WebSocket connection's protocol state, for either role: the caller appends bytes
 /// read from the peer, polls events, queues messages, and writes out the queued bytes.
 ///
+/// The session does no I/O and reads no clock: time is passed in as `now`, and it must not
+/// go backwards from one call to the next.
+///
+/// # When to call what
+///
+/// A driver (the async [`WebSocketStream`] of `wintergreen-stream` is one) loops over these,
+/// in this order:
+///
+/// 1. **Right after creating the session**, call [`handle_timeout`](Self::handle_timeout)
+///    with the current time: it starts the keep-alive and idle timers, which count from then.
+/// 2. **Output**: whenever [`pending_output`](Self::pending_output) is not empty, write it to
+///    the transport and call [`consume_output`](Self::consume_output) with how many bytes
+///    were written (or use [`take_output`](Self::take_output)). Every call below may queue
+///    output: pongs, close frames, keep-alive pings, and your own messages.
+/// 3. **Input**: only while [`wants_read`](Self::wants_read) is true, read from the
+///    transport and pass the bytes to [`receive`](Self::receive) with the time they arrived
+///    (or read into [`receive_buffer`](Self::receive_buffer) and call
+///    [`received`](Self::received)). While it is false, the output the peer provoked is over
+///    [`Config::max_pending_output`]: stop reading so the transport pushes back on the peer.
+///    On the transport's end of input, call [`receive_eof`](Self::receive_eof).
+/// 4. **Events**: after each `receive`, call [`poll_event`](Self::poll_event) until it
+///    returns `None`. Parsing happens there, one frame at a time, so input is not processed
+///    until you poll.
+/// 5. **Timers**: after any call that takes `now` (and after step 1), read
+///    [`poll_timeout`](Self::poll_timeout) and arm one timer for that instant (replacing the
+///    previous one; `None` disarms it). When it fires, call
+///    [`handle_timeout`](Self::handle_timeout) with the current time, then go back to
+///    steps 2 and 4: a timer may queue a ping or a close, or end the connection with an
+///    event.
+/// 6. **The end**: once [`is_closed`](Self::is_closed) is true, write out the pending
+///    output and close the transport.
+///
+/// Sending ([`send_text`](Self::send_text), [`close`](Self::close), …) may happen at any
+/// time in between; calls that can start a timer take `now`.
+///
+/// [`WebSocketStream`]: https://docs.rs/wintergreen-stream
+///
 /// ```
+/// use std::time::Instant;
 /// use wintergreen_codec::{Config, Event, Message, Role, Session};
 ///
+/// let now = Instant::now();
 /// let mut client = Session::new(Role::Client, Config::default());
 /// let mut server = Session::new(Role::Server, Config::default());
+/// client.handle_timeout(now);
+/// server.handle_timeout(now);
 ///
 /// client.send_text("hello").unwrap();
-/// server.receive(client.pending_output());
+/// server.receive(now, client.pending_output());
 /// client.consume_output(client.pending_output().len());
 ///
 /// match server.poll_event() {
 ///     Some(Ok(Event::Message(Message::Text(text)))) => assert_eq!(text, "hello"),
 ///     other => panic!("unexpected {other:?}"),
 /// }
+/// assert_eq!(server.poll_timeout(), None, "no timer runs by default while open");
 /// ```
 #[derive(Debug)]
 pub struct Session {
@@ -121,18 +180,35 @@ pub struct Session {
     outgoing: Option<Outgoing>,
     masks: StdRng,
 
+    /// The answer to the most recent ping, kept aside while output is over the limit.
+    pending_pong: Option<Bytes>,
+    /// Bytes of answers to the peer's pings still queued (an estimate that errs low).
+    owed: usize,
+
     close_sent: bool,
     close_received: bool,
     initiator: Option<Initiator>,
     /// We failed the connection for a protocol error.
     failed: bool,
     closed: bool,
-    timer: Timer,
+
+    timers: Timers,
+    /// The latest `now` passed in; `None` until the first.
+    clock: Option<Instant>,
+    /// When the bytes now being parsed arrived (the `now` of the latest `receive`).
+    received_at: Option<Instant>,
+    /// A data message was sent since the idle timer was last restarted.
+    sent_data: bool,
+    /// The close timer must start at the next `now` (it was armed before any time was known).
+    close_timer_pending: bool,
+    /// Sequence number of the latest keep-alive ping.
+    keepalive_seq: u64,
 }
 
 impl Session {
     /// A session for `role`, right after a successful handshake.
     pub fn new(role: Role, config: Config) -> Self {
+        let seed = config.mask_seed;
         Self {
             role,
             decoder: FrameDecoder::new(config.max_frame_size),
@@ -146,16 +222,35 @@ impl Session {
             out: BytesMut::new(),
             scratch: BytesMut::new(),
             outgoing: None,
-            // One OS-seeded CSPRNG per thread (rand's ThreadRng) seeds one per session, so
-            // mask keys cost no system call.
-            masks: StdRng::from_rng(&mut rand::rng()),
+            masks: match seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                // One OS-seeded CSPRNG per thread (rand's ThreadRng) seeds one per session,
+                // so mask keys cost no system call.
+                None => StdRng::from_rng(&mut rand::rng()),
+            },
+            pending_pong: None,
+            owed: 0,
             close_sent: false,
             close_received: false,
             initiator: None,
             failed: false,
             closed: false,
-            timer: Timer::Off,
+            timers: Timers::default(),
+            clock: None,
+            received_at: None,
+            sent_data: false,
+            close_timer_pending: false,
+            keepalive_seq: 0,
         }
+    }
+
+    /// Seeds the generator of mask keys (RFC 6455 §5.3) for reproducible output, like
+    /// [`Config::mask_seed`]. For tests and fuzz replays only.
+    #[must_use]
+    pub fn with_rng_seed(mut self, seed: u64) -> Self {
+        self.masks = StdRng::seed_from_u64(seed);
+        self.config.mask_seed = Some(seed);
+        self
     }
 
     /// Uses a negotiated extension (e.g. permessage-deflate) for this session.
@@ -217,56 +312,208 @@ impl Session {
         !self.out.is_empty()
     }
 
+    /// Whether the queued output is at or over [`Config::max_pending_output`].
+    pub fn is_output_over_limit(&self) -> bool {
+        self.out.len() >= self.config.max_pending_output
+    }
+
+    /// Whether to read more from the transport now. False while the peer provokes output
+    /// faster than it reads it: answers to its pings fill at least half of
+    /// [`Config::max_pending_output`] and a newer ping's answer waits for room. A driver
+    /// that stops reading then lets the transport's flow control (e.g. TCP's window) push
+    /// back on that peer; it reads again once the output drains.
+    ///
+    /// Output of our own making (large messages) never stops reading: two peers that both
+    /// send large messages at once must keep reading each other, or neither would progress.
+    /// Memory stays bounded either way: the session queues at most the limit plus one
+    /// control frame in answers, whatever it reads.
+    pub fn wants_read(&self) -> bool {
+        self.pending_pong.is_none() || self.owed < self.config.max_pending_output / 2
+    }
+
     /// Drops the first `n` bytes of the pending output (they were written).
     pub fn consume_output(&mut self, n: usize) {
         let n = n.min(self.out.len());
         bytes::Buf::advance(&mut self.out, n);
+        // Counted as if the answers were written first: never more than are queued.
+        self.owed = self.owed.saturating_sub(n);
+        self.flush_pending_pong();
     }
 
     /// Takes all the pending output at once.
     pub fn take_output(&mut self) -> BytesMut {
-        self.out.split()
+        let out = self.out.split();
+        self.owed = 0;
+        self.flush_pending_pong();
+        out
     }
 
-    /// The deadline of the pending timer, if any. A timer armed since the last call starts
-    /// at `now`; call [`handle_timeout`](Self::handle_timeout) once the deadline passes.
-    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
-        match self.timer {
-            Timer::Off => None,
-            Timer::Armed => {
-                let at = now + self.config.close_timeout;
-                self.timer = Timer::At(at);
-                Some(at)
+    /// Queues the pong kept aside while output was over the limit, once there is room.
+    fn flush_pending_pong(&mut self) {
+        if self.pending_pong.is_some() && !self.is_output_over_limit() {
+            if let Some(payload) = self.pending_pong.take() {
+                self.write_pong(&payload);
             }
-            Timer::At(at) => Some(at),
         }
     }
 
-    /// Tells the session the time. Starts an armed timer, and fires one whose deadline has
-    /// passed: the close handshake is abandoned and the session is closed.
+    /// Answers a ping (RFC 6455 §5.5.2): at once while output is under the limit, otherwise
+    /// by keeping aside an answer to this most recent ping only (§5.5.3).
+    pub(super) fn answer_ping(&mut self, payload: &Bytes) {
+        if self.is_output_over_limit() {
+            self.pending_pong = Some(payload.clone());
+        } else {
+            self.pending_pong = None;
+            self.write_pong(payload);
+        }
+    }
+
+    /// Queues a pong that answers the peer, counting it as owed.
+    fn write_pong(&mut self, payload: &[u8]) {
+        let before = self.out.len();
+        self.write_frame(
+            true,
+            crate::frame::Rsv::NONE,
+            crate::frame::OpCode::Pong,
+            payload,
+        );
+        self.owed = self
+            .owed
+            .saturating_add(self.out.len().saturating_sub(before));
+    }
+
+    /// The earliest deadline among the running timers, or `None` when none runs. A pure
+    /// read: call it after any call that takes `now`, and call
+    /// [`handle_timeout`](Self::handle_timeout) once that instant has passed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.earliest()
+    }
+
+    /// Tells the session the time: starts the clock on the first call, and fires every timer
+    /// whose deadline is at or before `now`.
+    ///
+    /// - [`TimerKind::Close`]: the close handshake is abandoned and the session is closed;
+    ///   [`poll_event`](Self::poll_event) yields
+    ///   [`ConnectionError::TimedOut`] if our close frame went unanswered.
+    /// - Keep-alive: after [`KeepAlive::interval`](crate::KeepAlive::interval) of silence a
+    ///   ping is queued; after [`KeepAlive::timeout`](crate::KeepAlive::timeout) more the
+    ///   connection fails with [`TimerKind::KeepAlive`]: closed at once, pending output
+    ///   dropped (a silent peer reads nothing).
+    /// - [`TimerKind::Idle`]: the close handshake starts with status 1001 and the event
+    ///   [`ConnectionError::TimedOut`] reports why.
     pub fn handle_timeout(&mut self, now: Instant) {
-        match self.timer {
-            Timer::At(at) if now >= at => {
-                tracing::debug!(role = ?self.role, "close timeout");
-                self.timer = Timer::Off;
-                self.input_done = true;
-                self.read_buf.clear();
-                self.closed = true;
-                if !self.close_received && !self.failed && self.initiator == Some(Initiator::Local)
-                {
-                    self.events.push_back(Err(ConnectionError::CloseTimeout));
+        self.tick(now);
+        if self.timers.close.is_some_and(|at| now >= at) {
+            tracing::debug!(role = ?self.role, "close timeout");
+            self.stop();
+            if !self.close_received && !self.failed && self.initiator == Some(Initiator::Local) {
+                self.events
+                    .push_back(Err(ConnectionError::TimedOut(TimerKind::Close)));
+            }
+            return;
+        }
+        if self.timers.silence.is_some_and(|at| now >= at) {
+            tracing::debug!(role = ?self.role, "keep-alive timeout: the peer went silent");
+            self.stop();
+            self.incoming = None;
+            self.out.clear();
+            self.owed = 0;
+            self.pending_pong = None;
+            self.failed = true;
+            self.events
+                .push_back(Err(ConnectionError::TimedOut(TimerKind::KeepAlive)));
+            return;
+        }
+        if self.timers.idle.is_some_and(|at| now >= at) {
+            self.timers.idle = None;
+            if !self.close_sent {
+                tracing::debug!(role = ?self.role, "idle timeout");
+                self.initiator = Some(Initiator::Local);
+                let frame = crate::close::CloseFrame::new(
+                    CloseCode::GOING_AWAY,
+                    crate::fast::text::Utf8Bytes::new(),
+                );
+                self.write_close(Some(&frame));
+                self.close_started(Some(now));
+                self.events
+                    .push_back(Err(ConnectionError::TimedOut(TimerKind::Idle)));
+            }
+        }
+        if self.timers.ping.is_some_and(|at| now >= at) {
+            self.timers.ping = None;
+            if let (Some(keepalive), false) = (self.config.keepalive, self.close_sent) {
+                self.keepalive_seq = self.keepalive_seq.wrapping_add(1);
+                let mut payload = [0u8; 12];
+                let (tag, seq) = payload.split_at_mut(KEEPALIVE_TAG.len());
+                tag.copy_from_slice(KEEPALIVE_TAG);
+                seq.copy_from_slice(&self.keepalive_seq.to_be_bytes());
+                tracing::trace!(role = ?self.role, seq = self.keepalive_seq, "keep-alive ping");
+                self.write_frame(
+                    true,
+                    crate::frame::Rsv::NONE,
+                    crate::frame::OpCode::Ping,
+                    &payload,
+                );
+                self.timers.silence = now.checked_add(keepalive.timeout);
+            }
+        }
+    }
+
+    /// Ends the connection on a timer: no more input, no timers, the transport may close.
+    fn stop(&mut self) {
+        self.timers = Timers::default();
+        self.input_done = true;
+        self.read_buf.clear();
+        self.closed = true;
+    }
+
+    /// Records that time passed: starts the clock, and restarts what counts from `now`.
+    fn tick(&mut self, now: Instant) {
+        if self.clock.is_none() {
+            self.clock = Some(now);
+            if !self.close_sent && !self.close_received {
+                if let Some(keepalive) = self.config.keepalive {
+                    self.timers.ping = now.checked_add(keepalive.interval);
+                }
+                if let Some(idle) = self.config.idle_timeout {
+                    self.timers.idle = now.checked_add(idle);
                 }
             }
-            Timer::Armed => {
-                self.poll_timeout(now);
-            }
-            Timer::Off | Timer::At(_) => {}
+        }
+        self.clock = self.clock.max(Some(now));
+        if self.close_timer_pending {
+            self.close_timer_pending = false;
+            self.timers.close = now.checked_add(self.config.close_timeout);
+        }
+        if self.sent_data {
+            self.sent_data = false;
+            self.restart_idle(now);
         }
     }
 
-    fn arm_timer(&mut self) {
-        if self.timer == Timer::Off {
-            self.timer = Timer::Armed;
+    /// A data message crossed at `now`.
+    fn restart_idle(&mut self, now: Instant) {
+        if let (Some(idle), Some(_)) = (self.config.idle_timeout, self.timers.idle) {
+            self.timers.idle = now.checked_add(idle);
         }
+    }
+
+    /// A close frame went out or came in: keep-alive and idle stop, the close timer starts
+    /// at `now` (or at the next `now` when no time is known yet).
+    fn close_started(&mut self, now: Option<Instant>) {
+        self.timers.ping = None;
+        self.timers.silence = None;
+        self.timers.idle = None;
+        if self.timers.close.is_none() {
+            match now {
+                Some(now) => self.timers.close = now.checked_add(self.config.close_timeout),
+                None => self.close_timer_pending = true,
+            }
+        }
+    }
+
+    /// Whether `payload` is that of one of our keep-alive pings.
+    fn is_keepalive_pong(&self, payload: &[u8]) -> bool {
+        self.keepalive_seq != 0 && payload.len() == 12 && payload.starts_with(KEEPALIVE_TAG)
     }
 }

@@ -4,9 +4,11 @@
 //! unread events never holds more than the frames of one step, so memory stays bounded by
 //! the caller's read buffer and the configured limits.
 
+use std::time::Instant;
+
 use bytes::{Bytes, BytesMut};
 
-use super::{Event, Incoming, Initiator, Session};
+use super::{Event, Incoming, Initiator, Session, Timers};
 use crate::close::CloseFrame;
 use crate::config::Role;
 use crate::error::{ConnectionError, ProtocolError};
@@ -27,18 +29,38 @@ enum Step {
 }
 
 impl Session {
-    /// Appends bytes received from the peer. They are parsed by
-    /// [`poll_event`](Self::poll_event).
-    pub fn receive(&mut self, data: &[u8]) {
+    /// Appends bytes received from the peer at `now`. They are parsed by
+    /// [`poll_event`](Self::poll_event). Any byte is a sign of life for keep-alive.
+    pub fn receive(&mut self, now: Instant, data: &[u8]) {
         if !self.input_done {
             self.read_buf.extend_from_slice(data);
         }
+        self.received(now, data.len());
     }
 
     /// The buffer that received bytes are appended to, for reading straight into it
-    /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it.
+    /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it, and then call
+    /// [`received`](Self::received) with the time. Bytes appended without that call (such
+    /// as the bytes that followed the opening handshake) are parsed but move no timer.
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
         &mut self.read_buf
+    }
+
+    /// Tells the session that `n` bytes were appended to
+    /// [`receive_buffer`](Self::receive_buffer) at `now`: they restart the keep-alive
+    /// timers, and data messages among them restart the idle timer.
+    pub fn received(&mut self, now: Instant, n: usize) {
+        self.tick(now);
+        if n == 0 {
+            return;
+        }
+        self.received_at = Some(now);
+        if self.timers.ping.is_some() || self.timers.silence.is_some() {
+            if let Some(keepalive) = self.config.keepalive {
+                self.timers.silence = None;
+                self.timers.ping = now.checked_add(keepalive.interval);
+            }
+        }
     }
 
     /// Bytes received but not yet parsed into events.
@@ -57,7 +79,8 @@ impl Session {
         let clean = self.close_received || self.failed;
         self.input_done = true;
         self.closed = true;
-        self.timer = super::Timer::Off;
+        self.timers = Timers::default();
+        self.close_timer_pending = false;
         if !clean {
             tracing::debug!(role = ?self.role, "transport ended before the close handshake");
             self.incoming = None;
@@ -182,13 +205,16 @@ impl Session {
         match header.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent {
-                    self.write_frame(true, Rsv::NONE, OpCode::Pong, &payload);
+                    self.answer_ping(&payload);
                 }
                 self.events
                     .push_back(Ok(Event::Message(Message::Ping(payload))));
                 Ok(None)
             }
             OpCode::Pong => {
+                if !self.config.yield_keepalive_pongs && self.is_keepalive_pong(&payload) {
+                    return Ok(None);
+                }
                 self.events
                     .push_back(Ok(Event::Message(Message::Pong(payload))));
                 Ok(None)
@@ -227,14 +253,20 @@ impl Session {
         match self.role {
             Role::Server => {
                 self.closed = true;
-                self.timer = super::Timer::Off;
+                self.timers = Timers::default();
+                self.close_timer_pending = false;
             }
-            Role::Client => self.arm_timer(),
+            Role::Client => self.close_started(self.received_at.or(self.clock)),
         }
     }
 
     #[inline]
     fn on_data(&mut self, fin: bool, payload: Bytes) -> Result<Option<Event>, ProtocolError> {
+        if self.timers.idle.is_some() {
+            if let Some(at) = self.received_at {
+                self.restart_idle(at);
+            }
+        }
         let Some(incoming) = self.incoming.as_mut() else {
             return Err(ProtocolError::UnexpectedContinuation);
         };
@@ -335,10 +367,7 @@ impl Session {
             let frame = CloseFrame::new(err.close_code(), Utf8Bytes::new());
             self.write_close(Some(&frame));
         }
-        match self.role {
-            Role::Server => self.closed = true,
-            Role::Client => self.arm_timer(),
-        }
+        self.finish_close_handshake();
         self.events.push_back(Err(ConnectionError::Protocol(err)));
     }
 }

@@ -1,5 +1,7 @@
 //! The send path: messages in, framed (and, as a client, masked) bytes out.
 
+use std::time::Instant;
+
 use bytes::BytesMut;
 use rand::RngCore;
 
@@ -14,20 +16,25 @@ use crate::message::{DataKind, Message};
 const MAX_CONTROL_PAYLOAD: usize = 125;
 
 impl Session {
-    /// Queues any message: data, ping, pong or close.
-    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+    /// Queues any message at `now`: data, ping, pong or close (which starts the close
+    /// timer at `now`).
+    pub fn send(&mut self, now: Instant, message: Message) -> Result<(), SendError> {
+        self.tick(now);
         match message {
             Message::Text(text) => self.send_text(&text),
             Message::Binary(data) => self.send_binary(&data),
             Message::Ping(data) => self.send_ping(&data),
             Message::Pong(data) => self.send_pong(&data),
-            Message::Close(None) => self.close_without_status(),
-            Message::Close(Some(frame)) => self.close(frame.code, &frame.reason),
+            Message::Close(None) => self.close_without_status(now),
+            Message::Close(Some(frame)) => self.close(now, frame.code, &frame.reason),
         }
     }
 
     /// Queues a text message (split into frames of at most
     /// [`max_send_frame_size`](crate::Config::max_send_frame_size)).
+    ///
+    /// Data sends take no time: for the [idle timeout](crate::Config::idle_timeout) a sent
+    /// message counts from the next call that passes `now`.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send_data(DataKind::Text, text.as_bytes())
     }
@@ -47,9 +54,10 @@ impl Session {
         self.send_control(OpCode::Pong, payload)
     }
 
-    /// Starts the close handshake with a status code and a reason of at most 123 bytes.
+    /// Starts the close handshake (RFC 6455 §5.5.1, §7.1.2) with a status code and a reason
+    /// of at most 123 bytes; the [close timer](crate::Config::close_timeout) starts at `now`.
     /// Nothing can be sent afterwards.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
         if !code.is_valid_on_wire() {
             return Err(SendError::InvalidCloseCode(code.as_u16()));
         }
@@ -57,14 +65,15 @@ impl Session {
             return Err(SendError::CloseReasonTooLong(reason.len()));
         }
         self.check_open()?;
-        self.start_close(Some(&CloseFrame::new(code, reason)));
+        self.start_close(now, Some(&CloseFrame::new(code, reason)));
         Ok(())
     }
 
-    /// Starts the close handshake with an empty close frame (no status code).
-    pub fn close_without_status(&mut self) -> Result<(), SendError> {
+    /// Starts the close handshake with an empty close frame (no status code); the close
+    /// timer starts at `now`.
+    pub fn close_without_status(&mut self, now: Instant) -> Result<(), SendError> {
         self.check_open()?;
-        self.start_close(None);
+        self.start_close(now, None);
         Ok(())
     }
 
@@ -78,6 +87,7 @@ impl Session {
         fin: bool,
     ) -> Result<(), SendError> {
         self.check_open()?;
+        self.sent_data = true;
         let (opcode, rsv, transformed) = match self.outgoing {
             Some(outgoing) if outgoing.kind != kind => return Err(SendError::FragmentKindMismatch),
             Some(outgoing) => (OpCode::Continuation, Rsv::NONE, outgoing.transformed),
@@ -106,6 +116,7 @@ impl Session {
         if self.outgoing.is_some() {
             return Err(SendError::FragmentedMessageInProgress);
         }
+        self.sent_data = true;
         let rsv = self.encode_start(kind.opcode(), Some(payload.len()));
         if rsv.is_empty() {
             self.write_message(kind.opcode(), Rsv::NONE, payload);
@@ -135,15 +146,20 @@ impl Session {
         }
     }
 
-    fn start_close(&mut self, frame: Option<&CloseFrame>) {
+    fn start_close(&mut self, now: Instant, frame: Option<&CloseFrame>) {
         tracing::debug!(role = ?self.role, close = ?frame, "sending close");
+        self.tick(now);
         self.initiator = Some(Initiator::Local);
         self.write_close(frame);
-        self.arm_timer();
+        self.close_started(Some(now));
     }
 
-    /// Queues a close frame and records that it was sent.
+    /// Queues a close frame and records that it was sent. A pong kept aside goes first:
+    /// nothing may follow the close frame (§5.5.1).
     pub(super) fn write_close(&mut self, frame: Option<&CloseFrame>) {
+        if let Some(pong) = self.pending_pong.take() {
+            self.write_pong(&pong);
+        }
         let mut payload = BytesMut::new();
         if let Some(frame) = frame {
             frame.encode(&mut payload);

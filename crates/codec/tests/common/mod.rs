@@ -8,6 +8,9 @@
 //! Helpers that read like the RFC: build raw frames, feed them, and assert what the
 //! session sent back or how it failed.
 
+use std::sync::OnceLock;
+use std::time::Instant;
+
 use bytes::{Bytes, BytesMut};
 use wintergreen_codec::{
     CloseCode, Config, ConnectionError, Event, FrameDecoder, Message, OpCode, Role, Rsv, Session,
@@ -32,6 +35,12 @@ pub fn raw_first_byte(receiver: Role, first: u8, payload: &[u8]) -> Vec<u8> {
     let mut frame = raw_frame(receiver, true, Rsv::NONE, OpCode::Binary, payload);
     frame[0] = first;
     frame
+}
+
+/// One fixed instant that tests use as "the start"; later times are offsets from it.
+pub fn t0() -> Instant {
+    static T0: OnceLock<Instant> = OnceLock::new();
+    *T0.get_or_init(Instant::now)
 }
 
 pub fn session(role: Role) -> Session {
@@ -108,5 +117,5 @@ pub fn assert_fails_with(session: &mut Session, code: u16) -> ConnectionError {
 /// Moves all pending output from `from` into `to`.
 pub fn pump(from: &mut Session, to: &mut Session) {
     let out = from.take_output();
-    to.receive(&out);
+    to.receive(t0(), &out);
 }

@@ -58,7 +58,7 @@ pub fn negotiated_pair(
 /// Moves everything `from` has queued into `to`'s input; returns the bytes moved.
 pub fn transfer(from: &mut Session, to: &mut Session) -> Vec<u8> {
     let bytes = from.take_output().to_vec();
-    to.receive(&bytes);
+    to.receive(now(), &bytes);
     bytes
 }
 
@@ -315,4 +315,9 @@ pub fn compressed_stream(frames: &[WireFrame]) -> Vec<u8> {
         }
     }
     stream
+}
+
+/// The time passed to the session (these tests run no timers).
+pub fn now() -> std::time::Instant {
+    std::time::Instant::now()
 }
