@@ -10,8 +10,9 @@ use crate::key::{accept_key, is_valid_key};
 use crate::negotiate::{AcceptPolicy, Negotiated, check_version};
 
 /// Checks the HTTP/1.1 rules of an opening request (RFC 6455 §4.2.1): method GET,
-/// HTTP/1.1, one `Host` that is a valid authority (RFC 9112 §3.2), `Upgrade: websocket`, `Connection: upgrade`,
-/// `Sec-WebSocket-Version: 13`, one `Sec-WebSocket-Key` encoding 16 bytes, and no body.
+/// HTTP/1.1, one `Host` that is a valid authority (RFC 9112 §3.2), `Upgrade: websocket`,
+/// `Connection: upgrade`, `Sec-WebSocket-Version: 13`, one `Sec-WebSocket-Key` encoding 16
+/// bytes, and no body.
 /// Returns the `Sec-WebSocket-Accept` value.
 ///
 /// `Expect: 100-continue` is allowed and needs no 100 (Continue): the request has no
