@@ -95,6 +95,9 @@ pub enum HandshakeError {
     /// The request has no `Host` header, or more than one.
     #[error("the request must have exactly one Host header")]
     MissingHost,
+    /// The `Host` header is not a valid `host[:port]` authority (RFC 9112 §3.2).
+    #[error("the Host header is not a valid authority")]
+    InvalidHost,
     /// The request has no `Sec-WebSocket-Key` header.
     #[error("the request has no Sec-WebSocket-Key header")]
     MissingKey,

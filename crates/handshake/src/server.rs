@@ -10,8 +10,9 @@ use crate::key::{accept_key, is_valid_key};
 use crate::negotiate::{AcceptPolicy, Negotiated, check_version};
 
 /// Checks the HTTP/1.1 rules of an opening request (RFC 6455 §4.2.1): method GET,
-/// HTTP/1.1, one `Host`, `Upgrade: websocket`, `Connection: upgrade`,
-/// `Sec-WebSocket-Version: 13`, one `Sec-WebSocket-Key` encoding 16 bytes, and no body.
+/// HTTP/1.1, one `Host` that is a valid authority (RFC 9112 §3.2), `Upgrade: websocket`,
+/// `Connection: upgrade`, `Sec-WebSocket-Version: 13`, one `Sec-WebSocket-Key` encoding 16
+/// bytes, and no body.
 /// Returns the `Sec-WebSocket-Accept` value.
 ///
 /// `Expect: 100-continue` is allowed and needs no 100 (Continue): the request has no
@@ -26,8 +27,13 @@ pub fn validate_request(request: &Request<()>) -> Result<String, HandshakeError>
         return Err(HandshakeError::UnsupportedHttpVersion);
     }
     let headers = request.headers();
-    if headers.get_all(header::HOST).iter().count() != 1 {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
         return Err(HandshakeError::MissingHost);
+    };
+    // RFC 9112 §3.2: a Host that is not `uri-host [ ":" port ]` gets 400 too.
+    if !is_valid_host(host.as_bytes()) {
+        return Err(HandshakeError::InvalidHost);
     }
     if !has_token(headers, header::UPGRADE, "websocket") {
         return Err(HandshakeError::MissingUpgrade);
@@ -49,6 +55,24 @@ pub fn validate_request(request: &Request<()>) -> Result<String, HandshakeError>
         return Err(HandshakeError::UnexpectedBody);
     }
     Ok(accept_key(key))
+}
+
+/// Whether `host` is `uri-host [ ":" port ]` (RFC 9110 §7.2): an authority without
+/// userinfo, whose port, if any, is digits.
+fn is_valid_host(host: &[u8]) -> bool {
+    let Ok(authority) = http::uri::Authority::try_from(host) else {
+        return false;
+    };
+    let text = authority.as_str();
+    // The port follows the last ':' after any IPv6 literal's ']'.
+    let after_literal = text
+        .rfind(']')
+        .map_or(text, |end| text.get(end..).unwrap_or_default());
+    let port = after_literal
+        .rfind(':')
+        .map(|colon| after_literal.get(colon + 1..).unwrap_or_default());
+    let port_ok = port.is_none_or(|port| port.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && !authority.as_str().contains('@')
 }
 
 /// Judges an opening request: [`validate_request`], then the policy's

@@ -74,7 +74,9 @@ pub enum ParseError {
     /// The request-target has a byte not allowed there (RFC 9112 §3.2).
     #[error("invalid request-target")]
     RequestTarget,
-    /// The HTTP-version is not `HTTP/1.0` or `HTTP/1.1` (RFC 9112 §2.3).
+    /// The HTTP-version is not HTTP/1.x (RFC 9112 §2.3); a request's must be `HTTP/1.0` or
+    /// `HTTP/1.1`, while a response's higher minor version is read as HTTP/1.1
+    /// (RFC 9110 §6.2).
     #[error("invalid or unsupported HTTP-version")]
     Version,
     /// The status-line's status code is not three digits from 100 to 999 (RFC 9112 §4,
@@ -124,12 +126,6 @@ impl Error {
             Self::Handshake(err) => Some(err),
             _ => None,
         }
-    }
-
-    /// Whether the peer is at fault: its bytes are not HTTP/1.1, overrun a limit, stop
-    /// early, or (server side) its request breaks the WebSocket rules.
-    pub fn is_peer_fault(&self) -> bool {
-        !matches!(self, Self::Finished | Self::Handshake(_))
     }
 
     /// The status a server answers this error with: 431 Request Header Fields Too Large

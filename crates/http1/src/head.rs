@@ -91,13 +91,13 @@ impl StartLineCheck {
             (Step::Target(true), b' ') => Step::RequestVersion(0),
             (Step::Target(_), 0x21..=0x7e) => Step::Target(true),
             (Step::Target(_), _) => return Err(ParseError::RequestTarget),
-            (Step::RequestVersion(n), b) => match version_byte(n, b)? {
+            (Step::RequestVersion(n), b) => match version_byte(n, b, false)? {
                 Some(n) => Step::RequestVersion(n),
                 None if b == b'\r' => Step::LineCr,
                 None if b == b'\n' => Step::Done,
                 None => return Err(ParseError::Version),
             },
-            (Step::ResponseVersion(n), b) => match version_byte(n, b) {
+            (Step::ResponseVersion(n), b) => match version_byte(n, b, true) {
                 Ok(Some(n)) => Step::ResponseVersion(n),
                 Ok(None) if b == b' ' => Step::Code(0),
                 // A server that answers with something other than HTTP.
@@ -119,13 +119,15 @@ impl StartLineCheck {
     }
 }
 
-/// The `n`th byte of an HTTP-version, `HTTP/1.0` or `HTTP/1.1`: `Some(n + 1)` if `b`
-/// continues it, `None` once it is complete (`b` is the byte after it).
-fn version_byte(n: usize, b: u8) -> Result<Option<usize>, ParseError> {
+/// The `n`th byte of an HTTP-version, `HTTP/1.0` or `HTTP/1.1` (or, with `any_minor`,
+/// `HTTP/1.` and any digit): `Some(n + 1)` if `b` continues it, `None` once it is complete
+/// (`b` is the byte after it).
+fn version_byte(n: usize, b: u8, any_minor: bool) -> Result<Option<usize>, ParseError> {
     match VERSION_PREFIX.get(n) {
         Some(&expected) if expected == b => Ok(Some(n + 1)),
         Some(_) => Err(ParseError::Version),
         None if n == VERSION_PREFIX.len() && matches!(b, b'0' | b'1') => Ok(Some(n + 1)),
+        None if n == VERSION_PREFIX.len() && any_minor && b.is_ascii_digit() => Ok(Some(n + 1)),
         None if n == VERSION_PREFIX.len() => Err(ParseError::Version),
         None => Ok(None),
     }
@@ -314,9 +316,23 @@ const fn version(minor: Option<u8>) -> Version {
 }
 
 /// Parses a response head as a user agent (RFC 9112 §4–§5): the reason phrase may be
-/// empty or absent, bare LF ends lines (§2.2), obs-fold is unfolded (§5.2); whitespace
-/// between a field name and its colon is refused (§5.1).
+/// empty or absent, bare LF ends lines (§2.2), obs-fold is unfolded (§5.2), a higher
+/// HTTP/1 minor version is read as HTTP/1.1 (RFC 9110 §6.2); whitespace between a field
+/// name and its colon is refused (§5.1).
 pub(crate) fn parse_response(head: &[u8], limits: &Limits) -> Result<Parsed<Response<()>>, Error> {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    let minor = start + VERSION_PREFIX.len();
+    if matches!(head.get(minor), Some(b'2'..=b'9')) {
+        // httparse knows HTTP/1.0 and HTTP/1.1 only: read HTTP/1.x as HTTP/1.1.
+        let mut patched = head.to_vec();
+        if let Some(digit) = patched.get_mut(minor) {
+            *digit = b'1';
+        }
+        return parse_response(&patched, limits);
+    }
     let mut config = httparse::ParserConfig::default();
     config.allow_obsolete_multiline_headers_in_responses(true);
     with_header_slots(limits.max_headers, |slots| {
@@ -441,6 +457,7 @@ mod tests {
             (Kind::Response, b"HTTP/1.1 101 Switching Protocols\r\n"),
             (Kind::Response, b"HTTP/1.0 404\r\n"),
             (Kind::Response, b"HTTP/1.1 200 \xe9t\xe9\tok\n"),
+            (Kind::Response, b"HTTP/1.9 200 OK\r\n"),
         ] {
             let mut check = StartLineCheck::new(kind);
             for &b in line {
@@ -459,6 +476,7 @@ mod tests {
             (Kind::Request, b"GET /\x7f", ParseError::RequestTarget),
             (Kind::Request, b"GET / HTTP/2", ParseError::Version),
             (Kind::Request, b"GET / HTTP/1.1x", ParseError::Version),
+            (Kind::Request, b"GET / HTTP/1.2", ParseError::Version),
             (Kind::Request, b"GET / HTTP/1.1\rx", ParseError::BareCr),
             (Kind::Request, b"\rx", ParseError::BareCr),
             (Kind::Response, b"SSH-2.0", ParseError::NotHttp),

@@ -15,6 +15,10 @@
 //! - Server: feed the client's bytes to [`ServerUpgrade::receive`] until it yields a
 //!   [`ServerUpgraded`]; write its output, then run the session or close.
 //!
+//! Every buffer a peer fills during the handshake is bounded by [`Limits`] (documented
+//! defaults), no input makes the parsers panic, and every failure is a typed [`Error`]
+//! that says who is at fault.
+//!
 //! ```
 //! use wintergreen_codec::{Event, Message};
 //! use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
@@ -36,11 +40,6 @@
 //! ```
 
 #![deny(missing_docs)]
-
-//!
-//! Every buffer a peer fills during the handshake is bounded by [`Limits`] (documented
-//! defaults), no input makes the parsers panic, and every failure is a typed [`Error`]
-//! that says who is at fault.
 
 mod body;
 mod client;

@@ -998,8 +998,12 @@ fn rfc9112_2_3_an_http_1_0_refusal_is_read_until_the_connection_closes() {
 }
 
 #[test]
-fn rfc9112_2_3_a_version_other_than_http_1_x_is_malformed() {
-    for line in ["HTTP/2.0 101 OK\r\n\r\n", "HTTP/1.2 101 OK\r\n\r\n"] {
+fn rfc9112_2_3_a_major_version_other_than_1_is_malformed() {
+    for line in [
+        "HTTP/2.0 101 OK\r\n\r\n",
+        "HTTP/0.9 101 OK\r\n\r\n",
+        "HTTP/1.x 101\r\n\r\n",
+    ] {
         let mut handshake = start("ws://h/");
         assert_eq!(
             malformed(&mut handshake, line.as_bytes()),
@@ -1007,6 +1011,24 @@ fn rfc9112_2_3_a_version_other_than_http_1_x_is_malformed() {
             "{line}"
         );
     }
+}
+
+#[test]
+fn rfc9110_6_2_a_higher_minor_version_is_read_as_http_1_1() {
+    let mut handshake = start("ws://h/");
+    let mut bytes_whole = b"\r\n".to_vec();
+    bytes_whole.extend(switching(&handshake, ""));
+    bytes_whole.splice(7..10, *b"1.7");
+    assert!(bytes_whole.starts_with(b"\r\nHTTP/1.7 101 "));
+    let accepted = accepted(&mut handshake, &bytes_whole);
+    assert_eq!(accepted.response.version(), http::Version::HTTP_11);
+}
+
+#[test]
+fn rfc9110_5_5_nul_in_a_field_value_is_malformed() {
+    let mut handshake = start("ws://h/");
+    let bytes = switching(&handshake, "X-Nul: a\0b\r\n");
+    assert_eq!(malformed(&mut handshake, &bytes), ParseError::HeaderValue);
 }
 
 #[test]

@@ -574,6 +574,46 @@ fn rfc9112_6_3_item_5_an_invalid_content_length_gets_400() {
 }
 
 #[test]
+fn rfc9112_3_2_a_host_that_is_not_an_authority_gets_400() {
+    for host in ["", "exa mple.com", "example.com:port", "a/b", "user@"] {
+        let bytes =
+            text(&request("")).replace("Host: server.example.com", &format!("Host: {host}"));
+        let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
+        assert_eq!(rejected.status, StatusCode::BAD_REQUEST, "{host:?}");
+        assert!(
+            matches!(rule(&rejected.error), HandshakeError::InvalidHost),
+            "{host:?}: {:?}",
+            rejected.error
+        );
+    }
+    for host in ["example.com:8080", "[::1]:9001", "127.0.0.1"] {
+        let bytes =
+            text(&request("")).replace("Host: server.example.com", &format!("Host: {host}"));
+        accepted(AcceptPolicy::new(), bytes.as_bytes());
+    }
+}
+
+#[test]
+fn rfc9110_5_5_nul_in_a_field_value_gets_400() {
+    assert_eq!(
+        malformed(&request("X-Nul: a\0b\r\n")),
+        ParseError::HeaderValue
+    );
+}
+
+#[test]
+fn rfc9112_2_3_a_request_version_other_than_1_0_or_1_1_gets_400() {
+    for version in ["HTTP/1.2", "HTTP/2.0"] {
+        let bytes = text(&request("")).replace("HTTP/1.1", version);
+        assert_eq!(
+            malformed(bytes.as_bytes()),
+            ParseError::Version,
+            "{version}"
+        );
+    }
+}
+
+#[test]
 fn rfc9112_6_1_transfer_encoding_with_content_length_gets_400() {
     assert_eq!(
         malformed(&request(

@@ -13,7 +13,7 @@ use common::events;
 use http::{HeaderMap, Request};
 use proptest::prelude::*;
 use wintergreen_codec::{Config, Role, Session};
-use wintergreen_handshake::{AcceptPolicy, ClientRequest, accept_key};
+use wintergreen_handshake::{AcceptPolicy, ClientRequest, HandshakeError, accept_key};
 use wintergreen_http1::{
     ClientConfig, ClientHandshake, ClientUpgrade, Limits, ServerConfig, ServerDecision,
     ServerHandshake, ServerUpgrade, ServerUpgraded,
@@ -185,21 +185,30 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn client_never_panics_on_arbitrary_bytes(
+    fn client_never_panics_on_arbitrary_bytes_and_keeps_a_bounded_refusal_body(
         bytes in prop_oneof![proptest::collection::vec(any::<u8>(), 0..1024), heady()],
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
     ) {
         let mut handshake = client_handshake();
+        let mut result = Ok(None);
         for chunk in chunks(&bytes, &cuts) {
-            if !matches!(handshake.receive(&chunk), Ok(None)) {
+            result = handshake.receive(&chunk);
+            if !matches!(result, Ok(None)) {
                 break;
             }
         }
-        let _ = handshake.receive_eof();
+        let err = match result {
+            Ok(None) => handshake.receive_eof(),
+            Ok(Some(_)) => return Ok(()),
+            Err(err) => err,
+        };
+        if let Some(HandshakeError::UpgradeFailed { body, .. }) = err.as_handshake() {
+            prop_assert!(body.len() <= 64, "kept {} body bytes", body.len());
+        }
     }
 
     #[test]
-    fn server_never_panics_on_arbitrary_bytes(
+    fn server_never_panics_on_arbitrary_bytes_and_answers_in_bounded_bytes(
         bytes in prop_oneof![proptest::collection::vec(any::<u8>(), 0..1024), heady()],
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
     ) {
@@ -207,7 +216,10 @@ proptest! {
         for chunk in chunks(&bytes, &cuts) {
             match handshake.receive(&chunk) {
                 Ok(None) => {}
-                Ok(Some(ServerDecision::Reject(r))) => prop_assert!(!r.response_bytes.is_empty()),
+                Ok(Some(ServerDecision::Reject(r))) => {
+                    prop_assert!(r.response_bytes.starts_with(b"HTTP/1.1 4"));
+                    prop_assert!(r.response_bytes.len() < 512, "{} bytes", r.response_bytes.len());
+                }
                 _ => break,
             }
         }
