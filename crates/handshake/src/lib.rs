@@ -39,6 +39,7 @@ mod key;
 mod limits;
 mod negotiate;
 mod parse;
+mod request;
 mod server;
 mod write;
 
@@ -47,6 +48,7 @@ pub use error::{HandshakeError, Rejection};
 pub use key::{WEBSOCKET_GUID, accept_key, generate_key, is_valid_key};
 pub use limits::HandshakeLimits;
 pub use negotiate::{AcceptPolicy, ClientOffer, Negotiated, check_version};
+pub use request::{RESERVED_REQUEST_HEADERS, UrlScheme, check_reserved_headers};
 pub use server::{
     ServerAccept, ServerDecision, ServerHandshake, ServerReject, accept, validate_request,
     write_rejection, write_response,

@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use h2::RecvStream;
@@ -18,13 +17,13 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use wintergreen_codec::{Role, Session};
 use wintergreen_handshake::{AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version};
-use wintergreen_stream::{ServerOptions, StreamConfig, Timer, WebSocketStream};
+use wintergreen_http1::ServerConfig;
+use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
 use crate::client::WEBSOCKET_PROTOCOL;
 use crate::config::{Http2Config, OtherRequests};
 use crate::error::Error;
 use crate::pipe::H2Stream;
-use crate::rt::{Executor, until};
 
 /// What a server connection hands to the application.
 #[derive(Debug)]
@@ -67,7 +66,7 @@ pub struct AcceptedWebSocket {
 /// for `websocket` is judged there:
 /// - `sec-websocket-version` must list 13 ([`check_version`]: 400 when missing, 426 with
 ///   `sec-websocket-version: 13` otherwise);
-/// - the [`AcceptPolicy`] in [`ServerOptions`] runs its check, chooses the subprotocol and
+/// - the [`AcceptPolicy`] in the [`ServerConfig`] runs its check, chooses the subprotocol and
 ///   negotiates the extension (its rejection is answered as it says);
 /// - the answer is 200 with the negotiated `sec-websocket-protocol`/`-extensions` and the
 ///   policy's extra headers (no key, no accept: RFC 8441 §5).
@@ -85,7 +84,7 @@ struct Acceptance {
     policy: AcceptPolicy,
     session: wintergreen_codec::Config,
     stream: StreamConfig,
-    timer: Option<Arc<dyn Timer>>,
+    runtime: Arc<dyn Runtime>,
     other_requests: OtherRequests,
     max_write: usize,
 }
@@ -93,22 +92,23 @@ struct Acceptance {
 impl Http2Acceptor {
     /// Reads the client's connection preface on `io` (prior knowledge: h2c, or TLS that
     /// negotiated `h2`), announcing `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, then spawns the
-    /// connection's task with `executor`. The preface is bounded by
-    /// [`ServerOptions::handshake_timeout`] when a `timer` is given.
+    /// connection's task on `runtime`. The preface is bounded by
+    /// [`settings_timeout`](Http2Config::settings_timeout). Each WebSocket is judged with
+    /// `server`'s policy and runs its session settings, driven with `stream`'s settings.
     ///
     /// # Errors
     /// The h2 error when the preface is not HTTP/2; [`Error::Timeout`].
     pub async fn handshake<IO>(
         io: IO,
-        options: &ServerOptions,
+        server: &ServerConfig,
+        stream: &StreamConfig,
         config: &Http2Config,
-        executor: &dyn Executor,
-        timer: Option<Arc<dyn Timer>>,
+        runtime: Arc<dyn Runtime>,
     ) -> Result<Self, Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let deadline = Instant::now() + options.handshake_timeout;
+        let deadline = runtime.now() + config.settings_timeout;
         let mut builder = h2::server::Builder::new();
         builder
             .enable_connect_protocol()
@@ -119,21 +119,21 @@ impl Http2Acceptor {
             .max_concurrent_streams(config.max_concurrent_streams)
             .max_send_buffer_size(config.max_send_buffer_size)
             .data_frame_budget(config.effective_data_frame_budget());
-        let connection = until(timer.as_ref(), deadline, builder.handshake::<IO, Bytes>(io))
+        let connection = timeout_at(&*runtime, deadline, builder.handshake::<IO, Bytes>(io))
             .await
             .ok_or(Error::Timeout("HTTP/2 connection preface"))??;
         tracing::debug!("HTTP/2 server connection ready");
         let (tx, rx) = mpsc::channel(config.accept_backlog.max(1));
         let acceptance = Acceptance {
-            policy: options.server.policy.clone(),
-            session: options.server.session.clone(),
-            stream: options.stream.clone(),
-            timer,
+            policy: server.policy.clone(),
+            session: server.session.clone(),
+            stream: stream.clone(),
+            runtime: Arc::clone(&runtime),
             other_requests: config.other_requests,
             max_write: config.max_send_buffer_size,
         };
         let span = tracing::debug_span!("h2_server");
-        executor.execute(Box::pin(serve(connection, tx, acceptance).instrument(span)));
+        runtime.spawn(Box::pin(serve(connection, tx, acceptance).instrument(span)));
         Ok(Self { incoming: rx })
     }
 
@@ -278,7 +278,7 @@ fn handle(
         pipe,
         session,
         acceptance.stream.clone(),
-        acceptance.timer.clone(),
+        Some(Arc::clone(&acceptance.runtime)),
     );
     permit.send(Ok(Incoming::WebSocket(Box::new(AcceptedWebSocket {
         stream,

@@ -28,7 +28,7 @@ impl Default for StreamConfig {
 /// Keep-alive pings: one every `interval`; if nothing at all arrives from the peer for
 /// `interval + timeout`, the stream ends with [`Error::KeepAliveTimeout`](crate::Error).
 ///
-/// Keep-alive needs a [`Timer`](crate::Timer) and runs while the stream (or its reader
+/// Keep-alive needs a [`Runtime`](crate::Runtime) and runs while the stream (or its reader
 /// half) is being polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeepAlive {

@@ -17,8 +17,8 @@ use wintergreen_codec::{CloseCode, Event, Message, Role, Session, State};
 
 use crate::config::StreamConfig;
 use crate::error::Error;
+use crate::runtime::{Runtime, Sleep};
 use crate::split::{self, WebSocketReader, WebSocketWriter};
-use crate::timer::{Sleep, Timer};
 
 /// A WebSocket connection over `IO`: a [`Stream`] of received [`Message`]s and a [`Sink`]
 /// of messages to send.
@@ -38,7 +38,7 @@ pub(crate) struct Inner<IO> {
     io: IO,
     session: Session,
     config: StreamConfig,
-    timer: Option<Arc<dyn Timer>>,
+    runtime: Option<Arc<dyn Runtime>>,
     close_sleep: Option<(Instant, SleepSlot)>,
     keepalive: Option<KeepAliveState>,
     /// An error to report before the stream ends (keep-alive timeout, I/O failure).
@@ -70,16 +70,16 @@ where
 {
     /// Drives `session` over `io`, a byte stream on which the opening handshake is done.
     ///
-    /// `timer` bounds the close handshake and runs keep-alive; without one, neither runs.
+    /// `runtime` bounds the close handshake and runs keep-alive; without one, neither runs.
     pub fn from_session(
         io: IO,
         session: Session,
         config: StreamConfig,
-        timer: Option<Arc<dyn Timer>>,
+        runtime: Option<Arc<dyn Runtime>>,
     ) -> Self {
-        let keepalive = match (&config.keepalive, &timer) {
-            (Some(keepalive), Some(_)) => {
-                let now = Instant::now();
+        let keepalive = match (&config.keepalive, &runtime) {
+            (Some(keepalive), Some(runtime)) => {
+                let now = runtime.now();
                 Some(KeepAliveState {
                     next_ping: now + keepalive.interval,
                     last_seen: now,
@@ -93,7 +93,7 @@ where
                 io,
                 session,
                 config,
-                timer,
+                runtime,
                 close_sleep: None,
                 keepalive,
                 pending_error: None,
@@ -154,7 +154,7 @@ where
 
     /// Closes the connection properly: sends a close frame with `code` and `reason`, then
     /// reads (dropping data messages) until the peer's close arrives and the transport
-    /// ends, bounded by the close timeout when a timer is present.
+    /// ends, bounded by the close timeout when a runtime is present.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.inner.session.state() == State::Open {
             self.inner.session.close(code, reason)?;
@@ -272,22 +272,22 @@ where
     }
 
     fn saw_peer(&mut self) {
-        if let Some(keepalive) = &mut self.keepalive {
-            keepalive.last_seen = Instant::now();
+        if let (Some(keepalive), Some(runtime)) = (&mut self.keepalive, &self.runtime) {
+            keepalive.last_seen = runtime.now();
         }
     }
 
     /// Runs the close timer and keep-alive. `Ready` when one fired.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(timer) = self.timer.clone() else {
+        let Some(runtime) = self.runtime.clone() else {
             return Poll::Pending;
         };
         let open = self.session.state() == State::Open;
         if !open {
-            let now = Instant::now();
+            let now = runtime.now();
             if let Some(deadline) = self.session.poll_timeout(now) {
-                if poll_sleep(&mut self.close_sleep, &*timer, deadline, now, cx).is_ready() {
-                    self.session.handle_timeout(Instant::now().max(deadline));
+                if poll_sleep(&mut self.close_sleep, &*runtime, deadline, now, cx).is_ready() {
+                    self.session.handle_timeout(runtime.now().max(deadline));
                     return Poll::Ready(());
                 }
             }
@@ -298,8 +298,16 @@ where
         let Some(keepalive) = &mut self.keepalive else {
             return Poll::Pending;
         };
-        let now = Instant::now();
-        if poll_sleep(&mut keepalive.sleep, &*timer, keepalive.next_ping, now, cx).is_pending() {
+        let now = runtime.now();
+        if poll_sleep(
+            &mut keepalive.sleep,
+            &*runtime,
+            keepalive.next_ping,
+            now,
+            cx,
+        )
+        .is_pending()
+        {
             return Poll::Pending;
         }
         if now.duration_since(keepalive.last_seen) >= interval.interval + interval.timeout {
@@ -347,7 +355,7 @@ where
 /// Polls the sleep in `slot` for `deadline`, creating it when the deadline changed.
 fn poll_sleep(
     slot: &mut Option<(Instant, SleepSlot)>,
-    timer: &dyn Timer,
+    runtime: &dyn Runtime,
     deadline: Instant,
     now: Instant,
     cx: &mut Context<'_>,
@@ -360,7 +368,7 @@ fn poll_sleep(
         Some((at, sleep)) if *at == deadline => sleep,
         _ => {
             &mut slot
-                .insert((deadline, SleepSlot(timer.sleep_until(deadline))))
+                .insert((deadline, SleepSlot(runtime.sleep_until(deadline))))
                 .1
         }
     };

@@ -17,14 +17,21 @@ use tokio::time::timeout;
 use wintergreen_codec::{
     CloseCode, Config, FrameDecoder, OpCode, Role, Rsv, Session, encode_frame,
 };
-use wintergreen_stream::{Error, KeepAlive, Message, Sleep, StreamConfig, Timer, WebSocketStream};
+use wintergreen_stream::{
+    BoxFuture, Error, KeepAlive, Message, Runtime, Sleep, StreamConfig, WebSocketStream,
+};
 
+/// Sleeps and spawns on tokio; no sockets (the pipes are in memory).
 #[derive(Debug)]
-struct TestTimer;
+struct TestRuntime;
 
-impl Timer for TestTimer {
+impl Runtime for TestRuntime {
     fn sleep_until(&self, deadline: Instant) -> Sleep {
         Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        tokio::spawn(task);
     }
 }
 
@@ -40,7 +47,7 @@ fn stream(
         io,
         Session::new(role, config),
         stream,
-        Some(Arc::new(TestTimer)),
+        Some(Arc::new(TestRuntime)),
     )
 }
 

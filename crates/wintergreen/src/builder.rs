@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wintergreen_codec::ExtensionFactory;
-use wintergreen_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive};
+use wintergreen_connect::{ClientOptions, ConnectError as Error, Http2Mode, IntoClientRequest};
+use wintergreen_stream::KeepAlive;
 
 /// Builds a client connection: headers, subprotocols, limits and timeouts.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), wintergreen::Error> {
+/// # async fn run() -> Result<(), wintergreen::ConnectError> {
 /// let (ws, response) = wintergreen::ClientBuilder::new("ws://127.0.0.1:9001/chat")
 ///     .header("Authorization", "Bearer token")
 ///     .subprotocol("chat.v1")
@@ -30,7 +31,7 @@ impl ClientBuilder {
     pub fn new(request: impl IntoClientRequest) -> Self {
         Self {
             request: request.into_client_request(),
-            options: Ok(crate::client_options()),
+            options: Ok(ClientOptions::default()),
         }
     }
 
@@ -126,12 +127,12 @@ impl ClientBuilder {
         self,
     ) -> Result<
         (
-            wintergreen_stream::WebSocketStream<wintergreen_tokio::Transport>,
+            wintergreen_stream::WebSocketStream<wintergreen_connect::Transport>,
             http::Response<()>,
         ),
         Error,
     > {
         let (request, options) = self.build()?;
-        wintergreen_tokio::connect_with(request, &options).await
+        crate::tokio::connect_with(request, &options).await
     }
 }

@@ -29,11 +29,10 @@ use http::{Method, Request, Response, StatusCode, Version};
 use wintergreen_codec::{Role, Session};
 use wintergreen_handshake::{HandshakeError, check_version};
 
-use crate::config::StreamConfig;
-use crate::driver::WebSocketStream;
-use crate::options::ServerOptions;
-use crate::timer::Timer;
 use tokio::io::{AsyncRead, AsyncWrite};
+use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream};
+
+use crate::options::ServerOptions;
 
 /// A WebSocket accepted by [`response_for`], waiting for the HTTP stack to hand over the
 /// upgraded connection.
@@ -63,14 +62,14 @@ impl PendingUpgrade {
         self.version
     }
 
-    /// Drives the negotiated session over the upgraded connection. `timer` bounds the
-    /// close handshake and runs keep-alive (on tokio: `wintergreen::tokio::timer()`, or use
-    /// `wintergreen::upgrade::from_upgraded`).
-    pub fn into_stream<IO>(self, io: IO, timer: Option<Arc<dyn Timer>>) -> WebSocketStream<IO>
+    /// Drives the negotiated session over the upgraded connection. `runtime` bounds the
+    /// close handshake and runs keep-alive (on tokio, `wintergreen::upgrade::from_upgraded`
+    /// passes it).
+    pub fn into_stream<IO>(self, io: IO, runtime: Option<Arc<dyn Runtime>>) -> WebSocketStream<IO>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        WebSocketStream::from_session(io, self.session, self.stream, timer)
+        WebSocketStream::from_session(io, self.session, self.stream, runtime)
     }
 }
 
