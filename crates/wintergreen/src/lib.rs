@@ -95,7 +95,7 @@ mod defaults;
 mod runtimes;
 pub mod upgrade;
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, ServerBuilder};
 pub use defaults::{client_options, server_options};
 #[cfg(feature = "runtime-async-std")]
 pub use runtimes::async_std;
