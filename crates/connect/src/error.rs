@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
-use wintergreen_handshake::HandshakeError;
+use wintergreen_handshake::{Fault, HandshakeError};
 
 /// Which bound ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,8 +98,9 @@ pub enum ConnectError {
     /// TLS failed.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// The server (or, accepting, the client's request) broke the opening handshake's
-    /// rules, or the caller's request was invalid: see [`HandshakeError`].
+    /// The peer broke the opening handshake's rules (the server's answer, or, accepting,
+    /// the client's request), or our policy refused the client's request: see
+    /// [`HandshakeError`] and its [`fault`](HandshakeError::fault).
     #[error("opening handshake: {0}")]
     Handshake(#[source] HandshakeError),
     /// The server refused the upgrade: its answer was not 101 (HTTP/1.1) or 2xx (HTTP/2).
@@ -140,8 +141,9 @@ impl ConnectError {
 }
 
 impl From<HandshakeError> for ConnectError {
-    /// Lifts a refusal ([`HandshakeError::UpgradeFailed`]) into [`ConnectError::Refused`]
-    /// and a bad URI into [`ConnectError::InvalidRequest`].
+    /// Sorts by fault: the server's refusal ([`HandshakeError::UpgradeFailed`]) becomes
+    /// [`ConnectError::Refused`], the caller's mistakes [`ConnectError::InvalidRequest`],
+    /// the rest (the peer's faults, our policy's refusal) [`ConnectError::Handshake`].
     fn from(err: HandshakeError) -> Self {
         match err {
             HandshakeError::UpgradeFailed {
@@ -153,9 +155,7 @@ impl From<HandshakeError> for ConnectError {
                 headers,
                 body,
             },
-            err @ (HandshakeError::InvalidUri(_) | HandshakeError::ReservedHeader(_)) => {
-                Self::invalid_request(err)
-            }
+            err if err.fault() == Fault::Caller => Self::invalid_request(err),
             err => Self::Handshake(err),
         }
     }

@@ -40,15 +40,17 @@ mod limits;
 mod negotiate;
 mod parse;
 mod request;
+mod response;
 mod server;
 mod write;
 
 pub use client::{ClientAccept, ClientHandshake, ClientRequest};
-pub use error::{HandshakeError, Rejection};
+pub use error::{Fault, HandshakeError, Rejection};
 pub use key::{WEBSOCKET_GUID, accept_key, generate_key, is_valid_key};
 pub use limits::HandshakeLimits;
 pub use negotiate::{AcceptPolicy, ClientOffer, Negotiated, check_version};
 pub use request::{RESERVED_REQUEST_HEADERS, UrlScheme, check_reserved_headers};
+pub use response::{HOP_BY_HOP_HEADERS, rejection_response, session_for};
 pub use server::{
     ServerAccept, ServerDecision, ServerHandshake, ServerReject, accept, validate_request,
     write_rejection, write_response,

@@ -85,26 +85,17 @@ pub fn write_response(response: &Response<()>) -> Vec<u8> {
     out
 }
 
-/// Writes a whole rejection response: its status, its header fields (less any
-/// `Content-Length`, `Transfer-Encoding` or `Connection`), `Content-Length`,
-/// `Connection: close`, and its body.
+/// Writes a whole HTTP/1.1 rejection response: [`rejection_response`](crate::rejection_response)
+/// (status, header fields less the hop-by-hop ones, `Content-Length`), then
+/// `Connection: close` and the body.
 pub fn write_rejection(rejection: &Rejection) -> Vec<u8> {
-    let body = rejection.body();
+    let response = crate::response::rejection_response(rejection, http::Version::HTTP_11);
+    let body = response.body();
     let mut out = Vec::with_capacity(128 + body.len());
-    push_status_line(&mut out, rejection.status());
-    for (name, value) in rejection.headers() {
-        if name != header::CONTENT_LENGTH
-            && name != header::TRANSFER_ENCODING
-            && name != header::CONNECTION
-        {
-            push_header(&mut out, name, value);
-        }
+    push_status_line(&mut out, response.status());
+    for (name, value) in response.headers() {
+        push_header(&mut out, name, value);
     }
-    push_raw_header(
-        &mut out,
-        "Content-Length",
-        body.len().to_string().as_bytes(),
-    );
     push_raw_header(&mut out, "Connection", b"close");
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);

@@ -19,7 +19,9 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use wintergreen_codec::{Role, Session};
 use wintergreen_handshake::headers::list_elements;
-use wintergreen_handshake::{ClientOffer, HandshakeError, UrlScheme, check_reserved_headers};
+use wintergreen_handshake::{
+    ClientOffer, HandshakeError, UrlScheme, check_reserved_headers, session_for,
+};
 use wintergreen_http1::ClientConfig;
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
@@ -250,10 +252,7 @@ impl Http2Client {
                 return Err(err.into());
             }
         };
-        let mut session = Session::new(Role::Client, config.session.clone());
-        if let Some(extension) = negotiated.extension {
-            session = session.with_extension(extension);
-        }
+        let session = session_for(Role::Client, &config.session, negotiated.extension);
         let stream = H2Stream::new(send, recv)
             .with_max_write(self.max_write)
             .lingering_in(self.linger.clone());

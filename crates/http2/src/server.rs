@@ -11,12 +11,15 @@ use h2::RecvStream;
 use h2::ext::Protocol;
 use h2::server::SendResponse;
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use wintergreen_codec::{Role, Session};
-use wintergreen_handshake::{AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version};
+use wintergreen_codec::Role;
+use wintergreen_handshake::{
+    AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version, rejection_response,
+    session_for,
+};
 use wintergreen_http1::ServerConfig;
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
@@ -268,10 +271,7 @@ fn handle(
             return;
         }
     };
-    let mut session = Session::new(Role::Server, acceptance.session.clone());
-    if let Some(extension) = negotiated.extension {
-        session = session.with_extension(extension);
-    }
+    let session = session_for(Role::Server, &acceptance.session, negotiated.extension);
     let pipe = H2Stream::new(send, body).with_max_write(acceptance.max_write);
     tracing::debug!(stream = ?pipe.stream_id(), uri = %head.uri(), subprotocol = ?negotiated.subprotocol, "WebSocket over HTTP/2 accepted");
     let stream = WebSocketStream::from_session(
@@ -316,30 +316,11 @@ fn respond_status(respond: SendResponse<Bytes>, status: StatusCode, body: &'stat
     respond_rejection(respond, &rejection);
 }
 
-/// Header fields HTTP/2 forbids (RFC 9113 §8.2.2), plus `content-length`, which is set here.
-fn is_unsendable(name: &http::HeaderName) -> bool {
-    name == header::CONNECTION
-        || name == header::TRANSFER_ENCODING
-        || name == header::UPGRADE
-        || name == header::CONTENT_LENGTH
-        || name == "keep-alive"
-        || name == "proxy-connection"
-}
-
-/// Sends a rejection: its status, header fields and body, ending the stream.
+/// Sends a rejection ([`rejection_response`] for HTTP/2): its status, header fields and
+/// body, ending the stream.
 fn respond_rejection(mut respond: SendResponse<Bytes>, rejection: &Rejection) {
-    let body = rejection.body().clone();
-    let mut response = Response::new(());
-    *response.status_mut() = rejection.status();
-    for (name, value) in rejection.headers() {
-        if !is_unsendable(name) {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    match respond.send_response(response, body.is_empty()) {
+    let (parts, body) = rejection_response(rejection, Version::HTTP_2).into_parts();
+    match respond.send_response(Response::from_parts(parts, ()), body.is_empty()) {
         Ok(mut send) => {
             if !body.is_empty() {
                 if let Err(err) = send.send_data(body, true) {
