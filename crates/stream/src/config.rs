@@ -13,6 +13,9 @@ pub struct StreamConfig {
     pub read_buffer_size: usize,
     /// Send pings when idle and give up on a silent peer. Default: off.
     pub keepalive: Option<KeepAlive>,
+    /// Yield the pongs that answer the keep-alive's own pings as [`Message::Pong`](crate::Message)
+    /// too. Default: off (they are the driver's business, not the application's).
+    pub yield_keepalive_pongs: bool,
 }
 
 impl Default for StreamConfig {
@@ -21,6 +24,7 @@ impl Default for StreamConfig {
             max_write_buffer: 128 << 10,
             read_buffer_size: 64 << 10,
             keepalive: None,
+            yield_keepalive_pongs: false,
         }
     }
 }

@@ -41,6 +41,9 @@ pub(crate) struct Inner<IO> {
     runtime: Option<Arc<dyn Runtime>>,
     close_sleep: Option<(Instant, SleepSlot)>,
     keepalive: Option<KeepAliveState>,
+    /// Keep-alive pings sent whose pongs have not come back: those pongs are the driver's,
+    /// not the application's (unless [`StreamConfig::yield_keepalive_pongs`]).
+    keepalive_pings: usize,
     /// An error to report before the stream ends (keep-alive timeout, I/O failure).
     pending_error: Option<Error>,
     /// The transport is done: the stream yields its last events, then `None`.
@@ -48,6 +51,9 @@ pub(crate) struct Inner<IO> {
     /// The split writer half's waker, when its write is pending (see `poll_write_output`).
     pub(crate) writer_waker: Option<Waker>,
 }
+
+/// The payload of the driver's keep-alive pings, by which their pongs are known.
+const KEEPALIVE_PAYLOAD: &[u8] = b"wintergreen keep-alive";
 
 struct SleepSlot(Sleep);
 
@@ -96,6 +102,7 @@ where
                 runtime,
                 close_sleep: None,
                 keepalive,
+                keepalive_pings: 0,
                 pending_error: None,
                 finished: false,
                 writer_waker: None,
@@ -203,6 +210,9 @@ where
                 match event {
                     Ok(Event::Message(message)) => {
                         self.saw_peer();
+                        if self.is_keepalive_pong(&message) {
+                            continue;
+                        }
                         // Answers (pongs, the close echo) leave without waiting on them.
                         self.flush_opportunistically(cx);
                         return Poll::Ready(Some(Ok(message)));
@@ -271,6 +281,16 @@ where
         Poll::Ready(())
     }
 
+    /// Whether `message` answers one of our keep-alive pings and is ours to drop.
+    fn is_keepalive_pong(&mut self, message: &Message) -> bool {
+        let ours = matches!(message, Message::Pong(payload) if payload.as_ref() == KEEPALIVE_PAYLOAD)
+            && self.keepalive_pings > 0;
+        if ours {
+            self.keepalive_pings -= 1;
+        }
+        ours && !self.config.yield_keepalive_pongs
+    }
+
     fn saw_peer(&mut self) {
         if let (Some(keepalive), Some(runtime)) = (&mut self.keepalive, &self.runtime) {
             keepalive.last_seen = runtime.now();
@@ -317,7 +337,9 @@ where
         }
         keepalive.next_ping = now + interval.interval;
         // A failed ping means the session is closing; the close path takes over.
-        let _ = self.session.send_ping(b"");
+        if self.session.send_ping(KEEPALIVE_PAYLOAD).is_ok() {
+            self.keepalive_pings += 1;
+        }
         Poll::Ready(())
     }
 
