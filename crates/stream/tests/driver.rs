@@ -7,33 +7,20 @@
 //! The async driver over in-memory pipes: echo, cancel safety, split halves, backpressure,
 //! the close handshake and its timeout, keep-alive and automatic pongs.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use common::TestRuntime;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
 use wintergreen_codec::{
     CloseCode, Config, FrameDecoder, OpCode, Role, Rsv, Session, encode_frame,
 };
-use wintergreen_stream::{
-    BoxFuture, Error, KeepAlive, Message, Runtime, Sleep, StreamConfig, WebSocketStream,
-};
-
-/// Sleeps and spawns on tokio; no sockets (the pipes are in memory).
-#[derive(Debug)]
-struct TestRuntime;
-
-impl Runtime for TestRuntime {
-    fn sleep_until(&self, deadline: Instant) -> Sleep {
-        Box::pin(tokio::time::sleep_until(deadline.into()))
-    }
-
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-}
+use wintergreen_stream::{Error, KeepAlive, Message, StreamConfig, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(10);
 

@@ -7,29 +7,17 @@
 //! The keep-alive's own pongs are the driver's: they are not yielded to the application
 //! unless it asks (`StreamConfig::yield_keepalive_pongs`); other pongs always are.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
+use common::TestRuntime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
 use wintergreen_codec::{Config, OpCode, Role, Rsv, Session, encode_frame};
-use wintergreen_stream::{
-    BoxFuture, KeepAlive, Message, Runtime, Sleep, StreamConfig, WebSocketStream,
-};
-
-#[derive(Debug)]
-struct TestRuntime;
-
-impl Runtime for TestRuntime {
-    fn sleep_until(&self, deadline: Instant) -> Sleep {
-        Box::pin(tokio::time::sleep_until(deadline.into()))
-    }
-
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-}
+use wintergreen_stream::{KeepAlive, Message, StreamConfig, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
