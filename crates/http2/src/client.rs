@@ -25,7 +25,7 @@ use wintergreen_handshake::{
 use wintergreen_http1::ClientConfig;
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
-use crate::config::Http2Config;
+use crate::config::{Http2Config, apply_settings};
 use crate::error::Error;
 use crate::pipe::{H2Stream, Halves, Lingering};
 
@@ -123,15 +123,8 @@ impl Http2Client {
     {
         let deadline = runtime.now() + config.settings_timeout;
         let mut builder = h2::client::Builder::new();
-        builder
-            .enable_push(false)
-            .initial_window_size(config.initial_stream_window_size)
-            .initial_connection_window_size(config.initial_connection_window_size)
-            .max_frame_size(config.max_frame_size)
-            .max_header_list_size(config.max_header_list_size)
-            .max_concurrent_streams(config.max_concurrent_streams)
-            .max_send_buffer_size(config.max_send_buffer_size)
-            .data_frame_budget(config.effective_data_frame_budget());
+        builder.enable_push(false);
+        apply_settings!(builder, config);
         let (send, mut connection) = timeout_at(&*runtime, deadline, builder.handshake(io))
             .await
             .ok_or(Error::SettingsTimeout)?

@@ -24,7 +24,7 @@ use wintergreen_http1::ServerConfig;
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
 use crate::client::WEBSOCKET_PROTOCOL;
-use crate::config::{Http2Config, OtherRequests};
+use crate::config::{Http2Config, OtherRequests, apply_settings};
 use crate::error::Error;
 use crate::pipe::H2Stream;
 
@@ -113,15 +113,8 @@ impl Http2Acceptor {
     {
         let deadline = runtime.now() + config.settings_timeout;
         let mut builder = h2::server::Builder::new();
-        builder
-            .enable_connect_protocol()
-            .initial_window_size(config.initial_stream_window_size)
-            .initial_connection_window_size(config.initial_connection_window_size)
-            .max_frame_size(config.max_frame_size)
-            .max_header_list_size(config.max_header_list_size)
-            .max_concurrent_streams(config.max_concurrent_streams)
-            .max_send_buffer_size(config.max_send_buffer_size)
-            .data_frame_budget(config.effective_data_frame_budget());
+        builder.enable_connect_protocol();
+        apply_settings!(builder, config);
         let connection = timeout_at(&*runtime, deadline, builder.handshake::<IO, Bytes>(io))
             .await
             .ok_or(Error::Timeout("HTTP/2 connection preface"))??;

@@ -34,77 +34,42 @@ macro_rules! suite {
             block_on(suite::bounded(runtime.clone(), test(runtime)));
         }
 
-        #[test]
-        fn ws_round_trip_over_http1() {
-            run(suite::ws_round_trip_over_http1);
+        $crate::suite_tests! {
+            ws_round_trip_over_http1,
+            defaults_offer_and_accept_deflate,
+            a_refusal_is_one_pattern_away,
+            the_close_handshake_ends_both_sides,
+            a_message_over_the_limit_closes_with_1009,
+            a_refused_tcp_connect_names_the_address,
+            #[cfg(feature = "http2")]
+            h2c_round_trip_and_shared_connection,
+            #[cfg(feature = "http2")]
+            prefer_falls_back_to_http1_on_a_new_connection,
+            #[cfg(feature = "rustls")]
+            wss_over_http1,
+            #[cfg(feature = "rustls")]
+            wss_rejects_an_unknown_ca_with_a_typed_error,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            wss_over_http2_with_a_shared_connection,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            wss_prefer_falls_back_through_alpn,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            wss_require_fails_without_h2_alpn,
         }
+    };
+}
 
-        #[test]
-        fn defaults_offer_and_accept_deflate() {
-            run(suite::defaults_offer_and_accept_deflate);
-        }
-
-        #[test]
-        fn a_refusal_is_one_pattern_away() {
-            run(suite::a_refusal_is_one_pattern_away);
-        }
-
-        #[test]
-        fn the_close_handshake_ends_both_sides() {
-            run(suite::the_close_handshake_ends_both_sides);
-        }
-
-        #[test]
-        fn a_message_over_the_limit_closes_with_1009() {
-            run(suite::a_message_over_the_limit_closes_with_1009);
-        }
-
-        #[test]
-        fn a_refused_tcp_connect_names_the_address() {
-            run(suite::a_refused_tcp_connect_names_the_address);
-        }
-
-        #[cfg(feature = "http2")]
-        #[test]
-        fn h2c_round_trip_and_shared_connection() {
-            run(suite::h2c_round_trip_and_shared_connection);
-        }
-
-        #[cfg(feature = "http2")]
-        #[test]
-        fn prefer_falls_back_to_http1_on_a_new_connection() {
-            run(suite::prefer_falls_back_to_http1_on_a_new_connection);
-        }
-
-        #[cfg(feature = "rustls")]
-        #[test]
-        fn wss_over_http1() {
-            run(suite::wss_over_http1);
-        }
-
-        #[cfg(feature = "rustls")]
-        #[test]
-        fn wss_rejects_an_unknown_ca_with_a_typed_error() {
-            run(suite::wss_rejects_an_unknown_ca_with_a_typed_error);
-        }
-
-        #[cfg(all(feature = "rustls", feature = "http2"))]
-        #[test]
-        fn wss_over_http2_with_a_shared_connection() {
-            run(suite::wss_over_http2_with_a_shared_connection);
-        }
-
-        #[cfg(all(feature = "rustls", feature = "http2"))]
-        #[test]
-        fn wss_prefer_falls_back_through_alpn() {
-            run(suite::wss_prefer_falls_back_through_alpn);
-        }
-
-        #[cfg(all(feature = "rustls", feature = "http2"))]
-        #[test]
-        fn wss_require_fails_without_h2_alpn() {
-            run(suite::wss_require_fails_without_h2_alpn);
-        }
+/// One `#[test]` per suite function, each run with the instantiating file's `run`.
+#[macro_export]
+macro_rules! suite_tests {
+    ($($(#[$cfg:meta])* $name:ident),* $(,)?) => {
+        $(
+            $(#[$cfg])*
+            #[test]
+            fn $name() {
+                run(suite::$name);
+            }
+        )*
     };
 }
 
