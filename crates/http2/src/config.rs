@@ -6,8 +6,9 @@ use std::time::Duration;
 /// [`Http2Config::default`] and set the fields you need; new fields will get defaults.
 ///
 /// Per-WebSocket settings (subprotocols, extensions, session limits, the handshake timeout)
-/// stay in [`ClientOptions`](wintergreen_stream::ClientOptions) and
-/// [`ServerOptions`](wintergreen_stream::ServerOptions), shared with HTTP/1.1.
+/// stay in [`ClientConfig`](wintergreen_http1::ClientConfig),
+/// [`ServerConfig`](wintergreen_http1::ServerConfig) and
+/// [`StreamConfig`](wintergreen_stream::StreamConfig), shared with HTTP/1.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Http2Config {
