@@ -4,23 +4,13 @@
 use std::sync::Arc;
 
 use http::header::{self, SEC_WEBSOCKET_PROTOCOL};
-use http::{HeaderMap, HeaderName, Method, Request, Response, Uri};
+use http::{HeaderMap, Method, Request, Response, Uri};
 use wintergreen_codec::ExtensionFactory;
 
 use crate::error::HandshakeError;
 use crate::headers::{has_token, list_elements};
 use crate::negotiate::ClientOffer;
-
-/// Request header fields the handshake writes itself.
-const RESERVED_REQUEST_HEADERS: &[HeaderName] = &[
-    header::HOST,
-    header::UPGRADE,
-    header::CONNECTION,
-    header::SEC_WEBSOCKET_KEY,
-    header::SEC_WEBSOCKET_VERSION,
-    header::SEC_WEBSOCKET_EXTENSIONS,
-    header::SEC_WEBSOCKET_ACCEPT,
-];
+use crate::request::{UrlScheme, check_reserved_headers};
 
 /// What a client asks for: the target, extra headers, subprotocols, extensions. A
 /// transport [`prepare`](Self::prepare)s it and writes the result in its HTTP version.
@@ -122,14 +112,7 @@ impl ClientRequest {
 /// The `Host` value and request target for a WebSocket URI (RFC 6455 §3, §4.1 items 2–4).
 fn host_and_target(uri: &Uri) -> Result<(String, String), HandshakeError> {
     let invalid = |why: &str| HandshakeError::InvalidUri(format!("{uri}: {why}"));
-    let scheme = uri.scheme_str().ok_or_else(|| invalid("no scheme"))?;
-    let default_port = if scheme.eq_ignore_ascii_case("ws") || scheme.eq_ignore_ascii_case("http") {
-        80
-    } else if scheme.eq_ignore_ascii_case("wss") || scheme.eq_ignore_ascii_case("https") {
-        443
-    } else {
-        return Err(invalid("the scheme must be ws, wss, http or https"));
-    };
+    let default_port = UrlScheme::of(uri)?.default_port();
     let host = uri
         .host()
         .filter(|h| !h.is_empty())
@@ -177,12 +160,7 @@ impl ClientRequest {
         }
         let (host, target) = host_and_target(request.uri())?;
         let mut headers = request.headers().clone();
-        if let Some(reserved) = RESERVED_REQUEST_HEADERS
-            .iter()
-            .find(|name| headers.contains_key(*name))
-        {
-            return Err(HandshakeError::ReservedHeader(reserved.clone()));
-        }
+        check_reserved_headers(&headers)?;
         for protocol in list_elements(&headers, SEC_WEBSOCKET_PROTOCOL) {
             subprotocols.push(String::from_utf8_lossy(protocol).into_owned());
         }

@@ -124,7 +124,36 @@ pub enum HandshakeError {
     ServerNegotiation(String),
 }
 
+/// Who a failed handshake is the fault of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// This side's caller: an invalid request to build, a misused handshake value, or this
+    /// server's own negotiation.
+    Caller,
+    /// The peer broke the handshake's rules (a malformed or oversized head, a wrong accept
+    /// key, an unoffered subprotocol or extension, a bad request, a closed connection).
+    Peer,
+    /// A refusal by rule, not a fault: the server answered a non-101/2xx status
+    /// ([`UpgradeFailed`](HandshakeError::UpgradeFailed)), or our policy refused the
+    /// request ([`Rejected`](HandshakeError::Rejected)).
+    Refusal,
+}
+
 impl HandshakeError {
+    /// Who is at fault: the caller, the peer, or neither (a refusal).
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::InvalidUri(_)
+            | Self::InvalidSubprotocol(_)
+            | Self::InvalidExtensionOffer(_)
+            | Self::ReservedHeader(_)
+            | Self::ServerNegotiation(_) => Fault::Caller,
+            Self::UpgradeFailed { .. } | Self::Rejected(_) => Fault::Refusal,
+            _ => Fault::Peer,
+        }
+    }
+
     /// The status a server answers this error with: 426 for a wrong
     /// `Sec-WebSocket-Version`, the policy's status for
     /// [`Rejected`](Self::Rejected), 500 for [`ServerNegotiation`](Self::ServerNegotiation),
@@ -242,5 +271,28 @@ impl Rejection {
 impl From<StatusCode> for Rejection {
     fn from(status: StatusCode) -> Self {
         Self::new(status)
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_sorted_by_fault() {
+        assert_eq!(
+            HandshakeError::InvalidUri("x".into()).fault(),
+            Fault::Caller
+        );
+        assert_eq!(HandshakeError::MissingAccept.fault(), Fault::Peer);
+        assert_eq!(HandshakeError::MissingKey.fault(), Fault::Peer);
+        let refused = HandshakeError::UpgradeFailed {
+            status: StatusCode::FORBIDDEN,
+            headers: Box::default(),
+            body: Bytes::new(),
+        };
+        assert_eq!(refused.fault(), Fault::Refusal);
+        let rejected = HandshakeError::Rejected(Rejection::new(StatusCode::FORBIDDEN));
+        assert_eq!(rejected.fault(), Fault::Refusal);
     }
 }

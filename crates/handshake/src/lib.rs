@@ -50,12 +50,16 @@ mod error;
 pub mod headers;
 mod key;
 mod negotiate;
+mod request;
+mod response;
 mod server;
 
 pub use client::{ClientRequest, PreparedRequest, validate_response};
-pub use error::{HandshakeError, MAX_REJECTION_MESSAGE, Rejection};
+pub use error::{Fault, HandshakeError, MAX_REJECTION_MESSAGE, Rejection};
 pub use key::{WEBSOCKET_GUID, accept_key, generate_key, is_valid_key};
 pub use negotiate::{AcceptPolicy, ClientOffer, Negotiated, check_version};
+pub use request::{RESERVED_REQUEST_HEADERS, UrlScheme, check_reserved_headers};
+pub use response::{HOP_BY_HOP_HEADERS, rejection_response, session_for};
 pub use server::{accept, validate_request};
 
 #[cfg(test)]

@@ -323,6 +323,13 @@ impl AcceptPolicy {
         self
     }
 
+    /// Supports no extension at all (removes those added so far).
+    #[must_use]
+    pub fn no_extensions(mut self) -> Self {
+        self.extensions.clear();
+        self
+    }
+
     /// Checks each request before negotiation (e.g. its `Origin`, cookies or path);
     /// returning a [`Rejection`] refuses it with that response.
     #[must_use]

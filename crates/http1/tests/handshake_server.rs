@@ -320,7 +320,7 @@ fn policy_rejects_with_its_status_headers_and_body() {
     );
     assert_eq!(
         text(&rejected.response_bytes),
-        "HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 10\r\nConnection: close\r\n\r\nbad origin"
+        "HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\nConnection: close\r\n\r\nbad origin"
     );
 }
 

@@ -12,31 +12,22 @@ use h2::client::{ResponseFuture, SendRequest};
 use h2::ext::Protocol;
 use h2::{Ping, Reason, RecvStream, SendStream};
 use http::header::{self, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, HeaderName, Method, Request, Response, Uri, Version};
+use http::uri::{Authority, PathAndQuery};
+use http::{HeaderMap, Method, Request, Response, Uri, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use wintergreen_codec::{Role, Session};
 use wintergreen_handshake::headers::list_elements;
-use wintergreen_handshake::{ClientOffer, HandshakeError};
-use wintergreen_stream::{ClientConfig, ClientOptions, Timer, WebSocketStream};
+use wintergreen_handshake::{
+    ClientOffer, HandshakeError, UrlScheme, check_reserved_headers, session_for,
+};
+use wintergreen_http1::ClientConfig;
+use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
-use crate::config::Http2Config;
+use crate::config::{Http2Config, apply_settings};
 use crate::error::Error;
 use crate::pipe::{H2Stream, Halves, Lingering};
-use crate::rt::{Executor, until};
-
-/// Request header fields the extended CONNECT writes itself (or that HTTP/2 forbids).
-const RESERVED_REQUEST_HEADERS: &[HeaderName] = &[
-    header::HOST,
-    header::UPGRADE,
-    header::CONNECTION,
-    header::SEC_WEBSOCKET_KEY,
-    header::SEC_WEBSOCKET_VERSION,
-    header::SEC_WEBSOCKET_EXTENSIONS,
-    header::SEC_WEBSOCKET_ACCEPT,
-];
 
 /// The `:protocol` of a WebSocket's extended CONNECT (RFC 8441 §4).
 pub(crate) const WEBSOCKET_PROTOCOL: &str = "websocket";
@@ -64,7 +55,7 @@ pub struct Http2Upgraded {
 #[derive(Debug, Clone)]
 pub struct Http2Client {
     send: SendRequest<Bytes>,
-    timer: Option<Arc<dyn Timer>>,
+    runtime: Arc<dyn Runtime>,
     max_write: usize,
     /// The connection task's queue of dropped streams to linger.
     linger: mpsc::Sender<Halves>,
@@ -79,7 +70,7 @@ const MAX_LINGERING: usize = 1024;
 async fn drive<IO>(
     connection: h2::client::Connection<IO, Bytes>,
     mut incoming: mpsc::Receiver<Halves>,
-    timer: Option<Arc<dyn Timer>>,
+    runtime: Arc<dyn Runtime>,
     linger: Duration,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
@@ -91,9 +82,7 @@ async fn drive<IO>(
         while queue_open {
             match incoming.poll_recv(cx) {
                 Poll::Ready(Some(halves)) => {
-                    let until = timer
-                        .as_ref()
-                        .map(|timer| timer.sleep_until(Instant::now() + linger));
+                    let until = runtime.sleep_until(runtime.now() + linger);
                     lingering.push(Lingering::new(halves, until));
                 }
                 Poll::Ready(None) => queue_open = false,
@@ -112,9 +101,9 @@ async fn drive<IO>(
 
 impl Http2Client {
     /// Starts HTTP/2 with prior knowledge over `io` (TCP for `ws://`, or a TLS stream that
-    /// negotiated `h2` through ALPN), spawns the connection's driver task with `executor`,
+    /// negotiated `h2` through ALPN), spawns the connection's driver task on `runtime`,
     /// and waits for the server's SETTINGS, bounded by
-    /// [`settings_timeout`](Http2Config::settings_timeout) when a `timer` is given.
+    /// [`settings_timeout`](Http2Config::settings_timeout).
     ///
     /// The wait is one PING round trip: a server's first frame is its SETTINGS (RFC 9113
     /// §3.4) and h2 applies it before reading on, so once the PING's ACK is in, the
@@ -127,38 +116,30 @@ impl Http2Client {
     pub async fn handshake<IO>(
         io: IO,
         config: &Http2Config,
-        executor: &dyn Executor,
-        timer: Option<Arc<dyn Timer>>,
+        runtime: Arc<dyn Runtime>,
     ) -> Result<Self, Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let deadline = Instant::now() + config.settings_timeout;
+        let deadline = runtime.now() + config.settings_timeout;
         let mut builder = h2::client::Builder::new();
-        builder
-            .enable_push(false)
-            .initial_window_size(config.initial_stream_window_size)
-            .initial_connection_window_size(config.initial_connection_window_size)
-            .max_frame_size(config.max_frame_size)
-            .max_header_list_size(config.max_header_list_size)
-            .max_concurrent_streams(config.max_concurrent_streams)
-            .max_send_buffer_size(config.max_send_buffer_size)
-            .data_frame_budget(config.effective_data_frame_budget());
-        let (send, mut connection) = until(timer.as_ref(), deadline, builder.handshake(io))
+        builder.enable_push(false);
+        apply_settings!(builder, config);
+        let (send, mut connection) = timeout_at(&*runtime, deadline, builder.handshake(io))
             .await
             .ok_or(Error::SettingsTimeout)?
             .map_err(Error::Preface)?;
         let ping = connection.ping_pong();
         let (linger_tx, linger_rx) = mpsc::channel(MAX_LINGERING);
         let span = tracing::debug_span!("h2_client");
-        executor.execute(Box::pin(
-            drive(connection, linger_rx, timer.clone(), config.linger).instrument(span),
+        runtime.spawn(Box::pin(
+            drive(connection, linger_rx, Arc::clone(&runtime), config.linger).instrument(span),
         ));
         let Some(mut ping) = ping else {
             // Cannot happen: the pinger is taken only here.
             return Err(Error::SettingsTimeout);
         };
-        until(timer.as_ref(), deadline, ping.ping(Ping::opaque()))
+        timeout_at(&*runtime, deadline, ping.ping(Ping::opaque()))
             .await
             .ok_or(Error::SettingsTimeout)?
             .map_err(Error::Preface)?;
@@ -172,7 +153,7 @@ impl Http2Client {
         }
         Ok(Self {
             send,
-            timer,
+            runtime,
             max_write: config.max_send_buffer_size,
             linger: linger_tx,
         })
@@ -187,10 +168,9 @@ impl Http2Client {
     ///
     /// `request` names the target: a `ws://`/`wss://` (or `http://`/`https://`) URI whose
     /// authority and path become `:authority` and `:path` (`:scheme` is `http`/`https`),
-    /// with header fields for the request. From `options` come the subprotocols,
-    /// extensions, extra headers and session limits ([`ClientOptions::client`]), the driver
-    /// settings ([`ClientOptions::stream`]) and the bound on the whole exchange
-    /// ([`ClientOptions::handshake_timeout`], when the connection has a timer).
+    /// with header fields for the request. From `config` come the subprotocols,
+    /// extensions, extra headers and session limits; `stream` are the driver settings and
+    /// `timeout` bounds the whole exchange.
     ///
     /// The request is `:method CONNECT`, `:protocol websocket`, `sec-websocket-version: 13`,
     /// the offers, then the caller's fields; it does not end the stream. Any 2xx answer
@@ -205,24 +185,23 @@ impl Http2Client {
     pub async fn websocket(
         &self,
         request: Request<()>,
-        options: &ClientOptions,
+        config: &ClientConfig,
+        stream: StreamConfig,
+        timeout: Duration,
     ) -> Result<(WebSocketStream<H2Stream>, Response<()>), Error> {
-        let upgraded = self
-            .upgrade(request, &options.client, options.handshake_timeout)
-            .await?;
+        let upgraded = self.upgrade(request, config, timeout).await?;
         let stream = WebSocketStream::from_session(
             upgraded.stream,
             upgraded.session,
-            options.stream.clone(),
-            self.timer.clone(),
+            stream,
+            Some(Arc::clone(&self.runtime)),
         );
         Ok((stream, upgraded.response))
     }
 
     /// The extended CONNECT exchange of [`websocket`](Self::websocket), without the
     /// driver: returns the byte pipe and the client session to drive over it (for example
-    /// in a runtime adapter's own transport type). `timeout` bounds the exchange when the
-    /// connection has a timer.
+    /// in a transport type of the caller's). `timeout` bounds the exchange.
     ///
     /// # Errors
     /// As [`websocket`](Self::websocket).
@@ -235,11 +214,11 @@ impl Http2Client {
         if !self.is_extended_connect_enabled() {
             return Err(Error::ExtendedConnectDisabled);
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = self.runtime.now() + timeout;
         let (request, offer) = connect_request(request, config)?;
         tracing::debug!(uri = %request.uri(), subprotocols = ?offer.subprotocols(), "opening a WebSocket over HTTP/2");
         let (response, mut send) = self.open(request, false, deadline).await?;
-        let response = match until(self.timer.as_ref(), deadline, response).await {
+        let response = match timeout_at(&*self.runtime, deadline, response).await {
             Some(response) => response?,
             None => {
                 send.send_reset(Reason::CANCEL);
@@ -266,10 +245,7 @@ impl Http2Client {
                 return Err(err.into());
             }
         };
-        let mut session = Session::new(Role::Client, config.session.clone());
-        if let Some(extension) = negotiated.extension {
-            session = session.with_extension(extension);
-        }
+        let session = session_for(Role::Client, &config.session, negotiated.extension);
         let stream = H2Stream::new(send, recv)
             .with_max_write(self.max_write)
             .lingering_in(self.linger.clone());
@@ -310,7 +286,7 @@ impl Http2Client {
         end_of_stream: bool,
         deadline: Instant,
     ) -> Result<(ResponseFuture, SendStream<Bytes>), Error> {
-        let mut send = until(self.timer.as_ref(), deadline, self.send.clone().ready())
+        let mut send = timeout_at(&*self.runtime, deadline, self.send.clone().ready())
             .await
             .ok_or(Error::Timeout("a free HTTP/2 stream"))??;
         Ok(send.send_request(request, end_of_stream)?)
@@ -337,7 +313,7 @@ async fn read_body(
             }
         }
     };
-    let _ = until(client.timer.as_ref(), deadline, read).await;
+    let _ = timeout_at(&*client.runtime, deadline, read).await;
     body.freeze()
 }
 
@@ -361,12 +337,7 @@ fn connect_request(
             headers.append(name.clone(), value);
         }
     }
-    if let Some(reserved) = RESERVED_REQUEST_HEADERS
-        .iter()
-        .find(|name| headers.contains_key(*name))
-    {
-        return Err(HandshakeError::ReservedHeader(reserved.clone()));
-    }
+    check_reserved_headers(&headers)?;
     let mut subprotocols = config.subprotocols.clone();
     subprotocols.extend(
         list_elements(&headers, header::SEC_WEBSOCKET_PROTOCOL)
@@ -405,14 +376,7 @@ fn connect_request(
 /// target's `http`/`https` scheme, authority and path.
 fn connect_uri(uri: &Uri) -> Result<Uri, HandshakeError> {
     let invalid = |why: &str| HandshakeError::InvalidUri(format!("{uri}: {why}"));
-    let scheme = uri.scheme_str().ok_or_else(|| invalid("no scheme"))?;
-    let scheme = if scheme.eq_ignore_ascii_case("ws") || scheme.eq_ignore_ascii_case("http") {
-        Scheme::HTTP
-    } else if scheme.eq_ignore_ascii_case("wss") || scheme.eq_ignore_ascii_case("https") {
-        Scheme::HTTPS
-    } else {
-        return Err(invalid("the scheme must be ws, wss, http or https"));
-    };
+    let scheme = UrlScheme::of(uri)?.http_scheme();
     let authority: Authority = uri
         .authority()
         .filter(|a| !a.host().is_empty())

@@ -6,8 +6,9 @@ use std::time::Duration;
 /// [`Http2Config::default`] and set the fields you need; new fields will get defaults.
 ///
 /// Per-WebSocket settings (subprotocols, extensions, session limits, the handshake timeout)
-/// stay in [`ClientOptions`](wintergreen_stream::ClientOptions) and
-/// [`ServerOptions`](wintergreen_stream::ServerOptions), shared with HTTP/1.1.
+/// stay in [`ClientConfig`](wintergreen_http1::ClientConfig),
+/// [`ServerConfig`](wintergreen_http1::ServerConfig) and
+/// [`StreamConfig`](wintergreen_stream::StreamConfig), shared with HTTP/1.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Http2Config {
@@ -120,3 +121,20 @@ pub enum OtherRequests {
     /// h2's request body and response handle, to answer as it likes.
     HandBack,
 }
+
+/// Applies the settings both roles announce to an h2 client or server builder (two types
+/// with the same setters), once.
+macro_rules! apply_settings {
+    ($builder:expr, $config:expr) => {{
+        let config: &$crate::config::Http2Config = $config;
+        $builder
+            .initial_window_size(config.initial_stream_window_size)
+            .initial_connection_window_size(config.initial_connection_window_size)
+            .max_frame_size(config.max_frame_size)
+            .max_header_list_size(config.max_header_list_size)
+            .max_concurrent_streams(config.max_concurrent_streams)
+            .max_send_buffer_size(config.max_send_buffer_size)
+            .data_frame_budget(config.effective_data_frame_budget());
+    }};
+}
+pub(crate) use apply_settings;

@@ -61,22 +61,6 @@ impl Error {
     }
 }
 
-impl From<Error> for wintergreen_stream::Error {
-    /// Keeps the errors the runtime-agnostic layer knows by name (extended CONNECT
-    /// disabled, handshake failures such as `UpgradeFailed`, I/O, timeouts) typed, and
-    /// carries the rest as [`Http2`](wintergreen_stream::Error::Http2).
-    fn from(err: Error) -> Self {
-        match err {
-            Error::ExtendedConnectDisabled => Self::ExtendedConnectDisabled,
-            Error::Handshake(err) => Self::Handshake(err.into()),
-            Error::Io(err) => Self::Io(err),
-            Error::Timeout(what) => Self::Timeout(what),
-            Error::SettingsTimeout => Self::Timeout("HTTP/2 SETTINGS"),
-            other => Self::Http2(Box::new(other)),
-        }
-    }
-}
-
 /// An h2 error as an I/O error for the byte pipe, keeping the h2 error as the source.
 pub(crate) fn into_io(err: h2::Error) -> io::Error {
     if err.is_io() {

@@ -21,30 +21,25 @@
 //!   with wintergreen-handshake's rules and an [`AcceptPolicy`](wintergreen_handshake::AcceptPolicy),
 //!   and yields [`Incoming`] WebSockets (and other requests, if asked).
 //!
-//! The connection's driver task is spawned through an [`Executor`] and waits are bounded
-//! with a [`Timer`](wintergreen_stream::Timer): both come from a runtime adapter
-//! (wintergreen-tokio's `http2` feature), so this crate runs on any runtime.
+//! The connection's driver task is spawned, and waits are bounded, through a
+//! [`Runtime`](wintergreen_stream::Runtime) (wintergreen-tokio, wintergreen-smol, …), so
+//! this crate runs on any runtime. Connecting (TCP, TLS with ALPN) is the caller's:
+//! wintergreen-connect does it for every runtime.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), wintergreen_http2::Error> {
 //! use std::sync::Arc;
-//! use wintergreen_http2::{BoxFuture, Http2Client, Http2Config};
-//! use wintergreen_stream::{ClientOptions, Message};
-//! # #[derive(Debug)] struct TokioTimer;
-//! # impl wintergreen_stream::Timer for TokioTimer {
-//! #     fn sleep_until(&self, at: std::time::Instant) -> wintergreen_stream::Sleep {
-//! #         Box::pin(tokio::time::sleep_until(at.into()))
-//! #     }
-//! # }
+//! use std::time::Duration;
+//! use wintergreen_http2::{Http2Client, Http2Config};
+//! use wintergreen_stream::{Message, StreamConfig};
 //!
 //! let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await?;
-//! let spawn = |future: BoxFuture| {
-//!     tokio::spawn(future);
-//! };
-//! let timer: Arc<dyn wintergreen_stream::Timer> = Arc::new(TokioTimer);
-//! let client = Http2Client::handshake(tcp, &Http2Config::default(), &spawn, Some(timer)).await?;
+//! let client = Http2Client::handshake(tcp, &Http2Config::default(), Arc::new(wintergreen_tokio::Tokio)).await?;
 //! let request = http::Request::get("ws://127.0.0.1:8080/chat").body(()).unwrap();
-//! let (mut ws, _response) = client.websocket(request, &ClientOptions::default()).await?;
+//! let config = wintergreen_http1::ClientConfig::default();
+//! let (mut ws, _response) = client
+//!     .websocket(request, &config, StreamConfig::default(), Duration::from_secs(10))
+//!     .await?;
 //! ws.send_message(Message::text("hello")).await.ok();
 //! # Ok(()) }
 //! ```
@@ -55,14 +50,12 @@ mod client;
 mod config;
 mod error;
 mod pipe;
-mod rt;
 mod server;
 
 pub use client::{Http2Client, Http2Upgraded};
 pub use config::{Http2Config, OtherRequests};
 pub use error::Error;
 pub use pipe::H2Stream;
-pub use rt::{BoxFuture, Executor};
 pub use server::{AcceptedWebSocket, Http2Acceptor, Incoming, PlainRequest};
 
 /// The h2 crate this transport is built on, for naming its types

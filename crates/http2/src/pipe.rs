@@ -302,7 +302,7 @@ impl Drop for H2Stream {
 /// linger time passes), so that h2 does not reset it with data still queued.
 pub(crate) struct Lingering {
     halves: Halves,
-    until: Option<wintergreen_stream::Sleep>,
+    until: wintergreen_stream::Sleep,
 }
 
 impl std::fmt::Debug for Lingering {
@@ -314,7 +314,7 @@ impl std::fmt::Debug for Lingering {
 }
 
 impl Lingering {
-    pub(crate) fn new(halves: Halves, until: Option<wintergreen_stream::Sleep>) -> Self {
+    pub(crate) fn new(halves: Halves, until: wintergreen_stream::Sleep) -> Self {
         Self { halves, until }
     }
 
@@ -330,9 +330,6 @@ impl Lingering {
                 Poll::Pending => break,
             }
         }
-        match &mut self.until {
-            Some(sleep) => sleep.as_mut().poll(cx),
-            None => Poll::Pending,
-        }
+        self.until.as_mut().poll(cx)
     }
 }

@@ -5,26 +5,28 @@ use std::future::poll_fn;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use h2::RecvStream;
 use h2::ext::Protocol;
 use h2::server::SendResponse;
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use wintergreen_codec::{Role, Session};
-use wintergreen_handshake::{AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version};
-use wintergreen_stream::{ServerOptions, StreamConfig, Timer, WebSocketStream};
+use wintergreen_codec::Role;
+use wintergreen_handshake::{
+    AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version, rejection_response,
+    session_for,
+};
+use wintergreen_http1::ServerConfig;
+use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
 use crate::client::WEBSOCKET_PROTOCOL;
-use crate::config::{Http2Config, OtherRequests};
+use crate::config::{Http2Config, OtherRequests, apply_settings};
 use crate::error::Error;
 use crate::pipe::H2Stream;
-use crate::rt::{Executor, until};
 
 /// What a server connection hands to the application.
 #[derive(Debug)]
@@ -67,7 +69,7 @@ pub struct AcceptedWebSocket {
 /// for `websocket` is judged there:
 /// - `sec-websocket-version` must list 13 ([`check_version`]: 400 when missing, 426 with
 ///   `sec-websocket-version: 13` otherwise);
-/// - the [`AcceptPolicy`] in [`ServerOptions`] runs its check, chooses the subprotocol and
+/// - the [`AcceptPolicy`] in the [`ServerConfig`] runs its check, chooses the subprotocol and
 ///   negotiates the extension (its rejection is answered as it says);
 /// - the answer is 200 with the negotiated `sec-websocket-protocol`/`-extensions` and the
 ///   policy's extra headers (no key, no accept: RFC 8441 §5).
@@ -85,7 +87,7 @@ struct Acceptance {
     policy: AcceptPolicy,
     session: wintergreen_codec::Config,
     stream: StreamConfig,
-    timer: Option<Arc<dyn Timer>>,
+    runtime: Arc<dyn Runtime>,
     other_requests: OtherRequests,
     max_write: usize,
 }
@@ -93,47 +95,41 @@ struct Acceptance {
 impl Http2Acceptor {
     /// Reads the client's connection preface on `io` (prior knowledge: h2c, or TLS that
     /// negotiated `h2`), announcing `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, then spawns the
-    /// connection's task with `executor`. The preface is bounded by
-    /// [`ServerOptions::handshake_timeout`] when a `timer` is given.
+    /// connection's task on `runtime`. The preface is bounded by
+    /// [`settings_timeout`](Http2Config::settings_timeout). Each WebSocket is judged with
+    /// `server`'s policy and runs its session settings, driven with `stream`'s settings.
     ///
     /// # Errors
     /// The h2 error when the preface is not HTTP/2; [`Error::Timeout`].
     pub async fn handshake<IO>(
         io: IO,
-        options: &ServerOptions,
+        server: &ServerConfig,
+        stream: &StreamConfig,
         config: &Http2Config,
-        executor: &dyn Executor,
-        timer: Option<Arc<dyn Timer>>,
+        runtime: Arc<dyn Runtime>,
     ) -> Result<Self, Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let deadline = Instant::now() + options.handshake_timeout;
+        let deadline = runtime.now() + config.settings_timeout;
         let mut builder = h2::server::Builder::new();
-        builder
-            .enable_connect_protocol()
-            .initial_window_size(config.initial_stream_window_size)
-            .initial_connection_window_size(config.initial_connection_window_size)
-            .max_frame_size(config.max_frame_size)
-            .max_header_list_size(config.max_header_list_size)
-            .max_concurrent_streams(config.max_concurrent_streams)
-            .max_send_buffer_size(config.max_send_buffer_size)
-            .data_frame_budget(config.effective_data_frame_budget());
-        let connection = until(timer.as_ref(), deadline, builder.handshake::<IO, Bytes>(io))
+        builder.enable_connect_protocol();
+        apply_settings!(builder, config);
+        let connection = timeout_at(&*runtime, deadline, builder.handshake::<IO, Bytes>(io))
             .await
             .ok_or(Error::Timeout("HTTP/2 connection preface"))??;
         tracing::debug!("HTTP/2 server connection ready");
         let (tx, rx) = mpsc::channel(config.accept_backlog.max(1));
         let acceptance = Acceptance {
-            policy: options.server.policy.clone(),
-            session: options.server.session.clone(),
-            stream: options.stream.clone(),
-            timer,
+            policy: server.policy.clone(),
+            session: server.session.clone(),
+            stream: stream.clone(),
+            runtime: Arc::clone(&runtime),
             other_requests: config.other_requests,
             max_write: config.max_send_buffer_size,
         };
         let span = tracing::debug_span!("h2_server");
-        executor.execute(Box::pin(serve(connection, tx, acceptance).instrument(span)));
+        runtime.spawn(Box::pin(serve(connection, tx, acceptance).instrument(span)));
         Ok(Self { incoming: rx })
     }
 
@@ -268,17 +264,14 @@ fn handle(
             return;
         }
     };
-    let mut session = Session::new(Role::Server, acceptance.session.clone());
-    if let Some(extension) = negotiated.extension {
-        session = session.with_extension(extension);
-    }
+    let session = session_for(Role::Server, &acceptance.session, negotiated.extension);
     let pipe = H2Stream::new(send, body).with_max_write(acceptance.max_write);
     tracing::debug!(stream = ?pipe.stream_id(), uri = %head.uri(), subprotocol = ?negotiated.subprotocol, "WebSocket over HTTP/2 accepted");
     let stream = WebSocketStream::from_session(
         pipe,
         session,
         acceptance.stream.clone(),
-        acceptance.timer.clone(),
+        Some(Arc::clone(&acceptance.runtime)),
     );
     permit.send(Ok(Incoming::WebSocket(Box::new(AcceptedWebSocket {
         stream,
@@ -316,30 +309,11 @@ fn respond_status(respond: SendResponse<Bytes>, status: StatusCode, body: &'stat
     respond_rejection(respond, &rejection);
 }
 
-/// Header fields HTTP/2 forbids (RFC 9113 §8.2.2), plus `content-length`, which is set here.
-fn is_unsendable(name: &http::HeaderName) -> bool {
-    name == header::CONNECTION
-        || name == header::TRANSFER_ENCODING
-        || name == header::UPGRADE
-        || name == header::CONTENT_LENGTH
-        || name == "keep-alive"
-        || name == "proxy-connection"
-}
-
-/// Sends a rejection: its status, header fields and body, ending the stream.
+/// Sends a rejection ([`rejection_response`] for HTTP/2): its status, header fields and
+/// body, ending the stream.
 fn respond_rejection(mut respond: SendResponse<Bytes>, rejection: &Rejection) {
-    let body = rejection.body().clone();
-    let mut response = Response::new(());
-    *response.status_mut() = rejection.status();
-    for (name, value) in rejection.headers() {
-        if !is_unsendable(name) {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    match respond.send_response(response, body.is_empty()) {
+    let (parts, body) = rejection_response(rejection, Version::HTTP_2).into_parts();
+    match respond.send_response(Response::from_parts(parts, ()), body.is_empty()) {
         Ok(mut send) => {
             if !body.is_empty() {
                 if let Err(err) = send.send_data(body, true) {

@@ -25,14 +25,13 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use wintergreen_codec::{ConnectionError, OpCode, Role, Rsv, Session, encode_frame};
 use wintergreen_handshake::{AcceptPolicy, HandshakeError, Rejection};
+use wintergreen_http1::ServerConfig;
 use wintergreen_http2::{Error, H2Stream, Http2Config, OtherRequests};
-use wintergreen_stream::{
-    CloseCode, Error as StreamError, Message, ServerOptions, StreamConfig, WebSocketStream,
-};
+use wintergreen_stream::{CloseCode, Error as StreamError, Message, StreamConfig, WebSocketStream};
 
-fn server_options(policy: AcceptPolicy) -> ServerOptions {
-    let mut options = ServerOptions::default();
-    options.server.policy = policy;
+fn server_options(policy: AcceptPolicy) -> ServerConfig {
+    let mut options = ServerConfig::default();
+    options.policy = policy;
     options
 }
 
@@ -67,8 +66,6 @@ async fn extended_connect_disabled_without_the_setting() {
     assert!(err.is_http2_unsupported());
     // Known after one round trip, not by waiting out the SETTINGS timeout.
     assert!(started.elapsed() < Duration::from_secs(5));
-    let err: StreamError = err.into();
-    assert!(matches!(err, StreamError::ExtendedConnectDisabled));
 }
 
 #[tokio::test]
@@ -88,9 +85,14 @@ async fn a_non_2xx_answer_is_upgrade_failed_with_status_headers_and_body() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let err = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap_err();
+    let err = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap_err();
     match err.as_handshake() {
         Some(HandshakeError::UpgradeFailed {
             status,
@@ -142,9 +144,14 @@ async fn any_2xx_succeeds_and_a_stray_accept_header_is_ignored() {
     for status in [StatusCode::OK, StatusCode::ACCEPTED] {
         let addr = raw_server(true, echo_handler(status)).await;
         let client = client(addr).await;
-        let (mut ws, response) = bounded(client.websocket(ws_request(addr, "/x"), &options()))
-            .await
-            .unwrap();
+        let (mut ws, response) = bounded(client.websocket(
+            ws_request(addr, "/x"),
+            &options(),
+            StreamConfig::default(),
+            LIMIT,
+        ))
+        .await
+        .unwrap();
         assert_eq!(response.status(), status);
         ws.send(Message::text("over h2")).await.unwrap();
         let echoed = bounded(ws.next()).await.unwrap().unwrap();
@@ -157,7 +164,7 @@ async fn any_2xx_succeeds_and_a_stray_accept_header_is_ignored() {
 async fn a_hundred_websockets_share_one_connection_with_a_plain_get() {
     const SOCKETS: usize = 100;
     const MESSAGES: usize = 20;
-    let (addr, connections) = echo_server(ServerOptions::default(), hand_back()).await;
+    let (addr, connections) = echo_server(ServerConfig::default(), hand_back()).await;
     let client = client(addr).await;
 
     let mut tasks = Vec::new();
@@ -165,7 +172,12 @@ async fn a_hundred_websockets_share_one_connection_with_a_plain_get() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let (mut ws, _) = client
-                .websocket(ws_request(addr, &format!("/ws/{i}")), &options())
+                .websocket(
+                    ws_request(addr, &format!("/ws/{i}")),
+                    &options(),
+                    StreamConfig::default(),
+                    LIMIT,
+                )
                 .await
                 .unwrap();
             for j in 0..MESSAGES {
@@ -222,10 +234,10 @@ async fn a_16_mib_message_each_way_at_once_under_default_windows() {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
-            &ServerOptions::default(),
+            &ServerConfig::default(),
+            &StreamConfig::default(),
             &Http2Config::default(),
-            &spawn,
-            timer(),
+            runtime(),
         )
         .await
         .unwrap();
@@ -249,9 +261,14 @@ async fn a_16_mib_message_each_way_at_once_under_default_windows() {
         }
     });
     let client = client(addr).await;
-    let (ws, _) = bounded(client.websocket(ws_request(addr, "/big"), &options()))
-        .await
-        .unwrap();
+    let (ws, _) = bounded(client.websocket(
+        ws_request(addr, "/big"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     let (mut reader, mut writer) = ws.split();
     let send = tokio::spawn(async move {
         writer
@@ -279,10 +296,10 @@ async fn writes_wait_for_flow_control_instead_of_buffering() {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
-            &ServerOptions::default(),
+            &ServerConfig::default(),
+            &StreamConfig::default(),
             &Http2Config::default(),
-            &spawn,
-            timer(),
+            runtime(),
         )
         .await
         .unwrap();
@@ -291,9 +308,14 @@ async fn writes_wait_for_flow_control_instead_of_buffering() {
         drop(accepted);
     });
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap();
+    let (mut ws, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     const CHUNK: usize = 64 << 10;
     let mut sent = 0usize;
     let mut stalled = false;
@@ -352,9 +374,14 @@ async fn rst_stream_in_the_middle_of_a_message_is_an_abnormal_closure() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap();
+    let (mut ws, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     assert_eq!(
         bounded(ws.next()).await.unwrap().unwrap(),
         Message::text("hello")
@@ -393,9 +420,14 @@ async fn a_lost_connection_is_an_abnormal_closure() {
         drop((request, send, connection));
     });
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap();
+    let (mut ws, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     assert!(is_abnormal(bounded(ws.next()).await), "expected 1006");
     assert!(ws.get_ref().read_error().is_some());
 }
@@ -407,10 +439,10 @@ async fn the_close_handshake_ends_the_stream_and_the_connection_lives_on() {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
-            &ServerOptions::default(),
+            &ServerConfig::default(),
+            &StreamConfig::default(),
             &Http2Config::default(),
-            &spawn,
-            timer(),
+            runtime(),
         )
         .await
         .unwrap();
@@ -429,9 +461,14 @@ async fn the_close_handshake_ends_the_stream_and_the_connection_lives_on() {
     });
     let client = client(addr).await;
     for _ in 0..2 {
-        let (mut ws, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-            .await
-            .unwrap();
+        let (mut ws, _) = bounded(client.websocket(
+            ws_request(addr, "/"),
+            &options(),
+            StreamConfig::default(),
+            LIMIT,
+        ))
+        .await
+        .unwrap();
         bounded(ws.close(CloseCode::NORMAL, "done")).await.unwrap();
         assert!(ws.get_ref().is_end_stream(), "the server sent END_STREAM");
         assert!(ws.get_ref().read_error().is_none());
@@ -445,9 +482,14 @@ async fn the_server_negotiates_subprotocols_with_its_policy() {
     let (addr, _) = echo_server(server_options(policy), Http2Config::default()).await;
     let client = client(addr).await;
     let options = options().subprotocol("chat.v1").subprotocol("chat.v2");
-    let (mut ws, response) = bounded(client.websocket(ws_request(addr, "/"), &options))
-        .await
-        .unwrap();
+    let (mut ws, response) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options,
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v2");
     ws.send(Message::text("hi")).await.unwrap();
@@ -532,9 +574,14 @@ async fn a_client_refused_by_policy_gets_upgrade_failed() {
         AcceptPolicy::new().check(|_| Err(Rejection::new(StatusCode::FORBIDDEN).with_body("no")));
     let (addr, _) = echo_server(server_options(policy), Http2Config::default()).await;
     let client = client(addr).await;
-    let err = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap_err();
+    let err = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap_err();
     match err.as_handshake() {
         Some(HandshakeError::UpgradeFailed { status, body, .. }) => {
             assert_eq!(*status, StatusCode::FORBIDDEN);
@@ -542,13 +589,6 @@ async fn a_client_refused_by_policy_gets_upgrade_failed() {
         }
         other => panic!("expected UpgradeFailed, got {other:?}"),
     }
-    // Mapped for the runtime-agnostic layer, it is the same typed error as over HTTP/1.1.
-    let err: StreamError = err.into();
-    assert!(matches!(
-        err,
-        StreamError::Handshake(ref e)
-            if matches!(e.as_handshake(), Some(HandshakeError::UpgradeFailed { .. }))
-    ));
 }
 
 #[tokio::test]
@@ -571,15 +611,15 @@ async fn the_settings_wait_is_bounded() {
 
 #[tokio::test]
 async fn an_http1_only_server_fails_the_preface() {
-    // Our own HTTP/1.1 server answers the h2 preface with 400 and closes.
+    // An HTTP/1.1 server answers the h2 preface with 400 and closes.
     let (listener, addr) = listener().await;
     tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let _ = wintergreen_stream::server_handshake(
-            tcp,
-            Default::default(),
-            StreamConfig::default(),
-            None,
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut head = [0_u8; 64];
+        let _ = tcp.read(&mut head).await;
+        let _ = tokio::io::AsyncWriteExt::write_all(
+            &mut tcp,
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
         )
         .await;
     });
@@ -601,10 +641,10 @@ async fn a_full_backlog_answers_503() {
         // Never takes anything from the acceptor.
         let acceptor = wintergreen_http2::Http2Acceptor::handshake(
             tcp,
-            &ServerOptions::default(),
+            &ServerConfig::default(),
+            &StreamConfig::default(),
             &config,
-            &spawn,
-            timer(),
+            runtime(),
         )
         .await
         .unwrap();
@@ -612,12 +652,22 @@ async fn a_full_backlog_answers_503() {
         drop(acceptor);
     });
     let client = client(addr).await;
-    let (_first, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap();
-    let err = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap_err();
+    let (_first, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
+    let err = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap_err();
     assert!(matches!(
         err.as_handshake(),
         Some(HandshakeError::UpgradeFailed { status, .. }) if *status == StatusCode::SERVICE_UNAVAILABLE
@@ -643,9 +693,14 @@ async fn many_tiny_data_frames_to_a_slow_reader_do_not_kill_the_connection() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap();
+    let (mut ws, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     // Not reading for a while: h2 buffers every frame.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for _ in 0..FRAMES {
@@ -672,9 +727,14 @@ async fn a_reset_while_sending_fails_the_send_instead_of_hanging() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(ws_request(addr, "/"), &options()))
-        .await
-        .unwrap();
+    let (mut ws, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
     let err = bounded(ws.send(Message::binary(vec![7u8; 4 << 20])))
         .await
         .unwrap_err();

@@ -1,165 +1,66 @@
 //! # wintergreen-smol
 //!
-//! The smol adapter of wintergreen: DNS and TCP (`TCP_NODELAY`), TLS for `wss://`
-//! (futures-rustls on the ring provider; feature `rustls`), timers (async-io), and spawning
-//! of the HTTP/2 connection driver (`smol::spawn`; feature `http2`) — with the same
-//! `connect`/`connect_with`/`accept`/`accept_with` shape as wintergreen-tokio. The sockets
-//! reach wintergreen's driver through the futures-io path shared with wintergreen-async-std
-//! (wintergreen-futures-io); no protocol logic lives here.
-//!
-//! ```no_run
-//! # async fn run() -> Result<(), wintergreen_stream::Error> {
-//! use wintergreen_stream::Message;
-//!
-//! let (mut ws, _response) = wintergreen_smol::connect("ws://127.0.0.1:8080/echo").await?;
-//! ws.send_message(Message::text("hello")).await?;
-//! if let Some(reply) = ws.next_message().await {
-//!     println!("{:?}", reply?);
-//! }
-//! # Ok(()) }
-//! ```
+//! smol as a wintergreen [`Runtime`]: async-io timers, `smol::spawn`, DNS and TCP
+//! (`TCP_NODELAY` set; sockets reach the tokio-io traits through
+//! [`compat`](wintergreen_stream::compat)). Nothing else lives here: connecting, TLS,
+//! HTTP/2 and accepting are written once, in wintergreen-connect, against any [`Runtime`].
+//! Most users want the `wintergreen` facade crate (feature `runtime-smol`) instead.
 
 #![deny(missing_docs)]
 
-#[cfg(feature = "http2")]
-pub mod http2;
-
 use std::io;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::Instant;
 
-pub use wintergreen_futures_io::Transport as GenericTransport;
-use wintergreen_futures_io::{Compat, Runtime, Task};
-use wintergreen_stream::{
-    ClientOptions, Error, IntoClientRequest, ServerOptions, Sleep, Target, Timer, WebSocketStream,
-};
+use wintergreen_stream::compat::FuturesAsyncReadCompatExt as _;
+use wintergreen_stream::{BoxFuture, Runtime, Sleep, TcpListener, TcpStream};
 
-/// The runtime's TCP stream.
-pub use smol::net::TcpStream;
-
-/// The futures-rustls crate used for `wss://`, for naming its types.
-#[cfg(feature = "rustls")]
-pub use wintergreen_futures_io::futures_rustls;
-
-/// The byte stream under a WebSocket that [`connect`] opened: TCP, TLS (`wss://`), or one
-/// stream of an HTTP/2 connection; ask it which.
-pub type Transport = wintergreen_futures_io::Transport<TcpStream>;
-
-/// smol as a [`Runtime`] for wintergreen-futures-io.
+/// The smol runtime (its global executor and async-io reactor).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Smol;
 
 impl Runtime for Smol {
-    type TcpStream = TcpStream;
-
-    async fn tcp_connect(host: String, port: u16) -> io::Result<TcpStream> {
-        TcpStream::connect((host.as_str(), port)).await
-    }
-
-    fn set_nodelay(tcp: &TcpStream) -> io::Result<()> {
-        tcp.set_nodelay(true)
-    }
-
-    fn timer() -> Arc<dyn Timer> {
-        timer()
-    }
-
-    fn spawn(task: Task) {
-        smol::spawn(task).detach();
-    }
-}
-
-/// Timers on smol's clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SmolTimer;
-
-impl Timer for SmolTimer {
     fn sleep_until(&self, deadline: Instant) -> Sleep {
         Box::pin(async move {
             async_io::Timer::at(deadline).await;
         })
     }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        smol::spawn(task).detach();
+    }
+
+    fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        Box::pin(async move { smol::net::resolve((host.as_str(), port)).await })
+    }
+
+    fn tcp_connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<TcpStream>> {
+        Box::pin(async move { wrap(smol::net::TcpStream::connect(addr).await?) })
+    }
+
+    fn tcp_listen(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn TcpListener>>> {
+        Box::pin(async move {
+            let listener = smol::net::TcpListener::bind(addr).await?;
+            Ok(Box::new(Listener(listener)) as Box<dyn TcpListener>)
+        })
+    }
 }
 
-/// The timer to hand to [`WebSocketStream::from_session`] on smol.
-pub fn timer() -> Arc<dyn Timer> {
-    Arc::new(SmolTimer)
+#[derive(Debug)]
+struct Listener(smol::net::TcpListener);
+
+impl TcpListener for Listener {
+    fn accept(&self) -> BoxFuture<'_, io::Result<TcpStream>> {
+        Box::pin(async move { wrap(self.0.accept().await?.0) })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
 }
 
-/// Connects to a `ws://` (or, with the `rustls` feature, `wss://`) URL with default options.
-///
-/// Returns the stream and the server's `101 Switching Protocols` response.
-///
-/// # Errors
-/// A bad URL, a failed DNS lookup, TCP connect or TLS handshake, a refused or invalid
-/// handshake, a timeout.
-pub async fn connect(
-    request: impl IntoClientRequest,
-) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
-    connect_with(request, &ClientOptions::default()).await
-}
-
-/// Connects with explicit options (headers, subprotocols, extensions, limits, timeouts,
-/// HTTP version, TLS configuration), exactly as `wintergreen_tokio::connect_with` does.
-///
-/// # Errors
-/// As [`connect`]; [`Error::Http2Unavailable`] / [`Error::TlsUnavailable`] when the build
-/// lacks the `http2` / `rustls` feature.
-pub async fn connect_with(
-    request: impl IntoClientRequest,
-    options: &ClientOptions,
-) -> Result<(WebSocketStream<Transport>, http::Response<()>), Error> {
-    wintergreen_futures_io::connect_with::<Smol>(request, options).await
-}
-
-/// Opens a TCP connection to the target, with `TCP_NODELAY`.
-///
-/// # Errors
-/// DNS or connect failure, or the connect timeout.
-pub async fn tcp_connect(target: &Target, options: &ClientOptions) -> Result<TcpStream, Error> {
-    wintergreen_futures_io::tcp_connect::<Smol>(target, options).await
-}
-
-/// Runs the client handshake over any connected futures-io byte stream.
-///
-/// # Errors
-/// A refused or invalid handshake, I/O errors, or the handshake timeout.
-pub async fn handshake_with<IO>(
-    io: IO,
-    request: http::Request<()>,
-    options: &ClientOptions,
-) -> Result<(WebSocketStream<Compat<IO>>, http::Response<()>), Error>
-where
-    IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    use wintergreen_futures_io::FuturesAsyncReadCompatExt;
-    wintergreen_futures_io::handshake_with::<Smol, _>(io.compat(), request, options).await
-}
-
-/// Accepts a WebSocket on an incoming byte stream (TCP, TLS, …) with default options.
-///
-/// Returns the stream and the client's upgrade request.
-///
-/// # Errors
-/// An invalid or refused upgrade request (the rejection has been written), I/O errors, or
-/// the handshake timeout.
-pub async fn accept<IO>(io: IO) -> Result<(WebSocketStream<Compat<IO>>, http::Request<()>), Error>
-where
-    IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    accept_with(io, &ServerOptions::default()).await
-}
-
-/// Accepts with explicit options (policy, limits, timeouts).
-///
-/// # Errors
-/// As [`accept`].
-pub async fn accept_with<IO>(
-    io: IO,
-    options: &ServerOptions,
-) -> Result<(WebSocketStream<Compat<IO>>, http::Request<()>), Error>
-where
-    IO: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    wintergreen_futures_io::accept_with::<Smol, _>(io, options).await
+fn wrap(tcp: smol::net::TcpStream) -> io::Result<TcpStream> {
+    tcp.set_nodelay(true)?;
+    let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+    Ok(TcpStream::new(tcp.compat(), peer, local))
 }

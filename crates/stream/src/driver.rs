@@ -17,8 +17,8 @@ use wintergreen_codec::{CloseCode, Event, Message, Role, Session, State};
 
 use crate::config::StreamConfig;
 use crate::error::Error;
+use crate::runtime::{Runtime, Sleep};
 use crate::split::{self, WebSocketReader, WebSocketWriter};
-use crate::timer::{Sleep, Timer};
 
 /// A WebSocket connection over `IO`: a [`Stream`] of received [`Message`]s and a [`Sink`]
 /// of messages to send.
@@ -38,7 +38,7 @@ pub(crate) struct Inner<IO> {
     io: IO,
     session: Session,
     config: StreamConfig,
-    timer: Option<Arc<dyn Timer>>,
+    runtime: Option<Arc<dyn Runtime>>,
     /// The one sleep, armed at the session's [`Session::poll_timeout`].
     sleep: Option<(Instant, SleepSlot)>,
     /// An error to report before the stream ends (an I/O failure).
@@ -67,22 +67,23 @@ where
 {
     /// Drives `session` over `io`, a byte stream on which the opening handshake is done.
     ///
-    /// `timer` runs the session's timers (close timeout, keep-alive, idle timeout: see
-    /// [`Config`](wintergreen_codec::Config)); without one, none of them fires.
+    /// `runtime` runs the session's timers (close timeout, keep-alive, idle timeout: see
+    /// [`Config`](wintergreen_codec::Config)) and tells the time; without one, none of the
+    /// timers fires.
     pub fn from_session(
         io: IO,
         mut session: Session,
         config: StreamConfig,
-        timer: Option<Arc<dyn Timer>>,
+        runtime: Option<Arc<dyn Runtime>>,
     ) -> Self {
         // Starts the session's clock: keep-alive and idle count from now.
-        session.handle_timeout(now());
+        session.handle_timeout(clock(runtime.as_deref()));
         Self {
             inner: Inner {
                 io,
                 session,
                 config,
-                timer,
+                runtime,
                 sleep: None,
                 pending_error: None,
                 finished: false,
@@ -146,7 +147,8 @@ where
     /// ends, bounded by the close timeout when a timer is present.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.inner.session.state() == State::Open {
-            self.inner.session.close(now(), code, reason)?;
+            let now = self.inner.now();
+            self.inner.session.close(now, code, reason)?;
         }
         std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await?;
         while let Some(item) = self.next_message().await {
@@ -160,6 +162,11 @@ impl<IO> Inner<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    /// The time, from the runtime's clock (the session's timers are armed in it).
+    pub(crate) fn now(&self) -> Instant {
+        clock(self.runtime.as_deref())
+    }
+
     /// Writes queued output until none is left or the transport pushes back.
     ///
     /// When the reader half gets `Pending` here it has replaced the writer half's waker in
@@ -245,7 +252,10 @@ where
             }
             match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
                 Poll::Ready(Ok(0)) => self.session.receive_eof(),
-                Poll::Ready(Ok(n)) => self.session.received(now(), n),
+                Poll::Ready(Ok(n)) => {
+                    let now = self.now();
+                    self.session.received(now, n);
+                }
                 // After the peer's close frame, a reset is as good as a clean end: the
                 // close handshake is done and the server was free to drop the connection.
                 Poll::Ready(Err(_)) if self.session.close_received() => self.session.receive_eof(),
@@ -280,16 +290,22 @@ where
     /// session the time. `Ready` when a timer fired (the session may have queued a ping or
     /// a close, or ended the connection).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(timer) = self.timer.as_deref() else {
+        let Some(runtime) = self.runtime.as_deref() else {
             return Poll::Pending;
         };
         let Some(deadline) = self.session.poll_timeout() else {
             self.sleep = None;
             return Poll::Pending;
         };
-        ready!(poll_sleep(&mut self.sleep, timer, deadline, now(), cx));
+        ready!(poll_sleep(
+            &mut self.sleep,
+            runtime,
+            deadline,
+            runtime.now(),
+            cx
+        ));
         // A sleep may wake a little early by the clock's reckoning: the deadline has passed.
-        self.session.handle_timeout(now().max(deadline));
+        self.session.handle_timeout(runtime.now().max(deadline));
         Poll::Ready(())
     }
 
@@ -305,7 +321,8 @@ where
     }
 
     pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
-        self.session.send(now(), message).map_err(Error::Send)
+        let now = self.now();
+        self.session.send(now, message).map_err(Error::Send)
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -318,7 +335,8 @@ where
     /// completes on the reading side.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.session.state() == State::Open {
-            self.session.close(now(), CloseCode::NORMAL, "")?;
+            let now = self.now();
+            self.session.close(now, CloseCode::NORMAL, "")?;
         }
         self.poll_flush(cx)
     }
@@ -326,14 +344,15 @@ where
 
 /// The time passed to the session: the one place the driver reads a clock.
 // The runtime's clock (`Runtime::now`) takes this place when the runtime seam lands.
-fn now() -> Instant {
-    Instant::now()
+/// The runtime's clock, or the wall clock for a stream driven without a runtime.
+fn clock(runtime: Option<&dyn Runtime>) -> Instant {
+    runtime.map_or_else(Instant::now, Runtime::now)
 }
 
 /// Polls the sleep in `slot` for `deadline`, creating it when the deadline changed.
 fn poll_sleep(
     slot: &mut Option<(Instant, SleepSlot)>,
-    timer: &dyn Timer,
+    runtime: &dyn Runtime,
     deadline: Instant,
     now: Instant,
     cx: &mut Context<'_>,
@@ -346,7 +365,7 @@ fn poll_sleep(
         Some((at, sleep)) if *at == deadline => sleep,
         _ => {
             &mut slot
-                .insert((deadline, SleepSlot(timer.sleep_until(deadline))))
+                .insert((deadline, SleepSlot(runtime.sleep_until(deadline))))
                 .1
         }
     };

@@ -2,41 +2,33 @@
 //!
 //! The runtime-agnostic async driver of wintergreen. It is written once, generic over
 //! `tokio::io::{AsyncRead, AsyncWrite}` (the traits only: no tokio runtime is needed), and
-//! drives a sans-IO [`wintergreen_codec::Session`] over any byte stream:
+//! drives a sans-IO [`wintergreen_codec::Session`] over any byte stream on which the opening
+//! handshake is done:
 //!
 //! - [`WebSocketStream`] is a [`Stream`](futures_core::Stream) of [`Message`]s and a
 //!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
 //!   writer half that two tasks can use at once.
 //! - Pings are answered automatically; the close handshake is bounded by a timeout;
 //!   keep-alive pings are optional; the write buffer is bounded, so a slow peer pushes back.
-//! - [`client_handshake`] and [`server_handshake`] run the HTTP/1.1 upgrade over the stream.
 //!
-//! Timers come from the runtime through the small [`Timer`] trait; the runtime crates
-//! (wintergreen-tokio, wintergreen-smol, …) provide it.
-//!
-//! Features: `rustls` adds [`ClientOptions::tls`] and the shared TLS configuration
-//! (`tls` module; roots from `webpki-roots` and/or `native-roots`).
+//! It also defines the one runtime seam, [`Runtime`] (time, sleep, spawn, TCP), that the
+//! runtime adapters (wintergreen-tokio, wintergreen-smol, wintergreen-async-std) implement,
+//! and the one [`compat`] bridge for futures-io sockets. Most users want the `wintergreen`
+//! facade crate instead.
 
 #![deny(missing_docs)]
 
+pub mod compat;
 mod config;
 mod driver;
 mod error;
-mod handshake;
-mod options;
+mod runtime;
 mod split;
-mod timer;
-#[cfg(feature = "rustls")]
-pub mod tls;
-pub mod upgrade;
 
 pub use config::{KeepAlive, StreamConfig};
 pub use driver::WebSocketStream;
 pub use error::Error;
-pub use handshake::{client_handshake, server_handshake};
-pub use options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions, Target};
+pub use runtime::{BoxFuture, Runtime, Sleep, TcpListener, TcpStream, timeout_at};
 pub use split::{WebSocketReader, WebSocketWriter};
-pub use timer::{Sleep, Timer};
 
 pub use wintergreen_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Utf8Bytes};
-pub use wintergreen_http1::{ClientConfig, ServerConfig};

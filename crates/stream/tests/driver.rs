@@ -8,10 +8,13 @@
 //! the close handshake and its timeout, the session's timers on the driver's sleep,
 //! automatic pongs, and a ping flood that backpressure bounds.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use common::TestRuntime;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
@@ -19,16 +22,7 @@ use wintergreen_codec::{
     CloseCode, Config, ConnectionError, FrameDecoder, OpCode, Role, Rsv, Session, TimerKind,
     encode_frame,
 };
-use wintergreen_stream::{Error, KeepAlive, Message, Sleep, StreamConfig, Timer, WebSocketStream};
-
-#[derive(Debug)]
-struct TestTimer;
-
-impl Timer for TestTimer {
-    fn sleep_until(&self, deadline: Instant) -> Sleep {
-        Box::pin(tokio::time::sleep_until(deadline.into()))
-    }
-}
+use wintergreen_stream::{Error, KeepAlive, Message, StreamConfig, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -42,7 +36,7 @@ fn stream(
         io,
         Session::new(role, config),
         stream,
-        Some(Arc::new(TestTimer)),
+        Some(Arc::new(TestRuntime)),
     )
 }
 

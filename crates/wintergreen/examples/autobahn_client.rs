@@ -37,7 +37,7 @@ trait Connector {
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> impl Future<Output = Result<WebSocketStream<Self::IO>, wintergreen::Error>>;
+    ) -> impl Future<Output = Result<WebSocketStream<Self::IO>, Box<dyn std::error::Error>>>;
 }
 
 struct OnTokio;
@@ -47,7 +47,7 @@ impl Connector for OnTokio {
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> Result<WebSocketStream<Self::IO>, wintergreen::Error> {
+    ) -> Result<WebSocketStream<Self::IO>, Box<dyn std::error::Error>> {
         Ok(wintergreen::tokio::connect_with(url, options).await?.0)
     }
 }
@@ -61,7 +61,7 @@ impl Connector for OnSmol {
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> Result<WebSocketStream<Self::IO>, wintergreen::Error> {
+    ) -> Result<WebSocketStream<Self::IO>, Box<dyn std::error::Error>> {
         Ok(wintergreen::smol::connect_with(url, options).await?.0)
     }
 }
@@ -75,7 +75,7 @@ impl Connector for OnAsyncStd {
         &self,
         url: String,
         options: &ClientOptions,
-    ) -> Result<WebSocketStream<Self::IO>, wintergreen::Error> {
+    ) -> Result<WebSocketStream<Self::IO>, Box<dyn std::error::Error>> {
         Ok(wintergreen::async_std::connect_with(url, options).await?.0)
     }
 }
@@ -133,7 +133,7 @@ async fn case_count<C: Connector>(
     c: &C,
     url: &str,
     options: &ClientOptions,
-) -> Result<u32, wintergreen::Error> {
+) -> Result<u32, Box<dyn std::error::Error>> {
     let mut ws = c.connect(format!("{url}/getCaseCount"), options).await?;
     let mut count = 0;
     while let Some(message) = ws.next().await {
@@ -150,7 +150,7 @@ async fn case_id<C: Connector>(
     url: &str,
     case: u32,
     options: &ClientOptions,
-) -> Result<String, wintergreen::Error> {
+) -> Result<String, Box<dyn std::error::Error>> {
     let mut ws = c
         .connect(format!("{url}/getCaseInfo?case={case}"), options)
         .await?;
@@ -172,7 +172,7 @@ async fn run_case<C: Connector>(
     case: u32,
     agent: &str,
     options: &ClientOptions,
-) -> Result<(), wintergreen::Error> {
+) -> Result<(), Box<dyn std::error::Error>> {
     let target = format!("{url}/runCase?case={case}&agent={agent}");
     let mut ws = c.connect(target, options).await?;
     while let Some(message) = ws.next().await {
@@ -189,7 +189,7 @@ async fn update_reports<C: Connector>(
     url: &str,
     agent: &str,
     options: &ClientOptions,
-) -> Result<(), wintergreen::Error> {
+) -> Result<(), Box<dyn std::error::Error>> {
     let target = format!("{url}/updateReports?agent={agent}");
     let mut ws = c.connect(target, options).await?;
     while let Some(message) = ws.next().await {

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use wintergreen::{CloseCode, Message};
 
 #[tokio::main]
-async fn main() -> Result<(), wintergreen::Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:8080/".to_owned());

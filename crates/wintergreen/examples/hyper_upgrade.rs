@@ -27,8 +27,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use wintergreen::handshake::{HandshakeError, Rejection};
-use wintergreen::{CloseCode, Error, Http2Mode, Message, ServerOptions};
+use wintergreen::handshake::Rejection;
+use wintergreen::{CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions};
 
 /// The WebSocket policy: deflate (the facade's default), subprotocol `echo.v1` when
 /// offered, and only the path `/ws`.
@@ -167,12 +167,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     client(&format!("ws://{addr}/ws"), Http2Mode::Require).await?;
     println!("--- refused ---");
     match wintergreen::connect(format!("ws://{addr}/elsewhere")).await {
-        Err(Error::Handshake(err)) => match err.as_handshake() {
-            Some(HandshakeError::UpgradeFailed { status, .. }) if *status == 404 => {
-                println!("[client] refused as expected: {status}");
-            }
-            _ => return Err(format!("unexpected handshake error: {err}").into()),
-        },
+        Err(ConnectError::Refused { status, .. }) if status == 404 => {
+            println!("[client] refused as expected: {status}");
+        }
         Err(err) => return Err(err.into()),
         Ok(_) => return Err("the refused path was accepted".into()),
     }

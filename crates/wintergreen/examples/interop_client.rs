@@ -182,7 +182,9 @@ fn tuned_options() -> ClientOptions {
             .server_max_window_bits(WindowBits::new(10))
             .client_max_window_bits_supported(),
     ];
-    ClientOptions::default().extension(Arc::new(DeflateFactory::new(config)))
+    ClientOptions::default()
+        .no_extensions()
+        .extension(Arc::new(DeflateFactory::new(config)))
 }
 
 async fn run(url: &str) -> Result<(), String> {

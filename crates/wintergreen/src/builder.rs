@@ -1,15 +1,49 @@
-//! [`ClientBuilder`]: a URL plus options, connected on the default runtime.
+//! [`ClientBuilder`] and [`ServerBuilder`]: one builder per role. Each produces the plain
+//! configuration structs of wintergreen-connect ([`ClientOptions`], [`ServerOptions`]),
+//! whose fields are grouped by layer — the session (`client.session`/`server.session`,
+//! codec limits and timers), the handshake (subprotocols, extensions, headers, policy,
+//! limits), the driver (`stream`) and the connection (timeouts, HTTP version, TLS) — and
+//! connects or accepts on a runtime (by default the first enabled of tokio, smol,
+//! async-std).
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{HeaderName, HeaderValue, Request};
 use wintergreen_codec::ExtensionFactory;
-use wintergreen_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive};
+use wintergreen_connect::{
+    ClientOptions, ConnectError, Http2Mode, IntoClientRequest, ServerOptions, Transport,
+};
+use wintergreen_handshake::Rejection;
+use wintergreen_http1::Limits;
+use wintergreen_stream::{KeepAlive, Runtime, WebSocketStream};
 
-/// Builds a client connection: headers, subprotocols, limits and timeouts.
+/// The runtime a builder uses when none is given: the first enabled of tokio, smol and
+/// async-std.
+fn default_runtime() -> Result<Arc<dyn Runtime>, ConnectError> {
+    #[cfg(feature = "runtime-tokio")]
+    return Ok(Arc::new(wintergreen_tokio::Tokio));
+    #[cfg(all(not(feature = "runtime-tokio"), feature = "runtime-smol"))]
+    return Ok(Arc::new(wintergreen_smol::Smol));
+    #[cfg(all(
+        not(feature = "runtime-tokio"),
+        not(feature = "runtime-smol"),
+        feature = "runtime-async-std"
+    ))]
+    return Ok(Arc::new(wintergreen_async_std::AsyncStd));
+    #[allow(unreachable_code)]
+    Err(ConnectError::invalid_request(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no runtime: enable a runtime feature or call .runtime(...)",
+    )))
+}
+
+/// Builds a client connection; every setter's default is the one of
+/// [`ClientOptions::default`].
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), wintergreen::Error> {
+/// # async fn run() -> Result<(), wintergreen::ConnectError> {
 /// let (ws, response) = wintergreen::ClientBuilder::new("ws://127.0.0.1:8080/chat")
 ///     .header("Authorization", "Bearer token")
 ///     .subprotocol("chat.v1")
@@ -20,87 +54,127 @@ use wintergreen_stream::{ClientOptions, Error, Http2Mode, IntoClientRequest, Kee
 /// ```
 #[derive(Debug)]
 pub struct ClientBuilder {
-    request: Result<http::Request<()>, Error>,
-    options: Result<ClientOptions, Error>,
+    request: Result<Request<()>, ConnectError>,
+    options: Result<ClientOptions, ConnectError>,
+    runtime: Option<Arc<dyn Runtime>>,
 }
 
 impl ClientBuilder {
     /// Starts from a URL (`ws://` or `wss://`), an [`http::Uri`] or an
-    /// [`http::Request<()>`].
+    /// [`http::Request<()>`], with [`ClientOptions::default`].
     pub fn new(request: impl IntoClientRequest) -> Self {
         Self {
             request: request.into_client_request(),
-            options: Ok(crate::client_options()),
+            options: Ok(ClientOptions::default()),
+            runtime: None,
         }
     }
 
-    fn map(mut self, f: impl FnOnce(ClientOptions) -> Result<ClientOptions, Error>) -> Self {
+    fn map(mut self, f: impl FnOnce(ClientOptions) -> Result<ClientOptions, ConnectError>) -> Self {
         self.options = self.options.and_then(f);
         self
     }
 
-    /// Adds a header to the upgrade request. An invalid name or value makes
-    /// [`connect`](Self::connect) fail with [`Error::InvalidRequest`].
-    #[must_use]
-    pub fn header(self, name: &str, value: &str) -> Self {
-        let (name, value) = (name.to_owned(), value.to_owned());
-        self.map(move |options| options.header(&name, &value))
+    fn set(self, f: impl FnOnce(&mut ClientOptions)) -> Self {
+        self.map(|mut options| {
+            f(&mut options);
+            Ok(options)
+        })
     }
 
-    /// Offers a subprotocol; call again for more, in order of preference.
+    /// The runtime to connect on. Default: the first enabled of tokio, smol, async-std.
+    #[must_use]
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Handshake: adds a header field to the upgrade request. Default: none. An invalid
+    /// name or value makes [`connect`](Self::connect) fail with
+    /// [`ConnectError::InvalidRequest`].
+    #[must_use]
+    pub fn header(self, name: &str, value: &str) -> Self {
+        let name = HeaderName::try_from(name).map_err(ConnectError::invalid_request);
+        let value = HeaderValue::try_from(value).map_err(ConnectError::invalid_request);
+        self.map(|mut options| {
+            options.client.headers.append(name?, value?);
+            Ok(options)
+        })
+    }
+
+    /// Handshake: offers a subprotocol; call again for more, in order of preference.
+    /// Default: none.
     #[must_use]
     pub fn subprotocol(self, protocol: impl Into<String>) -> Self {
         let protocol = protocol.into();
-        self.map(|options| Ok(options.subprotocol(protocol)))
+        self.set(|options| options.client.subprotocols.push(protocol))
     }
 
-    /// Offers an extension.
+    /// Handshake: offers an extension, after those already offered. Default:
+    /// permessage-deflate with the `deflate` feature, else none.
     #[must_use]
     pub fn extension(self, factory: Arc<dyn ExtensionFactory>) -> Self {
-        self.map(|options| Ok(options.extension(factory)))
+        self.set(|options| options.client.extensions.push(factory))
     }
 
-    /// Largest message accepted.
+    /// Handshake: offers no extension (opts out of the default permessage-deflate).
+    #[must_use]
+    pub fn no_extensions(self) -> Self {
+        self.set(|options| options.client.extensions.clear())
+    }
+
+    /// Session: the largest message accepted, in bytes. Default: 64 MiB.
     #[must_use]
     pub fn max_message_size(self, bytes: usize) -> Self {
-        self.map(|options| Ok(options.max_message_size(bytes)))
+        self.set(|options| options.client.session.max_message_size = bytes)
     }
 
-    /// Largest frame accepted.
+    /// Session: the largest frame accepted, in bytes. Default: 16 MiB.
     #[must_use]
     pub fn max_frame_size(self, bytes: usize) -> Self {
-        self.map(|options| Ok(options.max_frame_size(bytes)))
+        self.set(|options| options.client.session.max_frame_size = bytes)
     }
 
-    /// Bound on DNS plus TCP connect.
-    #[must_use]
-    pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.map(|options| Ok(options.connect_timeout(timeout)))
-    }
-
-    /// Bound on the opening handshake.
-    #[must_use]
-    pub fn handshake_timeout(self, timeout: Duration) -> Self {
-        self.map(|options| Ok(options.handshake_timeout(timeout)))
-    }
-
-    /// Bound on the close handshake.
+    /// Session: how long the close handshake may take. Default: 10 s.
     #[must_use]
     pub fn close_timeout(self, timeout: Duration) -> Self {
-        self.map(|options| Ok(options.close_timeout(timeout)))
+        self.set(|options| options.client.session.close_timeout = timeout)
     }
 
-    /// Keep-alive pings.
+    /// Session: keep-alive pings every `interval`, giving up on a peer silent for
+    /// `interval + timeout`. Default: off.
     #[must_use]
     pub fn keepalive(self, keepalive: KeepAlive) -> Self {
-        self.map(|options| Ok(options.keepalive(keepalive)))
+        self.set(|options| options.client.session.keepalive = Some(keepalive))
     }
 
-    /// Whether to open the WebSocket over HTTP/2 (RFC 8441; needs the `http2` feature):
-    /// [`Http2Mode::Prefer`] falls back to HTTP/1.1, [`Http2Mode::Require`] does not.
+    /// Connection: the bound on DNS resolution plus TCP connect. Default: 30 s.
+    #[must_use]
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.set(|options| options.connect_timeout = timeout)
+    }
+
+    /// Connection: the bound on the TLS handshake and on the opening handshake.
+    /// Default: 30 s.
+    #[must_use]
+    pub fn handshake_timeout(self, timeout: Duration) -> Self {
+        self.set(|options| options.handshake_timeout = timeout)
+    }
+
+    /// Connection: whether to open the WebSocket over HTTP/2 (RFC 8441; the `http2`
+    /// feature): [`Http2Mode::Prefer`] falls back to HTTP/1.1, [`Http2Mode::Require`] does
+    /// not. Default: [`Http2Mode::Off`].
     #[must_use]
     pub fn http2(self, mode: Http2Mode) -> Self {
-        self.map(|options| Ok(options.http2(mode)))
+        self.set(|options| options.http2 = mode)
+    }
+
+    /// Connection: a custom TLS client configuration for `wss://` (e.g. a private root
+    /// store). Default: the enabled features' roots.
+    #[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
+    #[must_use]
+    pub fn tls_config(self, config: Arc<wintergreen_connect::tls::rustls::ClientConfig>) -> Self {
+        self.set(|options| options.tls = Some(config))
     }
 
     /// Replaces all options at once.
@@ -109,29 +183,206 @@ impl ClientBuilder {
         self.map(|_| Ok(options))
     }
 
-    /// The request and options, ready for any runtime's `connect_with`.
+    /// The request and options, ready for any runtime's connect.
     ///
     /// # Errors
     /// A bad URL, header name or value.
-    pub fn build(self) -> Result<(http::Request<()>, ClientOptions), Error> {
+    pub fn build(self) -> Result<(Request<()>, ClientOptions), ConnectError> {
         Ok((self.request?, self.options?))
     }
 
-    /// Connects on the default runtime (tokio).
+    /// Connects on the builder's runtime.
     ///
     /// # Errors
-    /// As [`connect`](crate::connect).
-    #[cfg(feature = "runtime-tokio")]
+    /// See [`ConnectError`].
     pub async fn connect(
         self,
-    ) -> Result<
-        (
-            wintergreen_stream::WebSocketStream<wintergreen_tokio::Transport>,
-            http::Response<()>,
-        ),
-        Error,
-    > {
+    ) -> Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError> {
+        let runtime = match self.runtime.clone() {
+            Some(runtime) => runtime,
+            None => default_runtime()?,
+        };
         let (request, options) = self.build()?;
-        wintergreen_tokio::connect_with(request, &options).await
+        wintergreen_connect::connect(&runtime, request, &options).await
+    }
+}
+
+/// Builds a server's accept: the policy (subprotocols, extensions, checks), limits and
+/// timeouts; every setter's default is the one of [`ServerOptions::default`].
+///
+/// ```no_run
+/// # async fn run(tcp: tokio::net::TcpStream) -> Result<(), wintergreen::ConnectError> {
+/// let server = wintergreen::ServerBuilder::new()
+///     .subprotocols(["chat.v1"])
+///     .max_message_size(1 << 20)
+///     .handshake_timeout(std::time::Duration::from_secs(5));
+/// let (ws, request) = server.accept(tcp).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerBuilder {
+    options: ServerOptions,
+    runtime: Option<Arc<dyn Runtime>>,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServerBuilder {
+    /// Starts from [`ServerOptions::default`].
+    pub fn new() -> Self {
+        Self {
+            options: ServerOptions::default(),
+            runtime: None,
+        }
+    }
+
+    /// The runtime to accept on. Default: the first enabled of tokio, smol, async-std.
+    #[must_use]
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    fn policy(
+        mut self,
+        f: impl FnOnce(wintergreen_handshake::AcceptPolicy) -> wintergreen_handshake::AcceptPolicy,
+    ) -> Self {
+        self.options.server.policy = f(self.options.server.policy);
+        self
+    }
+
+    /// Handshake: the subprotocols supported, in order of preference (the first the
+    /// client also offers is chosen). Default: none.
+    #[must_use]
+    pub fn subprotocols<I, S>(self, supported: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.policy(|policy| policy.subprotocols(supported))
+    }
+
+    /// Handshake: supports an extension, after those already supported. Default:
+    /// permessage-deflate with the `deflate` feature, else none.
+    #[must_use]
+    pub fn extension(self, factory: Arc<dyn ExtensionFactory>) -> Self {
+        self.policy(|policy| policy.extension(factory))
+    }
+
+    /// Handshake: supports no extension (opts out of the default permessage-deflate).
+    #[must_use]
+    pub fn no_extensions(self) -> Self {
+        self.policy(|policy| policy.no_extensions())
+    }
+
+    /// Handshake: checks each request before negotiation (its `Origin`, path, …);
+    /// returning a [`Rejection`] refuses it with that response. Default: none.
+    #[must_use]
+    pub fn check<F>(self, check: F) -> Self
+    where
+        F: Fn(&Request<()>) -> Result<(), Rejection> + Send + Sync + 'static,
+    {
+        self.policy(|policy| policy.check(check))
+    }
+
+    /// Handshake: limits on the request head (HTTP/1.1). Default:
+    /// [`Limits::default`] (16 KiB of head, 64 fields).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.options.server.limits = limits;
+        self
+    }
+
+    /// Session: the largest message accepted, in bytes. Default: 64 MiB.
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.options.server.session.max_message_size = bytes;
+        self
+    }
+
+    /// Session: the largest frame accepted, in bytes. Default: 16 MiB.
+    #[must_use]
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.options.server.session.max_frame_size = bytes;
+        self
+    }
+
+    /// Session: how long the close handshake may take. Default: 10 s.
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.options.server.session.close_timeout = timeout;
+        self
+    }
+
+    /// Session: keep-alive pings every `interval`, giving up on a peer silent for
+    /// `interval + timeout`. Default: off.
+    #[must_use]
+    pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
+        self.options.server.session.keepalive = Some(keepalive);
+        self
+    }
+
+    /// Connection: the bound on reading and answering the upgrade request (and on an
+    /// HTTP/2 connection's preface). Default: 10 s.
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.options.handshake_timeout = timeout;
+        self
+    }
+
+    /// Replaces all options at once.
+    #[must_use]
+    pub fn options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options, ready for any runtime's accept.
+    pub fn build(self) -> ServerOptions {
+        self.options
+    }
+
+    fn runtime_or_default(&self) -> Result<Arc<dyn Runtime>, ConnectError> {
+        match &self.runtime {
+            Some(runtime) => Ok(Arc::clone(runtime)),
+            None => default_runtime(),
+        }
+    }
+
+    /// Accepts a WebSocket (HTTP/1.1 upgrade) on an incoming byte stream. A futures-io
+    /// stream goes through [`compat`](crate::stream::compat).
+    ///
+    /// # Errors
+    /// See [`ConnectError`]; a refusal has been written to the client.
+    pub async fn accept<IO>(
+        &self,
+        io: IO,
+    ) -> Result<(WebSocketStream<IO>, Request<()>), ConnectError>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let runtime = self.runtime_or_default()?;
+        wintergreen_connect::accept(&runtime, io, &self.options).await
+    }
+
+    /// Serves WebSockets over HTTP/2 (RFC 8441; h2c, or TLS after ALPN `h2`) on an
+    /// incoming byte stream.
+    ///
+    /// # Errors
+    /// See [`ConnectError`].
+    #[cfg(feature = "http2")]
+    pub async fn accept_http2<IO>(
+        &self,
+        io: IO,
+    ) -> Result<wintergreen_connect::http2::Http2Acceptor, ConnectError>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let runtime = self.runtime_or_default()?;
+        wintergreen_connect::http2::accept(&runtime, io, &self.options).await
     }
 }

@@ -8,7 +8,7 @@
 //! use futures_util::{SinkExt, StreamExt};
 //! use wintergreen::Message;
 //!
-//! # async fn run() -> Result<(), wintergreen::Error> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let (mut ws, _response) = wintergreen::connect("ws://127.0.0.1:8080/").await?;
 //! ws.send(Message::text("hello")).await?;
 //! while let Some(message) = ws.next().await {
@@ -22,9 +22,11 @@
 //!   state machine. Usable alone.
 //! - [`handshake`] and [`http1`]: the opening handshake, sans-IO, both roles.
 //! - [`stream`]: the runtime-agnostic async driver ([`WebSocketStream`]).
-//! - `deflate` (default): permessage-deflate, offered by clients and accepted by servers
-//!   built from [`client_options`]/[`server_options`] (and so by [`connect`], [`accept`] and
-//!   [`ClientBuilder`]).
+//! - `deflate` (default): permessage-deflate, offered by every connect and accepted by
+//!   every accept on every runtime ([`ClientOptions::default`], [`ServerOptions::default`]:
+//!   one set of defaults); `no_extensions` opts out.
+//! - wintergreen-connect: the one connect/accept path, generic over the [`Runtime`] seam,
+//!   with [`ConnectError`]; each runtime module below is that path on one runtime.
 //! - `runtime-tokio` (default): [`tokio`](mod@tokio) and the short [`connect`]/[`accept`].
 //! - `runtime-smol`: [`smol`](mod@smol); `runtime-async-std`: [`async_std`](mod@async_std)
 //!   (async-std is discontinued upstream; prefer smol). Same shape as [`tokio`](mod@tokio):
@@ -36,8 +38,7 @@
 //!   `["h2", "http/1.1"]` when HTTP/2 is asked for, `["http/1.1"]` otherwise.
 //! - `http2`: WebSockets over HTTP/2 (RFC 8441) — `wintergreen::http2` (the transport),
 //!   [`ClientOptions::http2`] with [`Http2Mode`] in [`connect_with`], and
-//!   `wintergreen::tokio::http2` for shared connections and h2c servers.
-
+//!   `wintergreen::tokio::http2` (or `smol::http2`, …) for shared connections and servers.
 //!
 //! ## One example per runtime
 //!
@@ -46,7 +47,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "runtime-tokio")]
-//! # async fn run() -> Result<(), wintergreen::Error> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures_util::{SinkExt, StreamExt};
 //! let (mut ws, _) = wintergreen::tokio::connect_with("wss://example.com/ws", &wintergreen::client_options()).await?;
 //! ws.send(wintergreen::Message::text("hello")).await?;
@@ -58,7 +59,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "runtime-smol")]
-//! # fn run() -> Result<(), wintergreen::Error> {
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures_util::{SinkExt, StreamExt};
 //! smol::block_on(async {
 //!     let (mut ws, _) = wintergreen::smol::connect_with("wss://example.com/ws", &wintergreen::client_options()).await?;
@@ -74,7 +75,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "runtime-async-std")]
-//! # fn run() -> Result<(), wintergreen::Error> {
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures_util::{SinkExt, StreamExt};
 //! async_std::task::block_on(async {
 //!     let (mut ws, _) = wintergreen::async_std::connect_with("wss://example.com/ws", &wintergreen::client_options()).await?;
@@ -90,6 +91,8 @@
 
 mod builder;
 mod defaults;
+#[macro_use]
+mod runtimes;
 pub mod upgrade;
 
 /// The `bytes` crate, whose `Bytes` carries message payloads without copying.
@@ -105,54 +108,42 @@ pub use ::http;
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, ServerBuilder};
 pub use defaults::{client_options, server_options};
+#[cfg(feature = "runtime-async-std")]
+pub use runtimes::async_std;
+#[cfg(feature = "runtime-smol")]
+pub use runtimes::smol;
+#[cfg(feature = "runtime-tokio")]
+pub use runtimes::tokio;
 pub use wintergreen_codec as codec;
 pub use wintergreen_handshake as handshake;
 pub use wintergreen_http1 as http1;
 pub use wintergreen_stream as stream;
 
 /// WebSockets over HTTP/2 (RFC 8441), runtime-agnostic: [`Http2Client`](http2::Http2Client),
-/// [`Http2Acceptor`](http2::Http2Acceptor), the [`H2Stream`](http2::H2Stream) pipe. On
-/// tokio, `wintergreen::tokio::http2` supplies the spawner and timer.
+/// [`Http2Acceptor`](http2::Http2Acceptor), the [`H2Stream`](http2::H2Stream) pipe, and
+/// the connect/accept functions taking a runtime. `wintergreen::tokio::http2` (and the
+/// other runtimes' modules) supply the runtime.
 #[cfg(feature = "http2")]
-pub use wintergreen_http2 as http2;
+pub use wintergreen_connect::http2;
 
 pub use wintergreen_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
-pub use wintergreen_stream::{
-    ClientOptions, Error, Http2Mode, IntoClientRequest, KeepAlive, ServerOptions, StreamConfig,
-    WebSocketReader, WebSocketStream, WebSocketWriter,
+pub use wintergreen_connect::{
+    ClientOptions, ConnectError, Http2Mode, IntoClientRequest, ServerOptions, TimeoutKind,
+    TlsError, Transport,
 };
-
-/// The tokio runtime: DNS, TCP, timers, and `connect`/`accept`.
-#[cfg(feature = "runtime-tokio")]
-pub mod tokio {
-    pub use wintergreen_tokio::*;
-}
-
-/// The smol runtime: DNS, TCP, TLS, timers, and `connect`/`accept` (same shape as
-/// [`tokio`](mod@tokio)).
-#[cfg(feature = "runtime-smol")]
-pub mod smol {
-    pub use wintergreen_smol::*;
-}
-
-/// The async-std runtime: DNS, TCP, TLS, timers, and `connect`/`accept` (same shape as
-/// [`tokio`](mod@tokio)). async-std is discontinued upstream: prefer [`smol`](mod@smol).
-#[cfg(feature = "runtime-async-std")]
-pub mod async_std {
-    pub use wintergreen_async_std::*;
-}
+pub use wintergreen_stream::{
+    Error, KeepAlive, Runtime, StreamConfig, WebSocketReader, WebSocketStream, WebSocketWriter,
+};
 
 /// TLS configuration for `wss://` (rustls with the ring provider): root stores, ALPN, and
 /// the [`rustls`](tls::rustls) crate itself for building a custom `ClientConfig`.
 #[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
-pub use wintergreen_stream::tls;
+pub use wintergreen_connect::tls;
 
 #[cfg(feature = "runtime-tokio")]
-pub use defaults::{accept, connect};
-#[cfg(feature = "runtime-tokio")]
-pub use wintergreen_tokio::{accept_with, connect_with};
+pub use runtimes::tokio::{accept, accept_with, connect, connect_with};
 
 /// permessage-deflate (RFC 7692): offers, server policy, the negotiated extension.
 #[cfg(feature = "deflate")]

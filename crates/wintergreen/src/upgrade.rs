@@ -1,7 +1,7 @@
 //! Accepting a WebSocket after another HTTP stack (hyper, axum, …) read the request:
 //! [`response_for`] judges it and gives the response to send, [`rejection_response`]
 //! answers a refusal, and [`from_upgraded`] (tokio) or [`PendingUpgrade::into_stream`]
-//! drives the WebSocket over the upgraded connection. See [`wintergreen_stream::upgrade`].
+//! drives the WebSocket over the upgraded connection. See [`wintergreen_connect::upgrade`].
 //!
 //! ```no_run
 //! # async fn run(mut request: http::Request<()>) {
@@ -20,14 +20,14 @@
 //! # }
 //! ```
 
-pub use wintergreen_stream::upgrade::{PendingUpgrade, rejection_response, response_for};
+pub use wintergreen_connect::upgrade::{PendingUpgrade, rejection_response, response_for};
 
-/// [`PendingUpgrade::into_stream`] on tokio's timer. With hyper, wrap its `Upgraded` in
+/// [`PendingUpgrade::into_stream`] on the tokio runtime. With hyper, wrap its `Upgraded` in
 /// `hyper_util::rt::TokioIo` and pass it here.
 #[cfg(feature = "runtime-tokio")]
 pub fn from_upgraded<IO>(io: IO, pending: PendingUpgrade) -> wintergreen_stream::WebSocketStream<IO>
 where
     IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin,
 {
-    pending.into_stream(io, Some(wintergreen_tokio::timer()))
+    pending.into_stream(io, Some(crate::tokio::runtime()))
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
-use wintergreen::{ClientOptions, CloseCode, Error, Http2Mode, Message, ServerOptions};
+use wintergreen::{
+    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions,
+};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -165,7 +167,10 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Handshake(_) | Error::Io(_)),
+        matches!(
+            err,
+            ConnectError::Http1(_) | ConnectError::Handshake(_) | ConnectError::Io(_)
+        ),
         "Prefer must fall back to HTTP/1.1, not stop at {err:?}"
     );
 }
@@ -177,16 +182,21 @@ async fn require_does_not_fall_back() {
     let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::ExtendedConnectDisabled), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ConnectError::Http2(wintergreen::http2::Error::ExtendedConnectDisabled)
+        ),
+        "{err:?}"
+    );
 
     let (addr, connections) = http1_server().await;
     let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
         .await
         .unwrap_err();
-    let Error::Http2(source) = &err else {
+    let ConnectError::Http2(source) = &err else {
         panic!("expected the HTTP/2 preface error, got {err:?}");
     };
-    let source = source.downcast_ref::<wintergreen::http2::Error>().unwrap();
     assert!(matches!(source, wintergreen::http2::Error::Preface(_)));
     assert!(source.is_http2_unsupported());
     assert_eq!(
@@ -226,7 +236,7 @@ async fn many_websockets_share_one_connection_on_tokio() {
             .body(())
             .unwrap();
         sockets.push(
-            bounded(client.websocket(request, &options))
+            bounded(wintergreen::http2::websocket(&client, request, &options))
                 .await
                 .unwrap()
                 .0,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use wintergreen::{Error, ServerOptions, WebSocketStream};
+use wintergreen::{ConnectError, ServerOptions, TimeoutKind, WebSocketStream};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -28,7 +28,7 @@ const REQUEST: &str = "GET /chat HTTP/1.1\r\n\
     Sec-WebSocket-Version: 13\r\n\
     \r\n";
 
-type Accepted = Result<(WebSocketStream<TcpStream>, http::Request<()>), Error>;
+type Accepted = Result<(WebSocketStream<TcpStream>, http::Request<()>), ConnectError>;
 
 /// Accepts one connection with `options`; the accept's result comes back on the channel.
 async fn one_shot_server(options: ServerOptions) -> (SocketAddr, oneshot::Receiver<Accepted>) {
@@ -78,11 +78,11 @@ async fn an_oversized_handshake_is_answered_431_and_closed() {
         .unwrap()
         .unwrap()
         .unwrap_err();
-    let Error::Handshake(err) = err else {
-        panic!("{err:?}")
-    };
     assert!(
-        matches!(err, wintergreen::http1::Error::HeadTooLarge { .. }),
+        matches!(
+            err,
+            ConnectError::Http1(wintergreen::http1::Error::HeadTooLarge { .. })
+        ),
         "{err:?}"
     );
 }
@@ -109,7 +109,7 @@ async fn a_slowloris_header_trickle_is_cut_off_by_the_handshake_timeout() {
     };
     let elapsed = started.elapsed();
     assert!(
-        matches!(result, Err(Error::Timeout("handshake"))),
+        matches!(result, Err(ConnectError::Timeout(TimeoutKind::Handshake))),
         "{:?}",
         result.map(|_| ())
     );
@@ -156,7 +156,7 @@ async fn an_unmasked_client_frame_is_answered_with_a_1002_close() {
     // The server's stream reports the protocol error, and no message was delivered.
     let last = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
     match last {
-        Some(Err(Error::Connection(err))) => {
+        Some(Err(wintergreen::Error::Connection(err))) => {
             assert!(err.to_string().to_lowercase().contains("mask"), "{err}");
         }
         other => panic!("{other:?}"),

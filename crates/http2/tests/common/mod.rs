@@ -1,4 +1,4 @@
-//! Shared test helpers: a tokio timer and spawner, our own h2c WebSocket server, raw h2
+//! Shared test helpers: the tokio runtime, our own h2c WebSocket server, raw h2
 //! servers that misbehave on purpose, and bounded waits.
 #![allow(dead_code, unreachable_pub)]
 
@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -14,27 +14,20 @@ use h2::RecvStream;
 use h2::server::SendResponse;
 use http::Request;
 use tokio::net::{TcpListener, TcpStream};
-use wintergreen_http2::{BoxFuture, Http2Acceptor, Http2Client, Http2Config, Incoming};
-use wintergreen_stream::{ClientOptions, Message, ServerOptions, Sleep, Timer};
+use wintergreen_http1::{ClientConfig, ServerConfig};
+use wintergreen_http2::{Http2Acceptor, Http2Client, Http2Config, Incoming};
+use wintergreen_stream::{BoxFuture, Message, Runtime, StreamConfig};
 
 /// Every wait in these tests is bounded by this.
 pub const LIMIT: Duration = Duration::from_secs(30);
 
-#[derive(Debug)]
-pub struct TokioTimer;
-
-impl Timer for TokioTimer {
-    fn sleep_until(&self, deadline: Instant) -> Sleep {
-        Box::pin(tokio::time::sleep_until(deadline.into()))
-    }
+pub fn runtime() -> Arc<dyn Runtime> {
+    Arc::new(wintergreen_tokio::Tokio)
 }
 
-pub fn timer() -> Option<Arc<dyn Timer>> {
-    Some(Arc::new(TokioTimer))
-}
-
-pub fn spawn(future: BoxFuture) {
-    tokio::spawn(future);
+/// The driver's runtime, as `WebSocketStream::from_session` takes it.
+pub fn timer() -> Option<Arc<dyn Runtime>> {
+    Some(runtime())
 }
 
 /// Awaits `future`, failing the test after [`LIMIT`].
@@ -60,13 +53,13 @@ pub async fn client_with(
     config: &Http2Config,
 ) -> Result<Http2Client, wintergreen_http2::Error> {
     let tcp = TcpStream::connect(addr).await.unwrap();
-    Http2Client::handshake(tcp, config, &spawn, timer()).await
+    Http2Client::handshake(tcp, config, runtime()).await
 }
 
 /// Our own h2c WebSocket echo server. Plain requests (with `HandBack`) get
 /// `200 hello from h2`. Returns the address and a counter of TCP connections accepted.
 pub async fn echo_server(
-    options: ServerOptions,
+    options: ServerConfig,
     config: Http2Config,
 ) -> (SocketAddr, Arc<AtomicUsize>) {
     let (listener, addr) = listener().await;
@@ -81,8 +74,14 @@ pub async fn echo_server(
             let options = options.clone();
             let config = config.clone();
             tokio::spawn(async move {
-                let Ok(mut acceptor) =
-                    Http2Acceptor::handshake(tcp, &options, &config, &spawn, timer()).await
+                let Ok(mut acceptor) = Http2Acceptor::handshake(
+                    tcp,
+                    &options,
+                    &StreamConfig::default(),
+                    &config,
+                    runtime(),
+                )
+                .await
                 else {
                     return;
                 };
@@ -125,7 +124,8 @@ where
     }
 }
 
-pub type Handler = Arc<dyn Fn(Request<RecvStream>, SendResponse<Bytes>) -> BoxFuture + Send + Sync>;
+pub type Handler =
+    Arc<dyn Fn(Request<RecvStream>, SendResponse<Bytes>) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// A raw h2 server, with or without extended CONNECT, that hands every request to
 /// `handler` (each in its own task).
@@ -158,6 +158,18 @@ pub fn ws_request(addr: SocketAddr, path: &str) -> Request<()> {
     Request::get(format!("ws://{addr}{path}")).body(()).unwrap()
 }
 
-pub fn options() -> ClientOptions {
-    ClientOptions::default()
+pub fn options() -> ClientConfig {
+    ClientConfig::default()
+}
+
+/// Adds a subprotocol to a client's offer.
+pub trait Offer {
+    fn subprotocol(self, protocol: &str) -> Self;
+}
+
+impl Offer for ClientConfig {
+    fn subprotocol(mut self, protocol: &str) -> Self {
+        self.subprotocols.push(protocol.to_owned());
+        self
+    }
 }

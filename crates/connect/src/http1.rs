@@ -1,5 +1,5 @@
 //! The HTTP/1.1 opening handshake over an async byte stream, driving the sans-IO upgrade
-//! state machines of wintergreen-http1.
+//! state machines of wintergreen-http1, then handing the stream to the driver.
 
 use std::future::poll_fn;
 use std::io;
@@ -9,11 +9,9 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
+use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
-use crate::config::StreamConfig;
-use crate::driver::WebSocketStream;
-use crate::error::Error;
-use crate::timer::Timer;
+use crate::error::ConnectError;
 
 /// Read size during the handshake: headers are small, and bytes past them are handed to the
 /// session, not lost.
@@ -23,14 +21,18 @@ const HANDSHAKE_READ: usize = 4096;
 /// and the server's response.
 ///
 /// `request` names the target (`ws://host/path` or `wss://…`) and may carry extra headers.
-/// The handshake itself has no timeout: wrap the call in your runtime's timeout.
+/// The handshake itself has no timeout: [`connect`](crate::connect) bounds it; `runtime`
+/// goes to the driver (close timeout, keep-alive).
+///
+/// # Errors
+/// I/O, or the handshake's failure (a refusal is [`ConnectError::Refused`]).
 pub async fn client_handshake<IO>(
     mut io: IO,
     request: http::Request<()>,
     config: ClientConfig,
     stream_config: StreamConfig,
-    timer: Option<Arc<dyn Timer>>,
-) -> Result<(WebSocketStream<IO>, http::Response<()>), Error>
+    runtime: Option<Arc<dyn Runtime>>,
+) -> Result<(WebSocketStream<IO>, http::Response<()>), ConnectError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -44,14 +46,14 @@ where
     let upgraded = loop {
         buf.clear();
         if read_some(&mut io, &mut buf).await? == 0 {
-            return Err(Error::Handshake(upgrade.receive_eof()));
+            return Err(upgrade.receive_eof().into());
         }
         if let Some(upgraded) = upgrade.receive(&buf)? {
             break upgraded;
         }
     };
     tracing::debug!(status = %upgraded.response.status(), "client handshake complete");
-    let stream = WebSocketStream::from_session(io, upgraded.session, stream_config, timer);
+    let stream = WebSocketStream::from_session(io, upgraded.session, stream_config, runtime);
     Ok((stream, upgraded.response))
 }
 
@@ -59,12 +61,15 @@ where
 /// `config`'s policy, and writes the 101 response (or the rejection, returning its error).
 ///
 /// Returns the connected stream and the client's request.
+///
+/// # Errors
+/// I/O, or the request's failure (the rejection has been written).
 pub async fn server_handshake<IO>(
     mut io: IO,
     config: ServerConfig,
     stream_config: StreamConfig,
-    timer: Option<Arc<dyn Timer>>,
-) -> Result<(WebSocketStream<IO>, http::Request<()>), Error>
+    runtime: Option<Arc<dyn Runtime>>,
+) -> Result<(WebSocketStream<IO>, http::Request<()>), ConnectError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -75,7 +80,7 @@ where
         let n = read_some(&mut io, &mut buf).await?;
         if n == 0 {
             upgrade.receive_eof()?;
-            return Err(Error::Io(io::ErrorKind::UnexpectedEof.into()));
+            return Err(ConnectError::Io(io::ErrorKind::UnexpectedEof.into()));
         }
         if let Some(outcome) = upgrade.receive(&buf)? {
             break outcome;
@@ -87,22 +92,22 @@ where
             accepted.consume_output(usize::MAX);
             let parts = accepted
                 .into_parts()
-                .map_err(|_| Error::Io(io::ErrorKind::WriteZero.into()))?;
+                .map_err(|_| ConnectError::Io(io::ErrorKind::WriteZero.into()))?;
             tracing::debug!(uri = %parts.request.uri(), "server handshake complete");
-            let stream = WebSocketStream::from_session(io, parts.session, stream_config, timer);
+            let stream = WebSocketStream::from_session(io, parts.session, stream_config, runtime);
             Ok((stream, parts.request))
         }
         ServerUpgraded::Rejected(mut rejected) => {
             write_all(&mut io, rejected.pending_output()).await?;
             rejected.consume_output(usize::MAX);
             let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
-            if let Some(timer) = &timer {
-                drain(&mut io, &**timer).await;
+            if let Some(runtime) = &runtime {
+                drain(&mut io, &**runtime).await;
             }
             let err = rejected
                 .into_error()
-                .map_err(|_| Error::Io(io::ErrorKind::WriteZero.into()))?;
-            Err(Error::Handshake(err))
+                .map_err(|_| ConnectError::Io(io::ErrorKind::WriteZero.into()))?;
+            Err(err.into())
         }
     }
 }
@@ -114,15 +119,11 @@ const DRAIN_LIMIT: usize = 64 << 10;
 /// Reads and drops what the client still sends after we answered and shut down our side,
 /// bounded in time and bytes: closing a socket with unread input makes the kernel reset
 /// the connection, and the client could lose the rejection it has not read yet.
-async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, timer: &dyn Timer) {
-    let mut deadline = timer.sleep_until(std::time::Instant::now() + DRAIN_TIME);
+async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, runtime: &dyn Runtime) {
     let mut buf = BytesMut::new();
     let mut total = 0;
-    poll_fn(|cx| {
+    let read = poll_fn(|cx| {
         loop {
-            if deadline.as_mut().poll(cx).is_ready() {
-                return std::task::Poll::Ready(());
-            }
             buf.clear();
             buf.reserve(HANDSHAKE_READ);
             match tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, &mut buf) {
@@ -136,8 +137,8 @@ async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, timer: &dyn Timer) {
                 std::task::Poll::Pending => return std::task::Poll::Pending,
             }
         }
-    })
-    .await;
+    });
+    let _ = timeout_at(runtime, runtime.now() + DRAIN_TIME, read).await;
 }
 
 async fn read_some<IO: AsyncRead + Unpin>(io: &mut IO, buf: &mut BytesMut) -> io::Result<usize> {

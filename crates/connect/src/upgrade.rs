@@ -24,16 +24,14 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::{Method, Request, Response, Version};
 use wintergreen_codec::{Role, Session};
-use wintergreen_handshake::{HandshakeError, check_version};
+use wintergreen_handshake::{HandshakeError, check_version, session_for};
 
-use crate::config::StreamConfig;
-use crate::driver::WebSocketStream;
-use crate::options::ServerOptions;
-use crate::timer::Timer;
 use tokio::io::{AsyncRead, AsyncWrite};
+use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream};
+
+use crate::options::ServerOptions;
 
 /// A WebSocket accepted by [`response_for`], waiting for the HTTP stack to hand over the
 /// upgraded connection.
@@ -63,14 +61,14 @@ impl PendingUpgrade {
         self.version
     }
 
-    /// Drives the negotiated session over the upgraded connection. `timer` bounds the
-    /// close handshake and runs keep-alive (on tokio: `wintergreen::tokio::timer()`, or use
-    /// `wintergreen::upgrade::from_upgraded`).
-    pub fn into_stream<IO>(self, io: IO, timer: Option<Arc<dyn Timer>>) -> WebSocketStream<IO>
+    /// Drives the negotiated session over the upgraded connection. `runtime` bounds the
+    /// close handshake and runs keep-alive (on tokio, `wintergreen::upgrade::from_upgraded`
+    /// passes it).
+    pub fn into_stream<IO>(self, io: IO, runtime: Option<Arc<dyn Runtime>>) -> WebSocketStream<IO>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        WebSocketStream::from_session(io, self.session, self.stream, timer)
+        WebSocketStream::from_session(io, self.session, self.stream, runtime)
     }
 }
 
@@ -120,10 +118,7 @@ pub fn response_for<B>(
         _ => return Err(HandshakeError::UnsupportedHttpVersion),
     };
     let extension = negotiated.extensions_header();
-    let mut session = Session::new(Role::Server, options.server.session.clone());
-    if let Some(ext) = negotiated.extension {
-        session = session.with_extension(ext);
-    }
+    let session = session_for(Role::Server, &options.server.session, negotiated.extension);
     tracing::debug!(uri = %request.uri(), ?version, subprotocol = ?negotiated.subprotocol, ?extension, "upgrade accepted");
     Ok((
         response,
@@ -140,33 +135,10 @@ pub fn response_for<B>(
 /// The response for a request [`response_for`] refused: the policy's
 /// [`Rejection`](wintergreen_handshake::Rejection) (status, header fields, body), or the
 /// error's status (400, 426 with `Sec-WebSocket-Version: 13`, 500) with a plain-text
-/// reason. Header fields an HTTP stack writes itself (`Content-Length`,
-/// `Transfer-Encoding`, `Connection`, `Upgrade`, `Keep-Alive`) are left out.
+/// reason; the hop-by-hop header fields are left out and `Content-Length` is set
+/// ([`wintergreen_handshake::rejection_response`], the one owner of that rule).
 pub fn rejection_response(error: &HandshakeError) -> Response<Bytes> {
-    let rejection = error.rejection();
-    let mut response = Response::new(rejection.body().clone());
-    *response.status_mut() = rejection.status();
-    for (name, value) in rejection.headers() {
-        let hop_by_hop = name == header::CONTENT_LENGTH
-            || name == header::TRANSFER_ENCODING
-            || name == header::CONNECTION
-            || name == header::UPGRADE
-            || name == "keep-alive";
-        if !hop_by_hop {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        // A rejection can never be a 101; be safe against a policy that says so.
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    if !response.headers().contains_key(header::CONTENT_TYPE) && !response.body().is_empty() {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-    }
-    response
+    wintergreen_handshake::rejection_response(&error.rejection(), Version::HTTP_11)
 }
 
 #[cfg(test)]
@@ -174,6 +146,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use http::StatusCode;
+    use http::header::HeaderValue;
 
     fn http1_request() -> Request<()> {
         Request::get("/chat")

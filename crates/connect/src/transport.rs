@@ -1,14 +1,15 @@
-//! [`Transport`]: the byte stream under a WebSocket opened by [`connect`](crate::connect).
+//! [`Transport`]: the byte stream under a WebSocket opened by [`connect`](crate::connect),
+//! on any runtime.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use wintergreen_stream::TcpStream;
 
-/// The byte stream under a WebSocket that [`connect`](crate::connect) opened: a TCP
-/// connection after an HTTP/1.1 upgrade, a TLS connection (`wss://`, with the `rustls`
+/// The byte stream under a WebSocket that [`connect`](crate::connect) opened, the same type
+/// on every runtime: a TCP connection after an HTTP/1.1 upgrade, a TLS connection (`wss://`, with the `rustls`
 /// feature) or, with the `http2` feature, one stream of an HTTP/2 connection (RFC 8441,
 /// itself over TCP or TLS). The type is the same whatever features are on; ask it
 /// which one it is.

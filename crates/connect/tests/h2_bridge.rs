@@ -7,19 +7,72 @@
 //! The Autobahn HTTP/2 → HTTP/1.1 bridge (`examples/autobahn_h2_bridge.rs`), end to end:
 //! an HTTP/2 client, the bridge, and our own HTTP/1.1 server behind it.
 
-mod common;
+#![cfg(feature = "http2")]
 
-#[path = "../examples/autobahn_h2_bridge.rs"]
+#[path = "../../http2/examples/autobahn_h2_bridge.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod bridge;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use common::*;
 use futures_util::{SinkExt, StreamExt};
-use http::StatusCode;
-use wintergreen_handshake::{AcceptPolicy, HandshakeError, Rejection};
-use wintergreen_stream::{CloseCode, Message, ServerConfig, StreamConfig};
+use http::{Request, StatusCode};
+use tokio::net::TcpListener;
+use wintergreen_connect::http2::Http2Client;
+use wintergreen_connect::{ClientOptions, ConnectError};
+use wintergreen_handshake::{AcceptPolicy, Rejection};
+use wintergreen_http1::ServerConfig;
+use wintergreen_stream::{CloseCode, Message, Runtime, StreamConfig};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn runtime() -> Arc<dyn Runtime> {
+    Arc::new(wintergreen_tokio::Tokio)
+}
+
+async fn bounded<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(LIMIT, future)
+        .await
+        .expect("timed out")
+}
+
+async fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+async fn client(addr: SocketAddr) -> Http2Client {
+    let url = format!("ws://{addr}");
+    wintergreen_connect::http2::connect(&runtime(), url, &options())
+        .await
+        .unwrap()
+}
+
+fn ws_request(addr: SocketAddr, path: &str) -> Request<()> {
+    Request::get(format!("ws://{addr}{path}")).body(()).unwrap()
+}
+
+fn options() -> ClientOptions {
+    ClientOptions::default()
+}
+
+async fn websocket(
+    client: &Http2Client,
+    request: Request<()>,
+    options: &ClientOptions,
+) -> Result<
+    (
+        wintergreen_stream::WebSocketStream<wintergreen_connect::http2::H2Stream>,
+        http::Response<()>,
+    ),
+    ConnectError,
+> {
+    wintergreen_connect::http2::websocket(client, request, options).await
+}
 
 /// An HTTP/1.1 WebSocket server (wintergreen's own) that first tells the client its request
 /// target, then echoes; "close me" makes it close with 4000. Path `/forbidden` is refused.
@@ -40,11 +93,11 @@ async fn http1_server() -> SocketAddr {
             };
             let config = config.clone();
             tokio::spawn(async move {
-                let Ok((mut ws, request)) = wintergreen_stream::server_handshake(
+                let Ok((mut ws, request)) = wintergreen_connect::server_handshake(
                     tcp,
                     config,
                     StreamConfig::default(),
-                    timer(),
+                    Some(runtime()),
                 )
                 .await
                 else {
@@ -87,7 +140,8 @@ async fn the_bridge_relays_a_websocket_over_http2_to_http1() {
     let bridge = bridge_to(upstream).await;
     let client = client(bridge).await;
 
-    let (mut ws, response) = bounded(client.websocket(
+    let (mut ws, response) = bounded(websocket(
+        &client,
         ws_request(bridge, "/runCase?case=3&agent=wintergreen-http2"),
         &options().subprotocol("echo"),
     ))
@@ -121,7 +175,7 @@ async fn a_server_initiated_close_crosses_the_bridge() {
     let upstream = http1_server().await;
     let bridge = bridge_to(upstream).await;
     let client = client(bridge).await;
-    let (mut ws, _) = bounded(client.websocket(ws_request(bridge, "/"), &options()))
+    let (mut ws, _) = bounded(websocket(&client, ws_request(bridge, "/"), &options()))
         .await
         .unwrap();
     bounded(ws.next()).await.unwrap().unwrap();
@@ -138,15 +192,19 @@ async fn the_bridge_relays_a_refusal() {
     let upstream = http1_server().await;
     let bridge = bridge_to(upstream).await;
     let client = client(bridge).await;
-    let err = bounded(client.websocket(ws_request(bridge, "/forbidden"), &options()))
-        .await
-        .unwrap_err();
-    match err.as_handshake() {
-        Some(HandshakeError::UpgradeFailed { status, body, .. }) => {
-            assert_eq!(*status, StatusCode::FORBIDDEN);
+    let err = bounded(websocket(
+        &client,
+        ws_request(bridge, "/forbidden"),
+        &options(),
+    ))
+    .await
+    .unwrap_err();
+    match err {
+        ConnectError::Refused { status, body, .. } => {
+            assert_eq!(status, StatusCode::FORBIDDEN);
             assert_eq!(&body[..], b"not here");
         }
-        other => panic!("expected UpgradeFailed, got {other:?}"),
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 
@@ -159,8 +217,7 @@ async fn many_websockets_cross_the_bridge_on_one_connection() {
     for i in 0..20 {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let (mut ws, _) = client
-                .websocket(ws_request(bridge, &format!("/{i}")), &options())
+            let (mut ws, _) = websocket(&client, ws_request(bridge, &format!("/{i}")), &options())
                 .await
                 .unwrap();
             assert_eq!(

@@ -1,5 +1,5 @@
-//! Runtime-agnostic connection options, shared by every runtime adapter so that
-//! `wintergreen::tokio`, `wintergreen::smol` and `wintergreen::async_std` have one shape.
+//! The connection settings, one shape for every runtime and HTTP version:
+//! [`ClientOptions`] and [`ServerOptions`], with one set of defaults.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +7,16 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Request, Uri};
 use wintergreen_codec::{Config, ExtensionFactory};
 use wintergreen_http1::{ClientConfig, ServerConfig};
+use wintergreen_stream::{KeepAlive, StreamConfig};
 
-use crate::config::{KeepAlive, StreamConfig};
-use crate::error::Error;
+use crate::error::ConnectError;
 
 /// Everything a client connection is made with. Build it with the methods below, starting
 /// from [`ClientOptions::default`].
+///
+/// With the `deflate` feature, the default offers permessage-deflate (RFC 7692;
+/// `client_max_window_bits`, context takeover, level 1); [`no_extensions`](Self::no_extensions)
+/// opts out.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -22,16 +26,20 @@ pub struct ClientOptions {
     pub stream: StreamConfig,
     /// Bound on DNS resolution plus TCP connect. Default: 30 s.
     pub connect_timeout: Duration,
-    /// Bound on the opening handshake (after connecting). Default: 30 s.
+    /// Bound on the TLS handshake, and again on the opening handshake. Default: 30 s.
     pub handshake_timeout: Duration,
     /// Whether to open the WebSocket over HTTP/2 (RFC 8441). Default: [`Http2Mode::Off`].
-    /// Honoured by runtime adapters built with their `http2` feature; without it, any mode
-    /// but `Off` fails the connect.
+    /// Without the `http2` feature, any mode but `Off` fails the connect.
     pub http2: Http2Mode,
+    /// HTTP/2 connection settings (windows, frame sizes, SETTINGS timeout), for a
+    /// WebSocket's own connection and for shared ones alike. Default:
+    /// [`Http2Config::default`](wintergreen_http2::Http2Config::default).
+    #[cfg(feature = "http2")]
+    pub http2_settings: wintergreen_http2::Http2Config,
     /// The TLS configuration for `wss://` (feature `rustls`): a custom root store or client
     /// certificate goes here. `None` (the default) uses the roots the enabled features
     /// provide (see [`tls`](crate::tls)). When the configuration offers no ALPN protocols,
-    /// the adapter offers `["h2", "http/1.1"]` or `["http/1.1"]` according to
+    /// `["h2", "http/1.1"]` or `["http/1.1"]` is offered according to
     /// [`ClientOptions::http2`]; the server name (SNI) always comes from the URL's host.
     #[cfg(feature = "rustls")]
     pub tls: Option<Arc<rustls::ClientConfig>>,
@@ -39,12 +47,20 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
+        #[allow(unused_mut)]
+        let mut client = ClientConfig::default();
+        #[cfg(feature = "deflate")]
+        client.extensions.push(Arc::new(
+            wintergreen_deflate::DeflateFactory::client_default(),
+        ));
         Self {
-            client: ClientConfig::default(),
+            client,
             stream: StreamConfig::default(),
             connect_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(30),
             http2: Http2Mode::Off,
+            #[cfg(feature = "http2")]
+            http2_settings: wintergreen_http2::Http2Config::default(),
             #[cfg(feature = "rustls")]
             tls: None,
         }
@@ -64,11 +80,11 @@ pub enum Http2Mode {
     #[default]
     Off,
     /// Try HTTP/2 first; if the server does not speak it, or does not enable extended
-    /// CONNECT, fall back to HTTP/1.1 on a new connection.
+    /// CONNECT, fall back to HTTP/1.1 (on the same TLS connection when ALPN picked
+    /// `http/1.1`, else on a new connection).
     Prefer,
-    /// HTTP/2 only: a server without extended CONNECT fails the connect with
-    /// [`Error::ExtendedConnectDisabled`]; one that does not speak HTTP/2 at all fails it
-    /// with the HTTP/2 error.
+    /// HTTP/2 only: a server without it fails the connect with
+    /// [`ConnectError::Http2`](crate::ConnectError).
     Require,
 }
 
@@ -76,30 +92,30 @@ impl ClientOptions {
     /// Adds a header to the upgrade request.
     ///
     /// # Errors
-    /// When the name or value is not valid HTTP.
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self, Error> {
-        let name = HeaderName::try_from(name).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let value =
-            HeaderValue::try_from(value).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    /// [`ConnectError::InvalidRequest`] when the name or value is not valid HTTP.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, ConnectError> {
+        let name = HeaderName::try_from(name).map_err(ConnectError::invalid_request)?;
+        let value = HeaderValue::try_from(value).map_err(ConnectError::invalid_request)?;
         self.client.headers.append(name, value);
         Ok(self)
     }
 
-    /// Offers a subprotocol (in order of preference).
+    /// Offers a subprotocol (in order of preference). Default: none.
     #[must_use]
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.client.subprotocols.push(protocol.into());
         self
     }
 
-    /// Offers an extension (e.g. permessage-deflate).
+    /// Offers an extension, after those already offered. Default: permessage-deflate with
+    /// the `deflate` feature, else none.
     #[must_use]
     pub fn extension(mut self, factory: Arc<dyn ExtensionFactory>) -> Self {
         self.client.extensions.push(factory);
         self
     }
 
-    /// Offers no extension at all.
+    /// Offers no extension at all (opts out of the default permessage-deflate).
     #[must_use]
     pub fn no_extensions(mut self) -> Self {
         self.client.extensions.clear();
@@ -107,55 +123,57 @@ impl ClientOptions {
     }
 
     /// Session limits and behaviour (frame/message size, fragments, close timeout, …).
+    /// Default: [`Config::default`].
     #[must_use]
     pub fn session(mut self, config: Config) -> Self {
         self.client.session = config;
         self
     }
 
-    /// Largest message accepted.
+    /// Largest message accepted, in bytes. Default: as [`Config::default`].
     #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.client.session.max_message_size = bytes;
         self
     }
 
-    /// Largest frame accepted.
+    /// Largest frame accepted, in bytes. Default: as [`Config::default`].
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.client.session.max_frame_size = bytes;
         self
     }
 
-    /// How long the close handshake may take.
+    /// How long the close handshake may take. Default: as [`Config::default`].
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.client.session.close_timeout = timeout;
         self
     }
 
-    /// Keep-alive pings (the session's [`Config::keepalive`]).
+    /// Keep-alive pings (the session's
+    /// [`Config::keepalive`](wintergreen_codec::Config::keepalive)). Default: off.
     #[must_use]
     pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
         self.client.session.keepalive = Some(keepalive);
         self
     }
 
-    /// Driver settings.
+    /// Driver settings. Default: [`StreamConfig::default`].
     #[must_use]
     pub fn stream(mut self, config: StreamConfig) -> Self {
         self.stream = config;
         self
     }
 
-    /// Bound on DNS resolution plus TCP connect.
+    /// Bound on DNS resolution plus TCP connect. Default: 30 s.
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Bound on the opening handshake.
+    /// Bound on the TLS handshake and on the opening handshake. Default: 30 s.
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
@@ -163,7 +181,7 @@ impl ClientOptions {
     }
 
     /// Whether to use HTTP/2 (RFC 8441): off, preferred (with fallback to HTTP/1.1), or
-    /// required.
+    /// required. Default: [`Http2Mode::Off`].
     #[must_use]
     pub fn http2(mut self, mode: Http2Mode) -> Self {
         self.http2 = mode;
@@ -171,7 +189,8 @@ impl ClientOptions {
     }
 
     /// A custom TLS client configuration for `wss://` (feature `rustls`), e.g. with a
-    /// private root store. See [`ClientOptions::tls`](#structfield.tls).
+    /// private root store. Default: the enabled features' roots. See
+    /// [`ClientOptions::tls`](#structfield.tls).
     #[cfg(feature = "rustls")]
     #[must_use]
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
@@ -181,6 +200,9 @@ impl ClientOptions {
 }
 
 /// Everything a server connection is accepted with.
+///
+/// With the `deflate` feature, the default accepts permessage-deflate when a client offers
+/// it; [`no_extensions`](Self::no_extensions) opts out.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerOptions {
@@ -188,18 +210,41 @@ pub struct ServerOptions {
     pub server: ServerConfig,
     /// Driver settings.
     pub stream: StreamConfig,
-    /// Bound on reading and answering the upgrade request (cuts off slow clients).
-    /// Default: 10 s.
+    /// Bound on reading and answering the upgrade request (cuts off slow clients), and on
+    /// an HTTP/2 connection's preface. Default: 10 s.
     pub handshake_timeout: Duration,
+    /// HTTP/2 connection settings for h2c/h2 servers. Default:
+    /// [`Http2Config::default`](wintergreen_http2::Http2Config::default).
+    #[cfg(feature = "http2")]
+    pub http2_settings: wintergreen_http2::Http2Config,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
+        #[allow(unused_mut)]
+        let mut server = ServerConfig::default();
+        #[cfg(feature = "deflate")]
+        {
+            server.policy = server.policy.extension(Arc::new(
+                wintergreen_deflate::DeflateFactory::server_default(),
+            ));
+        }
         Self {
-            server: ServerConfig::default(),
+            server,
             stream: StreamConfig::default(),
             handshake_timeout: Duration::from_secs(10),
+            #[cfg(feature = "http2")]
+            http2_settings: wintergreen_http2::Http2Config::default(),
         }
+    }
+}
+
+impl ServerOptions {
+    /// Accepts no extension at all (opts out of the default permessage-deflate).
+    #[must_use]
+    pub fn no_extensions(mut self) -> Self {
+        self.server.policy = self.server.policy.no_extensions();
+        self
     }
 }
 
@@ -209,79 +254,40 @@ pub trait IntoClientRequest {
     /// The upgrade request.
     ///
     /// # Errors
-    /// When the URL is not valid.
-    fn into_client_request(self) -> Result<Request<()>, Error>;
+    /// [`ConnectError::InvalidRequest`] when the URL is not valid.
+    fn into_client_request(self) -> Result<Request<()>, ConnectError>;
 }
 
 impl IntoClientRequest for Request<()> {
-    fn into_client_request(self) -> Result<Request<()>, Error> {
+    fn into_client_request(self) -> Result<Request<()>, ConnectError> {
         Ok(self)
     }
 }
 
 impl IntoClientRequest for Uri {
-    fn into_client_request(self) -> Result<Request<()>, Error> {
+    fn into_client_request(self) -> Result<Request<()>, ConnectError> {
         Request::get(self)
             .body(())
-            .map_err(|e| Error::InvalidRequest(e.to_string()))
+            .map_err(ConnectError::invalid_request)
     }
 }
 
 impl IntoClientRequest for &str {
-    fn into_client_request(self) -> Result<Request<()>, Error> {
-        let uri = Uri::try_from(self).map_err(|e| Error::InvalidRequest(format!("{self}: {e}")))?;
-        uri.into_client_request()
+    fn into_client_request(self) -> Result<Request<()>, ConnectError> {
+        Uri::try_from(self)
+            .map_err(ConnectError::invalid_request)?
+            .into_client_request()
     }
 }
 
 impl IntoClientRequest for String {
-    fn into_client_request(self) -> Result<Request<()>, Error> {
+    fn into_client_request(self) -> Result<Request<()>, ConnectError> {
         self.as_str().into_client_request()
     }
 }
 
 impl IntoClientRequest for &String {
-    fn into_client_request(self) -> Result<Request<()>, Error> {
+    fn into_client_request(self) -> Result<Request<()>, ConnectError> {
         self.as_str().into_client_request()
-    }
-}
-
-/// Where to connect for a `ws://` or `wss://` request: host, port and whether TLS is used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The host name or IP literal (without brackets).
-    pub host: String,
-    /// The port (default 80 for ws, 443 for wss).
-    pub port: u16,
-    /// Whether the scheme asks for TLS (`wss`, `https`).
-    pub tls: bool,
-}
-
-impl Target {
-    /// Reads the target from a request's URI.
-    ///
-    /// # Errors
-    /// On a missing host or a scheme other than ws, wss, http or https.
-    pub fn from_request(request: &Request<()>) -> Result<Self, Error> {
-        let uri = request.uri();
-        let tls = match uri.scheme_str() {
-            Some("ws" | "http") => false,
-            Some("wss" | "https") => true,
-            Some(other) => {
-                return Err(Error::InvalidRequest(format!(
-                    "unsupported scheme {other:?}"
-                )));
-            }
-            None => return Err(Error::InvalidRequest(format!("{uri}: no scheme"))),
-        };
-        let host = uri
-            .host()
-            .ok_or_else(|| Error::InvalidRequest(format!("{uri}: no host")))?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        Ok(Self { host, port, tls })
     }
 }

@@ -1,6 +1,6 @@
-//! TLS client configuration shared by every runtime adapter (feature `rustls`): root
-//! certificates, ALPN and the server name. The TLS handshake itself is the adapter's
-//! (tokio-rustls on tokio, futures-rustls on smol and async-std).
+//! TLS for `wss://` (feature `rustls`), one path for every runtime: root certificates,
+//! ALPN, the server name, and the handshake itself (tokio-rustls, which needs only the
+//! tokio-io traits that every runtime's socket speaks).
 //!
 //! Roots: with the `webpki-roots` feature, Mozilla's root store (webpki-roots); with
 //! `native-roots`, the operating system's store (rustls-native-certs); with both, their
@@ -15,7 +15,10 @@ pub use rustls;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::error::Error;
+use tokio_rustls::client::TlsStream;
+use wintergreen_stream::TcpStream;
+
+use crate::error::{ConnectError, TlsError};
 
 /// The ALPN protocol id of HTTP/2.
 pub const ALPN_H2: &[u8] = b"h2";
@@ -35,8 +38,9 @@ pub fn alpn_protocols(http2: bool) -> Vec<Vec<u8>> {
 /// The root certificates the enabled features provide (see the module docs).
 ///
 /// # Errors
-/// [`Error::Tls`] when no root source is enabled or none of them yields a certificate.
-pub fn default_root_store() -> Result<RootCertStore, Error> {
+/// [`TlsError::Config`] when no root source is enabled or none of them yields a
+/// certificate.
+pub fn default_root_store() -> Result<RootCertStore, TlsError> {
     #[allow(unused_mut)]
     let mut roots = RootCertStore::empty();
     #[cfg(feature = "webpki-roots")]
@@ -51,10 +55,11 @@ pub fn default_root_store() -> Result<RootCertStore, Error> {
         tracing::debug!(added, ignored, "native root certificates loaded");
     }
     if roots.is_empty() {
-        return Err(Error::Tls(
-            "no root certificates: enable webpki-roots or native roots, or set ClientOptions::tls"
-                .into(),
-        ));
+        return Err(TlsError::Config(std::sync::Arc::new(
+            std::io::Error::other(
+                "no root certificates: enable webpki-roots or native roots, or set ClientOptions::tls",
+            ),
+        )));
     }
     Ok(roots)
 }
@@ -63,12 +68,16 @@ pub fn default_root_store() -> Result<RootCertStore, Error> {
 /// [`alpn_protocols`]`(http2)`.
 ///
 /// # Errors
-/// [`Error::Tls`] if the provider refuses the default protocol versions (it does not).
-pub fn client_config_with_roots(roots: RootCertStore, http2: bool) -> Result<ClientConfig, Error> {
+/// [`TlsError::Handshake`] if the provider refuses the default protocol versions (it
+/// does not).
+pub fn client_config_with_roots(
+    roots: RootCertStore,
+    http2: bool,
+) -> Result<ClientConfig, TlsError> {
     let mut config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
-            .map_err(|err| Error::Tls(Box::new(err)))?
+            .map_err(TlsError::Handshake)?
             .with_root_certificates(roots)
             .with_no_client_auth();
     config.alpn_protocols = alpn_protocols(http2);
@@ -84,7 +93,7 @@ pub fn client_config_with_roots(roots: RootCertStore, http2: bool) -> Result<Cli
 pub fn client_config(
     custom: Option<&Arc<ClientConfig>>,
     http2: bool,
-) -> Result<Arc<ClientConfig>, Error> {
+) -> Result<Arc<ClientConfig>, TlsError> {
     if let Some(custom) = custom {
         if !custom.alpn_protocols.is_empty() {
             return Ok(Arc::clone(custom));
@@ -107,10 +116,50 @@ pub fn client_config(
 /// DNS name or an IP address.
 ///
 /// # Errors
-/// [`Error::InvalidRequest`] for a host that is neither.
-pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
-    ServerName::try_from(host.to_owned())
-        .map_err(|err| Error::InvalidRequest(format!("{host}: not a TLS server name: {err}")))
+/// [`ConnectError::InvalidRequest`] (with rustls's typed error) for a host that is neither.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, ConnectError> {
+    ServerName::try_from(host.to_owned()).map_err(ConnectError::invalid_request)
+}
+
+/// Runs the TLS handshake over `tcp` with `config`, for `host` (SNI and the certificate's
+/// name). Certificate and protocol failures arrive typed, as
+/// [`TlsError::Handshake`]`(rustls::Error)`.
+///
+/// # Errors
+/// [`ConnectError::InvalidRequest`] for a host that is no server name, [`ConnectError::Tls`].
+pub async fn handshake(
+    tcp: TcpStream,
+    host: &str,
+    config: Arc<ClientConfig>,
+) -> Result<TlsStream<TcpStream>, ConnectError> {
+    let name = server_name(host)?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(handshake_error)?;
+    tracing::debug!(
+        host,
+        alpn = ?tls.get_ref().1.alpn_protocol().map(String::from_utf8_lossy),
+        "TLS established"
+    );
+    Ok(tls)
+}
+
+/// tokio-rustls reports rustls's errors inside `io::Error`; take them back out.
+fn handshake_error(err: std::io::Error) -> TlsError {
+    if err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        if let Some(inner) = err.into_inner() {
+            return match inner.downcast::<rustls::Error>() {
+                Ok(rustls) => TlsError::Handshake(*rustls),
+                Err(other) => TlsError::Io(std::io::Error::other(other)),
+            };
+        }
+        return TlsError::Io(std::io::ErrorKind::Other.into());
+    }
+    TlsError::Io(err)
 }
 
 /// Whether the TLS handshake chose HTTP/2 through ALPN.
@@ -132,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn a_custom_config_gets_alpn_when_it_has_none() -> Result<(), Error> {
+    fn a_custom_config_gets_alpn_when_it_has_none() -> Result<(), TlsError> {
         let custom = Arc::new(client_config_with_roots(RootCertStore::empty(), false)?);
         let mut bare = ClientConfig::clone(&custom);
         bare.alpn_protocols.clear();

@@ -1,0 +1,189 @@
+//! [`ConnectError`]: what can go wrong opening (or accepting) a WebSocket, by operation —
+//! the request, DNS, TCP, TLS, the opening handshake, HTTP/2 — and by fault.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+use wintergreen_handshake::{Fault, HandshakeError};
+
+/// Which bound ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// DNS resolution plus TCP connect ([`ClientOptions::connect_timeout`](crate::ClientOptions::connect_timeout)).
+    Connect,
+    /// The TLS handshake (bounded by the handshake timeout).
+    Tls,
+    /// The opening handshake: the HTTP/1.1 upgrade, or the HTTP/2 preface, SETTINGS and
+    /// extended CONNECT exchange.
+    Handshake,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Tls => "TLS handshake",
+            Self::Handshake => "opening handshake",
+        })
+    }
+}
+
+/// A failed TLS connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The TLS configuration could not be built (e.g. no root certificates): the caller's
+    /// or the build's fault.
+    #[error("TLS configuration: {0}")]
+    Config(#[source] Arc<dyn StdError + Send + Sync>),
+    /// The TLS handshake failed: a certificate the roots do not trust, a name mismatch, a
+    /// protocol error. Typed, as rustls reports it.
+    #[cfg(feature = "rustls")]
+    #[error("TLS handshake: {0}")]
+    Handshake(#[source] rustls::Error),
+    /// The connection failed during the TLS handshake.
+    #[error("I/O during the TLS handshake: {0}")]
+    Io(#[source] io::Error),
+}
+
+/// What can go wrong connecting to or accepting a WebSocket.
+///
+/// A refused upgrade is one pattern away:
+///
+/// ```
+/// # use wintergreen_connect::ConnectError;
+/// # fn show(err: ConnectError) {
+/// match err {
+///     ConnectError::Refused { status, body, .. } => println!("refused: {status} {body:?}"),
+///     other => println!("failed: {other}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL, a header or the request cannot be used (the caller's fault). The source is
+    /// the typed error (`http::uri::InvalidUri`, `http::header::InvalidHeaderName`, a
+    /// [`HandshakeError`] for a bad scheme or host, …).
+    #[error("invalid request: {0}")]
+    InvalidRequest(#[source] Arc<dyn StdError + Send + Sync>),
+    /// DNS resolution of the URL's host failed (or found no address).
+    #[error("resolving {host}:{port}: {source}")]
+    Resolve {
+        /// The host name.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The resolver's error.
+        #[source]
+        source: io::Error,
+    },
+    /// No TCP connection could be made; `addr` is the last address tried.
+    #[error("connecting to {addr}: {source}")]
+    Tcp {
+        /// The address tried last.
+        addr: SocketAddr,
+        /// The socket's error.
+        #[source]
+        source: io::Error,
+    },
+    /// `wss://` was asked for, but this build has no TLS (the `rustls` feature).
+    #[error("wss:// needs TLS, which this build lacks")]
+    TlsUnavailable,
+    /// TLS failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The peer broke the opening handshake's rules (the server's answer, or, accepting,
+    /// the client's request), or our policy refused the client's request: see
+    /// [`HandshakeError`] and its [`fault`](HandshakeError::fault).
+    #[error("opening handshake: {0}")]
+    Handshake(#[source] HandshakeError),
+    /// The peer's HTTP/1.1 broke RFC 9112 or one of the handshake's limits: a malformed or
+    /// oversized head, too many header fields or interim responses, bytes that cannot be
+    /// HTTP, a connection closed mid-head. Typed, with the rule that was broken.
+    #[error("HTTP/1.1: {0}")]
+    Http1(#[source] wintergreen_http1::Error),
+    /// The server refused the upgrade: its answer was not 101 (HTTP/1.1) or 2xx (HTTP/2).
+    #[error("the server refused the WebSocket: {status}")]
+    Refused {
+        /// The server's status.
+        status: StatusCode,
+        /// Its header fields.
+        headers: Box<HeaderMap>,
+        /// The start of its body (up to the handshake's body limit).
+        body: bytes::Bytes,
+    },
+    /// The HTTP/2 transport failed: the server does not speak HTTP/2, does not enable
+    /// extended CONNECT (RFC 8441), or an h2 error. Typed.
+    #[cfg(feature = "http2")]
+    #[error("HTTP/2: {0}")]
+    Http2(#[source] wintergreen_http2::Error),
+    /// HTTP/2 was required (or a shared HTTP/2 connection asked for), but the TLS server
+    /// picked `http/1.1` through ALPN.
+    #[error("HTTP/2 was required, but the TLS server did not pick h2 through ALPN")]
+    Http2NotNegotiated,
+    /// HTTP/2 was asked for, but this build has no HTTP/2 (the `http2` feature).
+    #[error("HTTP/2 was asked for, but this build lacks the http2 feature")]
+    Http2Unavailable,
+    /// A bound ran out.
+    #[error("timed out: {0}")]
+    Timeout(TimeoutKind),
+    /// Reading or writing the connection failed during the opening handshake.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl ConnectError {
+    /// An invalid request, keeping its typed cause.
+    pub fn invalid_request(err: impl StdError + Send + Sync + 'static) -> Self {
+        Self::InvalidRequest(Arc::new(err))
+    }
+}
+
+impl From<HandshakeError> for ConnectError {
+    /// Sorts by fault: the server's refusal ([`HandshakeError::UpgradeFailed`]) becomes
+    /// [`ConnectError::Refused`], the caller's mistakes [`ConnectError::InvalidRequest`],
+    /// the rest (the peer's faults, our policy's refusal) [`ConnectError::Handshake`].
+    fn from(err: HandshakeError) -> Self {
+        match err {
+            HandshakeError::UpgradeFailed {
+                status,
+                headers,
+                body,
+            } => Self::Refused {
+                status,
+                headers,
+                body,
+            },
+            err if err.fault() == Fault::Caller => Self::invalid_request(err),
+            err => Self::Handshake(err),
+        }
+    }
+}
+
+impl From<wintergreen_http1::Error> for ConnectError {
+    fn from(err: wintergreen_http1::Error) -> Self {
+        match err {
+            wintergreen_http1::Error::Handshake(err) => err.into(),
+            other => Self::Http1(other),
+        }
+    }
+}
+
+#[cfg(feature = "http2")]
+impl From<wintergreen_http2::Error> for ConnectError {
+    fn from(err: wintergreen_http2::Error) -> Self {
+        use wintergreen_http2::Error as H2;
+        match err {
+            H2::Handshake(err) => err.into(),
+            H2::Io(err) => Self::Io(err),
+            H2::Timeout(_) | H2::SettingsTimeout => Self::Timeout(TimeoutKind::Handshake),
+            other => Self::Http2(other),
+        }
+    }
+}

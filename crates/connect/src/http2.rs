@@ -1,0 +1,136 @@
+//! WebSockets over HTTP/2 (RFC 8441) on any runtime: the HTTP-version choice for one
+//! WebSocket (with the [`Http2Mode`] fallback), shared client connections, and servers.
+//! Every option of a one-off connect (TLS configuration, timeouts, HTTP/2 settings)
+//! applies to a shared connection too.
+
+use std::sync::Arc;
+
+use http::{Request, Response};
+pub use wintergreen_http2::{
+    AcceptedWebSocket, Error, H2Stream, Http2Acceptor, Http2Client, Http2Config, Http2Upgraded,
+    Incoming, OtherRequests, PlainRequest, h2,
+};
+use wintergreen_stream::{Runtime, WebSocketStream};
+
+use crate::client::{handshake as http1_handshake, open};
+use crate::error::ConnectError;
+use crate::options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions};
+use crate::target::Target;
+use crate::transport::Transport;
+
+/// Opens a shared HTTP/2 connection to a URL's host and port — with prior knowledge (h2c)
+/// for `ws://`, through TLS with ALPN `h2` for `wss://` — and checks that the server
+/// enables extended CONNECT. `options` gives the TLS configuration, the connect and
+/// handshake timeouts and the HTTP/2 settings; open WebSockets on it with
+/// [`Http2Client::websocket`] or [`websocket`].
+///
+/// # Errors
+/// As [`connect`](crate::connect); [`ConnectError::Http2NotNegotiated`] when TLS ALPN did
+/// not pick `h2`.
+pub async fn connect(
+    runtime: &Arc<dyn Runtime>,
+    url: impl IntoClientRequest,
+    options: &ClientOptions,
+) -> Result<Http2Client, ConnectError> {
+    let request = url.into_client_request()?;
+    let target = Target::from_request(&request)?;
+    let (io, h2) = open(runtime, &target, options, true).await?;
+    if !h2 {
+        return Err(ConnectError::Http2NotNegotiated);
+    }
+    Ok(Http2Client::handshake(io, &settings(options), Arc::clone(runtime)).await?)
+}
+
+/// Opens a WebSocket on a shared connection with `options`' handshake, session and driver
+/// settings, bounded by its handshake timeout.
+///
+/// # Errors
+/// A refused or invalid handshake, HTTP/2 errors, a timeout.
+pub async fn websocket(
+    client: &Http2Client,
+    request: impl IntoClientRequest,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<H2Stream>, Response<()>), ConnectError> {
+    let request = request.into_client_request()?;
+    Ok(client
+        .websocket(
+            request,
+            &options.client,
+            options.stream.clone(),
+            options.handshake_timeout,
+        )
+        .await?)
+}
+
+/// Serves WebSockets over HTTP/2 on an incoming byte stream (h2c, or TLS after ALPN `h2`),
+/// with `options`' policy, session and driver settings and HTTP/2 settings; the preface is
+/// bounded by the handshake timeout.
+///
+/// # Errors
+/// A client that does not speak HTTP/2, or the timeout.
+pub async fn accept<IO>(
+    runtime: &Arc<dyn Runtime>,
+    io: IO,
+    options: &ServerOptions,
+) -> Result<Http2Acceptor, ConnectError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut settings = options.http2_settings.clone();
+    settings.settings_timeout = settings.settings_timeout.min(options.handshake_timeout);
+    let acceptor = Http2Acceptor::handshake(
+        io,
+        &options.server,
+        &options.stream,
+        &settings,
+        Arc::clone(runtime),
+    );
+    Ok(acceptor.await?)
+}
+
+/// The HTTP/2 settings of a client connection: `options.http2_settings`, with the SETTINGS
+/// wait bounded by the handshake timeout too.
+fn settings(options: &ClientOptions) -> Http2Config {
+    let mut settings = options.http2_settings.clone();
+    settings.settings_timeout = settings.settings_timeout.min(options.handshake_timeout);
+    settings
+}
+
+/// [`connect`](crate::connect) for [`Http2Mode::Prefer`] and [`Http2Mode::Require`]: a
+/// connection of its own for this WebSocket (it closes when the WebSocket is dropped).
+pub(crate) async fn connect_websocket(
+    runtime: &Arc<dyn Runtime>,
+    request: Request<()>,
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<Transport>, Response<()>), ConnectError> {
+    let prefer = options.http2 == Http2Mode::Prefer;
+    let (io, h2) = open(runtime, target, options, true).await?;
+    if !h2 {
+        // TLS, and the server picked http/1.1: speak it on this very connection.
+        if prefer {
+            tracing::debug!("ALPN picked http/1.1; WebSocket over HTTP/1.1");
+            return http1_handshake(runtime, io, request, options).await;
+        }
+        return Err(ConnectError::Http2NotNegotiated);
+    }
+    let client = match Http2Client::handshake(io, &settings(options), Arc::clone(runtime)).await {
+        Ok(client) => client,
+        Err(err) if prefer && err.is_http2_unsupported() => {
+            tracing::debug!(%err, "no WebSockets over HTTP/2 here; falling back to HTTP/1.1");
+            let (io, _) = open(runtime, target, options, false).await?;
+            return http1_handshake(runtime, io, request, options).await;
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let upgraded = client
+        .upgrade(request, &options.client, options.handshake_timeout)
+        .await?;
+    let stream = WebSocketStream::from_session(
+        Transport::from(upgraded.stream),
+        upgraded.session,
+        options.stream.clone(),
+        Some(Arc::clone(runtime)),
+    );
+    Ok((stream, upgraded.response))
+}

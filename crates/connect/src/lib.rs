@@ -1,0 +1,40 @@
+//! # wintergreen-connect
+//!
+//! The one connect/accept path of wintergreen, written once and generic over the
+//! [`Runtime`](wintergreen_stream::Runtime) seam (tokio, smol and async-std each implement
+//! it in their adapter crate):
+//!
+//! - [`Target`]: a URL → host, port, TLS (the scheme rule itself is
+//!   [`UrlScheme`](wintergreen_handshake::UrlScheme)'s);
+//! - DNS and TCP ([`tcp_connect`], errors naming the address), TLS through tokio-rustls for
+//!   every runtime (feature `rustls`; [`tls`]);
+//! - the HTTP-version choice with the [`Http2Mode`] fallback, and shared HTTP/2 connections
+//!   (feature `http2`; [`http2`]);
+//! - [`connect`], [`handshake`] and [`accept`], each bounded by its timeout;
+//! - [`ClientOptions`]/[`ServerOptions`] with one set of defaults (feature `deflate`: every
+//!   connect offers permessage-deflate, every accept accepts it), and [`ConnectError`].
+//!
+//! Most users want the `wintergreen` facade crate instead.
+
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod http1;
+#[cfg(feature = "http2")]
+pub mod http2;
+mod options;
+mod server;
+mod target;
+#[cfg(feature = "rustls")]
+pub mod tls;
+mod transport;
+pub mod upgrade;
+
+pub use client::{connect, handshake, tcp_connect};
+pub use error::{ConnectError, TimeoutKind, TlsError};
+pub use http1::{client_handshake, server_handshake};
+pub use options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions};
+pub use server::accept;
+pub use target::Target;
+pub use transport::Transport;

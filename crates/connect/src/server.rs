@@ -1,0 +1,44 @@
+//! The server side: accepting a WebSocket on a connection the caller accepted, on any
+//! runtime, bounded by the handshake timeout.
+
+use std::sync::Arc;
+
+use http::Request;
+use wintergreen_stream::{Runtime, WebSocketStream};
+
+use crate::client::within;
+use crate::error::{ConnectError, TimeoutKind};
+use crate::http1::server_handshake;
+use crate::options::ServerOptions;
+
+/// Accepts a WebSocket (HTTP/1.1 upgrade) on an incoming byte stream (TCP, TLS, …; a
+/// futures-io stream goes through [`compat`](wintergreen_stream::compat)).
+///
+/// Returns the stream and the client's upgrade request. With the `deflate` feature the
+/// default [`ServerOptions`] accept permessage-deflate.
+///
+/// # Errors
+/// An invalid or refused upgrade request (the rejection has been written), I/O, or
+/// [`TimeoutKind::Handshake`] (which cuts off slow clients).
+pub async fn accept<IO>(
+    runtime: &Arc<dyn Runtime>,
+    io: IO,
+    options: &ServerOptions,
+) -> Result<(WebSocketStream<IO>, Request<()>), ConnectError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let handshake = server_handshake(
+        io,
+        options.server.clone(),
+        options.stream.clone(),
+        Some(Arc::clone(runtime)),
+    );
+    within(
+        runtime,
+        options.handshake_timeout,
+        TimeoutKind::Handshake,
+        handshake,
+    )
+    .await?
+}

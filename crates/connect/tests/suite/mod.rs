@@ -1,0 +1,558 @@
+//! The round-trip suite, written once and generic over the [`Runtime`]: each runtime's test
+//! file (`tokio.rs`, `smol.rs`, `async_std.rs`) instantiates it with [`suite!`]. Servers and
+//! clients are ours, on ephemeral ports of the runtime under test: ws, wss (a test CA from
+//! rcgen), HTTP/1.1, HTTP/2, the fallback, refusal, close, limits and the defaults.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+use tokio::sync::oneshot;
+use wintergreen_codec::CloseCode;
+use wintergreen_connect::{ClientOptions, ConnectError, ServerOptions, Transport};
+use wintergreen_handshake::Rejection;
+use wintergreen_stream::{Message, Runtime, TcpListener, WebSocketStream, timeout_at};
+
+/// Every test body is bounded by this, on the runtime's own clock.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// Instantiates every test of the suite for one runtime: `$block_on` runs a future to
+/// completion on it, `$runtime` makes its `Arc<dyn Runtime>`.
+#[macro_export]
+macro_rules! suite {
+    ($block_on:expr, $runtime:expr) => {
+        fn run<F, Fut>(test: F)
+        where
+            F: FnOnce(std::sync::Arc<dyn wintergreen_stream::Runtime>) -> Fut,
+            Fut: std::future::Future<Output = ()>,
+        {
+            let runtime: std::sync::Arc<dyn wintergreen_stream::Runtime> = $runtime;
+            let block_on = $block_on;
+            block_on(suite::bounded(runtime.clone(), test(runtime)));
+        }
+
+        $crate::suite_tests! {
+            ws_round_trip_over_http1,
+            defaults_offer_and_accept_deflate,
+            a_refusal_is_one_pattern_away,
+            the_close_handshake_ends_both_sides,
+            a_message_over_the_limit_closes_with_1009,
+            a_refused_tcp_connect_names_the_address,
+            #[cfg(feature = "http2")]
+            h2c_round_trip_and_shared_connection,
+            #[cfg(feature = "http2")]
+            prefer_falls_back_to_http1_on_a_new_connection,
+            #[cfg(feature = "rustls")]
+            wss_over_http1,
+            #[cfg(feature = "rustls")]
+            wss_rejects_an_unknown_ca_with_a_typed_error,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            wss_over_http2_with_a_shared_connection,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            wss_prefer_falls_back_through_alpn,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            wss_require_fails_without_h2_alpn,
+        }
+    };
+}
+
+/// One `#[test]` per suite function, each run with the instantiating file's `run`.
+#[macro_export]
+macro_rules! suite_tests {
+    ($($(#[$cfg:meta])* $name:ident),* $(,)?) => {
+        $(
+            $(#[$cfg])*
+            #[test]
+            fn $name() {
+                run(suite::$name);
+            }
+        )*
+    };
+}
+
+/// Runs `body`, failing the test after [`LIMIT`].
+pub async fn bounded(runtime: Arc<dyn Runtime>, body: impl Future<Output = ()>) {
+    let deadline = runtime.now() + LIMIT;
+    timeout_at(&*runtime, deadline, body)
+        .await
+        .expect("test timed out");
+}
+
+/// Spawns `task` on the runtime; the receiver says when it finished.
+fn spawn(
+    runtime: &Arc<dyn Runtime>,
+    task: impl Future<Output = ()> + Send + 'static,
+) -> oneshot::Receiver<()> {
+    let (done, finished) = oneshot::channel();
+    runtime.spawn(Box::pin(async move {
+        task.await;
+        let _ = done.send(());
+    }));
+    finished
+}
+
+async fn listen(runtime: &Arc<dyn Runtime>) -> (Box<dyn TcpListener>, SocketAddr) {
+    let localhost: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let listener = runtime.tcp_listen(localhost).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// Echoes data messages until the connection ends.
+pub async fn echo<IO>(mut ws: WebSocketStream<IO>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    while let Some(Ok(message)) = ws.next_message().await {
+        if matches!(message, Message::Text(_) | Message::Binary(_))
+            && ws.send_message(message).await.is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Three echoes, then a clean close.
+async fn talk<IO>(ws: &mut WebSocketStream<IO>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    for i in 0..3 {
+        let text = format!("hello {i}");
+        ws.send_message(Message::text(text.clone())).await.unwrap();
+        assert_eq!(
+            ws.next_message().await.unwrap().unwrap(),
+            Message::text(text)
+        );
+    }
+    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
+}
+
+/// An HTTP/1.1 echo server for one connection, with `options`.
+async fn http1_echo_server(
+    runtime: &Arc<dyn Runtime>,
+    options: ServerOptions,
+) -> (SocketAddr, oneshot::Receiver<()>) {
+    let (listener, addr) = listen(runtime).await;
+    let rt = Arc::clone(runtime);
+    let done = spawn(runtime, async move {
+        let tcp = listener.accept().await.unwrap();
+        if let Ok((ws, request)) = wintergreen_connect::accept(&rt, tcp, &options).await {
+            assert_eq!(request.uri().path(), "/echo");
+            echo(ws).await;
+        }
+    });
+    (addr, done)
+}
+
+pub async fn ws_round_trip_over_http1(runtime: Arc<dyn Runtime>) {
+    let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
+    let url = format!("ws://{addr}/echo");
+    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert!(!ws.get_ref().is_http2());
+    talk(&mut ws).await;
+    done.await.unwrap();
+}
+
+/// One set of defaults: with the `deflate` feature, the default client offers
+/// permessage-deflate and the default server accepts it, on every runtime.
+pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
+    let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
+    let url = format!("ws://{addr}/echo");
+    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
+        .await
+        .unwrap();
+    let extensions = response
+        .headers()
+        .get("sec-websocket-extensions")
+        .map(|value| value.to_str().unwrap().to_owned());
+    if cfg!(feature = "deflate") {
+        assert!(
+            extensions
+                .as_deref()
+                .is_some_and(|e| e.starts_with("permessage-deflate")),
+            "{extensions:?}"
+        );
+    } else {
+        assert_eq!(extensions, None);
+    }
+    talk(&mut ws).await;
+    done.await.unwrap();
+
+    // Opting out is one call away.
+    let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
+    let url = format!("ws://{addr}/echo");
+    let options = ClientOptions::default().no_extensions();
+    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
+        .await
+        .unwrap();
+    assert!(!response.headers().contains_key("sec-websocket-extensions"));
+    talk(&mut ws).await;
+    done.await.unwrap();
+}
+
+pub async fn a_refusal_is_one_pattern_away(runtime: Arc<dyn Runtime>) {
+    let mut options = ServerOptions::default();
+    options.server.policy = options
+        .server
+        .policy
+        .check(|_| Err(Rejection::new(StatusCode::FORBIDDEN).with_body("not you")));
+    let (addr, done) = http1_echo_server(&runtime, options).await;
+    let url = format!("ws://{addr}/echo");
+    let err = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
+        .await
+        .unwrap_err();
+    match err {
+        ConnectError::Refused { status, body, .. } => {
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(&body[..], b"not you");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    done.await.unwrap();
+}
+
+pub async fn the_close_handshake_ends_both_sides(runtime: Arc<dyn Runtime>) {
+    let (listener, addr) = listen(&runtime).await;
+    let rt = Arc::clone(&runtime);
+    let done = spawn(&runtime, async move {
+        let tcp = listener.accept().await.unwrap();
+        let (mut ws, _) = wintergreen_connect::accept(&rt, tcp, &ServerOptions::default())
+            .await
+            .unwrap();
+        match ws.next_message().await.unwrap().unwrap() {
+            Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::from(4001)),
+            other => panic!("expected the client's close, got {other:?}"),
+        }
+        assert!(
+            ws.next_message().await.is_none(),
+            "the server's stream ends"
+        );
+    });
+    let url = format!("ws://{addr}/");
+    let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
+        .await
+        .unwrap();
+    ws.close(CloseCode::from(4001), "done").await.unwrap();
+    assert!(
+        ws.next_message().await.is_none(),
+        "the client's stream ends"
+    );
+    done.await.unwrap();
+}
+
+pub async fn a_message_over_the_limit_closes_with_1009(runtime: Arc<dyn Runtime>) {
+    let mut options = ServerOptions::default();
+    options.server.session.max_message_size = 1024;
+    let (addr, done) = http1_echo_server(&runtime, options).await;
+    let url = format!("ws://{addr}/echo");
+    let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
+        .await
+        .unwrap();
+    ws.send_message(Message::binary(vec![7_u8; 4096]))
+        .await
+        .unwrap();
+    match ws.next_message().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG),
+        other => panic!("expected a 1009 close, got {other:?}"),
+    }
+    done.await.unwrap();
+}
+
+pub async fn a_refused_tcp_connect_names_the_address(runtime: Arc<dyn Runtime>) {
+    // Bind, note the port, close: nothing listens there now.
+    let (listener, addr) = listen(&runtime).await;
+    drop(listener);
+    let url = format!("ws://{addr}/");
+    let err = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
+        .await
+        .unwrap_err();
+    match err {
+        ConnectError::Tcp { addr: tried, .. } => assert_eq!(tried, addr),
+        other => panic!("expected a TCP error naming {addr}, got {other:?}"),
+    }
+}
+
+#[cfg(feature = "http2")]
+pub async fn h2c_round_trip_and_shared_connection(runtime: Arc<dyn Runtime>) {
+    use wintergreen_connect::Http2Mode;
+
+    let (listener, addr) = listen(&runtime).await;
+    let rt = Arc::clone(&runtime);
+    let done = spawn(&runtime, async move {
+        for _ in 0..2 {
+            let tcp = listener.accept().await.unwrap();
+            let rt2 = Arc::clone(&rt);
+            rt.spawn(Box::pin(async move {
+                let options = ServerOptions::default();
+                let mut acceptor = wintergreen_connect::http2::accept(&rt2, tcp, &options)
+                    .await
+                    .unwrap();
+                while let Some(Ok((ws, _))) = acceptor.accept().await {
+                    rt2.spawn(Box::pin(echo(ws)));
+                }
+            }));
+        }
+    });
+    // One WebSocket on a connection of its own.
+    let options = ClientOptions::default().http2(Http2Mode::Require);
+    let (mut ws, response) =
+        wintergreen_connect::connect(&runtime, format!("ws://{addr}/echo"), &options)
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(ws.get_ref().is_http2());
+    talk(&mut ws).await;
+    // Two on a shared one.
+    let client = wintergreen_connect::http2::connect(&runtime, format!("ws://{addr}"), &options)
+        .await
+        .unwrap();
+    for path in ["/a", "/b"] {
+        let url = format!("ws://{addr}{path}");
+        let (mut ws, _) = wintergreen_connect::http2::websocket(&client, url, &options)
+            .await
+            .unwrap();
+        talk(&mut ws).await;
+    }
+    done.await.unwrap();
+}
+
+#[cfg(feature = "http2")]
+pub async fn prefer_falls_back_to_http1_on_a_new_connection(runtime: Arc<dyn Runtime>) {
+    use wintergreen_connect::Http2Mode;
+
+    let (listener, addr) = listen(&runtime).await;
+    let rt = Arc::clone(&runtime);
+    let done = spawn(&runtime, async move {
+        // The HTTP/2 attempt: an HTTP/1.1-only server refuses the preface.
+        let tcp = listener.accept().await.unwrap();
+        let _ = wintergreen_connect::accept(&rt, tcp, &ServerOptions::default()).await;
+        // The fallback, on a new connection.
+        let tcp = listener.accept().await.unwrap();
+        let (ws, _) = wintergreen_connect::accept(&rt, tcp, &ServerOptions::default())
+            .await
+            .unwrap();
+        echo(ws).await;
+    });
+    let options = ClientOptions::default().http2(Http2Mode::Prefer);
+    let (mut ws, response) =
+        wintergreen_connect::connect(&runtime, format!("ws://{addr}/echo"), &options)
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert!(!ws.get_ref().is_http2());
+    talk(&mut ws).await;
+    done.await.unwrap();
+}
+
+#[cfg(feature = "rustls")]
+pub use tls::*;
+
+#[cfg(feature = "rustls")]
+mod tls {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls::{RootCertStore, ServerConfig};
+    use tokio_rustls::TlsAcceptor;
+    use wintergreen_connect::TlsError;
+
+    use super::*;
+
+    struct Pki {
+        client: Arc<rustls::ClientConfig>,
+        cert: CertificateDer<'static>,
+        key: Vec<u8>,
+    }
+
+    /// A CA and a `localhost` certificate it signed; a client config trusting only the CA
+    /// (with no ALPN: the connect path fills it in).
+    fn pki() -> Pki {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let mut client = wintergreen_connect::tls::client_config_with_roots(roots, false).unwrap();
+        client.alpn_protocols.clear();
+        Pki {
+            client: Arc::new(client),
+            cert: cert.der().clone(),
+            key: key.serialize_der(),
+        }
+    }
+
+    fn acceptor(pki: &Pki, alpn: &[&[u8]]) -> TlsAcceptor {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![pki.cert.clone()],
+                PrivateKeyDer::Pkcs8(pki.key.clone().into()),
+            )
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        TlsAcceptor::from(Arc::new(config))
+    }
+
+    /// Serves `connections` TLS connections: HTTP/2 if ALPN picked h2 (every WebSocket on
+    /// it echoed), else one HTTP/1.1 WebSocket echoed.
+    async fn tls_server(
+        runtime: &Arc<dyn Runtime>,
+        acceptor: TlsAcceptor,
+        connections: usize,
+    ) -> (u16, oneshot::Receiver<()>) {
+        let (listener, addr) = listen(runtime).await;
+        let rt = Arc::clone(runtime);
+        let done = spawn(runtime, async move {
+            for _ in 0..connections {
+                let tcp = listener.accept().await.unwrap();
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let options = ServerOptions::default();
+                if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    #[cfg(feature = "http2")]
+                    {
+                        let mut acceptor = wintergreen_connect::http2::accept(&rt, tls, &options)
+                            .await
+                            .unwrap();
+                        let rt2 = Arc::clone(&rt);
+                        rt.spawn(Box::pin(async move {
+                            while let Some(Ok((ws, _))) = acceptor.accept().await {
+                                rt2.spawn(Box::pin(echo(ws)));
+                            }
+                        }));
+                    }
+                } else if let Ok((ws, _)) = wintergreen_connect::accept(&rt, tls, &options).await {
+                    echo(ws).await;
+                }
+            }
+        });
+        (addr.port(), done)
+    }
+
+    fn assert_alpn(ws: &WebSocketStream<Transport>, expected: &[u8]) {
+        let alpn = ws.get_ref().tls().unwrap().get_ref().1.alpn_protocol();
+        assert_eq!(alpn, Some(expected));
+    }
+
+    pub async fn wss_over_http1(runtime: Arc<dyn Runtime>) {
+        let pki = pki();
+        let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
+        let options = ClientOptions::default().tls_config(Arc::clone(&pki.client));
+        let url = format!("wss://localhost:{port}/echo");
+        let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_alpn(&ws, b"http/1.1");
+        talk(&mut ws).await;
+        done.await.unwrap();
+    }
+
+    /// The certificate must chain to a trusted root: the default roots do not know our CA,
+    /// and the failure is rustls's own error, not an I/O error.
+    pub async fn wss_rejects_an_unknown_ca_with_a_typed_error(runtime: Arc<dyn Runtime>) {
+        let pki = pki();
+        let (port, _done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
+        let url = format!("wss://localhost:{port}/echo");
+        let options = match wintergreen_connect::tls::default_root_store() {
+            Ok(_) => ClientOptions::default(),
+            // No default roots in this build: trust an empty store instead.
+            Err(_) => ClientOptions::default().tls_config(Arc::new(
+                wintergreen_connect::tls::client_config_with_roots(RootCertStore::empty(), false)
+                    .unwrap(),
+            )),
+        };
+        let err = wintergreen_connect::connect(&runtime, url, &options)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConnectError::Tls(TlsError::Handshake(rustls::Error::InvalidCertificate(_)))
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[cfg(feature = "http2")]
+    pub async fn wss_over_http2_with_a_shared_connection(runtime: Arc<dyn Runtime>) {
+        use wintergreen_connect::Http2Mode;
+
+        let pki = pki();
+        let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"h2", b"http/1.1"]), 2).await;
+        let options = ClientOptions::default()
+            .tls_config(Arc::clone(&pki.client))
+            .http2(Http2Mode::Require);
+        let url = format!("wss://localhost:{port}/echo");
+        let (mut ws, response) = wintergreen_connect::connect(&runtime, url.clone(), &options)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(ws.get_ref().is_http2());
+        talk(&mut ws).await;
+        // The shared connection takes the same TLS configuration.
+        let client = wintergreen_connect::http2::connect(&runtime, url.clone(), &options)
+            .await
+            .unwrap();
+        let (mut ws, _) = wintergreen_connect::http2::websocket(&client, url, &options)
+            .await
+            .unwrap();
+        talk(&mut ws).await;
+        drop(client);
+        done.await.unwrap();
+    }
+
+    /// A TLS server that picks http/1.1 gets HTTP/1.1 on the same connection under Prefer.
+    #[cfg(feature = "http2")]
+    pub async fn wss_prefer_falls_back_through_alpn(runtime: Arc<dyn Runtime>) {
+        use wintergreen_connect::Http2Mode;
+
+        let pki = pki();
+        let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
+        let options = ClientOptions::default()
+            .tls_config(Arc::clone(&pki.client))
+            .http2(Http2Mode::Prefer);
+        let url = format!("wss://localhost:{port}/echo");
+        let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_alpn(&ws, b"http/1.1");
+        talk(&mut ws).await;
+        done.await.unwrap();
+    }
+
+    /// Require fails, typed, when ALPN did not pick h2.
+    #[cfg(feature = "http2")]
+    pub async fn wss_require_fails_without_h2_alpn(runtime: Arc<dyn Runtime>) {
+        use wintergreen_connect::Http2Mode;
+
+        let pki = pki();
+        let (port, _done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
+        let options = ClientOptions::default()
+            .tls_config(Arc::clone(&pki.client))
+            .http2(Http2Mode::Require);
+        let url = format!("wss://localhost:{port}/echo");
+        let err = wintergreen_connect::connect(&runtime, url, &options)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConnectError::Http2NotNegotiated), "{err:?}");
+    }
+}
