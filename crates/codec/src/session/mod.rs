@@ -466,6 +466,7 @@ impl Session {
     /// Ends the connection on a timer: no more input, no timers, the transport may close.
     fn stop(&mut self) {
         self.timers = Timers::default();
+        self.close_timer_pending = false;
         self.input_done = true;
         self.read_buf.clear();
         self.closed = true;
@@ -475,7 +476,7 @@ impl Session {
     fn tick(&mut self, now: Instant) {
         if self.clock.is_none() {
             self.clock = Some(now);
-            if !self.close_sent && !self.close_received {
+            if !self.close_sent && !self.close_received && !self.closed {
                 if let Some(keepalive) = self.config.keepalive {
                     self.timers.ping = now.checked_add(keepalive.interval);
                 }
@@ -508,7 +509,8 @@ impl Session {
         self.timers.ping = None;
         self.timers.silence = None;
         self.timers.idle = None;
-        if self.timers.close.is_none() {
+        // Once closed (e.g. the transport ended), nothing is left to bound.
+        if self.timers.close.is_none() && !self.closed {
             match now {
                 Some(now) => self.timers.close = now.checked_add(self.config.close_timeout),
                 None => self.close_timer_pending = true,
