@@ -367,7 +367,7 @@ impl Session {
 
     #[cold]
     fn flush_pending_pong_slow(&mut self) {
-        if !self.is_output_over_limit() {
+        if self.has_room_for_answers() {
             if let Some(payload) = self.pending_pong.take() {
                 self.write_pong(&payload);
             }
@@ -377,12 +377,18 @@ impl Session {
     /// Answers a ping (RFC 6455 §5.5.2): at once while output is under the limit, otherwise
     /// by keeping aside an answer to this most recent ping only (§5.5.3).
     pub(super) fn answer_ping(&mut self, payload: &Bytes) {
-        if self.is_output_over_limit() {
+        if !self.has_room_for_answers() {
             self.pending_pong = Some(payload.clone());
         } else {
             self.pending_pong = None;
             self.write_pong(payload);
         }
+    }
+
+    /// Whether an answer to the peer may be queued now: output under the limit, or none at
+    /// all (so even a limit of 0 lets one answer through at a time).
+    fn has_room_for_answers(&self) -> bool {
+        self.out.is_empty() || !self.is_output_over_limit()
     }
 
     /// Queues a pong that answers the peer, counting it as owed.
