@@ -96,23 +96,43 @@ fn client_side_ping_flood_is_bounded_too() {
     assert_eq!(pong_numbers(&out).last(), Some(&19_999));
 }
 
+/// A server with `max_pending_output = limit` that was sent `pings` pings at once.
+fn flooded_server(limit: usize, pings: u32) -> Session {
+    let mut config = Config::default();
+    config.max_pending_output = limit;
+    let mut server = Session::new(Role::Server, config);
+    server.receive(t0(), &flood(Role::Server, pings));
+    events(&mut server);
+    server
+}
+
 #[test]
 fn a_smaller_limit_is_honoured() {
-    let mut config = Config::default();
-    config.max_pending_output = 1024;
-    let mut server = Session::new(Role::Server, config);
-    server.receive(t0(), &flood(Role::Server, 1_000));
-    events(&mut server);
+    let server = flooded_server(1024, 1_000);
     assert!(server.pending_output().len() <= 1024 + MAX_CONTROL_FRAME);
 }
 
 #[test]
+fn a_limit_of_zero_still_answers_one_ping_at_a_time() {
+    let mut server = flooded_server(0, 3);
+    assert!(server.pending_output().len() <= MAX_CONTROL_FRAME);
+    assert!(!server.wants_read());
+    let n = server.pending_output().len();
+    server.consume_output(n);
+    assert_eq!(
+        pong_numbers(server.pending_output()),
+        vec![2],
+        "the latest ping"
+    );
+    let n = server.pending_output().len();
+    server.consume_output(n);
+    assert!(server.wants_read());
+    assert!(!server.has_pending_output());
+}
+
+#[test]
 fn the_pong_kept_aside_goes_out_before_our_close() {
-    let mut config = Config::default();
-    config.max_pending_output = 256;
-    let mut server = Session::new(Role::Server, config);
-    server.receive(t0(), &flood(Role::Server, 10));
-    events(&mut server);
+    let mut server = flooded_server(256, 10);
     server.close(t0(), CloseCode::NORMAL, "").unwrap();
     let mut buf = server.take_output();
     buf.extend_from_slice(&server.take_output());

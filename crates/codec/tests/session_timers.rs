@@ -362,3 +362,120 @@ fn seeded_output_still_decodes() {
     client.send_text("hello").unwrap();
     assert_frame_sent(&mut client, OpCode::Text, b"hello");
 }
+
+// Any interleaving of input, time, output and sends keeps the timers consistent.
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// The next `n` bytes of the peer's wire arrive.
+    Feed(usize),
+    /// Time passes by this many milliseconds, then `handle_timeout`.
+    Advance(u64),
+    /// The transport takes `n` bytes of output.
+    Drain(usize),
+    /// The application sends a text message.
+    Send,
+    /// The application starts the close handshake.
+    Close,
+    /// The transport ends.
+    Eof,
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (1usize..300).prop_map(Op::Feed),
+        4 => (0u64..50_000).prop_map(Op::Advance),
+        2 => (0usize..500).prop_map(Op::Drain),
+        1 => Just(Op::Send),
+        1 => Just(Op::Close),
+        1 => Just(Op::Eof),
+    ]
+}
+
+/// A peer's wire to `receiver`: pings, pongs, texts, and maybe a close at the end.
+fn peer_wire(receiver: Role, frames: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for (i, kind) in frames.iter().enumerate() {
+        let payload = [b'x'; 20];
+        let opcode = match kind % 4 {
+            0 => OpCode::Ping,
+            1 => OpCode::Pong,
+            2 => OpCode::Text,
+            _ if i + 1 == frames.len() => OpCode::Close,
+            _ => OpCode::Text,
+        };
+        let payload: &[u8] = if opcode == OpCode::Close {
+            &[0x03, 0xe8]
+        } else {
+            &payload
+        };
+        wire.extend(raw_frame(
+            receiver,
+            true,
+            wintergreen_codec::Rsv::NONE,
+            opcode,
+            payload,
+        ));
+    }
+    wire
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    #[test]
+    fn handle_timeout_leaves_no_expired_timer_and_a_closed_session_has_none_in_either_role(
+        frames in proptest::collection::vec(0u8..8, 0..40),
+        ops in proptest::collection::vec(op(), 0..60),
+        keepalive in proptest::bool::ANY,
+        idle in proptest::bool::ANY,
+        client in proptest::bool::ANY,
+    ) {
+        let role = if client { Role::Client } else { Role::Server };
+        let mut config = Config::default();
+        if keepalive {
+            config.keepalive = Some(KeepAlive::new(INTERVAL, GRACE));
+        }
+        if idle {
+            config.idle_timeout = Some(IDLE);
+        }
+        config.max_pending_output = 256;
+        let mut session = Session::new(role, config);
+        let mut now = t0();
+        session.handle_timeout(now);
+        let wire = peer_wire(role, &frames);
+        let mut rest = &wire[..];
+        for op in ops {
+            match op {
+                Op::Feed(n) => {
+                    let (piece, tail) = rest.split_at(n.min(rest.len()));
+                    session.receive(now, piece);
+                    rest = tail;
+                }
+                Op::Advance(ms) => {
+                    now += Duration::from_millis(ms);
+                    session.handle_timeout(now);
+                    if let Some(deadline) = session.poll_timeout() {
+                        proptest::prop_assert!(deadline > now, "an expired timer is left");
+                    }
+                }
+                Op::Drain(n) => session.consume_output(n),
+                Op::Send => {
+                    let _ = session.send_text("hi");
+                }
+                Op::Close => {
+                    let _ = session.close(now, CloseCode::NORMAL, "");
+                }
+                Op::Eof => session.receive_eof(),
+            }
+            while session.poll_event().is_some() {}
+            if session.is_closed() {
+                proptest::prop_assert_eq!(session.poll_timeout(), None);
+            }
+            if let Some(deadline) = session.poll_timeout() {
+                proptest::prop_assert!(deadline >= t0());
+            }
+        }
+    }
+}

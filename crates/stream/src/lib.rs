@@ -8,8 +8,10 @@
 //! - [`WebSocketStream`] is a [`Stream`](futures_core::Stream) of [`Message`]s and a
 //!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
 //!   writer half that two tasks can use at once.
-//! - Pings are answered automatically; the close handshake is bounded by a timeout;
-//!   keep-alive pings are optional; the write buffer is bounded, so a slow peer pushes back.
+//! - Pings are answered automatically; the session's timers (close timeout, optional
+//!   keep-alive and idle timeout, all in [`wintergreen_codec::Config`]) run on one sleep;
+//!   the write buffer is bounded, so a slow peer pushes back, and reading pauses while a
+//!   peer leaves the answers to its pings unread.
 //!
 //! It also defines the one runtime seam, [`Runtime`] (time, sleep, spawn, TCP), that the
 //! runtime adapters (wintergreen-tokio, wintergreen-smol, wintergreen-async-std) implement,

@@ -280,6 +280,39 @@ async fn the_session_keepalive_runs_on_the_driver_timer() {
     assert_eq!(opcode, OpCode::Ping);
 }
 
+/// Keep-alive between two drivers: pings cross and are answered, the quiet connection
+/// stays open, and neither application sees the keep-alive's own pongs.
+#[tokio::test]
+async fn keepalive_keeps_a_quiet_connection_open_and_hides_its_pongs() {
+    let mut config = Config::default();
+    config.keepalive = Some(KeepAlive::new(
+        Duration::from_millis(30),
+        Duration::from_millis(60),
+    ));
+    let (a, b) = duplex(64 << 10);
+    let mut client = stream(a, Role::Client, config.clone(), StreamConfig::default());
+    let mut server = stream(b, Role::Server, Config::default(), StreamConfig::default());
+    let quiet = Duration::from_millis(400);
+    let server_side = async {
+        let end = tokio::time::Instant::now() + quiet;
+        let mut pings = 0;
+        loop {
+            match tokio::time::timeout_at(end, server.next()).await {
+                Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+                Err(_elapsed) => return pings,
+                Ok(other) => panic!("the server saw {other:?}"),
+            }
+        }
+    };
+    let (client_saw, pings) = tokio::join!(timeout(quiet, client.next()), server_side);
+    assert!(
+        client_saw.is_err(),
+        "nothing reaches the client app: {client_saw:?}"
+    );
+    assert!(pings >= 3, "{pings} keep-alive pings in {quiet:?}");
+    assert_eq!(client.session().state(), wintergreen_codec::State::Open);
+}
+
 /// Issue 11, defect 1: a peer floods pings and never reads. The driver stops reading once
 /// the pongs it owes are over the session's `max_pending_output`, so the pipe fills and
 /// the peer's writes block, while the application keeps calling `next()`.

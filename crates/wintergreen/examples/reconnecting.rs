@@ -20,7 +20,7 @@ async fn main() {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:8080/".to_owned());
-    // A ping every 20 s; a peer silent for 20 s + 10 s is treated as gone.
+    // A ping after 20 s without a byte from the peer; silent 10 s more, it is treated as gone.
     let options = wintergreen::client_options()
         .keepalive(KeepAlive::new(
             Duration::from_secs(20),

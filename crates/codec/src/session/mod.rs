@@ -15,11 +15,12 @@ use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::close::CloseCode;
+use crate::close::{CloseCode, CloseFrame};
 use crate::config::{Config, Role, TimerKind};
 use crate::error::ConnectionError;
 use crate::extension::Extension;
-use crate::frame::FrameDecoder;
+use crate::fast::text::Utf8Bytes;
+use crate::frame::{FrameDecoder, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
 use crate::utf8::Utf8Validator;
 
@@ -75,6 +76,8 @@ impl Timers {
 
 /// Keep-alive pings carry this prefix and a sequence number, so their pongs are told apart.
 const KEEPALIVE_TAG: &[u8; 4] = b"wgka";
+/// A keep-alive ping's payload: the tag and a big-endian `u64` sequence number.
+const KEEPALIVE_LEN: usize = KEEPALIVE_TAG.len() + 8;
 
 /// A data message being received.
 #[derive(Debug)]
@@ -332,6 +335,7 @@ impl Session {
     }
 
     /// Drops the first `n` bytes of the pending output (they were written).
+    #[inline]
     pub fn consume_output(&mut self, n: usize) {
         let n = n.min(self.out.len());
         bytes::Buf::advance(&mut self.out, n);
@@ -341,16 +345,29 @@ impl Session {
     }
 
     /// Takes all the pending output at once.
+    ///
+    /// A pong kept aside for the peer's latest ping (see
+    /// [`Config::max_pending_output`]) leaves with it.
+    #[inline]
     pub fn take_output(&mut self) -> BytesMut {
-        let out = self.out.split();
+        if let Some(payload) = self.pending_pong.take() {
+            self.write_pong(&payload);
+        }
         self.owed = 0;
-        self.flush_pending_pong();
-        out
+        self.out.split()
     }
 
     /// Queues the pong kept aside while output was over the limit, once there is room.
+    #[inline]
     fn flush_pending_pong(&mut self) {
-        if self.pending_pong.is_some() && !self.is_output_over_limit() {
+        if self.pending_pong.is_some() {
+            self.flush_pending_pong_slow();
+        }
+    }
+
+    #[cold]
+    fn flush_pending_pong_slow(&mut self) {
+        if self.has_room_for_answers() {
             if let Some(payload) = self.pending_pong.take() {
                 self.write_pong(&payload);
             }
@@ -360,7 +377,7 @@ impl Session {
     /// Answers a ping (RFC 6455 §5.5.2): at once while output is under the limit, otherwise
     /// by keeping aside an answer to this most recent ping only (§5.5.3).
     pub(super) fn answer_ping(&mut self, payload: &Bytes) {
-        if self.is_output_over_limit() {
+        if !self.has_room_for_answers() {
             self.pending_pong = Some(payload.clone());
         } else {
             self.pending_pong = None;
@@ -368,15 +385,16 @@ impl Session {
         }
     }
 
+    /// Whether an answer to the peer may be queued now: output under the limit, or none at
+    /// all (so even a limit of 0 lets one answer through at a time).
+    fn has_room_for_answers(&self) -> bool {
+        self.out.is_empty() || !self.is_output_over_limit()
+    }
+
     /// Queues a pong that answers the peer, counting it as owed.
     fn write_pong(&mut self, payload: &[u8]) {
         let before = self.out.len();
-        self.write_frame(
-            true,
-            crate::frame::Rsv::NONE,
-            crate::frame::OpCode::Pong,
-            payload,
-        );
+        self.write_frame(true, Rsv::NONE, OpCode::Pong, payload);
         self.owed = self
             .owed
             .saturating_add(self.out.len().saturating_sub(before));
@@ -429,10 +447,7 @@ impl Session {
             if !self.close_sent {
                 tracing::debug!(role = ?self.role, "idle timeout");
                 self.initiator = Some(Initiator::Local);
-                let frame = crate::close::CloseFrame::new(
-                    CloseCode::GOING_AWAY,
-                    crate::fast::text::Utf8Bytes::new(),
-                );
+                let frame = CloseFrame::new(CloseCode::GOING_AWAY, Utf8Bytes::new());
                 self.write_close(Some(&frame));
                 self.close_started(Some(now));
                 self.events
@@ -443,17 +458,12 @@ impl Session {
             self.timers.ping = None;
             if let (Some(keepalive), false) = (self.config.keepalive, self.close_sent) {
                 self.keepalive_seq = self.keepalive_seq.wrapping_add(1);
-                let mut payload = [0u8; 12];
+                let mut payload = [0u8; KEEPALIVE_LEN];
                 let (tag, seq) = payload.split_at_mut(KEEPALIVE_TAG.len());
                 tag.copy_from_slice(KEEPALIVE_TAG);
                 seq.copy_from_slice(&self.keepalive_seq.to_be_bytes());
                 tracing::trace!(role = ?self.role, seq = self.keepalive_seq, "keep-alive ping");
-                self.write_frame(
-                    true,
-                    crate::frame::Rsv::NONE,
-                    crate::frame::OpCode::Ping,
-                    &payload,
-                );
+                self.write_frame(true, Rsv::NONE, OpCode::Ping, &payload);
                 self.timers.silence = now.checked_add(keepalive.timeout);
             }
         }
@@ -462,6 +472,7 @@ impl Session {
     /// Ends the connection on a timer: no more input, no timers, the transport may close.
     fn stop(&mut self) {
         self.timers = Timers::default();
+        self.close_timer_pending = false;
         self.input_done = true;
         self.read_buf.clear();
         self.closed = true;
@@ -471,7 +482,7 @@ impl Session {
     fn tick(&mut self, now: Instant) {
         if self.clock.is_none() {
             self.clock = Some(now);
-            if !self.close_sent && !self.close_received {
+            if !self.close_sent && !self.close_received && !self.closed {
                 if let Some(keepalive) = self.config.keepalive {
                     self.timers.ping = now.checked_add(keepalive.interval);
                 }
@@ -504,7 +515,8 @@ impl Session {
         self.timers.ping = None;
         self.timers.silence = None;
         self.timers.idle = None;
-        if self.timers.close.is_none() {
+        // Once closed (e.g. the transport ended), nothing is left to bound.
+        if self.timers.close.is_none() && !self.closed {
             match now {
                 Some(now) => self.timers.close = now.checked_add(self.config.close_timeout),
                 None => self.close_timer_pending = true,
@@ -514,6 +526,8 @@ impl Session {
 
     /// Whether `payload` is that of one of our keep-alive pings.
     fn is_keepalive_pong(&self, payload: &[u8]) -> bool {
-        self.keepalive_seq != 0 && payload.len() == 12 && payload.starts_with(KEEPALIVE_TAG)
+        self.keepalive_seq != 0
+            && payload.len() == KEEPALIVE_LEN
+            && payload.starts_with(KEEPALIVE_TAG)
     }
 }

@@ -92,6 +92,10 @@ impl Session {
     ///
     /// A protocol violation yields `Err` once: the session has queued a close frame with
     /// the matching code and stops reading. Never panics, whatever the input.
+    ///
+    /// Takes no time: a close frame or a failure found here starts the close timer at the
+    /// `now` its bytes were [received](Self::receive) with, and a data message restarts the
+    /// idle timer from then.
     pub fn poll_event(&mut self) -> Option<Result<Event, ConnectionError>> {
         loop {
             if let Some(event) = self.events.pop_front() {
