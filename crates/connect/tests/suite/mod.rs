@@ -452,9 +452,14 @@ mod tls {
     }
 
     pub async fn wss_over_http1(runtime: Arc<dyn Runtime>) {
+        wss_http1_with(runtime, |options| options).await;
+    }
+
+    /// A WebSocket over TLS to a server whose ALPN picks http/1.1, with `options` adjusted.
+    async fn wss_http1_with(runtime: Arc<dyn Runtime>, adjust: fn(ClientOptions) -> ClientOptions) {
         let pki = pki();
         let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
-        let options = ClientOptions::default().tls_config(Arc::clone(&pki.client));
+        let options = adjust(ClientOptions::default().tls_config(Arc::clone(&pki.client)));
         let url = format!("wss://localhost:{port}/echo");
         let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
             .await
@@ -524,19 +529,7 @@ mod tls {
     pub async fn wss_prefer_falls_back_through_alpn(runtime: Arc<dyn Runtime>) {
         use wintergreen_connect::Http2Mode;
 
-        let pki = pki();
-        let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
-        let options = ClientOptions::default()
-            .tls_config(Arc::clone(&pki.client))
-            .http2(Http2Mode::Prefer);
-        let url = format!("wss://localhost:{port}/echo");
-        let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
-        assert_alpn(&ws, b"http/1.1");
-        talk(&mut ws).await;
-        done.await.unwrap();
+        wss_http1_with(runtime, |options| options.http2(Http2Mode::Prefer)).await;
     }
 
     /// Require fails, typed, when ALPN did not pick h2.
