@@ -199,8 +199,8 @@ pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
 
 pub async fn a_refusal_is_one_pattern_away(runtime: Arc<dyn Runtime>) {
     let mut options = ServerOptions::default();
-    options.server.policy = options
-        .server
+    options.handshake.policy = options
+        .handshake
         .policy
         .check(|_| Err(Rejection::new(StatusCode::FORBIDDEN).with_body("not you")));
     let (addr, done) = http1_echo_server(&runtime, options).await;
@@ -249,7 +249,7 @@ pub async fn the_close_handshake_ends_both_sides(runtime: Arc<dyn Runtime>) {
 
 pub async fn a_message_over_the_limit_closes_with_1009(runtime: Arc<dyn Runtime>) {
     let mut options = ServerOptions::default();
-    options.server.session.max_message_size = 1024;
+    options.session.max_message_size = 1024;
     let (addr, done) = http1_echo_server(&runtime, options).await;
     let url = format!("ws://{addr}/echo");
     let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
