@@ -17,7 +17,7 @@ use crate::transport::Transport;
 
 /// Connects to a `ws://` or `wss://` URL on `runtime` and runs the opening handshake.
 ///
-/// With [`ClientOptions::http2`] (the `http2` feature) the WebSocket is opened over
+/// With [`ConnectOptions::http2`](crate::ConnectOptions::http2) (the `http2` feature) the WebSocket is opened over
 /// HTTP/2 on a connection of its own, with prior knowledge for `ws://` and through ALPN for
 /// `wss://`: [`Prefer`](Http2Mode::Prefer) falls back to HTTP/1.1 (on the same TLS
 /// connection when ALPN picked `http/1.1`, else on a new connection) when the server does
@@ -35,25 +35,30 @@ pub async fn connect(
     let request = request.into_client_request()?;
     let target = Target::from_request(&request)?;
     let span = tracing::debug_span!("ws_connect", host = %target.host, port = target.port);
-    async move {
-        if target.is_tls() && cfg!(not(feature = "rustls")) {
-            return Err(ConnectError::TlsUnavailable);
+    // Boxed: the connect state machine (TCP, TLS, HTTP/2 or HTTP/1.1, each bounded) is large,
+    // and a caller that `block_on`s it on a small stack (a test thread: 2 MiB; async-std's
+    // `block_on` keeps the future on the stack) must not pay for it there.
+    Box::pin(
+        async move {
+            if target.is_tls() && cfg!(not(feature = "rustls")) {
+                return Err(ConnectError::TlsUnavailable);
+            }
+            if options.connect.http2 != Http2Mode::Off {
+                #[cfg(feature = "http2")]
+                return crate::http2::connect_websocket(runtime, request, &target, options).await;
+                #[cfg(not(feature = "http2"))]
+                return Err(ConnectError::Http2Unavailable);
+            }
+            let (io, _) = open(runtime, &target, options, false).await?;
+            handshake(runtime, io, request, options).await
         }
-        if options.http2 != Http2Mode::Off {
-            #[cfg(feature = "http2")]
-            return crate::http2::connect_websocket(runtime, request, &target, options).await;
-            #[cfg(not(feature = "http2"))]
-            return Err(ConnectError::Http2Unavailable);
-        }
-        let (io, _) = open(runtime, &target, options, false).await?;
-        handshake(runtime, io, request, options).await
-    }
-    .instrument(span)
+        .instrument(span),
+    )
     .await
 }
 
 /// Runs the HTTP/1.1 client handshake over any byte stream already connected (TCP, TLS, a
-/// pipe, …), bounded by [`ClientOptions::handshake_timeout`].
+/// pipe, …), bounded by [`ConnectOptions::handshake_timeout`](crate::ConnectOptions::handshake_timeout).
 ///
 /// # Errors
 /// A refused or invalid handshake, I/O, or [`TimeoutKind::Handshake`].
@@ -69,13 +74,13 @@ where
     let handshake = client_handshake(
         io,
         request,
-        options.client.clone(),
-        options.stream.clone(),
+        options.upgrade_config(),
+        options.driver.clone(),
         Some(Arc::clone(runtime)),
     );
     within(
         runtime,
-        options.handshake_timeout,
+        options.connect.handshake_timeout,
         TimeoutKind::Handshake,
         handshake,
     )
@@ -92,15 +97,21 @@ pub(crate) async fn open(
     #[allow(unused_variables)] http2: bool,
 ) -> Result<(Transport, bool), ConnectError> {
     if !target.is_tls() {
-        let tcp = tcp_connect(&**runtime, target, options.connect_timeout).await?;
+        let tcp = tcp_connect(&**runtime, target, options.connect.connect_timeout).await?;
         return Ok((Transport::from(tcp), true));
     }
     #[cfg(feature = "rustls")]
     {
-        let config = crate::tls::client_config(options.tls.as_ref(), http2)?;
-        let tcp = tcp_connect(&**runtime, target, options.connect_timeout).await?;
+        let config = crate::tls::client_config(options.connect.tls.as_ref(), http2)?;
+        let tcp = tcp_connect(&**runtime, target, options.connect.connect_timeout).await?;
         let tls = crate::tls::handshake(tcp, &target.host, config);
-        let tls = within(runtime, options.handshake_timeout, TimeoutKind::Tls, tls).await??;
+        let tls = within(
+            runtime,
+            options.connect.handshake_timeout,
+            TimeoutKind::Tls,
+            tls,
+        )
+        .await??;
         let h2 = crate::tls::negotiated_h2(tls.get_ref().1.alpn_protocol());
         Ok((Transport::from(tls), h2))
     }

@@ -55,9 +55,9 @@ pub async fn websocket(
     Ok(client
         .websocket(
             request,
-            &options.client,
-            options.stream.clone(),
-            options.handshake_timeout,
+            &options.upgrade_config(),
+            options.driver.clone(),
+            options.connect.handshake_timeout,
         )
         .await?)
 }
@@ -76,23 +76,26 @@ pub async fn accept<IO>(
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let mut settings = options.http2_settings.clone();
-    settings.settings_timeout = settings.settings_timeout.min(options.handshake_timeout);
+    let mut settings = options.accept.http2_settings.clone();
+    let timeout = options.accept.handshake_timeout;
+    settings.settings_timeout = settings.settings_timeout.min(timeout);
+    let upgrade = options.upgrade_config();
     let acceptor = Http2Acceptor::handshake(
         io,
-        &options.server,
-        &options.stream,
+        &upgrade,
+        &options.driver,
         &settings,
         Arc::clone(runtime),
     );
     Ok(acceptor.await?)
 }
 
-/// The HTTP/2 settings of a client connection: `options.http2_settings`, with the SETTINGS
+/// The HTTP/2 settings of a client connection: `options.connect.http2_settings`, with the SETTINGS
 /// wait bounded by the handshake timeout too.
 fn settings(options: &ClientOptions) -> Http2Config {
-    let mut settings = options.http2_settings.clone();
-    settings.settings_timeout = settings.settings_timeout.min(options.handshake_timeout);
+    let mut settings = options.connect.http2_settings.clone();
+    let timeout = options.connect.handshake_timeout;
+    settings.settings_timeout = settings.settings_timeout.min(timeout);
     settings
 }
 
@@ -104,7 +107,7 @@ pub(crate) async fn connect_websocket(
     target: &Target,
     options: &ClientOptions,
 ) -> Result<(WebSocketStream<Transport>, Response<()>), ConnectError> {
-    let prefer = options.http2 == Http2Mode::Prefer;
+    let prefer = options.connect.http2 == Http2Mode::Prefer;
     let (io, h2) = open(runtime, target, options, true).await?;
     if !h2 {
         // TLS, and the server picked http/1.1: speak it on this very connection.
@@ -124,12 +127,16 @@ pub(crate) async fn connect_websocket(
         Err(err) => return Err(err.into()),
     };
     let upgraded = client
-        .upgrade(request, &options.client, options.handshake_timeout)
+        .upgrade(
+            request,
+            &options.upgrade_config(),
+            options.connect.handshake_timeout,
+        )
         .await?;
     let stream = WebSocketStream::from_session(
         Transport::from(upgraded.stream),
         upgraded.session,
-        options.stream.clone(),
+        options.driver.clone(),
         Some(Arc::clone(runtime)),
     );
     Ok((stream, upgraded.response))

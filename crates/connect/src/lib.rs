@@ -34,7 +34,10 @@ pub mod upgrade;
 pub use client::{connect, handshake, tcp_connect};
 pub use error::{ConnectError, TimeoutKind, TlsError};
 pub use http1::{client_handshake, server_handshake};
-pub use options::{ClientOptions, Http2Mode, IntoClientRequest, ServerOptions};
+pub use options::{
+    AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectOptions, Http2Mode,
+    IntoClientRequest, ServerHandshakeOptions, ServerOptions,
+};
 pub use server::accept;
 pub use target::Target;
 pub use transport::Transport;

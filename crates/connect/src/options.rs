@@ -4,15 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use wintergreen_codec::{Config, ExtensionFactory};
+use wintergreen_handshake::AcceptPolicy;
+use wintergreen_http1::Limits;
 use wintergreen_http1::{ClientConfig, ServerConfig};
 use wintergreen_stream::{KeepAlive, StreamConfig};
 
 use crate::error::ConnectError;
 
-/// Everything a client connection is made with. Build it with the methods below, starting
-/// from [`ClientOptions::default`].
+/// Everything a client connection is made with, grouped by layer: the session (codec),
+/// the opening handshake, the driver, and the connection. Start from
+/// [`ClientOptions::default`] and set fields, or use the methods below (or the facade's
+/// `ClientBuilder`).
 ///
 /// With the `deflate` feature, the default offers permessage-deflate (RFC 7692;
 /// `client_max_window_bits`, context takeover, level 1); [`no_extensions`](Self::no_extensions)
@@ -20,10 +24,36 @@ use crate::error::ConnectError;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
-    /// Handshake and session settings (subprotocols, extensions, headers, limits).
-    pub client: ClientConfig,
-    /// Driver settings (write buffer, keep-alive).
-    pub stream: StreamConfig,
+    /// Session layer: frame and message limits, close timeout, auto-pong.
+    /// Default: [`Config::default`].
+    pub session: Config,
+    /// Handshake layer: subprotocols, extensions, extra header fields, response limits.
+    pub handshake: ClientHandshakeOptions,
+    /// Driver layer: write buffer, read size. Default: [`StreamConfig::default`].
+    pub driver: StreamConfig,
+    /// Connection layer: timeouts, HTTP version, HTTP/2 settings, TLS.
+    pub connect: ConnectOptions,
+}
+
+/// A client's opening-handshake settings, for either HTTP version.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ClientHandshakeOptions {
+    /// Subprotocols to offer, in order of preference. Default: none.
+    pub subprotocols: Vec<String>,
+    /// Extensions to offer, in order. Default: permessage-deflate with the `deflate`
+    /// feature, else none.
+    pub extensions: Vec<Arc<dyn ExtensionFactory>>,
+    /// Extra header fields for the request. Default: none.
+    pub headers: HeaderMap,
+    /// Limits on the server's response. Default: [`Limits::default`](wintergreen_http1::Limits::default).
+    pub limits: Limits,
+}
+
+/// A client's connection settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnectOptions {
     /// Bound on DNS resolution plus TCP connect. Default: 30 s.
     pub connect_timeout: Duration,
     /// Bound on the TLS handshake, and again on the opening handshake. Default: 30 s.
@@ -40,22 +70,14 @@ pub struct ClientOptions {
     /// certificate goes here. `None` (the default) uses the roots the enabled features
     /// provide (see [`tls`](crate::tls)). When the configuration offers no ALPN protocols,
     /// `["h2", "http/1.1"]` or `["http/1.1"]` is offered according to
-    /// [`ClientOptions::http2`]; the server name (SNI) always comes from the URL's host.
+    /// [`http2`](Self::http2); the server name (SNI) always comes from the URL's host.
     #[cfg(feature = "rustls")]
     pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-impl Default for ClientOptions {
+impl Default for ConnectOptions {
     fn default() -> Self {
-        #[allow(unused_mut)]
-        let mut client = ClientConfig::default();
-        #[cfg(feature = "deflate")]
-        client.extensions.push(Arc::new(
-            wintergreen_deflate::DeflateFactory::client_default(),
-        ));
         Self {
-            client,
-            stream: StreamConfig::default(),
             connect_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(30),
             http2: Http2Mode::Off,
@@ -63,6 +85,23 @@ impl Default for ClientOptions {
             http2_settings: wintergreen_http2::Http2Config::default(),
             #[cfg(feature = "rustls")]
             tls: None,
+        }
+    }
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        #[allow(unused_mut)]
+        let mut handshake = ClientHandshakeOptions::default();
+        #[cfg(feature = "deflate")]
+        handshake.extensions.push(Arc::new(
+            wintergreen_deflate::DeflateFactory::client_default(),
+        ));
+        Self {
+            session: Config::default(),
+            handshake,
+            driver: StreamConfig::default(),
+            connect: ConnectOptions::default(),
         }
     }
 }
@@ -89,6 +128,18 @@ pub enum Http2Mode {
 }
 
 impl ClientOptions {
+    /// The sans-IO upgrade's configuration (either HTTP version): the session and
+    /// handshake layers.
+    pub fn upgrade_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::default();
+        config.session = self.session.clone();
+        config.subprotocols = self.handshake.subprotocols.clone();
+        config.extensions = self.handshake.extensions.clone();
+        config.headers = self.handshake.headers.clone();
+        config.limits = self.handshake.limits;
+        config
+    }
+
     /// Adds a header to the upgrade request.
     ///
     /// # Errors
@@ -96,14 +147,14 @@ impl ClientOptions {
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, ConnectError> {
         let name = HeaderName::try_from(name).map_err(ConnectError::invalid_request)?;
         let value = HeaderValue::try_from(value).map_err(ConnectError::invalid_request)?;
-        self.client.headers.append(name, value);
+        self.handshake.headers.append(name, value);
         Ok(self)
     }
 
     /// Offers a subprotocol (in order of preference). Default: none.
     #[must_use]
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.client.subprotocols.push(protocol.into());
+        self.handshake.subprotocols.push(protocol.into());
         self
     }
 
@@ -111,14 +162,14 @@ impl ClientOptions {
     /// the `deflate` feature, else none.
     #[must_use]
     pub fn extension(mut self, factory: Arc<dyn ExtensionFactory>) -> Self {
-        self.client.extensions.push(factory);
+        self.handshake.extensions.push(factory);
         self
     }
 
     /// Offers no extension at all (opts out of the default permessage-deflate).
     #[must_use]
     pub fn no_extensions(mut self) -> Self {
-        self.client.extensions.clear();
+        self.handshake.extensions.clear();
         self
     }
 
@@ -126,28 +177,28 @@ impl ClientOptions {
     /// Default: [`Config::default`].
     #[must_use]
     pub fn session(mut self, config: Config) -> Self {
-        self.client.session = config;
+        self.session = config;
         self
     }
 
     /// Largest message accepted, in bytes. Default: as [`Config::default`].
     #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.client.session.max_message_size = bytes;
+        self.session.max_message_size = bytes;
         self
     }
 
     /// Largest frame accepted, in bytes. Default: as [`Config::default`].
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.client.session.max_frame_size = bytes;
+        self.session.max_frame_size = bytes;
         self
     }
 
     /// How long the close handshake may take. Default: as [`Config::default`].
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.client.session.close_timeout = timeout;
+        self.session.close_timeout = timeout;
         self
     }
 
@@ -155,28 +206,28 @@ impl ClientOptions {
     /// [`Config::keepalive`](wintergreen_codec::Config::keepalive)). Default: off.
     #[must_use]
     pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
-        self.client.session.keepalive = Some(keepalive);
+        self.session.keepalive = Some(keepalive);
         self
     }
 
     /// Driver settings. Default: [`StreamConfig::default`].
     #[must_use]
     pub fn stream(mut self, config: StreamConfig) -> Self {
-        self.stream = config;
+        self.driver = config;
         self
     }
 
     /// Bound on DNS resolution plus TCP connect. Default: 30 s.
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect.connect_timeout = timeout;
         self
     }
 
     /// Bound on the TLS handshake and on the opening handshake. Default: 30 s.
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+        self.connect.handshake_timeout = timeout;
         self
     }
 
@@ -184,32 +235,56 @@ impl ClientOptions {
     /// required. Default: [`Http2Mode::Off`].
     #[must_use]
     pub fn http2(mut self, mode: Http2Mode) -> Self {
-        self.http2 = mode;
+        self.connect.http2 = mode;
         self
     }
 
     /// A custom TLS client configuration for `wss://` (feature `rustls`), e.g. with a
     /// private root store. Default: the enabled features' roots. See
-    /// [`ClientOptions::tls`](#structfield.tls).
+    /// [`ConnectOptions::tls`].
     #[cfg(feature = "rustls")]
     #[must_use]
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
-        self.tls = Some(config);
+        self.connect.tls = Some(config);
         self
     }
 }
 
-/// Everything a server connection is accepted with.
+/// Everything a server connection is accepted with, grouped by layer: the session (codec),
+/// the opening handshake (policy, limits), the driver, and the connection.
 ///
 /// With the `deflate` feature, the default accepts permessage-deflate when a client offers
 /// it; [`no_extensions`](Self::no_extensions) opts out.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerOptions {
-    /// Handshake policy and session settings.
-    pub server: ServerConfig,
-    /// Driver settings.
-    pub stream: StreamConfig,
+    /// Session layer: frame and message limits, close timeout, auto-pong.
+    /// Default: [`Config::default`].
+    pub session: Config,
+    /// Handshake layer: which requests to accept, with which subprotocol and extension
+    /// (default: every valid request; permessage-deflate with the `deflate` feature), and
+    /// the request's limits (default: [`Limits::default`](wintergreen_http1::Limits::default)).
+    pub handshake: ServerHandshakeOptions,
+    /// Driver layer: write buffer, read size. Default: [`StreamConfig::default`].
+    pub driver: StreamConfig,
+    /// Connection layer: the handshake timeout and HTTP/2 settings.
+    pub accept: AcceptOptions,
+}
+
+/// A server's opening-handshake settings, for either HTTP version.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ServerHandshakeOptions {
+    /// Which requests to accept, with which subprotocol and extension.
+    pub policy: AcceptPolicy,
+    /// Limits on the client's request. Default: [`Limits::default`](wintergreen_http1::Limits::default).
+    pub limits: Limits,
+}
+
+/// A server's connection settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AcceptOptions {
     /// Bound on reading and answering the upgrade request (cuts off slow clients), and on
     /// an HTTP/2 connection's preface. Default: 10 s.
     pub handshake_timeout: Duration,
@@ -219,19 +294,9 @@ pub struct ServerOptions {
     pub http2_settings: wintergreen_http2::Http2Config,
 }
 
-impl Default for ServerOptions {
+impl Default for AcceptOptions {
     fn default() -> Self {
-        #[allow(unused_mut)]
-        let mut server = ServerConfig::default();
-        #[cfg(feature = "deflate")]
-        {
-            server.policy = server.policy.extension(Arc::new(
-                wintergreen_deflate::DeflateFactory::server_default(),
-            ));
-        }
         Self {
-            server,
-            stream: StreamConfig::default(),
             handshake_timeout: Duration::from_secs(10),
             #[cfg(feature = "http2")]
             http2_settings: wintergreen_http2::Http2Config::default(),
@@ -239,11 +304,39 @@ impl Default for ServerOptions {
     }
 }
 
+impl Default for ServerOptions {
+    fn default() -> Self {
+        #[allow(unused_mut)]
+        let mut handshake = ServerHandshakeOptions::default();
+        #[cfg(feature = "deflate")]
+        {
+            handshake.policy = handshake.policy.extension(Arc::new(
+                wintergreen_deflate::DeflateFactory::server_default(),
+            ));
+        }
+        Self {
+            session: Config::default(),
+            handshake,
+            driver: StreamConfig::default(),
+            accept: AcceptOptions::default(),
+        }
+    }
+}
+
 impl ServerOptions {
+    /// The sans-IO HTTP/1.1 upgrade's configuration: the session and handshake layers.
+    pub fn upgrade_config(&self) -> ServerConfig {
+        let mut config = ServerConfig::default();
+        config.session = self.session.clone();
+        config.policy = self.handshake.policy.clone();
+        config.limits = self.handshake.limits;
+        config
+    }
+
     /// Accepts no extension at all (opts out of the default permessage-deflate).
     #[must_use]
     pub fn no_extensions(mut self) -> Self {
-        self.server.policy = self.server.policy.no_extensions();
+        self.handshake.policy = self.handshake.policy.no_extensions();
         self
     }
 }

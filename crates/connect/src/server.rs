@@ -30,13 +30,13 @@ where
 {
     let handshake = server_handshake(
         io,
-        options.server.clone(),
-        options.stream.clone(),
+        options.upgrade_config(),
+        options.driver.clone(),
         Some(Arc::clone(runtime)),
     );
     within(
         runtime,
-        options.handshake_timeout,
+        options.accept.handshake_timeout,
         TimeoutKind::Handshake,
         handshake,
     )

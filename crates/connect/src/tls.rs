@@ -5,7 +5,7 @@
 //! Roots: with the `webpki-roots` feature, Mozilla's root store (webpki-roots); with
 //! `native-roots`, the operating system's store (rustls-native-certs); with both, their
 //! union. A custom root store or a whole [`rustls::ClientConfig`] goes into
-//! [`ClientOptions::tls`](crate::ClientOptions::tls).
+//! [`ConnectOptions::tls`](crate::ConnectOptions::tls).
 //!
 //! Only rustls with the `ring` crypto provider is used; there is no OpenSSL.
 
@@ -57,7 +57,7 @@ pub fn default_root_store() -> Result<RootCertStore, TlsError> {
     if roots.is_empty() {
         return Err(TlsError::Config(std::sync::Arc::new(
             std::io::Error::other(
-                "no root certificates: enable webpki-roots or native roots, or set ClientOptions::tls",
+                "no root certificates: enable webpki-roots or native roots, or set ConnectOptions::tls",
             ),
         )));
     }
@@ -84,7 +84,7 @@ pub fn client_config_with_roots(
     Ok(config)
 }
 
-/// The configuration a connect uses: `custom` (from [`ClientOptions::tls`](crate::ClientOptions::tls))
+/// The configuration a connect uses: `custom` (from [`ConnectOptions::tls`](crate::ConnectOptions::tls))
 /// if given — with [`alpn_protocols`] filled in when it offers none — or else a cached
 /// default built from [`default_root_store`].
 ///

@@ -83,8 +83,8 @@ impl PendingUpgrade {
 ///
 /// Either response carries the chosen `Sec-WebSocket-Protocol` and
 /// `Sec-WebSocket-Extensions` and the policy's extra header fields. The session uses
-/// `options.server.session` and the driver `options.stream`; `options.handshake_timeout`
-/// and `options.server.limits` are the HTTP stack's business here.
+/// `options.session` and the driver `options.driver`; `options.accept` and
+/// `options.handshake.limits` are the HTTP stack's business here.
 ///
 /// # Errors
 /// What is wrong with the request, or the policy's refusal; answer it with
@@ -98,7 +98,7 @@ pub fn response_for<B>(
     *head.uri_mut() = request.uri().clone();
     *head.version_mut() = request.version();
     *head.headers_mut() = request.headers().clone();
-    let policy = &options.server.policy;
+    let policy = &options.handshake.policy;
     let version = request.version();
     let (response, negotiated) = match version {
         Version::HTTP_11 => wintergreen_handshake::accept(&head, policy)?,
@@ -118,13 +118,13 @@ pub fn response_for<B>(
         _ => return Err(HandshakeError::UnsupportedHttpVersion),
     };
     let extension = negotiated.extensions_header();
-    let session = session_for(Role::Server, &options.server.session, negotiated.extension);
+    let session = session_for(Role::Server, &options.session, negotiated.extension);
     tracing::debug!(uri = %request.uri(), ?version, subprotocol = ?negotiated.subprotocol, ?extension, "upgrade accepted");
     Ok((
         response,
         PendingUpgrade {
             session,
-            stream: options.stream.clone(),
+            stream: options.driver.clone(),
             subprotocol: negotiated.subprotocol,
             extension,
             version,
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn an_http1_request_gets_a_101_with_the_rfc_accept_key() {
         let mut options = ServerOptions::default();
-        options.server.policy = options.server.policy.subprotocols(["chat.v1"]);
+        options.handshake.policy = options.handshake.policy.subprotocols(["chat.v1"]);
         let (response, pending) = response_for(&http1_request(), &options).unwrap();
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn a_policy_rejection_keeps_its_status() {
         let mut options = ServerOptions::default();
-        options.server.policy = options.server.policy.check(|_| {
+        options.handshake.policy = options.handshake.policy.check(|_| {
             Err(wintergreen_handshake::Rejection::new(StatusCode::FORBIDDEN).with_body("no"))
         });
         let err = response_for(&http1_request(), &options).unwrap_err();

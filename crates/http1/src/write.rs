@@ -1,7 +1,7 @@
 //! Writing HTTP/1.1 heads (RFC 9112 §3–§5) with conventional header-name casing.
 
-use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
-use wintergreen_handshake::Rejection;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use wintergreen_handshake::{Rejection, rejection_response};
 
 /// Header names whose conventional casing is not plain title case.
 const SPECIAL_CASING: &[(&str, &str)] = &[
@@ -70,27 +70,17 @@ pub fn write_response(response: &Response<()>) -> Vec<u8> {
     out
 }
 
-/// Writes a whole rejection response: its status, its header fields (less any
-/// `Content-Length`, `Transfer-Encoding` or `Connection`), `Content-Length`,
-/// `Connection: close`, and its body. The output is as long as the rejection's own parts:
-/// what the peer sent is never echoed beyond what the rejection holds.
+/// Writes a whole rejection response: the version-neutral
+/// [`rejection_response`](wintergreen_handshake::rejection_response) (status, header fields
+/// less the hop-by-hop ones, `Content-Type` for a body that names none, `Content-Length`),
+/// then `Connection: close` and the body. The output is as long as the rejection's own
+/// parts: what the peer sent is never echoed beyond what the rejection holds.
 pub fn write_rejection(rejection: &Rejection) -> Vec<u8> {
-    let body = rejection.body();
+    let response = rejection_response(rejection, http::Version::HTTP_11);
+    let body = response.body();
     let mut out = Vec::with_capacity(128 + body.len());
-    push_status_line(&mut out, rejection.status());
-    for (name, value) in rejection.headers() {
-        if name != header::CONTENT_LENGTH
-            && name != header::TRANSFER_ENCODING
-            && name != header::CONNECTION
-        {
-            push_header(&mut out, name, value);
-        }
-    }
-    push_raw_header(
-        &mut out,
-        "Content-Length",
-        body.len().to_string().as_bytes(),
-    );
+    push_status_line(&mut out, response.status());
+    push_headers(&mut out, response.headers());
     push_raw_header(&mut out, "Connection", b"close");
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);

@@ -34,17 +34,18 @@ use wintergreen::{CloseCode, ConnectError, Error, Http2Mode, Message, ServerOpti
 /// offered, and only the path `/ws`.
 fn server_options() -> ServerOptions {
     let mut options = wintergreen::server_options();
-    options.server.policy = options
-        .server
-        .policy
-        .subprotocols(["echo.v1"])
-        .check(|request| {
-            if request.uri().path() == "/ws" {
-                Ok(())
-            } else {
-                Err(Rejection::new(StatusCode::NOT_FOUND).with_body("no WebSocket here\n"))
-            }
-        });
+    options.handshake.policy =
+        options
+            .handshake
+            .policy
+            .subprotocols(["echo.v1"])
+            .check(|request| {
+                if request.uri().path() == "/ws" {
+                    Ok(())
+                } else {
+                    Err(Rejection::new(StatusCode::NOT_FOUND).with_body("no WebSocket here\n"))
+                }
+            });
     options
 }
 

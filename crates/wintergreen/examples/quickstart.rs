@@ -72,7 +72,7 @@ where
 
 /// Serves one TCP connection: HTTP/2 (many WebSockets per connection) or HTTP/1.1.
 async fn serve(tcp: TcpStream, peer: SocketAddr, options: ServerOptions) {
-    let http2 = match tokio::time::timeout(options.handshake_timeout, is_http2(&tcp)).await {
+    let http2 = match tokio::time::timeout(options.accept.handshake_timeout, is_http2(&tcp)).await {
         Ok(Ok(http2)) => http2,
         Ok(Err(err)) => return println!("[server] {peer}: {err}"),
         Err(_) => return println!("[server] {peer}: sent nothing in time"),

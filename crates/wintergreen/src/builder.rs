@@ -97,7 +97,7 @@ impl ClientBuilder {
         let name = HeaderName::try_from(name).map_err(ConnectError::invalid_request);
         let value = HeaderValue::try_from(value).map_err(ConnectError::invalid_request);
         self.map(|mut options| {
-            options.client.headers.append(name?, value?);
+            options.handshake.headers.append(name?, value?);
             Ok(options)
         })
     }
@@ -107,58 +107,58 @@ impl ClientBuilder {
     #[must_use]
     pub fn subprotocol(self, protocol: impl Into<String>) -> Self {
         let protocol = protocol.into();
-        self.set(|options| options.client.subprotocols.push(protocol))
+        self.set(|options| options.handshake.subprotocols.push(protocol))
     }
 
     /// Handshake: offers an extension, after those already offered. Default:
     /// permessage-deflate with the `deflate` feature, else none.
     #[must_use]
     pub fn extension(self, factory: Arc<dyn ExtensionFactory>) -> Self {
-        self.set(|options| options.client.extensions.push(factory))
+        self.set(|options| options.handshake.extensions.push(factory))
     }
 
     /// Handshake: offers no extension (opts out of the default permessage-deflate).
     #[must_use]
     pub fn no_extensions(self) -> Self {
-        self.set(|options| options.client.extensions.clear())
+        self.set(|options| options.handshake.extensions.clear())
     }
 
     /// Session: the largest message accepted, in bytes. Default: 64 MiB.
     #[must_use]
     pub fn max_message_size(self, bytes: usize) -> Self {
-        self.set(|options| options.client.session.max_message_size = bytes)
+        self.set(|options| options.session.max_message_size = bytes)
     }
 
     /// Session: the largest frame accepted, in bytes. Default: 16 MiB.
     #[must_use]
     pub fn max_frame_size(self, bytes: usize) -> Self {
-        self.set(|options| options.client.session.max_frame_size = bytes)
+        self.set(|options| options.session.max_frame_size = bytes)
     }
 
     /// Session: how long the close handshake may take. Default: 10 s.
     #[must_use]
     pub fn close_timeout(self, timeout: Duration) -> Self {
-        self.set(|options| options.client.session.close_timeout = timeout)
+        self.set(|options| options.session.close_timeout = timeout)
     }
 
     /// Session: keep-alive pings every `interval`, giving up on a peer silent for
     /// `interval + timeout`. Default: off.
     #[must_use]
     pub fn keepalive(self, keepalive: KeepAlive) -> Self {
-        self.set(|options| options.client.session.keepalive = Some(keepalive))
+        self.set(|options| options.session.keepalive = Some(keepalive))
     }
 
     /// Connection: the bound on DNS resolution plus TCP connect. Default: 30 s.
     #[must_use]
     pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.set(|options| options.connect_timeout = timeout)
+        self.set(|options| options.connect.connect_timeout = timeout)
     }
 
     /// Connection: the bound on the TLS handshake and on the opening handshake.
     /// Default: 30 s.
     #[must_use]
     pub fn handshake_timeout(self, timeout: Duration) -> Self {
-        self.set(|options| options.handshake_timeout = timeout)
+        self.set(|options| options.connect.handshake_timeout = timeout)
     }
 
     /// Connection: whether to open the WebSocket over HTTP/2 (RFC 8441; the `http2`
@@ -166,7 +166,7 @@ impl ClientBuilder {
     /// not. Default: [`Http2Mode::Off`].
     #[must_use]
     pub fn http2(self, mode: Http2Mode) -> Self {
-        self.set(|options| options.http2 = mode)
+        self.set(|options| options.connect.http2 = mode)
     }
 
     /// Connection: a custom TLS client configuration for `wss://` (e.g. a private root
@@ -174,7 +174,7 @@ impl ClientBuilder {
     #[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
     #[must_use]
     pub fn tls_config(self, config: Arc<wintergreen_connect::tls::rustls::ClientConfig>) -> Self {
-        self.set(|options| options.tls = Some(config))
+        self.set(|options| options.connect.tls = Some(config))
     }
 
     /// Replaces all options at once.
@@ -251,7 +251,7 @@ impl ServerBuilder {
         mut self,
         f: impl FnOnce(wintergreen_handshake::AcceptPolicy) -> wintergreen_handshake::AcceptPolicy,
     ) -> Self {
-        self.options.server.policy = f(self.options.server.policy);
+        self.options.handshake.policy = f(self.options.handshake.policy);
         self
     }
 
@@ -293,28 +293,28 @@ impl ServerBuilder {
     /// [`Limits::default`] (16 KiB of head, 64 fields).
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.options.server.limits = limits;
+        self.options.handshake.limits = limits;
         self
     }
 
     /// Session: the largest message accepted, in bytes. Default: 64 MiB.
     #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.options.server.session.max_message_size = bytes;
+        self.options.session.max_message_size = bytes;
         self
     }
 
     /// Session: the largest frame accepted, in bytes. Default: 16 MiB.
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.options.server.session.max_frame_size = bytes;
+        self.options.session.max_frame_size = bytes;
         self
     }
 
     /// Session: how long the close handshake may take. Default: 10 s.
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.options.server.session.close_timeout = timeout;
+        self.options.session.close_timeout = timeout;
         self
     }
 
@@ -322,7 +322,7 @@ impl ServerBuilder {
     /// `interval + timeout`. Default: off.
     #[must_use]
     pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
-        self.options.server.session.keepalive = Some(keepalive);
+        self.options.session.keepalive = Some(keepalive);
         self
     }
 
@@ -330,7 +330,7 @@ impl ServerBuilder {
     /// HTTP/2 connection's preface). Default: 10 s.
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.options.handshake_timeout = timeout;
+        self.options.accept.handshake_timeout = timeout;
         self
     }
 

@@ -33,11 +33,11 @@
 //!   `connect`, `connect_with`, `accept`, `accept_with`, `Transport`, `http2`.
 //! - `rustls-tls` (default): `wss://` with rustls (ring provider, no OpenSSL) on every
 //!   enabled runtime, trusting webpki-roots; `rustls-native-roots`: the OS's roots. A
-//!   custom root store or `rustls::ClientConfig` goes in `ClientOptions::tls`
+//!   custom root store or `rustls::ClientConfig` goes in `ConnectOptions::tls` (or `ClientBuilder::tls_config`)
 //!   ([`tls`](mod@tls) builds them). SNI comes from the URL host; ALPN is
 //!   `["h2", "http/1.1"]` when HTTP/2 is asked for, `["http/1.1"]` otherwise.
 //! - `http2`: WebSockets over HTTP/2 (RFC 8441) — `wintergreen::http2` (the transport),
-//!   [`ClientOptions::http2`] with [`Http2Mode`] in [`connect_with`], and
+//!   [`ConnectOptions::http2`] with [`Http2Mode`] in [`connect_with`], and
 //!   `wintergreen::tokio::http2` (or `smol::http2`, …) for shared connections and servers.
 //!
 //! ## One example per runtime
@@ -130,8 +130,8 @@ pub use wintergreen_connect::http2;
 
 pub use wintergreen_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
 pub use wintergreen_connect::{
-    ClientOptions, ConnectError, Http2Mode, IntoClientRequest, ServerOptions, TimeoutKind,
-    TlsError, Transport,
+    AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectError, ConnectOptions, Http2Mode,
+    IntoClientRequest, ServerHandshakeOptions, ServerOptions, TimeoutKind, TlsError, Transport,
 };
 pub use wintergreen_stream::{
     Error, KeepAlive, Runtime, StreamConfig, WebSocketReader, WebSocketStream, WebSocketWriter,

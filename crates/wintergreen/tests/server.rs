@@ -100,7 +100,7 @@ fn modes() -> Vec<Http2Mode> {
 async fn round_trip(addr: SocketAddr, options: &ClientOptions, expect_deflate: bool) {
     let url = format!("ws://{addr}/echo");
     let (mut ws, response) = wintergreen::connect_with(url, options).await.unwrap();
-    let want_version = if options.http2 == Http2Mode::Off {
+    let want_version = if options.connect.http2 == Http2Mode::Off {
         http::Version::HTTP_11
     } else {
         http::Version::HTTP_2
@@ -152,9 +152,9 @@ async fn client_and_server_talk_over_both_versions_without_deflate() {
 
 fn origin_checked() -> ServerOptions {
     let mut options = wintergreen::server_options();
-    options.server.policy =
+    options.handshake.policy =
         options
-            .server
+            .handshake
             .policy
             .check(|request| match request.headers().get("origin") {
                 Some(origin) if origin == "https://good.example" => Ok(()),
@@ -193,7 +193,10 @@ async fn a_policy_rejection_reaches_the_client_as_upgrade_failed_with_its_status
 #[tokio::test]
 async fn subprotocols_are_negotiated_end_to_end() {
     let mut options = wintergreen::server_options();
-    options.server.policy = options.server.policy.subprotocols(["chat.v2", "chat.v1"]);
+    options.handshake.policy = options
+        .handshake
+        .policy
+        .subprotocols(["chat.v2", "chat.v1"]);
     let addr = server(options).await;
     for mode in modes() {
         // The server's preference wins among the client's offers.

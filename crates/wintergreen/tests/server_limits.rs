@@ -90,7 +90,7 @@ async fn an_oversized_handshake_is_answered_431_and_closed() {
 #[tokio::test]
 async fn a_slowloris_header_trickle_is_cut_off_by_the_handshake_timeout() {
     let mut options = ServerOptions::default();
-    options.handshake_timeout = Duration::from_millis(300);
+    options.accept.handshake_timeout = Duration::from_millis(300);
     let (addr, accepted) = one_shot_server(options).await;
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let started = Instant::now();

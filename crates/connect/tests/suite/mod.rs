@@ -199,8 +199,8 @@ pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
 
 pub async fn a_refusal_is_one_pattern_away(runtime: Arc<dyn Runtime>) {
     let mut options = ServerOptions::default();
-    options.server.policy = options
-        .server
+    options.handshake.policy = options
+        .handshake
         .policy
         .check(|_| Err(Rejection::new(StatusCode::FORBIDDEN).with_body("not you")));
     let (addr, done) = http1_echo_server(&runtime, options).await;
@@ -249,7 +249,7 @@ pub async fn the_close_handshake_ends_both_sides(runtime: Arc<dyn Runtime>) {
 
 pub async fn a_message_over_the_limit_closes_with_1009(runtime: Arc<dyn Runtime>) {
     let mut options = ServerOptions::default();
-    options.server.session.max_message_size = 1024;
+    options.session.max_message_size = 1024;
     let (addr, done) = http1_echo_server(&runtime, options).await;
     let url = format!("ws://{addr}/echo");
     let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
@@ -452,9 +452,14 @@ mod tls {
     }
 
     pub async fn wss_over_http1(runtime: Arc<dyn Runtime>) {
+        wss_http1_with(runtime, |options| options).await;
+    }
+
+    /// A WebSocket over TLS to a server whose ALPN picks http/1.1, with `options` adjusted.
+    async fn wss_http1_with(runtime: Arc<dyn Runtime>, adjust: fn(ClientOptions) -> ClientOptions) {
         let pki = pki();
         let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
-        let options = ClientOptions::default().tls_config(Arc::clone(&pki.client));
+        let options = adjust(ClientOptions::default().tls_config(Arc::clone(&pki.client)));
         let url = format!("wss://localhost:{port}/echo");
         let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
             .await
@@ -524,19 +529,7 @@ mod tls {
     pub async fn wss_prefer_falls_back_through_alpn(runtime: Arc<dyn Runtime>) {
         use wintergreen_connect::Http2Mode;
 
-        let pki = pki();
-        let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
-        let options = ClientOptions::default()
-            .tls_config(Arc::clone(&pki.client))
-            .http2(Http2Mode::Prefer);
-        let url = format!("wss://localhost:{port}/echo");
-        let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
-        assert_alpn(&ws, b"http/1.1");
-        talk(&mut ws).await;
-        done.await.unwrap();
+        wss_http1_with(runtime, |options| options.http2(Http2Mode::Prefer)).await;
     }
 
     /// Require fails, typed, when ALPN did not pick h2.
