@@ -7,9 +7,11 @@
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
 //! cargo xtask interop                 permessage-deflate against Python `websockets`, both roles
 //! cargo xtask readme                  the README's client and server, as written, run as a pair
+//! cargo xtask bench e2e [--quick]     end-to-end CPU, throughput and memory against the peers
 //! ```
 
 mod autobahn;
+mod bench;
 mod ci;
 mod docs;
 mod install;
@@ -44,6 +46,11 @@ tasks:
   readme                  the README's client and server blocks, as written, in a new crate
                           outside the workspace with the README's [dependencies]; the pair
                           runs on a free loopback port and the client must exit by itself
+  bench e2e [--quick]     end-to-end benchmark (crates/bench-e2e): CPU per message, throughput
+                          and idle memory per connection of each client and server against
+                          tokio-tungstenite, fastwebsockets, tokio-websockets and a library-free
+                          floor, interleaved; report in target/bench-e2e/report.md (full run
+                          ~5 min, --quick under 1 min; `bench e2e --help` for its options)
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
         "autobahn-install" => install::run(rest),
         "interop" => interop::run(rest),
         "readme" => readme::run(rest),
+        "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
