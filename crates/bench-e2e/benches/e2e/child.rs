@@ -85,7 +85,13 @@ pub(crate) fn server(args: &ServerArgs) -> Result<()> {
             addrs.push(listener.local_addr()?.to_string());
             let lib = args.lib;
             tokio::task::spawn_local(async move {
-                while let Ok((tcp, _)) = listener.accept().await {
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        // Out of descriptors, say: the client sees its connect fail or stall
+                        // and reports it; the listener stays.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
                     tokio::task::spawn_local(async move {
                         // Clients leave by dropping the socket: errors end a connection.
                         let _ = libs::serve(lib, tcp).await;
@@ -104,7 +110,15 @@ pub(crate) fn server(args: &ServerArgs) -> Result<()> {
 
 pub(crate) fn client(args: &ClientArgs) -> Result<()> {
     sys::pin_to_cpu(args.cpu)?;
-    sys::raise_fd_limit(args.conns as u64 + 64)?;
+    let want = args.conns as u64 + 64;
+    let limit = sys::raise_fd_limit(want)?;
+    if limit < want {
+        bail!(
+            "{} connections need {want} file descriptors; the limit is {limit} (raising the \
+             hard limit needs CAP_SYS_RESOURCE)",
+            args.conns
+        );
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
