@@ -14,6 +14,8 @@ use tokio::task::LocalSet;
 use crate::libs::{self, EchoClient, Lib};
 use wintergreen_bench_e2e::sys;
 
+/// Connections opened at once (each then echoes once) before the measured window.
+const CONNECT_BATCH: usize = 50;
 /// Echoes before the measured window, per connection (first-use allocations, slow start).
 const WARMUP_ECHOES: usize = 3;
 /// A server never outlives this, whatever happens to its parent.
@@ -137,14 +139,26 @@ pub(crate) fn client(args: &ClientArgs) -> Result<()> {
     Ok(())
 }
 
+/// Connects `args.conns` connections, [`CONNECT_BATCH`] at a time, each with one echo.
 async fn connect_all<C: EchoClient>(args: &ClientArgs, payload: &Bytes) -> Result<Vec<C>> {
+    let addrs: Vec<SocketAddr> = args
+        .addrs
+        .iter()
+        .copied()
+        .cycle()
+        .take(args.conns)
+        .collect();
     let mut conns = Vec::with_capacity(args.conns);
-    for (i, &addr) in args.addrs.iter().cycle().take(args.conns).enumerate() {
-        let mut conn = C::connect(addr, payload)
-            .await
-            .with_context(|| format!("connection {i} to {addr}"))?;
-        conn.echo(payload).await.context("first echo")?;
-        conns.push(conn);
+    for (b, batch) in addrs.chunks(CONNECT_BATCH).enumerate() {
+        let opening = batch.iter().enumerate().map(|(i, &addr)| async move {
+            let n = b * CONNECT_BATCH + i;
+            let mut conn = C::connect(addr, payload)
+                .await
+                .with_context(|| format!("connection {n} to {addr}"))?;
+            conn.echo(payload).await.context("first echo")?;
+            anyhow::Ok(conn)
+        });
+        conns.extend(futures_util::future::try_join_all(opening).await?);
     }
     Ok(conns)
 }

@@ -75,7 +75,11 @@ fn run_all(args: &run::RunArgs) -> Result<()> {
 }
 
 fn command_line() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    // `cargo bench` appends `--bench`: not part of what was asked.
+    std::env::args()
+        .filter(|a| a != "--bench")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The CPU model and count, and the kernel.

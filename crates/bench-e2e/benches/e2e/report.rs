@@ -271,5 +271,50 @@ pub(crate) fn render(results: &Results, meta: &Meta) -> String {
          tokio-websockets server; server side: each server, fresh, under the floor client):\n"
     );
     idle_table(&mut out, results);
+    goals(&mut out, results);
     out
+}
+
+/// Issue 15's goals for wintergreen, read off this run (a report, never an assertion).
+fn goals(out: &mut String, results: &Results) {
+    const CPU_GOAL: f64 = 1.05;
+    const IDLE_GOAL_KIB: f64 = 2.0;
+    let _ = writeln!(
+        out,
+        "\n**Goals** (issue 15; medians of this run): CPU per message within {CPU_GOAL:.2}× the \
+         floor in every cell, idle connections at most {IDLE_GOAL_KIB} KiB.\n"
+    );
+    for side in Side::BOTH {
+        let mut over = Vec::new();
+        for c in 0..CELLS.len() {
+            let cpu = |lib: Lib| per_round(results, side, c, lib, |s| s.cpu_us);
+            if let Some(r) = ratio(&cpu(Lib::Wintergreen), &cpu(Lib::Floor))
+                && r > CPU_GOAL
+            {
+                over.push(format!("{} ({r:.2}×)", cell_name(c)));
+            }
+        }
+        let cpu = if over.is_empty() {
+            "met in every cell".to_owned()
+        } else {
+            format!("over in {}", over.join(", "))
+        };
+        let mut idle: Vec<f64> = results
+            .idle
+            .get(&(side, Lib::Wintergreen))
+            .map(|v| v.iter().flatten().copied().collect())
+            .unwrap_or_default();
+        let idle = median(&mut idle).map_or_else(
+            || "not measured".to_owned(),
+            |kib| {
+                let verdict = if kib <= IDLE_GOAL_KIB {
+                    "met"
+                } else {
+                    "not met"
+                };
+                format!("{kib:.2} KiB, {verdict}")
+            },
+        );
+        let _ = writeln!(out, "- {} side: CPU {cpu}; idle {idle}.", side_name(side));
+    }
 }
