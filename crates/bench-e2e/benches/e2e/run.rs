@@ -26,7 +26,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) idle_conns: Option<usize>,
     /// Also measure idle memory once at this many connections (e.g. 50000); needs a
-    /// file-descriptor hard limit above it (raised when running as root).
+    /// file-descriptor hard limit above it (raised when the process has CAP_SYS_RESOURCE).
     #[arg(long)]
     pub(crate) idle_large: Option<usize>,
     /// Time limit of one measured window, in seconds.
