@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
+    name = "bench-e2e",
     about = "End-to-end WebSocket benchmark: wintergreen against its peers and a library-free floor"
 )]
 struct Cli {
