@@ -9,9 +9,11 @@
 //! cargo xtask fuzz [--time S]        every fuzz target for S seconds (seeds replayed first)
 //! cargo xtask soak                    10,000 mixed connections against our server, bounded
 //! cargo xtask readme                  the README's client and server, as written, run as a pair
+//! cargo xtask bench e2e [--quick]     end-to-end CPU, throughput and memory against the peers
 //! ```
 
 mod autobahn;
+mod bench;
 mod ci;
 mod docs;
 mod fuzz;
@@ -57,6 +59,11 @@ tasks:
                           chatty, ping flooders, non-readers, slowloris, and one normal
                           client whose echoes must keep flowing; reports RSS per connection
                           and fails over the memory budget (not in ci: ~2.5 minutes)
+  bench e2e [--quick]     end-to-end benchmark (crates/bench-e2e): CPU per message, throughput
+                          and idle memory per connection of each client and server against
+                          tokio-tungstenite, fastwebsockets, tokio-websockets and a library-free
+                          floor, interleaved; report in target/bench-e2e/report.md (full run
+                          ~5 min, --quick under 1 min; `bench e2e --help` for its options)
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python
@@ -83,6 +90,7 @@ fn main() -> ExitCode {
         "readme" => readme::run(rest),
         "fuzz" => fuzz::run(rest),
         "soak" => soak::run(rest),
+        "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

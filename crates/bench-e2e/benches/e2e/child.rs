@@ -1,0 +1,232 @@
+//! The two child processes of a measurement: an echo server pinned to one CPU, and a client
+//! pinned to the other that measures itself and the server over the same window.
+
+use std::io::{BufRead as _, Write as _};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::task::LocalSet;
+
+use crate::libs::{self, EchoClient, Lib};
+use wintergreen_bench_e2e::sys;
+
+/// Connections opened at once (each then echoes once) before the measured window.
+const CONNECT_BATCH: usize = 50;
+/// Echoes before the measured window, per connection (first-use allocations, slow start).
+const WARMUP_ECHOES: usize = 3;
+/// A server never outlives this, whatever happens to its parent.
+const SERVER_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// Descriptors a server asks for (it does not know how many clients will come).
+const FD_LIMIT: u64 = 200_000;
+
+/// `server`: listen on `listeners` loopback ports, print them, echo until stdin closes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServerArgs {
+    #[arg(long, value_enum)]
+    lib: Lib,
+    #[arg(long, default_value_t = 0)]
+    cpu: usize,
+    /// Ports to listen on (each takes at most ~28,000 connections from one client address).
+    #[arg(long, default_value_t = 1)]
+    listeners: usize,
+}
+
+/// `client`: connect, warm up, measure; prints one `RESULT key=value ...` line.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClientArgs {
+    #[arg(long, value_enum)]
+    lib: Lib,
+    #[arg(long, default_value_t = 1)]
+    cpu: usize,
+    /// The server's addresses, comma-separated (connections go round-robin).
+    #[arg(long, value_delimiter = ',', required = true)]
+    addrs: Vec<SocketAddr>,
+    /// The server's process id, to read its CPU time and memory.
+    #[arg(long)]
+    server_pid: u32,
+    #[arg(long)]
+    conns: usize,
+    #[arg(long)]
+    size: usize,
+    /// Messages to echo in the measured window (over all connections).
+    #[arg(long, default_value_t = 10_000)]
+    messages: u64,
+    /// Time limit of the measured window.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Measure idle memory instead: open `conns` connections, one echo each, and hold them.
+    #[arg(long)]
+    idle: bool,
+}
+
+pub(crate) fn server(args: &ServerArgs) -> Result<()> {
+    sys::pin_to_cpu(args.cpu)?;
+    sys::raise_fd_limit(FD_LIMIT)?;
+    // The parent ends a server by closing its stdin (or by killing it).
+    std::thread::spawn(|| {
+        let mut sink = String::new();
+        while std::io::stdin()
+            .lock()
+            .read_line(&mut sink)
+            .is_ok_and(|n| n > 0)
+        {}
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = LocalSet::new();
+    local.block_on(&runtime, async {
+        let mut addrs = Vec::new();
+        for _ in 0..args.listeners.max(1) {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            addrs.push(listener.local_addr()?.to_string());
+            let lib = args.lib;
+            tokio::task::spawn_local(async move {
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        // Out of descriptors, say: the client sees its connect fail or stall
+                        // and reports it; the listener stays.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    tokio::task::spawn_local(async move {
+                        // Clients leave by dropping the socket: errors end a connection.
+                        let _ = libs::serve(lib, tcp).await;
+                    });
+                }
+            });
+        }
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "LISTEN {}", addrs.join(","))?;
+        out.flush()?;
+        drop(out);
+        tokio::time::sleep(SERVER_LIFETIME).await;
+        anyhow::Ok(())
+    })
+}
+
+pub(crate) fn client(args: &ClientArgs) -> Result<()> {
+    sys::pin_to_cpu(args.cpu)?;
+    let want = args.conns as u64 + 64;
+    let limit = sys::raise_fd_limit(want)?;
+    if limit < want {
+        bail!(
+            "{} connections need {want} file descriptors; the limit is {limit} (raising the \
+             hard limit needs CAP_SYS_RESOURCE)",
+            args.conns
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = LocalSet::new();
+    let result = local.block_on(&runtime, async {
+        match args.lib {
+            Lib::Floor => measure::<libs::FloorClient>(args).await,
+            Lib::Wintergreen => measure::<libs::WintergreenClient>(args).await,
+            Lib::TokioTungstenite => measure::<libs::TungsteniteClient>(args).await,
+            Lib::Fastwebsockets => measure::<libs::FastwebsocketsClient>(args).await,
+            Lib::TokioWebsockets => measure::<libs::TokioWebsocketsClient>(args).await,
+        }
+    })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "RESULT {result}")?;
+    Ok(())
+}
+
+/// Connects `args.conns` connections, [`CONNECT_BATCH`] at a time, each with one echo.
+async fn connect_all<C: EchoClient>(args: &ClientArgs, payload: &Bytes) -> Result<Vec<C>> {
+    let addrs: Vec<SocketAddr> = args
+        .addrs
+        .iter()
+        .copied()
+        .cycle()
+        .take(args.conns)
+        .collect();
+    let mut conns = Vec::with_capacity(args.conns);
+    for (b, batch) in addrs.chunks(CONNECT_BATCH).enumerate() {
+        let opening = batch.iter().enumerate().map(|(i, &addr)| async move {
+            let n = b * CONNECT_BATCH + i;
+            let mut conn = C::connect(addr, payload)
+                .await
+                .with_context(|| format!("connection {n} to {addr}"))?;
+            conn.echo(payload).await.context("first echo")?;
+            anyhow::Ok(conn)
+        });
+        conns.extend(futures_util::future::try_join_all(opening).await?);
+    }
+    Ok(conns)
+}
+
+async fn measure<C: EchoClient>(args: &ClientArgs) -> Result<String> {
+    let payload = Bytes::from(vec![b'x'; args.size]);
+    let me = std::process::id();
+    let server = args.server_pid;
+    if args.idle {
+        let (rss0, server_rss0) = (sys::rss_kib(me)?, sys::rss_kib(server)?);
+        let conns = connect_all::<C>(args, &payload).await?;
+        // Let the server finish whatever follows its last echo.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (rss1, server_rss1) = (sys::rss_kib(me)?, sys::rss_kib(server)?);
+        let n = conns.len() as f64;
+        drop(conns);
+        return Ok(format!(
+            "client_kib_per_conn={} server_kib_per_conn={}",
+            rss1.saturating_sub(rss0) as f64 / n,
+            server_rss1.saturating_sub(server_rss0) as f64 / n,
+        ));
+    }
+
+    let mut conns = connect_all::<C>(args, &payload).await?;
+    for conn in &mut conns {
+        for _ in 1..WARMUP_ECHOES {
+            conn.echo(&payload).await?;
+        }
+    }
+    let (cpu0, server_cpu0) = (sys::cpu_ns(me)?, sys::cpu_ns(server)?);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.seconds);
+    let remaining = Rc::new(std::cell::Cell::new(args.messages));
+    let mut tasks = Vec::with_capacity(conns.len());
+    for mut conn in conns {
+        let remaining = Rc::clone(&remaining);
+        let payload = payload.clone();
+        tasks.push(tokio::task::spawn_local(async move {
+            let mut done = 0u64;
+            while remaining.get() > 0 {
+                remaining.set(remaining.get() - 1);
+                conn.echo(&payload).await?;
+                done += 1;
+                // The clock is read once every 64 echoes: a bound, not a per-message cost.
+                if done.is_multiple_of(64) && Instant::now() > deadline {
+                    break;
+                }
+            }
+            anyhow::Ok((done, conn))
+        }));
+    }
+    let mut done = 0;
+    let mut held = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let (n, conn) = task.await??;
+        done += n;
+        held.push(conn);
+    }
+    let wall = start.elapsed();
+    let (cpu1, server_cpu1) = (sys::cpu_ns(me)?, sys::cpu_ns(server)?);
+    drop(held);
+    if done == 0 {
+        bail!("no message was echoed");
+    }
+    Ok(format!(
+        "messages={done} wall_ns={} cpu_ns={} server_cpu_ns={}",
+        wall.as_nanos(),
+        cpu1 - cpu0,
+        server_cpu1 - server_cpu0,
+    ))
+}

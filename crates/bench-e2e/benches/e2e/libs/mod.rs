@@ -1,0 +1,127 @@
+//! The libraries under test, each behind the same two operations: a client connection that
+//! echoes one message at a time, and a server connection handler that echoes every data
+//! message back. One file per library.
+
+mod fastwebsockets;
+mod tokio_websockets;
+mod tungstenite;
+mod wintergreen;
+
+use std::net::SocketAddr;
+
+use anyhow::{Result, bail};
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
+use tokio::net::TcpStream;
+use wintergreen_bench_e2e::floor;
+
+/// A library, or the library-free floor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub(crate) enum Lib {
+    Floor,
+    Wintergreen,
+    TokioTungstenite,
+    Fastwebsockets,
+    TokioWebsockets,
+}
+
+impl Lib {
+    /// Every library, the floor first (the report's column order).
+    pub(crate) const ALL: [Lib; 5] = [
+        Lib::Floor,
+        Lib::Wintergreen,
+        Lib::TokioTungstenite,
+        Lib::Fastwebsockets,
+        Lib::TokioWebsockets,
+    ];
+
+    /// The name on the command line and in the report.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Lib::Floor => "floor",
+            Lib::Wintergreen => "wintergreen",
+            Lib::TokioTungstenite => "tokio-tungstenite",
+            Lib::Fastwebsockets => "fastwebsockets",
+            Lib::TokioWebsockets => "tokio-websockets",
+        }
+    }
+}
+
+/// A client connection that sends one binary message and waits for its echo.
+pub(crate) trait EchoClient: Sized + 'static {
+    /// Connects to an echo server at `addr` and upgrades; `payload` is what every echo sends.
+    async fn connect(addr: SocketAddr, payload: &Bytes) -> Result<Self>;
+    /// Sends `payload` as one binary message and reads the echo.
+    async fn echo(&mut self, payload: &Bytes) -> Result<()>;
+}
+
+impl EchoClient for floor::FloorClient {
+    async fn connect(addr: SocketAddr, payload: &Bytes) -> Result<Self> {
+        floor::FloorClient::connect(addr, payload).await
+    }
+
+    async fn echo(&mut self, _payload: &Bytes) -> Result<()> {
+        floor::FloorClient::echo(self).await
+    }
+}
+
+/// What a received message is to an echo loop.
+pub(crate) enum Kind {
+    /// Text or binary: echoed.
+    Data,
+    /// The peer's close.
+    Close,
+    /// Ping or pong (the libraries answer pings themselves).
+    Control,
+}
+
+/// One echo over a library's `Stream` + `Sink` of messages: send, then read the reply.
+pub(crate) async fn echo_stream<S, M, E>(ws: &mut S, message: M, kind: fn(&M) -> Kind) -> Result<()>
+where
+    S: Stream<Item = Result<M, E>> + Sink<M, Error = E> + Unpin,
+    M: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    ws.send(message).await?;
+    match ws.next().await {
+        Some(Ok(reply)) if matches!(kind(&reply), Kind::Data) => Ok(()),
+        other => bail!("expected the echo, got {other:?}"),
+    }
+}
+
+/// A server's echo loop over a library's `Stream` + `Sink` of messages.
+pub(crate) async fn serve_stream<S, M, E>(mut ws: S, kind: fn(&M) -> Kind) -> Result<()>
+where
+    S: Stream<Item = Result<M, E>> + Sink<M, Error = E> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    while let Some(message) = ws.next().await {
+        let message = message?;
+        match kind(&message) {
+            Kind::Data => ws.send(message).await?,
+            Kind::Close => break,
+            Kind::Control => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) type FloorClient = floor::FloorClient;
+pub(crate) type WintergreenClient = wintergreen::Client;
+pub(crate) type TungsteniteClient = tungstenite::Client;
+pub(crate) type FastwebsocketsClient = fastwebsockets::Client;
+pub(crate) type TokioWebsocketsClient = tokio_websockets::Client;
+
+/// Serves one accepted connection as `lib`'s echo server until the peer leaves.
+pub(crate) async fn serve(lib: Lib, tcp: TcpStream) -> Result<()> {
+    match lib {
+        Lib::Floor => {
+            tcp.set_nodelay(true)?;
+            floor::serve(tcp).await
+        }
+        Lib::Wintergreen => wintergreen::serve(tcp).await,
+        Lib::TokioTungstenite => tungstenite::serve(tcp).await,
+        Lib::Fastwebsockets => fastwebsockets::serve(tcp).await,
+        Lib::TokioWebsockets => tokio_websockets::serve(tcp).await,
+    }
+}

@@ -1,0 +1,43 @@
+//! Every use of wintergreen's API in the benchmark, so that a rename is a change to this file
+//! alone. Only the facade's most stable surface: `connect_with`/`accept_with` with the
+//! runtime-agnostic default options (no permessage-deflate offer or acceptance: the matrix
+//! compares plain frames), and `WebSocketStream` as `Stream` + `Sink` of `Message`.
+
+use std::net::SocketAddr;
+
+use anyhow::Result;
+use bytes::Bytes;
+use tokio::net::TcpStream;
+use wintergreen::{ClientOptions, Message, ServerOptions, WebSocketStream};
+
+use super::{Kind, echo_stream, serve_stream};
+
+fn kind(message: &Message) -> Kind {
+    match message {
+        Message::Binary(_) | Message::Text(_) => Kind::Data,
+        Message::Close(_) => Kind::Close,
+        _ => Kind::Control,
+    }
+}
+
+/// A client connection.
+pub(crate) struct Client(WebSocketStream<wintergreen::tokio::Transport>);
+
+impl super::EchoClient for Client {
+    async fn connect(addr: SocketAddr, _payload: &Bytes) -> Result<Self> {
+        let (ws, _response) =
+            wintergreen::connect_with(format!("ws://{addr}/"), &ClientOptions::default()).await?;
+        Ok(Self(ws))
+    }
+
+    async fn echo(&mut self, payload: &Bytes) -> Result<()> {
+        echo_stream(&mut self.0, Message::binary(payload.clone()), kind).await
+    }
+}
+
+/// The echo server's connection handler.
+pub(crate) async fn serve(tcp: TcpStream) -> Result<()> {
+    tcp.set_nodelay(true)?;
+    let (ws, _request) = wintergreen::accept_with(tcp, &ServerOptions::default()).await?;
+    serve_stream(ws, kind).await
+}

@@ -1,0 +1,320 @@
+//! The markdown report: medians over rounds with their spread, and ratios against the floor
+//! and between wintergreen and each peer, taken round by round (same run, same conditions).
+
+use std::fmt::Write as _;
+
+use crate::libs::Lib;
+use crate::run::{CELLS, Results, Sample, Side};
+
+/// What the report says about where and how it was made.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub(crate) date: String,
+    pub(crate) machine: String,
+    pub(crate) command: String,
+}
+
+const PEERS: [Lib; 3] = [
+    Lib::TokioTungstenite,
+    Lib::Fastwebsockets,
+    Lib::TokioWebsockets,
+];
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => values.get(n / 2).copied(),
+        _ => Some((values.get(n / 2 - 1)? + values.get(n / 2)?) / 2.0),
+    }
+}
+
+/// `median [min–max]` of the values present.
+fn spread(values: impl Iterator<Item = f64>, show: fn(f64) -> String) -> String {
+    let mut v: Vec<f64> = values.collect();
+    let Some(m) = median(&mut v) else {
+        return "—".to_owned();
+    };
+    match (v.first(), v.last()) {
+        (Some(&lo), Some(&hi)) if v.len() > 1 => format!("{} [{}–{}]", show(m), show(lo), show(hi)),
+        _ => show(m),
+    }
+}
+
+/// The median over rounds of `a / b`, each taken within one round.
+fn ratio(a: &[Option<f64>], b: &[Option<f64>]) -> Option<f64> {
+    let mut r: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter_map(|(x, y)| Some((*x)? / (*y)?))
+        .collect();
+    median(&mut r)
+}
+
+fn us(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn rate(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2} M", v / 1e6)
+    } else {
+        format!("{:.1} k", v / 1e3)
+    }
+}
+
+fn kib(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+fn times(r: Option<f64>) -> String {
+    r.map_or_else(|| "—".to_owned(), |r| format!("{r:.2}×"))
+}
+
+fn cell_name(c: usize) -> String {
+    CELLS.get(c).map_or_else(String::new, |cell| {
+        let size = if cell.size >= 1024 {
+            format!("{} KiB", cell.size / 1024)
+        } else {
+            format!("{} B", cell.size)
+        };
+        format!("{} × {size}", cell.conns)
+    })
+}
+
+fn header(first: &str, columns: &[&str]) -> String {
+    let mut s = format!("| {first} |");
+    for c in columns {
+        let _ = write!(s, " {c} |");
+    }
+    s.push_str("\n|---|");
+    for _ in columns {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    s
+}
+
+fn lib_names() -> Vec<&'static str> {
+    Lib::ALL.iter().map(|l| l.name()).collect()
+}
+
+/// One table of `metric` per cell and library: `median [min–max] · ratio to floor`.
+fn metric_table(
+    out: &mut String,
+    results: &Results,
+    side: Side,
+    metric: fn(&Sample) -> f64,
+    show: fn(f64) -> String,
+) {
+    out.push_str(&header("connections × size", &lib_names()));
+    for c in 0..CELLS.len() {
+        let _ = write!(out, "| {} |", cell_name(c));
+        row(out, |lib| per_round(results, side, c, lib, metric), show);
+    }
+}
+
+/// A metric of one cell, side and library, one entry per round.
+fn per_round(
+    results: &Results,
+    side: Side,
+    cell: usize,
+    lib: Lib,
+    metric: fn(&Sample) -> f64,
+) -> Vec<Option<f64>> {
+    results
+        .samples
+        .get(&(side, cell, lib))
+        .map(|v| v.iter().map(|s| s.as_ref().map(metric)).collect())
+        .unwrap_or_default()
+}
+
+/// The rest of a table row: each library's `median [min–max]`, and its ratio to the floor.
+fn row(out: &mut String, values_of: impl Fn(Lib) -> Vec<Option<f64>>, show: fn(f64) -> String) {
+    let floor = values_of(Lib::Floor);
+    for lib in Lib::ALL {
+        let values = values_of(lib);
+        let shown = spread(values.iter().flatten().copied(), show);
+        if lib == Lib::Floor {
+            let _ = write!(out, " {shown} |");
+        } else {
+            let _ = write!(out, " {shown} · **{}** |", times(ratio(&values, &floor)));
+        }
+    }
+    out.push('\n');
+}
+
+/// wintergreen's CPU per message over each peer's, round by round.
+fn versus_table(out: &mut String, results: &Results, side: Side) {
+    let columns: Vec<String> = PEERS.iter().map(|p| format!("vs {}", p.name())).collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    out.push_str(&header("connections × size", &columns));
+    for c in 0..CELLS.len() {
+        let cpu = |lib: Lib| per_round(results, side, c, lib, |s| s.cpu_us);
+        let ours = cpu(Lib::Wintergreen);
+        let _ = write!(out, "| {} |", cell_name(c));
+        for peer in PEERS {
+            let _ = write!(out, " {} |", times(ratio(&ours, &cpu(peer))));
+        }
+        out.push('\n');
+    }
+}
+
+fn idle_table(out: &mut String, results: &Results) {
+    out.push_str(&header("idle connections", &lib_names()));
+    for side in Side::BOTH {
+        let _ = write!(
+            out,
+            "| {} side, {} connections |",
+            side_name(side),
+            thousands(results.idle_conns)
+        );
+        row(
+            out,
+            |lib| results.idle.get(&(side, lib)).cloned().unwrap_or_default(),
+            kib,
+        );
+        if let Some((n, large)) = &results.idle_large {
+            let _ = write!(
+                out,
+                "| {} side, {} connections |",
+                side_name(side),
+                thousands(*n)
+            );
+            for lib in Lib::ALL {
+                let shown = large
+                    .get(&(side, lib))
+                    .copied()
+                    .flatten()
+                    .map_or_else(|| "—".to_owned(), kib);
+                let _ = write!(out, " {shown} |");
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+pub(crate) fn render(results: &Results, meta: &Meta) -> String {
+    let mut out = String::new();
+    let rounds = results.rounds;
+    let minutes = results.elapsed.as_secs_f64() / 60.0;
+    let _ = writeln!(
+        out,
+        "End-to-end over loopback, {date}, {machine}: `{command}` ({rounds} interleaved \
+         round{s}, {minutes:.1} min). Echo server pinned to CPU 0, client pinned to CPU 1, \
+         current-thread tokio runtimes, one binary message in flight per connection, a fresh \
+         process pair per measurement, CPU time from `/proc/<pid>/task/*/schedstat`. Figures \
+         are medians over rounds [min–max]; **ratios** are taken within each round against the \
+         library-free floor (a hand-made upgrade, then one frame written and one read per \
+         message) and then the median is shown: below 1.00× uses less than the floor.\n",
+        date = meta.date,
+        machine = meta.machine,
+        command = meta.command,
+        s = if rounds == 1 { "" } else { "s" },
+    );
+    for side in Side::BOTH {
+        let (title, fixed) = match side {
+            Side::Client => (
+                "Client CPU per message (µs)",
+                "each client against a tokio-websockets echo server",
+            ),
+            Side::Server => (
+                "Server CPU per message (µs)",
+                "each echo server under the floor client",
+            ),
+        };
+        let _ = writeln!(out, "**{title}**, {fixed}:\n");
+        metric_table(&mut out, results, side, |s| s.cpu_us, us);
+        let _ = writeln!(
+            out,
+            "\nwintergreen's {} CPU per message over each peer's (same round; below 1.00× \
+             wintergreen uses less):\n",
+            side_name(side)
+        );
+        versus_table(&mut out, results, side);
+        let _ = writeln!(
+            out,
+            "\nThroughput, {} side (messages per second; one in flight per connection):\n",
+            side_name(side)
+        );
+        metric_table(&mut out, results, side, |s| s.msgs_per_s, rate);
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "**Idle memory per connection (KiB)**: the process's RSS growth over N connections, \
+         each after one 20 B echo, divided by N (client side: each client against a fresh \
+         tokio-websockets server; server side: each server, fresh, under the floor client):\n"
+    );
+    idle_table(&mut out, results);
+    goals(&mut out, results);
+    out
+}
+
+/// Issue 15's goals for wintergreen, read off this run (a report, never an assertion).
+fn goals(out: &mut String, results: &Results) {
+    const CPU_GOAL: f64 = 1.05;
+    const IDLE_GOAL_KIB: f64 = 2.0;
+    let _ = writeln!(
+        out,
+        "\n**Goals** (issue 15; medians of this run): CPU per message within {CPU_GOAL:.2}× the \
+         floor in every cell, idle connections at most {IDLE_GOAL_KIB} KiB.\n"
+    );
+    for side in Side::BOTH {
+        let mut over = Vec::new();
+        for c in 0..CELLS.len() {
+            let cpu = |lib: Lib| per_round(results, side, c, lib, |s| s.cpu_us);
+            if let Some(r) = ratio(&cpu(Lib::Wintergreen), &cpu(Lib::Floor))
+                && r > CPU_GOAL
+            {
+                over.push(format!("{} ({r:.2}×)", cell_name(c)));
+            }
+        }
+        let cpu = if over.is_empty() {
+            "met in every cell".to_owned()
+        } else {
+            format!("over in {}", over.join(", "))
+        };
+        let mut idle: Vec<f64> = results
+            .idle
+            .get(&(side, Lib::Wintergreen))
+            .map(|v| v.iter().flatten().copied().collect())
+            .unwrap_or_default();
+        let idle = median(&mut idle).map_or_else(
+            || "not measured".to_owned(),
+            |kib| {
+                let verdict = if kib <= IDLE_GOAL_KIB {
+                    "met"
+                } else {
+                    "not met"
+                };
+                format!("{kib:.2} KiB, {verdict}")
+            },
+        );
+        let _ = writeln!(out, "- {} side: CPU {cpu}; idle {idle}.", side_name(side));
+    }
+}

@@ -1,0 +1,339 @@
+//! The orchestrator: for each round, each cell of the matrix and each library (in an order
+//! rotated round by round), a fresh echo server and a fresh client process; then idle memory.
+//! Collects the children's `RESULT` lines into [`Results`].
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::libs::Lib;
+
+/// `run` (the default): the whole benchmark and its report.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct RunArgs {
+    /// One round, a fifth of the messages, 200 idle connections: under a minute.
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// Interleaved rounds (default 3; 1 with --quick).
+    #[arg(long)]
+    pub(crate) rounds: Option<usize>,
+    /// Connections held for the idle-memory figure (default 1,000; 200 with --quick).
+    #[arg(long)]
+    pub(crate) idle_conns: Option<usize>,
+    /// Also measure idle memory once at this many connections (e.g. 50000); needs a
+    /// file-descriptor hard limit above it (raised when the process has CAP_SYS_RESOURCE).
+    #[arg(long)]
+    pub(crate) idle_large: Option<usize>,
+    /// Time limit of one measured window, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) seconds: f64,
+    /// Where the markdown report goes.
+    #[arg(long, default_value = "target/bench-e2e/report.md")]
+    pub(crate) out: PathBuf,
+}
+
+/// One cell of the matrix.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cell {
+    pub(crate) conns: usize,
+    pub(crate) size: usize,
+    /// Messages per measured window in a full run.
+    messages: u64,
+}
+
+pub(crate) const CELLS: [Cell; 5] = [
+    Cell {
+        conns: 1,
+        size: 20,
+        messages: 5_000,
+    },
+    Cell {
+        conns: 100,
+        size: 20,
+        messages: 50_000,
+    },
+    Cell {
+        conns: 10,
+        size: 1024,
+        messages: 30_000,
+    },
+    Cell {
+        conns: 10,
+        size: 16 * 1024,
+        messages: 20_000,
+    },
+    Cell {
+        conns: 100,
+        size: 16 * 1024,
+        messages: 20_000,
+    },
+];
+
+/// Which role the libraries play; the other role is fixed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Side {
+    /// Client libraries against a tokio-websockets echo server.
+    Client,
+    /// Server libraries under the floor client.
+    Server,
+}
+
+impl Side {
+    pub(crate) const BOTH: [Side; 2] = [Side::Client, Side::Server];
+
+    /// The (server, client) pair that measures `lib` on this side.
+    fn pair(self, lib: Lib) -> (Lib, Lib) {
+        match self {
+            Side::Client => (Lib::TokioWebsockets, lib),
+            Side::Server => (lib, Lib::Floor),
+        }
+    }
+}
+
+/// One measured window.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sample {
+    /// CPU µs per message of the library under test (client or server, per side).
+    pub(crate) cpu_us: f64,
+    pub(crate) msgs_per_s: f64,
+}
+
+/// The connection count of the large idle run and its figure per (side, library).
+pub(crate) type IdleLarge = (usize, BTreeMap<(Side, Lib), Option<f64>>);
+
+/// Everything a run measured, by round.
+#[derive(Debug, Default)]
+pub(crate) struct Results {
+    pub(crate) rounds: usize,
+    pub(crate) idle_conns: usize,
+    /// (side, cell index, library) → one entry per round (`None`: that run failed).
+    pub(crate) samples: BTreeMap<(Side, usize, Lib), Vec<Option<Sample>>>,
+    /// (side, library) → KiB per idle connection, per round.
+    pub(crate) idle: BTreeMap<(Side, Lib), Vec<Option<f64>>>,
+    /// (side, library) → KiB per idle connection at `idle_large` connections.
+    pub(crate) idle_large: Option<IdleLarge>,
+    pub(crate) elapsed: Duration,
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<Results> {
+    let started = Instant::now();
+    let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 3 }).max(1);
+    let idle_conns = args
+        .idle_conns
+        .unwrap_or(if args.quick { 200 } else { 1000 });
+    let scale = if args.quick { 5 } else { 1 };
+    let mut results = Results {
+        rounds,
+        idle_conns,
+        ..Results::default()
+    };
+    for round in 0..rounds {
+        for (c, cell) in CELLS.iter().enumerate() {
+            for side in Side::BOTH {
+                for lib in rotated(round + c) {
+                    let (server, client) = side.pair(lib);
+                    let messages = (cell.messages / scale).to_string();
+                    let client_args = [
+                        "--conns",
+                        &cell.conns.to_string(),
+                        "--size",
+                        &cell.size.to_string(),
+                        "--messages",
+                        &messages,
+                        "--seconds",
+                        &args.seconds.to_string(),
+                    ];
+                    let limit = Duration::from_secs_f64(args.seconds + 60.0);
+                    let sample = measure(server, client, 1, &client_args, limit).and_then(|r| {
+                        let messages = get(&r, "messages")?;
+                        let cpu_key = match side {
+                            Side::Client => "cpu_ns",
+                            Side::Server => "server_cpu_ns",
+                        };
+                        Ok(Sample {
+                            cpu_us: get(&r, cpu_key)? / messages / 1e3,
+                            msgs_per_s: messages / (get(&r, "wall_ns")? / 1e9),
+                        })
+                    });
+                    let label = format!(
+                        "[round {}/{rounds}] {side:?} {}×{} B {}",
+                        round + 1,
+                        cell.conns,
+                        cell.size,
+                        lib.name()
+                    );
+                    let sample = report_progress(&label, sample, |s| {
+                        format!("{:.2} µs/msg, {:.0} msg/s", s.cpu_us, s.msgs_per_s)
+                    });
+                    let entry = results.samples.entry((side, c, lib)).or_default();
+                    entry.resize(round, None);
+                    entry.push(sample);
+                }
+            }
+        }
+        for side in Side::BOTH {
+            for lib in rotated(round) {
+                let value = idle(side, lib, idle_conns);
+                let label = format!(
+                    "[round {}/{rounds}] {side:?} idle {}",
+                    round + 1,
+                    lib.name()
+                );
+                let value = report_progress(&label, value, |v| format!("{v:.2} KiB/conn"));
+                let entry = results.idle.entry((side, lib)).or_default();
+                entry.resize(round, None);
+                entry.push(value);
+            }
+        }
+    }
+    if let Some(n) = args.idle_large {
+        let mut large = BTreeMap::new();
+        for side in Side::BOTH {
+            for lib in Lib::ALL {
+                let value = idle(side, lib, n);
+                let label = format!("{side:?} idle {} at {n}", lib.name());
+                let value = report_progress(&label, value, |v| format!("{v:.2} KiB/conn"));
+                large.insert((side, lib), value);
+            }
+        }
+        results.idle_large = Some((n, large));
+    }
+    results.elapsed = started.elapsed();
+    Ok(results)
+}
+
+/// The libraries in an order rotated by `by`, so that no library always runs first or last.
+fn rotated(by: usize) -> [Lib; 5] {
+    let mut libs = Lib::ALL;
+    libs.rotate_left(by % Lib::ALL.len());
+    libs
+}
+
+fn report_progress<T>(label: &str, value: Result<T>, show: impl Fn(&T) -> String) -> Option<T> {
+    match value {
+        Ok(v) => {
+            eprintln!("{label}: {}", show(&v));
+            Some(v)
+        }
+        Err(e) => {
+            eprintln!("{label}: FAILED: {e:#}");
+            None
+        }
+    }
+}
+
+/// KiB per idle connection of `lib` on `side` after one echo each over `n` connections.
+fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
+    let (server, client) = side.pair(lib);
+    // One client address reaches at most ~28,000 ports of one listener.
+    let listeners = n.div_ceil(20_000).max(1);
+    let args = ["--idle", "--conns", &n.to_string(), "--size", "20"];
+    let r = measure(server, client, listeners, &args, Duration::from_secs(300))?;
+    match side {
+        Side::Client => get(&r, "client_kib_per_conn"),
+        Side::Server => get(&r, "server_kib_per_conn"),
+    }
+}
+
+fn get(r: &BTreeMap<String, f64>, key: &str) -> Result<f64> {
+    r.get(key)
+        .copied()
+        .with_context(|| format!("no `{key}` in the client's result"))
+}
+
+/// Kills a child when dropped (the server, whatever happens to the measurement).
+struct Reaper(Child, Option<ChildStdin>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        // Closing stdin asks the server to leave; a kill makes sure.
+        drop(self.1.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`.
+fn measure(
+    server: Lib,
+    client: Lib,
+    listeners: usize,
+    client_args: &[&str],
+    limit: Duration,
+) -> Result<BTreeMap<String, f64>> {
+    let exe = std::env::current_exe().context("finding this program")?;
+    let mut child = Command::new(&exe)
+        .args(["server", "--cpu", "0", "--lib", server.name()])
+        .args(["--listeners", &listeners.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the server")?;
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take().context("server stdout")?;
+    let server_pid = child.id();
+    let _server = Reaper(child, stdin);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .context("the server did not say where it listens")?;
+    let addrs = line
+        .trim()
+        .strip_prefix("LISTEN ")
+        .with_context(|| format!("unexpected server line `{}`", line.trim()))?
+        .to_owned();
+
+    let mut client_child = Command::new(&exe)
+        .args(["client", "--cpu", "1", "--lib", client.name()])
+        .args(["--addrs", &addrs, "--server-pid", &server_pid.to_string()])
+        .args(client_args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the client")?;
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = client_child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = client_child.kill();
+            let _ = client_child.wait();
+            bail!("the client took longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    if let Some(mut stdout) = client_child.stdout.take() {
+        stdout.read_to_string(&mut out)?;
+    }
+    if !status.success() {
+        bail!("the client failed ({status})");
+    }
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .context("the client printed no result")?;
+    line.split_whitespace()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').context("key=value")?;
+            Ok((k.to_owned(), v.parse::<f64>()?))
+        })
+        .collect()
+}

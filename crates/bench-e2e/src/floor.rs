@@ -1,0 +1,316 @@
+//! The library-free floor: a hand-made HTTP/1.1 upgrade in both roles, then the least work
+//! RFC 6455 allows per message. The client writes one pre-masked frame and reads one frame;
+//! the server reads a frame, unmasks it in place and writes it back from the same buffer
+//! (the 4 bytes the mask key took become the start of the reply's header): one read and one
+//! write each way, no copy, no allocation. Any library's cost above it is its own.
+//!
+//! The upgrade here also serves fastwebsockets (which leaves the handshake to hyper; the
+//! benchmark keeps hyper out so that only the frame path is compared).
+
+// The frame parser slices buffers whose lengths it has just checked.
+#![allow(clippy::indexing_slicing)]
+
+use anyhow::{Context as _, Result, bail};
+use base64::Engine as _;
+use sha1::{Digest as _, Sha1};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// The upgrade head is at most this long (both roles).
+const MAX_HEAD: usize = 8 * 1024;
+/// RFC 6455 §1.3.
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// RFC 6455 §1.3's sample nonce: the floor needs no randomness for a benchmark.
+const CLIENT_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+/// The floor client's mask key (any key is as costly to the server as any other).
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// The client's half of the upgrade on a connected socket.
+pub async fn client_upgrade(tcp: &mut TcpStream, host: &str) -> Result<()> {
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {CLIENT_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await?;
+    let head = read_head(tcp).await?;
+    if !head.starts_with("HTTP/1.1 101") {
+        bail!("upgrade refused: {}", head.lines().next().unwrap_or(""));
+    }
+    Ok(())
+}
+
+/// The server's half of the upgrade on an accepted socket.
+pub async fn server_upgrade(tcp: &mut TcpStream) -> Result<()> {
+    let head = read_head(tcp).await?;
+    let key = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_owned())
+        })
+        .context("no Sec-WebSocket-Key")?;
+    let accept = base64::engine::general_purpose::STANDARD
+        .encode(Sha1::digest(format!("{key}{GUID}").as_bytes()));
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    tcp.write_all(response.as_bytes()).await?;
+    Ok(())
+}
+
+/// Reads byte by byte up to the blank line, so that nothing after the head is consumed (the
+/// peer sends nothing more before it hears back; the cost is the handshake's, not measured).
+async fn read_head(tcp: &mut TcpStream) -> Result<String> {
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_HEAD {
+            bail!("upgrade head over {MAX_HEAD} bytes");
+        }
+        let byte = tcp.read_u8().await.context("reading the upgrade head")?;
+        head.push(byte);
+    }
+    String::from_utf8(head).context("upgrade head is not UTF-8")
+}
+
+/// A frame header's length for a payload of `len` bytes, with or without a mask key.
+fn header_len(len: usize, masked: bool) -> usize {
+    let ext = match len {
+        0..=125 => 0,
+        126..=0xffff => 2,
+        _ => 8,
+    };
+    2 + ext + if masked { 4 } else { 0 }
+}
+
+/// Writes a FIN frame header of `opcode` for `len` bytes into `out` (which is exactly
+/// `header_len(len, mask.is_some())` long).
+fn write_header(out: &mut [u8], opcode: u8, len: usize, mask: Option<[u8; 4]>) {
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    let mut at = 2;
+    let mut head = [0u8; 14];
+    head[0] = 0x80 | opcode;
+    match len {
+        0..=125 => head[1] = mask_bit | len as u8,
+        126..=0xffff => {
+            head[1] = mask_bit | 126;
+            head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            at = 4;
+        }
+        _ => {
+            head[1] = mask_bit | 127;
+            head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            at = 10;
+        }
+    }
+    if let Some(key) = mask {
+        head[at..at + 4].copy_from_slice(&key);
+        at += 4;
+    }
+    out.copy_from_slice(&head[..at]);
+}
+
+/// XORs `buf` with the mask key, eight bytes at a time (the compiler vectorises the loop).
+fn unmask(buf: &mut [u8], key: [u8; 4]) {
+    let key32 = u32::from_ne_bytes(key);
+    let key64 = u64::from(key32) | (u64::from(key32) << 32);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ key64).to_ne_bytes());
+    }
+    // The remainder starts at a multiple of 8, so the key starts over at its first byte.
+    for (byte, k) in chunks.into_remainder().iter_mut().zip(key.iter().cycle()) {
+        *byte ^= k;
+    }
+}
+
+/// A parsed frame header: opcode, payload length, mask key, header length.
+struct Header {
+    opcode: u8,
+    len: usize,
+    mask: Option<[u8; 4]>,
+    header_len: usize,
+}
+
+/// Parses a header at the start of `buf`, or `None` when more bytes are needed.
+fn parse_header(buf: &[u8]) -> Result<Option<Header>> {
+    let (Some(&b0), Some(&b1)) = (buf.first(), buf.get(1)) else {
+        return Ok(None);
+    };
+    if b0 & 0x80 == 0 {
+        bail!("the floor handles unfragmented messages only");
+    }
+    let masked = b1 & 0x80 != 0;
+    let (len, mut at) = match b1 & 0x7f {
+        126 => match buf.get(2..4) {
+            Some(b) => (usize::from(u16::from_be_bytes([b[0], b[1]])), 4),
+            None => return Ok(None),
+        },
+        127 => match buf.get(2..10) {
+            Some(b) => {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(b);
+                (usize::try_from(u64::from_be_bytes(be))?, 10)
+            }
+            None => return Ok(None),
+        },
+        n => (usize::from(n), 2),
+    };
+    let mask = if masked {
+        match buf.get(at..at + 4) {
+            Some(b) => {
+                at += 4;
+                Some([b[0], b[1], b[2], b[3]])
+            }
+            None => return Ok(None),
+        }
+    } else {
+        None
+    };
+    Ok(Some(Header {
+        opcode: b0 & 0x0f,
+        len,
+        mask,
+        header_len: at,
+    }))
+}
+
+/// The floor client's connection: the pre-masked frame and a read buffer.
+#[derive(Debug)]
+pub struct FloorClient {
+    tcp: TcpStream,
+    frame: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl FloorClient {
+    /// Connects, upgrades and masks `payload` once into the frame every echo writes.
+    pub async fn connect(addr: std::net::SocketAddr, payload: &[u8]) -> Result<Self> {
+        let mut tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        client_upgrade(&mut tcp, &addr.to_string()).await?;
+        let head = header_len(payload.len(), true);
+        let mut frame = vec![0u8; head + payload.len()];
+        let (h, body) = frame.split_at_mut(head);
+        write_header(h, 0x2, payload.len(), Some(MASK));
+        body.copy_from_slice(payload);
+        unmask(body, MASK);
+        let buf = vec![0u8; header_len(payload.len(), false) + payload.len()];
+        Ok(Self { tcp, frame, buf })
+    }
+
+    /// Writes the frame, then reads until one whole frame has come back.
+    pub async fn echo(&mut self) -> Result<()> {
+        self.tcp.write_all(&self.frame).await?;
+        let mut filled = 0;
+        loop {
+            if let Some(h) = parse_header(&self.buf[..filled])? {
+                let total = h.header_len + h.len;
+                if filled >= total {
+                    if filled > total || h.opcode != 0x2 {
+                        bail!("expected one binary frame back");
+                    }
+                    return Ok(());
+                }
+                if self.buf.len() < total {
+                    self.buf.resize(total, 0);
+                }
+            }
+            let n = self.tcp.read(&mut self.buf[filled..]).await?;
+            if n == 0 {
+                bail!("the server closed the connection");
+            }
+            filled += n;
+        }
+    }
+}
+
+/// The floor server: after the upgrade, echo every data frame until close or EOF.
+pub async fn serve(mut tcp: TcpStream) -> Result<()> {
+    server_upgrade(&mut tcp).await?;
+    let mut buf = vec![0u8; 4096];
+    let mut filled = 0;
+    loop {
+        let mut start = 0;
+        while let Some(h) = parse_header(&buf[start..filled])? {
+            let end = start + h.header_len + h.len;
+            if end > filled {
+                if end - start > buf.len() {
+                    // Grow so that the whole frame fits behind `start` after compaction.
+                    buf.resize(end - start, 0);
+                }
+                break;
+            }
+            let Some(key) = h.mask else {
+                bail!("a client frame without a mask");
+            };
+            unmask(&mut buf[start + h.header_len..end], key);
+            if h.opcode == 0x8 {
+                let reply_head = header_len(0, false);
+                let mut close = [0u8; 2];
+                write_header(&mut close[..reply_head], 0x8, 0, None);
+                tcp.write_all(&close).await?;
+                return Ok(());
+            }
+            // The reply's header is 4 bytes shorter (no mask key): write it right before the
+            // payload and send header and payload with one write.
+            let reply_start = start + h.header_len - header_len(h.len, false);
+            write_header(
+                &mut buf[reply_start..start + h.header_len],
+                h.opcode,
+                h.len,
+                None,
+            );
+            tcp.write_all(&buf[reply_start..end]).await?;
+            start = end;
+        }
+        // Move what is left of an incomplete frame to the front.
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = tcp.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        filled += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_header_round_trips_at_every_length_class() -> Result<()> {
+        for len in [0usize, 20, 125, 126, 1024, 0xffff, 0x10000] {
+            let n = header_len(len, true);
+            let mut head = vec![0u8; n];
+            write_header(&mut head, 0x2, len, Some(MASK));
+            let h = parse_header(&head)?.context("complete header")?;
+            assert_eq!(
+                (h.opcode, h.len, h.mask, h.header_len),
+                (2, len, Some(MASK), n)
+            );
+            assert!(parse_header(&head[..n - 1])?.is_none());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn unmask_is_its_own_inverse_at_odd_lengths() {
+        let original: Vec<u8> = (0..37u8).collect();
+        let mut buf = original.clone();
+        unmask(&mut buf, MASK);
+        for (i, (m, o)) in buf.iter().zip(&original).enumerate() {
+            assert_eq!(*m, o ^ MASK[i % 4]);
+        }
+        unmask(&mut buf, MASK);
+        assert_eq!(buf, original);
+    }
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask bench e2e`: the end-to-end benchmark (`crates/bench-e2e`, its `e2e` bench
+//! program), built by `cargo bench` (optimised) and run from the repository root; its report
+//! goes to `target/bench-e2e/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after `e2e` are the benchmark's own
+//! (`--quick`, `--rounds N`, `--idle-conns N`, `--idle-large N`, `--seconds S`; `--help`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::util::{self, Result, bail};
+
+/// Building (from cold, ~2 minutes here) plus the longest run (`--rounds 10 --idle-large`).
+const TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+pub fn run(args: &[String]) -> Result<()> {
+    let Some((what, rest)) = args.split_first() else {
+        bail!("bench needs a benchmark: `cargo xtask bench e2e [--quick]`");
+    };
+    if what != "e2e" {
+        bail!(
+            "unknown benchmark `{what}` (there is `e2e`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
+        );
+    }
+    let root = util::project_root();
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let out = target.join("bench-e2e").join("report.md");
+    let shown = std::iter::once("cargo xtask bench e2e".to_owned())
+        .chain(rest.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = util::cargo();
+    cmd.current_dir(&root)
+        .args([
+            "bench",
+            "--quiet",
+            "-p",
+            "wintergreen-bench-e2e",
+            "--bench",
+            "e2e",
+            "--",
+        ])
+        .args(rest)
+        .arg("--out")
+        .arg(&out)
+        .env("BENCH_E2E_COMMAND", shown);
+    util::run(&mut cmd, TIMEOUT)
+}
