@@ -4,6 +4,10 @@
 //! close codes, and the [`Session`] state machine, for both roles. No I/O, no async, no
 //! runtime: bytes go in, events and bytes come out, and time is passed in by the caller.
 //!
+//! Most applications want the `wintergreen` facade crate, which drives this core over a
+//! socket on tokio, smol or async-std; use this crate alone for a transport or runtime of
+//! your own.
+//!
 //! - Pick [`Session`] for a whole connection after the opening handshake.
 //! - Pick [`FrameDecoder`] and [`encode_frame`] for frames alone.
 //! - Implement [`ExtensionFactory`] and [`Extension`] to add an extension such as

@@ -6,6 +6,9 @@
 //! handshake, for both roles. It knows nothing of HTTP or sockets, so it works the same over
 //! HTTP/1.1 and HTTP/2 (RFC 8441).
 //!
+//! Most applications want the `wintergreen` facade crate with its `deflate` feature (on by
+//! default), which offers and accepts this extension on every connection.
+//!
 //! ```
 //! use wintergreen_codec::{Config, Event, ExtensionFactory, Message, Role, Session};
 //! use wintergreen_deflate::DeflateFactory;

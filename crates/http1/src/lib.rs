@@ -7,6 +7,9 @@
 //! to a [`wintergreen_codec::Session`], with any bytes that arrived after the handshake
 //! already fed to it.
 //!
+//! Most applications want the `wintergreen` facade crate, which runs this transport over a
+//! socket; use this crate for HTTP/1.1 over a byte stream of your own.
+//!
 //! - [`ClientHandshake`] and [`ServerHandshake`]: the handshake alone (bytes in, response
 //!   or decision out), for a caller that builds its own session or relays the stream.
 //! - Client: [`ClientUpgrade::new`] queues the request; write

@@ -5,6 +5,9 @@
 //! (`:method CONNECT`, `:protocol websocket`); many WebSockets and ordinary requests share
 //! one connection.
 //!
+//! Most applications want the `wintergreen` facade crate with its `http2` feature, which
+//! opens and accepts WebSockets over HTTP/2 with this crate.
+//!
 //! Each WebSocket's stream is a byte pipe, [`H2Stream`] (`AsyncRead + AsyncWrite`), driven
 //! by the very same [`WebSocketStream`](wintergreen_stream::WebSocketStream) and codec
 //! session as over HTTP/1.1: there is no second implementation of the WebSocket protocol.
