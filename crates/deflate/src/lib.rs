@@ -152,6 +152,7 @@ mod extension;
 mod factory;
 mod inflate;
 mod params;
+mod pool;
 
 pub use config::{DeflateConfig, ServerPolicy};
 pub use error::{InflateError, Mismatch, NegotiationError};
@@ -160,3 +161,4 @@ pub use factory::DeflateFactory;
 pub use params::{
     ClientMaxWindowBits, DeflateOffer, DeflateParams, EXTENSION_NAME, InvalidWindowBits, WindowBits,
 };
+pub use pool::{pooled_on_this_thread, release_pooled_on_this_thread};
