@@ -10,9 +10,6 @@
 )] // tests
 #![allow(unsafe_code, clippy::print_stdout)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use bytes::BytesMut;
 use wintergreen_codec::{Extension, ExtensionFactory, OpCode, Role, Rsv};
 use wintergreen_deflate::{
@@ -20,40 +17,12 @@ use wintergreen_deflate::{
     pooled_on_this_thread, release_pooled_on_this_thread,
 };
 
-struct Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
-thread_local! {
-    /// Bytes allocated minus bytes freed by this thread: each test counts only its own work
-    /// (the pools are per thread too), whatever the harness does on other threads.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
-}
-
-// SAFETY: forwards to the system allocator and only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use counting::live;
 
 const KIB: f64 = 1024.0;
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
 
 fn bits(n: u8) -> WindowBits {
     WindowBits::new(n).unwrap()
