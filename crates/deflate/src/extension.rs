@@ -28,7 +28,7 @@ pub struct Deflate {
     /// and memory level.
     send_kind: CompressorKind,
     send_no_context_takeover: bool,
-    compressor: Option<ZlibDeflate>,
+    compressor: Option<Box<ZlibDeflate>>,
     inflater: Inflater,
     /// The current incoming message has had compressed bytes.
     recv_fed: bool,

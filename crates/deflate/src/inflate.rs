@@ -123,7 +123,7 @@ pub(crate) struct Inflater {
     /// The peer keeps its context from message to message (no `*_no_context_takeover` for
     /// its direction): a new stream at a message's start needs the history.
     takeover: bool,
-    zlib: Option<Inflate>,
+    zlib: Option<Box<Inflate>>,
     history: Option<History>,
     /// The peer ended its DEFLATE stream (a block with BFINAL set): the next compressed byte
     /// starts a new one, whose history is what came before.

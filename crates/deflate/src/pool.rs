@@ -4,8 +4,13 @@
 //! connection then holds no deflate state at all, and one thread needs about one state of
 //! each kind however many connections it serves, the way uWebSockets' shared compressor works.
 //!
-//! The pools are thread-local (no lock on the message path) and small: at most
-//! [`MAX_IDLE`] states of each kind per thread; a state given back to a full pool is freed.
+//! The states are boxed, so that a connection without one is small (the box moves between
+//! the connection and the pool; no allocation per message). The pools are thread-local (no
+//! lock on the message path) and small: at most [`MAX_IDLE`] states of each kind per thread;
+//! a state given back to a full pool is freed. A state is reset before it is pooled, so no
+//! connection can refer back into another's data. Inflaters for peer windows under 15 bits
+//! are not pooled (zlib-rs resets an inflater to 15 bits, which would no longer reject a
+//! distance beyond the agreed window): those are freed and made anew per message.
 //! A connection that moves to another thread between messages (a work-stealing runtime)
 //! simply takes its next state from that thread's pool.
 
@@ -36,24 +41,26 @@ pub(crate) struct CompressorKind {
 impl CompressorKind {
     /// A new raw-DEFLATE compressor of this kind. The fields are in zlib's ranges (the
     /// constructors clamp them), so zlib-rs accepts the configuration.
-    pub(crate) fn create(self) -> ZlibDeflate {
-        ZlibDeflate::new_with_config(ZlibConfig {
+    pub(crate) fn create(self) -> Box<ZlibDeflate> {
+        Box::new(ZlibDeflate::new_with_config(ZlibConfig {
             level: i32::from(self.level),
             // Negative: raw DEFLATE, no zlib header.
             window_bits: -i32::from(self.bits),
             mem_level: i32::from(self.mem_level),
             ..ZlibConfig::default()
-        })
+        }))
     }
 }
 
 thread_local! {
-    static COMPRESSORS: RefCell<Vec<(CompressorKind, ZlibDeflate)>> = const { RefCell::new(Vec::new()) };
-    static INFLATERS: RefCell<Vec<ZlibInflate>> = const { RefCell::new(Vec::new()) };
+    static COMPRESSORS: RefCell<Vec<(CompressorKind, Box<ZlibDeflate>)>> = const { RefCell::new(Vec::new()) };
+    // Boxed: the box moves between a connection and the pool without copying the state.
+    #[allow(clippy::vec_box)]
+    static INFLATERS: RefCell<Vec<Box<ZlibInflate>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A compressor of `kind`: an idle one from this thread's pool, or a new one.
-pub(crate) fn take_compressor(kind: CompressorKind) -> ZlibDeflate {
+pub(crate) fn take_compressor(kind: CompressorKind) -> Box<ZlibDeflate> {
     COMPRESSORS
         .try_with(|pool| {
             let mut pool = pool.try_borrow_mut().ok()?;
@@ -67,7 +74,7 @@ pub(crate) fn take_compressor(kind: CompressorKind) -> ZlibDeflate {
 
 /// Gives a compressor back at the end of a message: reset (a new stream, empty history) and
 /// kept for the thread's next message, or freed if the pool is full.
-pub(crate) fn give_compressor(kind: CompressorKind, mut zlib: ZlibDeflate) {
+pub(crate) fn give_compressor(kind: CompressorKind, mut zlib: Box<ZlibDeflate>) {
     zlib.reset();
     // At thread exit the pool is gone and the state is simply dropped.
     let _ = COMPRESSORS.try_with(|pool| {
@@ -81,7 +88,7 @@ pub(crate) fn give_compressor(kind: CompressorKind, mut zlib: ZlibDeflate) {
 
 /// A raw inflater for a `bits`-bit window: an idle one from this thread's pool (15 bits
 /// only), or a new one.
-pub(crate) fn take_inflater(bits: u8) -> ZlibInflate {
+pub(crate) fn take_inflater(bits: u8) -> Box<ZlibInflate> {
     let pooled = if bits == RESETTABLE_BITS {
         INFLATERS
             .try_with(|pool| pool.try_borrow_mut().ok()?.pop())
@@ -90,11 +97,11 @@ pub(crate) fn take_inflater(bits: u8) -> ZlibInflate {
     } else {
         None
     };
-    pooled.unwrap_or_else(|| ZlibInflate::new(false, bits))
+    pooled.unwrap_or_else(|| Box::new(ZlibInflate::new(false, bits)))
 }
 
 /// Gives an inflater back at the end of a message: reset and kept (15-bit windows), or freed.
-pub(crate) fn give_inflater(bits: u8, mut zlib: ZlibInflate) {
+pub(crate) fn give_inflater(bits: u8, mut zlib: Box<ZlibInflate>) {
     if bits != RESETTABLE_BITS {
         return;
     }
