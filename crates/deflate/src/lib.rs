@@ -150,9 +150,11 @@
 //! `*_no_context_takeover` was agreed holds its state only while a message passes: when the
 //! message ends, the compressor (or decompressor) is reset and given to a per-thread pool
 //! (at most 4 idle states of each kind per thread), and the next message on any connection
-//! of that thread takes it from there. Between messages such a direction holds 0 bytes; the
-//! thread holds about one compressor and one decompressor for all its connections (307 KiB
-//! at 15 bits). [`ServerPolicy::shared`] makes a server insist on it in both directions (RFC
+//! of that thread takes it from there. (So a peer that agreed no context takeover and
+//! still refers back to an earlier message fails with 1007, "invalid distance too far
+//! back": its history is gone, and never another connection's.) Between messages such a
+//! direction holds 0 bytes; the thread holds about one compressor and one decompressor for
+//! all its connections (307 KiB at 15 bits). [`ServerPolicy::shared`] makes a server insist on it in both directions (RFC
 //! 7692 §7.1.1.1–§7.1.1.2 let the server add both parameters to its answer): an idle
 //! connection then holds 112 bytes of deflate state (the [`Deflate`] value itself) instead
 //! of about 340 KiB, at the cost of the compression ratio on small messages (see the

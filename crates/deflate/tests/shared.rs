@@ -16,7 +16,9 @@ use common::{
     WireFrame, compressed_stream, json_like, messages, negotiated_pair, noise, parse_frames,
     send_and_check, transfer,
 };
-use wintergreen_codec::{Config, DataKind, ExtensionFactory, ExtensionParams, Message, Session};
+use wintergreen_codec::{
+    CloseCode, Config, DataKind, ExtensionFactory, ExtensionParams, Message, Role, Session,
+};
 use wintergreen_deflate::{
     DeflateConfig, DeflateFactory, DeflateOffer, DeflateParams, ServerPolicy, WindowBits,
     pooled_on_this_thread,
@@ -147,6 +149,36 @@ fn our_client_and_a_shared_mode_server_exchange_messages_and_each_stands_alone()
         (1..=4).contains(&compressors) && (1..=4).contains(&inflaters),
         "{compressors} compressors, {inflaters} inflaters pooled"
     );
+}
+
+#[test]
+fn a_pooled_inflater_never_lets_one_connection_refer_back_into_anothers_messages() {
+    // A peer that ignores the agreed client_no_context_takeover: its second message is a
+    // back-reference to its first. Sent on another connection of the same thread, which
+    // inflates with the pooled state the first connection gave back, it must fail instead of
+    // revealing the first connection's message.
+    let secret = json_like(77, 200);
+    let payloads = common::compress_each(
+        WindowBits::MAX,
+        1,
+        false,
+        &[secret.as_bytes(), secret.as_bytes()],
+        false,
+    );
+    assert!(
+        payloads[1].len() < 16,
+        "the second message is a back-reference"
+    );
+    let params = DeflateParams::new(true, true, WindowBits::MAX, WindowBits::MAX);
+    let mut first = common::session_with(Role::Server, params);
+    let mut second = common::session_with(Role::Server, params);
+    first.receive(&common::client_frame(true, 0x40, 0x1, &payloads[0]));
+    assert_eq!(messages(&mut first), vec![Message::text(secret.clone())]);
+    second.receive(&common::client_frame(true, 0x40, 0x1, &payloads[1]));
+    common::assert_fails_with(&mut second, CloseCode::INVALID_PAYLOAD);
+    // The same holds within one connection: the agreement forbids referring back.
+    first.receive(&common::client_frame(true, 0x40, 0x1, &payloads[1]));
+    common::assert_fails_with(&mut first, CloseCode::INVALID_PAYLOAD);
 }
 
 #[test]
