@@ -29,9 +29,9 @@ fn bits(n: u8) -> WindowBits {
 }
 
 fn shared_server() -> DeflateFactory {
-    let mut config = DeflateConfig::default();
-    config.server = ServerPolicy::shared();
-    DeflateFactory::new(config)
+    let factory = DeflateFactory::server_shared();
+    assert_eq!(factory.config().server, ServerPolicy::shared());
+    factory
 }
 
 fn client_offering(offer: DeflateOffer) -> DeflateFactory {
