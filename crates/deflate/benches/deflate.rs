@@ -27,7 +27,15 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wintergreen_codec::{Extension, OpCode, Role};
-use wintergreen_deflate::{Deflate, DeflateConfig, DeflateParams, WindowBits};
+use wintergreen_deflate::{
+    Deflate, DeflateConfig, DeflateParams, WindowBits, pooled_on_this_thread,
+    release_pooled_on_this_thread,
+};
+
+#[path = "../tests/common/counting.rs"]
+mod counting;
+
+use counting::live;
 
 /// A deterministic generator (xorshift).
 struct Rng(u64);
@@ -151,6 +159,11 @@ fn workloads() -> Vec<Workload> {
 trait Pair {
     /// Compresses and inflates one message; returns the compressed size.
     fn round_trip(&mut self, message: &[u8]) -> usize;
+
+    /// Bytes the benchmark itself holds inside the pair (not deflate state).
+    fn harness_bytes(&self) -> usize {
+        0
+    }
 }
 
 struct Ours {
@@ -161,14 +174,24 @@ struct Ours {
 
 impl Ours {
     fn new(level: u32, no_context_takeover: bool) -> Self {
+        Self::with(&Mode {
+            level,
+            no_context_takeover,
+            ..Mode::DEFAULT
+        })
+    }
+
+    fn with(mode: &Mode) -> Self {
         let mut config = DeflateConfig::default();
-        config.level = level;
+        config.level = mode.level;
+        config.mem_level = mode.mem_level;
         config.threshold = 0;
+        let bits = WindowBits::new(mode.bits).unwrap();
         let params = DeflateParams::new(
-            no_context_takeover,
-            no_context_takeover,
-            WindowBits::MAX,
-            WindowBits::MAX,
+            mode.no_context_takeover,
+            mode.no_context_takeover,
+            bits,
+            bits,
         );
         Self {
             sender: Deflate::new(Role::Client, params, &config),
@@ -198,6 +221,10 @@ impl Pair for Ours {
         assert_eq!(out.len(), message.len());
         self.scratch.len()
     }
+
+    fn harness_bytes(&self) -> usize {
+        self.scratch.capacity()
+    }
 }
 
 struct Sockudo {
@@ -207,12 +234,26 @@ struct Sockudo {
 
 impl Sockudo {
     fn new(level: u32, no_context_takeover: bool) -> Self {
+        Self::with(&Mode {
+            level,
+            no_context_takeover,
+            ..Mode::DEFAULT
+        })
+    }
+
+    fn with(mode: &Mode) -> Self {
+        let bits = match mode.bits {
+            9 => sockudo_ws::DeflateWindowBits::Bits9,
+            15 => sockudo_ws::DeflateWindowBits::Bits15,
+            other => panic!("no sockudo-ws mode for {other} bits"),
+        };
         let config = sockudo_ws::DeflateConfig {
-            server_no_context_takeover: no_context_takeover,
-            client_no_context_takeover: no_context_takeover,
-            compression_level: level,
+            server_no_context_takeover: mode.no_context_takeover,
+            client_no_context_takeover: mode.no_context_takeover,
+            server_max_window_bits: bits,
+            client_max_window_bits: bits,
+            compression_level: mode.level,
             compression_threshold: 0,
-            ..sockudo_ws::DeflateConfig::default()
         };
         Self {
             sender: sockudo_ws::DeflateContext::client(config.clone()),
@@ -236,10 +277,61 @@ impl Pair for Sockudo {
 }
 
 fn make(which: &str, level: u32, no_context_takeover: bool) -> Box<dyn Pair> {
+    make_mode(
+        which,
+        &Mode {
+            level,
+            no_context_takeover,
+            ..Mode::DEFAULT
+        },
+    )
+}
+
+fn make_mode(which: &str, mode: &Mode) -> Box<dyn Pair> {
     match which {
-        "wintergreen" => Box::new(Ours::new(level, no_context_takeover)),
-        _ => Box::new(Sockudo::new(level, no_context_takeover)),
+        "wintergreen" => Box::new(Ours::with(mode)),
+        _ => Box::new(Sockudo::with(mode)),
     }
+}
+
+/// A way to run permessage-deflate, for the modes table.
+struct Mode {
+    name: &'static str,
+    level: u32,
+    /// Our memory level (0: chosen by level); sockudo-ws always uses zlib's 8.
+    mem_level: u8,
+    /// Both directions' window bits.
+    bits: u8,
+    no_context_takeover: bool,
+}
+
+impl Mode {
+    const DEFAULT: Self = Self {
+        name: "default: takeover, 15-bit windows, level 1",
+        level: DeflateConfig::DEFAULT_LEVEL,
+        mem_level: DeflateConfig::DEFAULT_MEM_LEVEL,
+        bits: 15,
+        no_context_takeover: false,
+    };
+
+    const ALL: [Self; 4] = [
+        Self {
+            name: "before: the default with zlib's memory level 8",
+            mem_level: 8,
+            ..Self::DEFAULT
+        },
+        Self::DEFAULT,
+        Self {
+            name: "low-memory: takeover, 9-bit windows",
+            bits: 9,
+            ..Self::DEFAULT
+        },
+        Self {
+            name: "shared: no context takeover (pooled states)",
+            no_context_takeover: true,
+            ..Self::DEFAULT
+        },
+    ];
 }
 
 const IMPLS: [&str; 2] = ["wintergreen", "sockudo-ws"];
@@ -252,10 +344,20 @@ fn interleaved(
     no_context_takeover: bool,
     rounds: usize,
 ) -> [f64; 2] {
-    let mut pairs: Vec<Box<dyn Pair>> = IMPLS
-        .iter()
-        .map(|which| make(which, level, no_context_takeover))
-        .collect();
+    interleaved_mode(
+        workload,
+        &Mode {
+            level,
+            no_context_takeover,
+            ..Mode::DEFAULT
+        },
+        rounds,
+    )
+}
+
+/// [`interleaved`] for any [`Mode`].
+fn interleaved_mode(workload: &Workload, mode: &Mode, rounds: usize) -> [f64; 2] {
+    let mut pairs: Vec<Box<dyn Pair>> = IMPLS.iter().map(|which| make_mode(which, mode)).collect();
     let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 0..rounds {
         for offset in 0..2 {
@@ -383,8 +485,74 @@ fn print_inflate_summary(workloads: &[Workload]) {
     println!();
 }
 
+/// What one connection that sends and receives compressed messages holds after one batch
+/// (a compressor and a decompressor, in bytes), and the batch's compression ratio.
+///
+/// Our pair is a sender and a receiver, each of which creates only the state it uses: one
+/// compressor and one decompressor, one connection's worth. Our pooled states are freed
+/// before the count: they belong to the thread, not the connection (reported apart).
+/// sockudo-ws creates a compressor and a decompressor in each context up front, so its
+/// pair holds two connections' worth (the directions are configured alike): half is shown.
+fn held_and_ratio(which: &str, mode: &Mode, workload: &Workload) -> (isize, f64) {
+    release_pooled_on_this_thread();
+    let before = live();
+    let mut pair = make_mode(which, mode);
+    let compressed: usize = workload.messages.iter().map(|m| pair.round_trip(m)).sum();
+    release_pooled_on_this_thread();
+    let mut held = live() - before - pair.harness_bytes() as isize;
+    if which == IMPLS[1] {
+        held /= 2;
+    }
+    drop(pair);
+    (held, compressed as f64 / workload.bytes() as f64)
+}
+
+/// The modes table: memory per connection against compression ratio and throughput, ours
+/// and sockudo-ws's in the same configuration, measured in the same run.
+#[allow(clippy::print_stdout)]
+fn print_modes(workloads: &[Workload]) {
+    println!(
+        "| mode | messages | KiB per connection wintergreen | KiB sockudo-ws | ratio wintergreen | ratio sockudo-ws | wintergreen MiB/s | sockudo-ws MiB/s | wintergreen / sockudo-ws |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for mode in &Mode::ALL {
+        for workload in workloads {
+            let (ours_held, ours_ratio) = held_and_ratio(IMPLS[0], mode, workload);
+            let (peer_held, peer_ratio) = held_and_ratio(IMPLS[1], mode, workload);
+            let [ours, peer] = interleaved_mode(workload, mode, 51);
+            println!(
+                "| {} | {} | {:.1} | {:.1} | {ours_ratio:.3} | {peer_ratio:.3} | {ours:.0} | {peer:.0} | {:.2} |",
+                mode.name,
+                workload.name,
+                ours_held as f64 / 1024.0,
+                peer_held as f64 / 1024.0,
+                ours / peer,
+            );
+        }
+    }
+    // What the shared mode's pools hold per thread, after a batch.
+    let shared = &Mode::ALL[3];
+    release_pooled_on_this_thread();
+    let before = live();
+    let mut pair = make_mode(IMPLS[0], shared);
+    let _ = workloads[0]
+        .messages
+        .iter()
+        .map(|m| pair.round_trip(m))
+        .sum::<usize>();
+    drop(pair);
+    println!(
+        "shared mode: {:?} (compressors, inflaters) pooled on this thread, {:.1} KiB",
+        pooled_on_this_thread(),
+        (live() - before) as f64 / 1024.0
+    );
+    release_pooled_on_this_thread();
+    println!();
+}
+
 fn bench_round_trip(c: &mut Criterion) {
     let workloads = workloads();
+    print_modes(&workloads);
     let levels = [DeflateConfig::DEFAULT_LEVEL, 6];
     print_summary(&workloads, &levels);
     print_inflate_summary(&workloads);

@@ -1,30 +1,34 @@
 //! The negotiated extension: compresses outgoing data messages and inflates incoming ones
 //! (RFC 7692 §6–§7.2), one frame at a time, within the session's size limit.
 
+use std::fmt;
+
 use bytes::{BufMut, BytesMut};
-use flate2::{Compress, Compression, FlushCompress};
 use wintergreen_codec::{Extension, ExtensionError, OpCode, Role, Rsv};
+use zlib_rs::{Deflate as ZlibDeflate, DeflateFlush};
 
 use crate::config::DeflateConfig;
 use crate::inflate::{Inflater, TAIL};
 use crate::params::{DeflateParams, EXTENSION_NAME, WindowBits};
+use crate::pool::{self, CompressorKind};
 
 /// permessage-deflate on one connection, after a successful negotiation. Built by
 /// [`DeflateFactory`](crate::DeflateFactory), or directly with [`Deflate::new`] when the
 /// parameters were agreed some other way.
 ///
 /// The zlib states are created on first use, so a connection that never sends (or never
-/// receives) a compressed message never pays for that direction's state.
-#[derive(Debug)]
+/// receives) a compressed message never pays for that direction's state. A direction that
+/// agreed no context takeover holds its state only while a message passes: at the message's
+/// end it goes back to a per-thread pool (see the crate docs, "Memory per connection").
 pub struct Deflate {
     role: Role,
     params: DeflateParams,
-    level: u32,
     threshold: usize,
-    /// zlib window bits for sending (9..=15: zlib cannot do 8; see the crate docs).
-    send_bits: u8,
+    /// The compressor's level, window bits (9..=15: zlib cannot do 8; see the crate docs)
+    /// and memory level.
+    send_kind: CompressorKind,
     send_no_context_takeover: bool,
-    compressor: Option<Compress>,
+    compressor: Option<Box<ZlibDeflate>>,
     inflater: Inflater,
     /// The current incoming message has had compressed bytes.
     recv_fed: bool,
@@ -32,7 +36,7 @@ pub struct Deflate {
 
 impl Deflate {
     /// The extension for `role` with agreed `params`, compressing as `config` says
-    /// (level and threshold; its offers and server policy play no part here).
+    /// (level, memory level and threshold; its offers and server policy play no part here).
     pub fn new(role: Role, params: DeflateParams, config: &DeflateConfig) -> Self {
         let (send, recv, send_no_context_takeover, recv_no_context_takeover) = match role {
             Role::Client => (
@@ -51,9 +55,12 @@ impl Deflate {
         Self {
             role,
             params,
-            level: config.zlib_level(),
             threshold: config.threshold,
-            send_bits: zlib_bits(send),
+            send_kind: CompressorKind {
+                level: config.zlib_level(),
+                bits: zlib_bits(send),
+                mem_level: config.zlib_mem_level(),
+            },
             send_no_context_takeover,
             compressor: None,
             inflater: Inflater::new(zlib_bits(recv), !recv_no_context_takeover),
@@ -71,17 +78,23 @@ impl Deflate {
         self.role
     }
 
+    /// Whether a zlib state is held for each direction (sending, receiving): between
+    /// messages, a direction without context takeover holds none.
+    pub fn holds_state(&self) -> (bool, bool) {
+        (self.compressor.is_some(), self.inflater.holds_state())
+    }
+
     /// Runs `input` through the compressor and `flush`es it, appending all the output.
     fn compress(
         &mut self,
         mut input: &[u8],
-        flush: FlushCompress,
+        flush: DeflateFlush,
         out: &mut BytesMut,
     ) -> Result<(), ExtensionError> {
-        let (level, bits) = (self.level, self.send_bits);
-        let compressor = self.compressor.get_or_insert_with(|| {
-            Compress::new_with_window_bits(Compression::new(level), false, bits)
-        });
+        let kind = self.send_kind;
+        let compressor = self
+            .compressor
+            .get_or_insert_with(|| pool::take_compressor(kind));
         loop {
             // Room for stored blocks in the worst case, plus the flush marker.
             let room = input.len() + input.len() / 64 + 64;
@@ -93,7 +106,9 @@ impl Deflate {
             let consumed = (compressor.total_in() - before_in) as usize;
             let produced = (compressor.total_out() - before_out) as usize;
             out.truncate(start + produced);
-            status.map_err(|err| ExtensionError::Internal(format!("deflate failed: {err}")))?;
+            status.map_err(|err| {
+                ExtensionError::Internal(format!("deflate failed: {}", err.as_str()))
+            })?;
             input = input.get(consumed..).unwrap_or_default();
             // The flush is complete once all input is in and zlib left output room unused.
             if input.is_empty() && produced < room {
@@ -112,6 +127,19 @@ impl Deflate {
 /// that agreed on 8. A 9-bit inflater reads 8-bit streams.
 fn zlib_bits(bits: WindowBits) -> u8 {
     bits.get().max(9)
+}
+
+impl fmt::Debug for Deflate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deflate")
+            .field("role", &self.role)
+            .field("params", &self.params)
+            .field("threshold", &self.threshold)
+            .field("send_kind", &self.send_kind)
+            .field("compressor_allocated", &self.compressor.is_some())
+            .field("inflater", &self.inflater)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Extension for Deflate {
@@ -137,17 +165,18 @@ impl Extension for Deflate {
         out: &mut BytesMut,
     ) -> Result<(), ExtensionError> {
         let start = out.len();
-        // Every piece ends with a flush, so that each frame of a caller-fragmented message
-        // carries all of its data (RFC 7692 §7.2.1).
-        // Without context takeover, the message's last flush is a full flush: it ends the
-        // same way (an empty stored block) and forgets the history, so the next message
-        // cannot refer back. (Cheaper than resetting the compressor, measured.)
-        let flush = if fin && self.send_no_context_takeover {
-            FlushCompress::Full
-        } else {
-            FlushCompress::Sync
-        };
-        self.compress(payload, flush, out)?;
+        // Every piece ends with a sync flush, so that each frame of a caller-fragmented
+        // message carries all of its data (RFC 7692 §7.2.1).
+        let compressed = self.compress(payload, DeflateFlush::SyncFlush, out);
+        if fin && self.send_no_context_takeover {
+            // Without context takeover nothing has to survive the message: the compressor
+            // goes back to the thread's pool, reset, so the next message (ours or another
+            // connection's) starts a new stream that cannot refer back.
+            if let Some(compressor) = self.compressor.take() {
+                pool::give_compressor(self.send_kind, compressor);
+            }
+        }
+        compressed?;
         if fin {
             if out.get(start..).is_some_and(|fresh| fresh.ends_with(&TAIL)) {
                 out.truncate(out.len() - TAIL.len());

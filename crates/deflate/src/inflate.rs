@@ -9,6 +9,7 @@ use wintergreen_codec::ExtensionError;
 use zlib_rs::{Inflate, InflateFlush, Status};
 
 use crate::error::InflateError;
+use crate::pool;
 
 /// The empty stored block's tail that a sync flush ends with; stripped from each compressed
 /// message by the sender and put back before inflating it (RFC 7692 §7.2.1–§7.2.2).
@@ -48,30 +49,47 @@ enum Segment {
 
 /// The last 2<sup>bits</sup> bytes inflated on this connection, in a ring: what a fresh
 /// inflater is primed with when the peer starts a new DEFLATE stream after a block with
-/// BFINAL set (RFC 7692 §7.2.3.4), so that context takeover survives it.
+/// BFINAL set (RFC 7692 §7.2.3.4), so that context takeover survives it. The ring grows with
+/// what is recorded, up to its size, so a connection that has inflated little holds little.
 struct History {
-    ring: Box<[u8]>,
-    /// Where the next byte goes.
+    /// Oldest-first while it fills; once it holds `size` bytes, a ring.
+    ring: Vec<u8>,
+    /// The most it keeps: 2<sup>bits</sup> bytes.
+    size: usize,
+    /// Where the next byte goes once the ring is full.
     next: usize,
-    /// The ring has wrapped at least once (all of it is history).
-    full: bool,
 }
 
 impl History {
     fn new(size: usize) -> Self {
         Self {
-            ring: vec![0; size].into_boxed_slice(),
+            ring: Vec::new(),
+            size,
             next: 0,
-            full: false,
         }
     }
 
     /// Appends `fresh`, keeping only the ring's size of the newest bytes.
     fn record(&mut self, fresh: &[u8]) {
-        let size = self.ring.len();
-        let fresh = fresh
+        let size = self.size;
+        let mut fresh = fresh
             .get(fresh.len().saturating_sub(size)..)
             .unwrap_or_default();
+        if self.ring.len() < size {
+            let (head, rest) = fresh.split_at(fresh.len().min(size - self.ring.len()));
+            let wanted = self.ring.len() + head.len();
+            if wanted > self.ring.capacity() {
+                // Grow by doubling, never past the size.
+                let target = wanted.max(self.ring.capacity() * 2).min(size);
+                self.ring.reserve_exact(target - self.ring.len());
+            }
+            self.ring.extend_from_slice(head);
+            if rest.is_empty() {
+                return;
+            }
+            fresh = rest;
+        }
+        // Full: overwrite the oldest bytes.
         let (head, rest) = fresh.split_at(fresh.len().min(size - self.next));
         if let Some(slot) = self.ring.get_mut(self.next..self.next + head.len()) {
             slot.copy_from_slice(head);
@@ -79,36 +97,33 @@ impl History {
         if rest.is_empty() {
             self.next += head.len();
             if self.next == size {
-                (self.next, self.full) = (0, true);
+                self.next = 0;
             }
         } else {
             if let Some(slot) = self.ring.get_mut(..rest.len()) {
                 slot.copy_from_slice(rest);
             }
-            (self.next, self.full) = (rest.len(), true);
+            self.next = rest.len();
         }
     }
 
     /// The history, oldest byte first, in one piece.
     fn contiguous(&self) -> Vec<u8> {
-        if self.full {
-            let (newest, oldest) = self.ring.split_at(self.next);
-            [oldest, newest].concat()
-        } else {
-            self.ring.get(..self.next).unwrap_or_default().to_vec()
-        }
+        let (newest, oldest) = self.ring.split_at(self.next.min(self.ring.len()));
+        [oldest, newest].concat()
     }
 }
 
 /// Inflates one direction's messages. The zlib state and the history are created the first
-/// time a compressed message arrives.
+/// time a compressed message arrives; without context takeover they are given back (the
+/// state to the thread's pool) when each message ends.
 pub(crate) struct Inflater {
     /// zlib window bits (9..=15: a 9-bit inflater reads 8-bit streams).
     bits: u8,
     /// The peer keeps its context from message to message (no `*_no_context_takeover` for
     /// its direction): a new stream at a message's start needs the history.
     takeover: bool,
-    zlib: Option<Inflate>,
+    zlib: Option<Box<Inflate>>,
     history: Option<History>,
     /// The peer ended its DEFLATE stream (a block with BFINAL set): the next compressed byte
     /// starts a new one, whose history is what came before.
@@ -142,11 +157,38 @@ impl Inflater {
         }
     }
 
+    /// Whether a zlib state is held now.
+    pub(crate) const fn holds_state(&self) -> bool {
+        self.zlib.is_some()
+    }
+
     /// Inflates a message's next frame into `out`, which may grow by at most `limit` bytes.
     /// `fin` marks the message's last frame, after which the message must end at a DEFLATE
     /// block boundary (with the tail put back) or at the end of a stream. `started`: the
     /// message has had compressed bytes before this frame.
     pub(crate) fn decode(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        started: bool,
+        out: &mut BytesMut,
+        limit: usize,
+    ) -> Result<(), ExtensionError> {
+        let decoded = self.decode_frame(payload, fin, started, out, limit);
+        if fin && !self.takeover {
+            // Without context takeover nothing has to survive the message: the state goes
+            // back to the thread's pool and the history is freed.
+            if let Some(zlib) = self.zlib.take() {
+                pool::give_inflater(self.bits, zlib);
+            }
+            self.history = None;
+            self.stream_ended = false;
+        }
+        decoded
+    }
+
+    /// [`decode`](Self::decode), without giving the state back.
+    fn decode_frame(
         &mut self,
         payload: &[u8],
         fin: bool,
@@ -253,7 +295,7 @@ impl Inflater {
                 self.restart(true)?;
             }
             let bits = self.bits;
-            let zlib = self.zlib.get_or_insert_with(|| Inflate::new(false, bits));
+            let zlib = self.zlib.get_or_insert_with(|| pool::take_inflater(bits));
             let (before_in, before_out) = (zlib.total_in(), zlib.total_out());
             let offered = chunk.min(*room);
             let start = out.len();
@@ -375,7 +417,7 @@ impl Inflater {
         match self.zlib.as_mut() {
             // zlib-rs's reset always restores a 15-bit window; other sizes need a new state.
             Some(zlib) if self.bits == 15 => zlib.reset(false),
-            _ => self.zlib = Some(Inflate::new(false, self.bits)),
+            _ => self.zlib = Some(pool::take_inflater(self.bits)),
         }
         self.stream_ended = false;
         let history = match &self.history {

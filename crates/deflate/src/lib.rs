@@ -52,8 +52,10 @@
 //!   ([`DeflateConfig::default_offer`]), as browsers do: context takeover both ways, 32 KiB
 //!   windows unless the server asks for less.
 //! - The server accepts with its own 32 KiB window and context takeover, and honours
-//!   whatever a well-formed offer asks for.
-//! - Compression level 1 ([`DeflateConfig::DEFAULT_LEVEL`]): it favours speed. On this
+//!   whatever a well-formed offer asks for. [`ServerPolicy::shared`] is the opt-in
+//!   low-memory alternative (no context takeover both ways, pooled states).
+//! - Compression level 1 ([`DeflateConfig::DEFAULT_LEVEL`]) at memory level 1
+//!   ([`DeflateConfig::DEFAULT_MEM_LEVEL`] chooses by level): it favours speed. On this
 //!   crate's benchmark (JSON messages of 128 B to 16 KiB, context takeover) a round trip at
 //!   level 1 runs 5–6× faster than at level 6, for output 18% (128 B) to 56% (16 KiB)
 //!   larger. Set [`DeflateConfig::level`] to 6 to favour size.
@@ -65,9 +67,9 @@
 //! Each message is compressed with raw DEFLATE and a sync flush, and the flush's trailing
 //! `00 00 ff ff` is stripped (RFC 7692 §7.2.1); it is put back before inflating. Context
 //! takeover is the default; a direction whose `*_no_context_takeover` was agreed ends each
-//! message with a full flush instead, which forgets the history (the receiver needs no reset:
-//! the next message simply never refers back). RSV1 marks a compressed message on its first
-//! frame only.
+//! message by handing its compressor, reset, back to a per-thread pool, which forgets the
+//! history (the receiver needs no reset: the next message simply never refers back). RSV1
+//! marks a compressed message on its first frame only.
 //!
 //! - A message below the threshold is sent as is, RSV1 clear, and never enters the
 //!   compression context.
@@ -120,32 +122,50 @@
 //!
 //! ## Memory per connection
 //!
-//! Measured with a counting allocator (zlib-rs 0.6, flate2 1.1); each state is created the
-//! first time its direction carries a compressed message and lives as long as the
-//! connection (with or without context takeover).
+//! Measured with a counting allocator (zlib-rs 0.6; `tests/memory.rs` holds each figure as a
+//! bound). Each state is created the first time its direction carries a compressed message.
 //!
-//! | window bits (sending) | window | compressor |
-//! |---|---|---|
-//! | 8 (compressed as 9) | 256 B | 245 KiB |
-//! | 9 | 512 B | 245 KiB |
-//! | 10 | 1 KiB | 247 KiB |
-//! | 11 | 2 KiB | 251 KiB |
-//! | 12 | 4 KiB | 259 KiB |
-//! | 13 | 8 KiB | 275 KiB |
-//! | 14 | 16 KiB | 307 KiB |
-//! | 15 | 32 KiB | 371 KiB |
+//! | window bits (sending) | compressor, level 1 (default) | at levels 0, 2–9 | before (zlib's memory level 8) |
+//! |---|---|---|---|
+//! | 8 (compressed as 9), 9 | 134 KiB | 161 KiB | 245 KiB |
+//! | 10 | 136 KiB | 163 KiB | 247 KiB |
+//! | 11 | 140 KiB | 167 KiB | 251 KiB |
+//! | 12 | 148 KiB | 175 KiB | 259 KiB |
+//! | 13 | 164 KiB | 191 KiB | 275 KiB |
+//! | 14 | 196 KiB | 223 KiB | 307 KiB |
+//! | 15 | 260 KiB | 287 KiB | 371 KiB |
 //!
 //! The compressor needs 4 × 2<sup>bits</sup> bytes (the doubled window and its hash
-//! chains) plus about 243 KiB that do not depend on the window: zlib-rs's hash table has a
-//! fixed 64 Ki entries (128 KiB) and its literal buffers take 112 KiB at zlib's default
-//! memory level. (zlib's own documented formula, 2<sup>bits+2</sup> + 2<sup>memLevel+9</sup>,
-//! gives 256 KiB at 15 bits; zlib-rs spends more on the hash table.) The decompressor takes
-//! 46.4 KiB whatever the window (zlib-rs always allocates a 32 KiB window), plus the copy of
-//! the peer's last window that survives a BFINAL block: 2<sup>bits</sup> bytes, 32 KiB at
-//! 15 bits (512 bytes at 8 and 9), so 78.4 KiB at the defaults (`tests/memory.rs` measures
-//! it). A connection that compresses both ways at the defaults therefore holds about
-//! 450 KiB; smaller windows save at most 126 KiB of it on the compressing side and 31.5 KiB
-//! on the receiving side.
+//! chains), zlib-rs's hash table of a fixed 64 Ki entries (128 KiB) and its state, plus
+//! symbol buffers of 7 × 2<sup>memLevel+6</sup> bytes. [`DeflateConfig::mem_level`] picks
+//! the memory level by compression level: 1 at level 1 (0.9 KiB of buffers; zlib-rs's
+//! level 1 writes fixed-Huffman blocks, and its output is the same at every memory level)
+//! and 6 otherwise (28 KiB; the same output as 8 on the benchmark's JSON), where zlib's
+//! usual 8 takes 112 KiB. The window stays at 15 bits: smaller windows compress small
+//! messages worse (128-byte JSON with takeover: 0.464 at 15 bits, 0.482 at 13, 0.508 at 11).
+//!
+//! The decompressor takes 46.6 KiB whatever the window (zlib-rs always allocates a 32 KiB
+//! window), plus the copy of the peer's last window that survives a BFINAL block: it grows
+//! with what was inflated, up to 2<sup>bits</sup> bytes, so 47.6 KiB after one 1 KiB
+//! message and at most 78.6 KiB at 15 bits (47.1 KiB at 8 and 9).
+//!
+//! **Without context takeover** nothing has to survive a message, so a direction whose
+//! `*_no_context_takeover` was agreed holds its state only while a message passes: when the
+//! message ends, the compressor (or decompressor) is reset and given to a per-thread pool
+//! (at most 4 idle states of each kind per thread), and the next message on any connection
+//! of that thread takes it from there. (So a peer that agreed no context takeover and
+//! still refers back to an earlier message fails with 1007, "invalid distance too far
+//! back": its history is gone, and never another connection's.) Between messages such a
+//! direction holds 0 bytes; the thread holds about one compressor and one decompressor for
+//! all its connections (307 KiB at 15 bits). [`ServerPolicy::shared`] makes a server insist on it in both directions (RFC
+//! 7692 §7.1.1.1–§7.1.1.2 let the server add both parameters to its answer): an idle
+//! connection then holds 112 bytes of deflate state (the [`Deflate`] value itself) instead
+//! of about 340 KiB, at the cost of the compression ratio on small messages (see the
+//! crate's README for the table of modes). [`pooled_on_this_thread`] and
+//! [`release_pooled_on_this_thread`] report and free a thread's pool.
+//!
+//! A connection that compresses both ways with context takeover at the defaults therefore
+//! holds at most 339 KiB (450 KiB before the memory level was chosen by level).
 
 #![deny(missing_docs)]
 
@@ -155,6 +175,7 @@ mod extension;
 mod factory;
 mod inflate;
 mod params;
+mod pool;
 
 pub use config::{DeflateConfig, ServerPolicy};
 pub use error::{InflateError, Mismatch, NegotiationError};
@@ -163,3 +184,4 @@ pub use factory::DeflateFactory;
 pub use params::{
     ClientMaxWindowBits, DeflateOffer, DeflateParams, EXTENSION_NAME, InvalidWindowBits, WindowBits,
 };
+pub use pool::{pooled_on_this_thread, release_pooled_on_this_thread};

@@ -13,7 +13,7 @@ mod common;
 
 use common::{
     WireFrame, assert_fails_with, client_frame, compressed_stream, json_like, messages,
-    negotiated_pair, noise, now, pair_with, parse_frames, transfer,
+    negotiated_pair, noise, now, pair_with, parse_frames, send_and_check, transfer,
 };
 use wintergreen_codec::{CloseCode, Config, DataKind, Event, Message, Role, Session};
 use wintergreen_deflate::{
@@ -51,16 +51,6 @@ fn sample_messages() -> Vec<Message> {
         Message::text(""),
         Message::text("Hello"),
     ]
-}
-
-/// Sends `sent` from `from` to `to`, checks they arrive intact, and returns the frames.
-fn send_and_check(from: &mut Session, to: &mut Session, sent: &[Message]) -> Vec<WireFrame> {
-    for message in sent {
-        from.send(now(), message.clone()).unwrap();
-    }
-    let wire = transfer(from, to);
-    assert!(messages(to) == sent, "the messages did not arrive intact");
-    parse_frames(&wire)
 }
 
 /// Checks the compressed stream with an independent decoder: it decodes to the compressed

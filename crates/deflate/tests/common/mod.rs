@@ -55,6 +55,16 @@ pub fn negotiated_pair(
     )
 }
 
+/// Sends `sent` from `from` to `to`, checks they arrive intact, and returns the frames.
+pub fn send_and_check(from: &mut Session, to: &mut Session, sent: &[Message]) -> Vec<WireFrame> {
+    for message in sent {
+        from.send(now(), message.clone()).unwrap();
+    }
+    let wire = transfer(from, to);
+    assert!(messages(to) == sent, "the messages did not arrive intact");
+    parse_frames(&wire)
+}
+
 /// Moves everything `from` has queued into `to`'s input; returns the bytes moved.
 pub fn transfer(from: &mut Session, to: &mut Session) -> Vec<u8> {
     let bytes = from.take_output().to_vec();
