@@ -21,10 +21,16 @@ use crate::util::{self, ChildGuard, Context, Result, bail, step};
 
 /// The server's memory before any connection, allowed on top of the per-connection part.
 const BASE_BUDGET: u64 = 64 << 20;
-/// What one connection of the mix may cost the server on average at the peak, in bytes. The
-/// hostile ones are bounded by the write buffer and the read pause; the idle majority by the
-/// driver's buffers.
-const PER_CONNECTION_BUDGET: u64 = 48 << 10;
+/// What one connection of the mix may cost the server on average at the peak, in bytes,
+/// from what each kind may hold by the documented limits:
+/// - idle and slowloris (82%): the driver's buffers after the handshake, ≤ 16 KiB;
+/// - chatty (10%), with permessage-deflate both ways: compressor 134 KiB + decompressor
+///   ~48 KiB + buffers, ≤ 256 KiB;
+/// - ping flooders and non-readers (8%): the write buffer (128 KiB), the session's bound on
+///   peer-provoked output (128 KiB), a read buffer and one message in flight, ≤ 512 KiB.
+///
+/// 0.82 × 16 + 0.10 × 256 + 0.08 × 512 ≈ 80 KiB; 96 KiB leaves room for the allocator.
+const PER_CONNECTION_BUDGET: u64 = 96 << 10;
 /// The normal client must get at least this share of its echoes (one every 100 ms).
 const MIN_ECHO_SHARE: f64 = 0.9;
 /// …and never wait longer than this for one.
