@@ -2,12 +2,8 @@
 //! figures the crate documentation gives (decompressor state plus the copy of the peer's last
 //! window that survives a BFINAL block, RFC 7692 §7.2.3.4).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 #![allow(unsafe_code, clippy::print_stdout)]
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,11 +1,7 @@
 //! Property tests: no bytes make the handshakes or upgrades panic; any split of the input
 //! gives the same result and events.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 

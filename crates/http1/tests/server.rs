@@ -1,10 +1,6 @@
 //! The server's HTTP/1.1 upgrade.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 

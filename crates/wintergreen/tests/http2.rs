@@ -1,10 +1,6 @@
 #![cfg(all(feature = "http2", feature = "runtime-tokio"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! The facade's HTTP/2 options on tokio: `Http2Mode::Prefer` falls back to HTTP/1.1 against
 //! an HTTP/1.1-only server and uses HTTP/2 against an h2c server; `Require` does not fall
 //! back; shared connections through `wintergreen::tokio::http2`.
@@ -17,7 +13,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use wintergreen::{
-    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions,
+    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions, Transport,
+    WebSocketStream,
 };
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -125,13 +122,23 @@ where
     bounded(ws.close(CloseCode::NORMAL, "")).await.unwrap();
 }
 
+/// Connects to `ws://{addr}/` with `mode`, within the test's time bound.
+async fn connect(
+    addr: SocketAddr,
+    mode: Http2Mode,
+) -> Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError> {
+    bounded(
+        wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+            .http2(mode)
+            .connect(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
     let (addr, connections) = http1_server().await;
-    let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap();
+    let (mut ws, response) = connect(addr, Http2Mode::Prefer).await.unwrap();
     assert_eq!(response.status(), 101);
     assert!(!ws.get_ref().is_http2());
     assert_eq!(ws.get_ref().http_version(), http::Version::HTTP_11);
@@ -146,10 +153,7 @@ async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
 #[tokio::test]
 async fn prefer_uses_http2_when_the_server_offers_it() {
     let addr = http2_server().await;
-    let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap();
+    let (mut ws, response) = connect(addr, Http2Mode::Prefer).await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(ws.get_ref().is_http2());
     round_trip(&mut ws).await;
@@ -160,12 +164,14 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
     // An h2-only server without the setting: the fallback is tried (and fails, as that
     // server cannot speak HTTP/1.1), so the error is the HTTP/1.1 handshake's.
     let addr = plain_h2_server().await;
-    let options = ClientOptions::default()
-        .http2(Http2Mode::Prefer)
-        .handshake_timeout(Duration::from_secs(5));
-    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap_err();
+    let err = bounded(
+        wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+            .http2(Http2Mode::Prefer)
+            .handshake_timeout(Duration::from_secs(5))
+            .connect(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -178,10 +184,7 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
 #[tokio::test]
 async fn require_does_not_fall_back() {
     let addr = plain_h2_server().await;
-    let options = ClientOptions::default().http2(Http2Mode::Require);
-    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap_err();
+    let err = connect(addr, Http2Mode::Require).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -191,9 +194,7 @@ async fn require_does_not_fall_back() {
     );
 
     let (addr, connections) = http1_server().await;
-    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap_err();
+    let err = connect(addr, Http2Mode::Require).await.unwrap_err();
     let ConnectError::Http2(source) = &err else {
         panic!("expected the HTTP/2 preface error, got {err:?}");
     };
