@@ -5,109 +5,62 @@
 //! an HTTP/1.1-only server and uses HTTP/2 against an h2c server; `Require` does not fall
 //! back; shared connections through `wintergreen::tokio::http2`.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::{bounded, echo, serve};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use wintergreen::{
-    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions, Transport,
+    ClientOptions, CloseCode, ConnectError, Http2Mode, Message, ServerOptions, Transport,
     WebSocketStream,
 };
 
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
-}
-
-async fn echo<S>(mut ws: S)
-where
-    S: futures_util::Stream<Item = Result<Message, Error>>
-        + futures_util::Sink<Message, Error = Error>
-        + Unpin,
-{
-    while let Some(Ok(message)) = ws.next().await {
-        if matches!(message, Message::Text(_) | Message::Binary(_)) {
-            let sent = ws.send(message).await;
-            if sent.is_err() {
-                return;
-            }
-        }
-    }
-}
-
 /// An HTTP/1.1-only echo server (`wintergreen::accept`); counts TCP connections.
 async fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
     let counter = connections.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                if let Ok((ws, _)) = wintergreen::accept(tcp).await {
-                    echo(ws).await;
-                }
-            });
+    let addr = serve(move |tcp| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if let Ok((ws, _)) = wintergreen::accept(tcp).await {
+                echo(ws).await;
+            }
         }
-    });
+    })
+    .await;
     (addr, connections)
 }
 
 /// An h2c WebSocket echo server (`wintergreen::tokio::http2::accept`).
 async fn http2_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let Ok(mut acceptor) =
-                    wintergreen::tokio::http2::accept(tcp, &ServerOptions::default()).await
-                else {
-                    return;
-                };
-                while let Some(Ok((ws, _))) = acceptor.accept().await {
-                    tokio::spawn(echo(ws));
-                }
-            });
+    serve(|tcp| async move {
+        let Ok(mut acceptor) =
+            wintergreen::tokio::http2::accept(tcp, &ServerOptions::default()).await
+        else {
+            return;
+        };
+        while let Some(Ok((ws, _))) = acceptor.accept().await {
+            tokio::spawn(echo(ws));
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// An h2 server that does not enable extended CONNECT.
 async fn plain_h2_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let Ok(mut connection) = wintergreen::http2::h2::server::handshake(tcp).await
-                else {
-                    return;
-                };
-                while let Some(Ok((_, mut respond))) = connection.accept().await {
-                    let _ = respond.send_response(http::Response::new(()), true);
-                }
-            });
+    serve(|tcp| async move {
+        let Ok(mut connection) = wintergreen::http2::h2::server::handshake(tcp).await else {
+            return;
+        };
+        while let Some(Ok((_, mut respond))) = connection.accept().await {
+            let _ = respond.send_response(http::Response::new(()), true);
         }
-    });
-    addr
+    })
+    .await
 }
 
 async fn round_trip<IO>(ws: &mut wintergreen::WebSocketStream<IO>)

@@ -6,39 +6,17 @@
 //! as a typed `UpgradeFailed` with its status; subprotocols are negotiated end to end; and
 //! the hyper-free `wintergreen::upgrade` path serves a client.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::{bounded, echo, serve};
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
 use wintergreen::handshake::Rejection;
-use wintergreen::{
-    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions,
-};
-
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
-}
-
-async fn echo<S>(mut ws: S)
-where
-    S: futures_util::Stream<Item = Result<Message, Error>>
-        + futures_util::Sink<Message, Error = Error>
-        + Unpin,
-{
-    while let Some(Ok(message)) = ws.next().await {
-        if matches!(message, Message::Text(_) | Message::Binary(_))
-            && ws.send(message).await.is_err()
-        {
-            return;
-        }
-    }
-}
+use wintergreen::{ClientOptions, CloseCode, ConnectError, Http2Mode, Message, ServerOptions};
 
 /// Whether the connection starts with the HTTP/2 preface (peeked, not read).
 async fn is_http2(tcp: &TcpStream) -> bool {
@@ -60,27 +38,22 @@ async fn is_http2(tcp: &TcpStream) -> bool {
 
 /// An echo server speaking HTTP/1.1 and (with the `http2` feature) h2c on one port.
 async fn server(options: ServerOptions) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let options = options.clone();
-            tokio::spawn(async move {
-                if is_http2(&tcp).await {
-                    #[cfg(feature = "http2")]
-                    if let Ok(mut acceptor) = wintergreen::tokio::http2::accept(tcp, &options).await
-                    {
-                        while let Some(Ok((ws, _))) = acceptor.accept().await {
-                            tokio::spawn(echo(ws));
-                        }
+    serve(move |tcp| {
+        let options = options.clone();
+        async move {
+            if is_http2(&tcp).await {
+                #[cfg(feature = "http2")]
+                if let Ok(mut acceptor) = wintergreen::tokio::http2::accept(tcp, &options).await {
+                    while let Some(Ok((ws, _))) = acceptor.accept().await {
+                        tokio::spawn(echo(ws));
                     }
-                } else if let Ok((ws, _)) = wintergreen::accept_with(tcp, &options).await {
-                    echo(ws).await;
                 }
-            });
+            } else if let Ok((ws, _)) = wintergreen::accept_with(tcp, &options).await {
+                echo(ws).await;
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 fn modes() -> Vec<Http2Mode> {
