@@ -8,7 +8,9 @@ use common::{Dummy, events};
 use http::{HeaderValue, Request, StatusCode};
 use wintergreen_codec::{Config, Event, Message, Role, Session};
 use wintergreen_handshake::accept_key;
-use wintergreen_http1::{ClientConfig, ClientUpgrade, ClientUpgraded, Error, HandshakeError};
+use wintergreen_http1::{
+    ClientConfig, ClientUpgrade, ClientUpgraded, Error, HandshakeError, PendingOutput,
+};
 
 fn upgrade(config: ClientConfig) -> ClientUpgrade {
     ClientUpgrade::new(

@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use wintergreen_codec::{Config, Role, Session};
 use wintergreen_handshake::{AcceptPolicy, ClientRequest, HandshakeError, accept_key};
 use wintergreen_http1::{
-    ClientConfig, ClientHandshake, ClientUpgrade, Limits, ServerConfig, ServerDecision,
-    ServerHandshake, ServerUpgrade, ServerUpgraded,
+    ClientConfig, ClientHandshake, ClientUpgrade, Limits, PendingOutput, ServerConfig,
+    ServerDecision, ServerHandshake, ServerUpgrade, ServerUpgraded,
 };
 
 fn chunks(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
