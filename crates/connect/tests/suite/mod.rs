@@ -148,12 +148,20 @@ async fn http1_echo_server(
     (addr, done)
 }
 
+/// Connects to `ws://{addr}/echo` with `options`; the connect must succeed.
+async fn connect_echo(
+    runtime: &Arc<dyn Runtime>,
+    addr: SocketAddr,
+    options: &ClientOptions,
+) -> (WebSocketStream<Transport>, http::Response<()>) {
+    wintergreen_connect::connect(runtime, format!("ws://{addr}/echo"), options)
+        .await
+        .unwrap()
+}
+
 pub async fn ws_round_trip_over_http1(runtime: Arc<dyn Runtime>) {
     let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
-    let url = format!("ws://{addr}/echo");
-    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
-        .await
-        .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     assert!(!ws.get_ref().is_http2());
     talk(&mut ws).await;
@@ -164,10 +172,7 @@ pub async fn ws_round_trip_over_http1(runtime: Arc<dyn Runtime>) {
 /// permessage-deflate and the default server accepts it, on every runtime.
 pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
     let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
-    let url = format!("ws://{addr}/echo");
-    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
-        .await
-        .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     let extensions = response
         .headers()
         .get("sec-websocket-extensions")
@@ -185,14 +190,11 @@ pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
     talk(&mut ws).await;
     done.await.unwrap();
 
-    // Opting out is one call away.
+    // Opting out is one field away.
     let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
-    let url = format!("ws://{addr}/echo");
     let mut options = ClientOptions::default();
     options.handshake.extensions.clear();
-    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
-        .await
-        .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &options).await;
     assert!(!response.headers().contains_key("sec-websocket-extensions"));
     talk(&mut ws).await;
     done.await.unwrap();
@@ -252,10 +254,7 @@ pub async fn a_message_over_the_limit_closes_with_1009(runtime: Arc<dyn Runtime>
     let mut options = ServerOptions::default();
     options.session.max_message_size = 1024;
     let (addr, done) = http1_echo_server(&runtime, options).await;
-    let url = format!("ws://{addr}/echo");
-    let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
-        .await
-        .unwrap();
+    let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     ws.send_message(Message::binary(vec![7_u8; 4096]))
         .await
         .unwrap();
@@ -304,10 +303,7 @@ pub async fn h2c_round_trip_and_shared_connection(runtime: Arc<dyn Runtime>) {
     // One WebSocket on a connection of its own.
     let mut options = ClientOptions::default();
     options.connect.http2 = Http2Mode::Require;
-    let (mut ws, response) =
-        wintergreen_connect::connect(&runtime, format!("ws://{addr}/echo"), &options)
-            .await
-            .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &options).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(ws.get_ref().is_http2());
     talk(&mut ws).await;
@@ -344,10 +340,7 @@ pub async fn prefer_falls_back_to_http1_on_a_new_connection(runtime: Arc<dyn Run
     });
     let mut options = ClientOptions::default();
     options.connect.http2 = Http2Mode::Prefer;
-    let (mut ws, response) =
-        wintergreen_connect::connect(&runtime, format!("ws://{addr}/echo"), &options)
-            .await
-            .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &options).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     assert!(!ws.get_ref().is_http2());
     talk(&mut ws).await;
