@@ -52,9 +52,13 @@ pub struct Config {
     /// [`Message::Pong`](crate::Message::Pong). Default: off (they are consumed silently;
     /// other pongs are always yielded).
     pub yield_keepalive_pongs: bool,
-    /// Queued output, in bytes, above which the session stops adding output that the peer
-    /// provokes, and [`Session::wants_read`](crate::Session::wants_read) turns false when
-    /// that output is the peer's doing. Default: 128 KiB.
+    /// The one bound on queued output, in bytes. Default: 128 KiB.
+    ///
+    /// At or above it, the session stops adding output that the peer provokes, and
+    /// [`Session::wants_read`](crate::Session::wants_read) turns false when that output is
+    /// the peer's doing. A driver also waits for the transport to take some output before
+    /// it queues another message of the application's (backpressure on sends); the async
+    /// driver's `Sink::poll_ready` does.
     ///
     /// While over the limit, pings are answered by one pong kept aside for the most recent
     /// ping (RFC 6455 §5.5.3 allows answering only that one), queued once the output drains

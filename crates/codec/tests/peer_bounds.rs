@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! What a peer can make us queue stays bounded (RFC 6455 §5.5.2, §5.5.3, §5.5.1): a flood
 //! of pings that the peer never reads the answers to, sent whole or split anywhere, leaves
 //! at most `max_pending_output` plus one control frame queued, and the last ping is the one

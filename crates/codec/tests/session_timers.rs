@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! The session's timers with a fake clock (RFC 6455 §5.5.2 keep-alive, §7 closing): an
 //! in-memory client↔server pair drives whole conversations, and time moves only when the
 //! test says so.

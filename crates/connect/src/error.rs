@@ -14,7 +14,7 @@ use wintergreen_handshake::{Fault, HandshakeError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TimeoutKind {
-    /// DNS resolution plus TCP connect ([`ClientOptions::connect_timeout`](crate::ClientOptions::connect_timeout)).
+    /// DNS resolution plus TCP connect ([`ConnectOptions::connect_timeout`](crate::ConnectOptions::connect_timeout)).
     Connect,
     /// The TLS handshake (bounded by the handshake timeout).
     Tls,

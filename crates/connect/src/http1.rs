@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
-use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
+use wintergreen_http1::{
+    ClientConfig, ClientUpgrade, PendingOutput, ServerConfig, ServerUpgrade, ServerUpgraded,
+};
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
 use crate::error::ConnectError;

@@ -4,23 +4,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
+use http::{HeaderMap, Request, Uri};
 use wintergreen_codec::{Config, ExtensionFactory};
 use wintergreen_handshake::AcceptPolicy;
 use wintergreen_http1::Limits;
 use wintergreen_http1::{ClientConfig, ServerConfig};
-use wintergreen_stream::{KeepAlive, StreamConfig};
+use wintergreen_stream::StreamConfig;
 
 use crate::error::ConnectError;
 
 /// Everything a client connection is made with, grouped by layer: the session (codec),
-/// the opening handshake, the driver, and the connection. Start from
-/// [`ClientOptions::default`] and set fields, or use the methods below (or the facade's
-/// `ClientBuilder`).
+/// the opening handshake, the driver, and the connection. A plain configuration struct:
+/// start from [`ClientOptions::default`] and set fields. The one fluent API is the facade's
+/// `ClientBuilder`, which produces this struct.
 ///
 /// With the `deflate` feature, the default offers permessage-deflate (RFC 7692;
-/// `client_max_window_bits`, context takeover, level 1); [`no_extensions`](Self::no_extensions)
-/// opts out.
+/// `client_max_window_bits`, context takeover, level 1); clearing
+/// `handshake.extensions` opts out.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -29,7 +29,8 @@ pub struct ClientOptions {
     pub session: Config,
     /// Handshake layer: subprotocols, extensions, extra header fields, response limits.
     pub handshake: ClientHandshakeOptions,
-    /// Driver layer: write buffer, read size. Default: [`StreamConfig::default`].
+    /// Driver layer: read size (the output bound is the session's `max_pending_output`).
+    /// Default: [`StreamConfig::default`].
     pub driver: StreamConfig,
     /// Connection layer: timeouts, HTTP version, HTTP/2 settings, TLS.
     pub connect: ConnectOptions,
@@ -139,122 +140,15 @@ impl ClientOptions {
         config.limits = self.handshake.limits;
         config
     }
-
-    /// Adds a header to the upgrade request.
-    ///
-    /// # Errors
-    /// [`ConnectError::InvalidRequest`] when the name or value is not valid HTTP.
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self, ConnectError> {
-        let name = HeaderName::try_from(name).map_err(ConnectError::invalid_request)?;
-        let value = HeaderValue::try_from(value).map_err(ConnectError::invalid_request)?;
-        self.handshake.headers.append(name, value);
-        Ok(self)
-    }
-
-    /// Offers a subprotocol (in order of preference). Default: none.
-    #[must_use]
-    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.handshake.subprotocols.push(protocol.into());
-        self
-    }
-
-    /// Offers an extension, after those already offered. Default: permessage-deflate with
-    /// the `deflate` feature, else none.
-    #[must_use]
-    pub fn extension(mut self, factory: Arc<dyn ExtensionFactory>) -> Self {
-        self.handshake.extensions.push(factory);
-        self
-    }
-
-    /// Offers no extension at all (opts out of the default permessage-deflate).
-    #[must_use]
-    pub fn no_extensions(mut self) -> Self {
-        self.handshake.extensions.clear();
-        self
-    }
-
-    /// Session limits and behaviour (frame/message size, fragments, close timeout, …).
-    /// Default: [`Config::default`].
-    #[must_use]
-    pub fn session(mut self, config: Config) -> Self {
-        self.session = config;
-        self
-    }
-
-    /// Largest message accepted, in bytes. Default: as [`Config::default`].
-    #[must_use]
-    pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.session.max_message_size = bytes;
-        self
-    }
-
-    /// Largest frame accepted, in bytes. Default: as [`Config::default`].
-    #[must_use]
-    pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.session.max_frame_size = bytes;
-        self
-    }
-
-    /// How long the close handshake may take. Default: as [`Config::default`].
-    #[must_use]
-    pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.session.close_timeout = timeout;
-        self
-    }
-
-    /// Keep-alive pings (the session's
-    /// [`Config::keepalive`](wintergreen_codec::Config::keepalive)). Default: off.
-    #[must_use]
-    pub fn keepalive(mut self, keepalive: KeepAlive) -> Self {
-        self.session.keepalive = Some(keepalive);
-        self
-    }
-
-    /// Driver settings. Default: [`StreamConfig::default`].
-    #[must_use]
-    pub fn stream(mut self, config: StreamConfig) -> Self {
-        self.driver = config;
-        self
-    }
-
-    /// Bound on DNS resolution plus TCP connect. Default: 30 s.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect.connect_timeout = timeout;
-        self
-    }
-
-    /// Bound on the TLS handshake and on the opening handshake. Default: 30 s.
-    #[must_use]
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.connect.handshake_timeout = timeout;
-        self
-    }
-
-    /// Whether to use HTTP/2 (RFC 8441): off, preferred (with fallback to HTTP/1.1), or
-    /// required. Default: [`Http2Mode::Off`].
-    #[must_use]
-    pub fn http2(mut self, mode: Http2Mode) -> Self {
-        self.connect.http2 = mode;
-        self
-    }
-
-    /// A custom TLS client configuration for `wss://` (feature `rustls`), e.g. with a
-    /// private root store. Default: the enabled features' roots. See
-    /// [`ConnectOptions::tls`].
-    #[cfg(feature = "rustls")]
-    #[must_use]
-    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
-        self.connect.tls = Some(config);
-        self
-    }
 }
 
 /// Everything a server connection is accepted with, grouped by layer: the session (codec),
 /// the opening handshake (policy, limits), the driver, and the connection.
 ///
 /// With the `deflate` feature, the default accepts permessage-deflate when a client offers
-/// it; [`no_extensions`](Self::no_extensions) opts out.
+/// it; `handshake.policy = handshake.policy.no_extensions()` (or the facade's
+/// `ServerBuilder::no_extensions`) opts out. A plain configuration struct: the one fluent
+/// API is the facade's `ServerBuilder`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerOptions {
@@ -265,7 +159,8 @@ pub struct ServerOptions {
     /// (default: every valid request; permessage-deflate with the `deflate` feature), and
     /// the request's limits (default: [`Limits::default`](wintergreen_http1::Limits::default)).
     pub handshake: ServerHandshakeOptions,
-    /// Driver layer: write buffer, read size. Default: [`StreamConfig::default`].
+    /// Driver layer: read size (the output bound is the session's `max_pending_output`).
+    /// Default: [`StreamConfig::default`].
     pub driver: StreamConfig,
     /// Connection layer: the handshake timeout and HTTP/2 settings.
     pub accept: AcceptOptions,
@@ -331,13 +226,6 @@ impl ServerOptions {
         config.policy = self.handshake.policy.clone();
         config.limits = self.handshake.limits;
         config
-    }
-
-    /// Accepts no extension at all (opts out of the default permessage-deflate).
-    #[must_use]
-    pub fn no_extensions(mut self) -> Self {
-        self.handshake.policy = self.handshake.policy.no_extensions();
-        self
     }
 }
 

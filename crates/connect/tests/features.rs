@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! What a build without a feature must refuse, typed, rather than silently do otherwise.
 
 #[allow(unused_imports)] // every test here is for a build without http2 or rustls
@@ -19,7 +15,8 @@ fn runtime() -> std::sync::Arc<dyn wintergreen_stream::Runtime> {
 #[tokio::test]
 async fn http2_modes_need_the_http2_feature() {
     for mode in [Http2Mode::Prefer, Http2Mode::Require] {
-        let options = ClientOptions::default().http2(mode);
+        let mut options = ClientOptions::default();
+        options.connect.http2 = mode;
         let err = wintergreen_connect::connect(&runtime(), "ws://127.0.0.1:9/", &options)
             .await
             .unwrap_err();
@@ -32,7 +29,8 @@ async fn http2_modes_need_the_http2_feature() {
 #[tokio::test]
 async fn wss_without_tls_is_refused_in_every_mode() {
     for mode in [Http2Mode::Off, Http2Mode::Prefer, Http2Mode::Require] {
-        let options = ClientOptions::default().http2(mode);
+        let mut options = ClientOptions::default();
+        options.connect.http2 = mode;
         let err = wintergreen_connect::connect(&runtime(), "wss://127.0.0.1:9/", &options)
             .await
             .unwrap_err();

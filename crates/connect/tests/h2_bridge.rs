@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! The Autobahn HTTP/2 → HTTP/1.1 bridge (`examples/autobahn_h2_bridge.rs`), end to end:
 //! an HTTP/2 client, the bridge, and our own HTTP/1.1 server behind it.
 
@@ -140,10 +136,12 @@ async fn the_bridge_relays_a_websocket_over_http2_to_http1() {
     let bridge = bridge_to(upstream).await;
     let client = client(bridge).await;
 
+    let mut options = options();
+    options.handshake.subprotocols.push("echo".to_owned());
     let (mut ws, response) = bounded(websocket(
         &client,
         ws_request(bridge, "/runCase?case=3&agent=wintergreen-http2"),
-        &options().subprotocol("echo"),
+        &options,
     ))
     .await
     .unwrap();

@@ -14,12 +14,8 @@
 //! `cargo bench -p wintergreen-deflate` runs it briefly (a few seconds per case); pass
 //! `-- --measurement-time 5` for steadier numbers.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // bench
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // bench
 #![allow(missing_docs)]
 
 use std::time::{Duration, Instant};

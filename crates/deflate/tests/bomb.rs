@@ -1,12 +1,8 @@
 //! Decompression bombs: a small compressed message that inflates past the limit fails the
 //! connection with 1009 without ever holding more than the limit (RFC 7692 §8.1 warns).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

@@ -2,12 +2,8 @@
 //! §7.2.3.4); with context takeover the receiver keeps its LZ77 window for the next message
 //! all the same (§7.2.2), since the sender's next message may refer back into it.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

@@ -2,12 +2,8 @@
 //! documentation gives for each mode (takeover at the defaults, zlib's usual memory level,
 //! no context takeover, the shared server mode), as bounds. The allocator counts per thread.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 #![allow(unsafe_code, clippy::print_stdout)]
 
 use bytes::BytesMut;

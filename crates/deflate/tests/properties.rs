@@ -2,12 +2,8 @@
 //! never changes what it inflates to, and no input, however malformed, makes it panic or
 //! fail with anything but 1007 (invalid data) or 1009 (too big), within the limit.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

@@ -1,12 +1,8 @@
 //! RFC 7692 §7.2.3's examples, byte for byte, received by a client session (server frames
 //! are unmasked), and the sender's side of the same examples.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

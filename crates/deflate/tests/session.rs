@@ -2,12 +2,8 @@
 //! permessage-deflate: every parameter combination, fragments, the threshold, empty messages
 //! and the RSV1 rules.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

@@ -4,12 +4,8 @@
 //! zlib (this crate's own `common::puff`, and miniz_oxide), so the sender is known to be
 //! right before the receiver is judged.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

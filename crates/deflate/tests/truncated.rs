@@ -3,12 +3,8 @@
 //! connection with 1007 (RFC 6455 §7.4.1) instead of delivering whatever inflated. A message
 //! that ends with a final block (§7.2.3.4), or exactly at a sync flush, is complete.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

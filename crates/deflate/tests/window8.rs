@@ -3,12 +3,8 @@
 //! 262-byte lookahead). These tests hold zlib-rs to that, at every level, on data built to
 //! tempt longer distances, with a decoder of our own that measures every distance.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // tests
 
 mod common;
 

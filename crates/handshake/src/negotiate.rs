@@ -149,13 +149,7 @@ impl ClientOffer {
             seen.push(element.name.clone());
             accepted = Some((extension, element));
         }
-        let (extension, extension_params) = accepted.unzip();
-        tracing::debug!(?subprotocol, extension = ?extension_params.as_ref().map(|e| &e.name), "negotiated");
-        Ok(Negotiated {
-            subprotocol,
-            extension,
-            extension_params,
-        })
+        Ok(Negotiated::new(subprotocol, accepted))
     }
 }
 
@@ -183,6 +177,20 @@ pub struct Negotiated {
 }
 
 impl Negotiated {
+    /// The outcome of either role's negotiation, logged once here.
+    fn new(
+        subprotocol: Option<String>,
+        accepted: Option<(Box<dyn Extension>, ExtensionParams)>,
+    ) -> Self {
+        let (extension, extension_params) = accepted.unzip();
+        tracing::debug!(?subprotocol, extension = ?extension_params.as_ref().map(|e| &e.name), "negotiated");
+        Self {
+            subprotocol,
+            extension,
+            extension_params,
+        }
+    }
+
     /// Server: the `Sec-WebSocket-Extensions` value to answer with, if any.
     pub fn extensions_header(&self) -> Option<String> {
         let params = self.extension_params.as_ref()?;
@@ -421,12 +429,6 @@ impl AcceptPolicy {
                 }
             }
         }
-        let (extension, extension_params) = accepted.unzip();
-        tracing::debug!(?subprotocol, extension = ?extension_params.as_ref().map(|e| &e.name), "negotiated");
-        Ok(Negotiated {
-            subprotocol,
-            extension,
-            extension_params,
-        })
+        Ok(Negotiated::new(subprotocol, accepted))
     }
 }

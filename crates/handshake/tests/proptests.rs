@@ -1,11 +1,7 @@
 //! Property tests of the extension-header grammar: no bytes make it panic, and what it
 //! writes it reads back.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 use proptest::prelude::*;
 use wintergreen_codec::ExtensionParams;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bytes::{Buf as _, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response, StatusCode};
 use wintergreen_codec::{Config, Extension, ExtensionFactory, Role, Session};
 use wintergreen_handshake::{
@@ -16,6 +16,7 @@ use crate::body::{Framing, response_framing};
 use crate::error::Error;
 use crate::head::{HeadReader, Kind, parse_response};
 use crate::limits::Limits;
+use crate::output::{PendingOutput, consume};
 use crate::write::{push_headers, push_raw_header};
 
 /// The server's accepted answer.
@@ -328,11 +329,11 @@ pub struct ClientConfig {
 }
 
 /// A client's HTTP/1.1 upgrade in progress. Sans-IO: write
-/// [`pending_output`](Self::pending_output), feed what the server sends to
+/// [`pending_output`](PendingOutput::pending_output), feed what the server sends to
 /// [`receive`](Self::receive) until it yields a [`ClientUpgraded`].
 ///
 /// ```
-/// use wintergreen_http1::{ClientConfig, ClientUpgrade};
+/// use wintergreen_http1::{ClientConfig, ClientUpgrade, PendingOutput};
 ///
 /// let request = http::Request::get("ws://example.com/chat").body(()).unwrap();
 /// let mut upgrade = ClientUpgrade::new(request, ClientConfig::default()).unwrap();
@@ -361,6 +362,17 @@ pub struct ClientUpgraded {
     pub session: Session,
 }
 
+/// The request's bytes ([`PendingOutput`]).
+impl PendingOutput for ClientUpgrade {
+    fn pending_output(&self) -> &[u8] {
+        &self.output
+    }
+
+    fn consume_output(&mut self, n: usize) {
+        consume(&mut self.output, n);
+    }
+}
+
 impl ClientUpgrade {
     /// Starts an upgrade for `request` (URI `ws://`, `wss://`, `http://` or `https://`;
     /// method GET; its header fields are sent after the handshake's own) and queues the
@@ -383,17 +395,6 @@ impl ClientUpgrade {
             handshake,
             session,
         })
-    }
-
-    /// The request bytes not yet written.
-    pub fn pending_output(&self) -> &[u8] {
-        &self.output
-    }
-
-    /// Drops the first `n` bytes of the pending output (they were written).
-    pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.output.len());
-        self.output.advance(n);
     }
 
     /// The `Sec-WebSocket-Key` sent.

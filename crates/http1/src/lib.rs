@@ -13,7 +13,7 @@
 //! - [`ClientHandshake`] and [`ServerHandshake`]: the handshake alone (bytes in, response
 //!   or decision out), for a caller that builds its own session or relays the stream.
 //! - Client: [`ClientUpgrade::new`] queues the request; write
-//!   [`pending_output`](ClientUpgrade::pending_output), feed the server's bytes to
+//!   [`pending_output`](PendingOutput::pending_output), feed the server's bytes to
 //!   [`receive`](ClientUpgrade::receive) until it yields a [`ClientUpgraded`].
 //! - Server: feed the client's bytes to [`ServerUpgrade::receive`] until it yields a
 //!   [`ServerUpgraded`]; write its output, then run the session or close.
@@ -24,7 +24,9 @@
 //!
 //! ```
 //! use wintergreen_codec::{Event, Message};
-//! use wintergreen_http1::{ClientConfig, ClientUpgrade, ServerConfig, ServerUpgrade, ServerUpgraded};
+//! use wintergreen_http1::{
+//!     ClientConfig, ClientUpgrade, PendingOutput, ServerConfig, ServerUpgrade, ServerUpgraded,
+//! };
 //!
 //! let request = http::Request::get("ws://localhost/").body(()).unwrap();
 //! let mut client = ClientUpgrade::new(request, ClientConfig::default()).unwrap();
@@ -49,12 +51,14 @@ mod client;
 mod error;
 mod head;
 mod limits;
+mod output;
 mod server;
 mod write;
 
 pub use client::{ClientAccept, ClientConfig, ClientHandshake, ClientUpgrade, ClientUpgraded};
 pub use error::{Error, ParseError};
 pub use limits::Limits;
+pub use output::PendingOutput;
 pub use server::{
     AcceptedParts, ServerAccept, ServerAccepted, ServerConfig, ServerDecision, ServerHandshake,
     ServerReject, ServerRejected, ServerUpgrade, ServerUpgraded,

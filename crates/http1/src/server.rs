@@ -1,7 +1,7 @@
 //! The server's side of the HTTP/1.1 upgrade (RFC 6455 §4.2 over RFC 9112): the request
 //! read strictly, the 101 or a rejection written, then a [`Session`].
 
-use bytes::{Buf as _, Bytes};
+use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use wintergreen_codec::{Config, Extension, Role, Session};
 use wintergreen_handshake::{AcceptPolicy, accept};
@@ -10,6 +10,7 @@ use crate::body::content_length;
 use crate::error::{Error, ParseError};
 use crate::head::{HeadReader, Kind, parse_request};
 use crate::limits::Limits;
+use crate::output::{PendingOutput, consume};
 use crate::write::{write_rejection, write_response};
 
 /// What the server decided about a request. Either way, write the response bytes.
@@ -248,7 +249,7 @@ impl ServerUpgrade {
 
 /// The server's decision. Either way there are response bytes to write first: the parts
 /// behind it ([`ServerAccepted::into_parts`], [`ServerRejected::into_error`]) are only
-/// handed out once [`pending_output`](Self::pending_output) is consumed.
+/// handed out once [`pending_output`](PendingOutput::pending_output) is consumed.
 #[derive(Debug)]
 #[must_use = "the response bytes must be written to the client"]
 pub enum ServerUpgraded {
@@ -258,17 +259,15 @@ pub enum ServerUpgraded {
     Rejected(Box<ServerRejected>),
 }
 
-impl ServerUpgraded {
-    /// The response bytes not yet written.
-    pub fn pending_output(&self) -> &[u8] {
+impl PendingOutput for ServerUpgraded {
+    fn pending_output(&self) -> &[u8] {
         match self {
             Self::Accepted(accepted) => accepted.pending_output(),
             Self::Rejected(rejected) => rejected.pending_output(),
         }
     }
 
-    /// Drops the first `n` bytes of the pending output (they were written).
-    pub fn consume_output(&mut self, n: usize) {
+    fn consume_output(&mut self, n: usize) {
         match self {
             Self::Accepted(accepted) => accepted.consume_output(n),
             Self::Rejected(rejected) => rejected.consume_output(n),
@@ -322,23 +321,6 @@ impl ServerAccepted {
         &self.session
     }
 
-    /// The 101 response bytes not yet written.
-    pub fn pending_output(&self) -> &[u8] {
-        &self.output
-    }
-
-    /// Drops the first `n` bytes of the pending output (they were written, or the caller
-    /// took them into its own write buffer).
-    pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.output.len());
-        self.output.advance(n);
-    }
-
-    /// Whether the whole 101 response was written.
-    pub fn is_flushed(&self) -> bool {
-        self.output.is_empty()
-    }
-
     /// The request, response, subprotocol and session, once the 101 is written; until
     /// then, `Err` gives this value back.
     pub fn into_parts(self: Box<Self>) -> Result<AcceptedParts, Box<Self>> {
@@ -352,6 +334,17 @@ impl ServerAccepted {
             subprotocol: this.subprotocol,
             session: this.session,
         })
+    }
+}
+
+/// The 101 response's bytes ([`PendingOutput`]).
+impl PendingOutput for ServerAccepted {
+    fn pending_output(&self) -> &[u8] {
+        &self.output
+    }
+
+    fn consume_output(&mut self, n: usize) {
+        consume(&mut self.output, n);
     }
 }
 
@@ -380,23 +373,6 @@ impl ServerRejected {
         &self.error
     }
 
-    /// The response bytes not yet written.
-    pub fn pending_output(&self) -> &[u8] {
-        &self.output
-    }
-
-    /// Drops the first `n` bytes of the pending output (they were written; pass
-    /// `usize::MAX` to give up on writing them, e.g. when the connection is gone).
-    pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.output.len());
-        self.output.advance(n);
-    }
-
-    /// Whether the whole response was written.
-    pub fn is_flushed(&self) -> bool {
-        self.output.is_empty()
-    }
-
     /// The error, once the response is written (then close the connection); until then,
     /// `Err` gives this value back.
     pub fn into_error(self: Box<Self>) -> Result<Error, Box<Self>> {
@@ -404,5 +380,16 @@ impl ServerRejected {
             return Err(self);
         }
         Ok(self.error)
+    }
+}
+
+/// The refusal's bytes ([`PendingOutput`]).
+impl PendingOutput for ServerRejected {
+    fn pending_output(&self) -> &[u8] {
+        &self.output
+    }
+
+    fn consume_output(&mut self, n: usize) {
+        consume(&mut self.output, n);
     }
 }

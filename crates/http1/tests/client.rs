@@ -1,10 +1,6 @@
 //! The client's HTTP/1.1 upgrade.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 
@@ -12,7 +8,9 @@ use common::{Dummy, events};
 use http::{HeaderValue, Request, StatusCode};
 use wintergreen_codec::{Config, Event, Message, Role, Session};
 use wintergreen_handshake::accept_key;
-use wintergreen_http1::{ClientConfig, ClientUpgrade, ClientUpgraded, Error, HandshakeError};
+use wintergreen_http1::{
+    ClientConfig, ClientUpgrade, ClientUpgraded, Error, HandshakeError, PendingOutput,
+};
 
 fn upgrade(config: ClientConfig) -> ClientUpgrade {
     ClientUpgrade::new(

@@ -1,11 +1,7 @@
 //! Property tests: no bytes make the handshakes or upgrades panic; any split of the input
 //! gives the same result and events.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 
@@ -15,8 +11,8 @@ use proptest::prelude::*;
 use wintergreen_codec::{Config, Role, Session};
 use wintergreen_handshake::{AcceptPolicy, ClientRequest, HandshakeError, accept_key};
 use wintergreen_http1::{
-    ClientConfig, ClientHandshake, ClientUpgrade, Limits, ServerConfig, ServerDecision,
-    ServerHandshake, ServerUpgrade, ServerUpgraded,
+    ClientConfig, ClientHandshake, ClientUpgrade, Limits, PendingOutput, ServerConfig,
+    ServerDecision, ServerHandshake, ServerUpgrade, ServerUpgraded,
 };
 
 fn chunks(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {

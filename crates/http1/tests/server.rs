@@ -1,10 +1,6 @@
 //! The server's HTTP/1.1 upgrade.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 
@@ -12,8 +8,8 @@ use common::{Dummy, events};
 use http::{Request, StatusCode};
 use wintergreen_codec::{Config, Event, Message, Role, Session};
 use wintergreen_http1::{
-    AcceptPolicy, ClientConfig, ClientUpgrade, Error, HandshakeError, Rejection, ServerAccepted,
-    ServerConfig, ServerRejected, ServerUpgrade, ServerUpgraded,
+    AcceptPolicy, ClientConfig, ClientUpgrade, Error, HandshakeError, PendingOutput, Rejection,
+    ServerAccepted, ServerConfig, ServerRejected, ServerUpgrade, ServerUpgraded,
 };
 
 const REQUEST: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

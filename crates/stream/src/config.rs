@@ -4,22 +4,20 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StreamConfig {
-    /// Queued outgoing bytes above which [`Sink::poll_ready`](futures_sink::Sink::poll_ready)
-    /// waits for the peer to take some: backpressure. Default: 128 KiB.
-    pub max_write_buffer: usize,
-    /// Room reserved in the receive buffer before each read. Default: 64 KiB.
+    /// Room reserved in the receive buffer before each read, in bytes. Default: 64 KiB.
     ///
-    /// Keep-alive, the idle timeout and the bound on the output a peer provokes live in
-    /// the session's [`Config`](wintergreen_codec::Config) (`keepalive`, `idle_timeout`,
-    /// `max_pending_output`): the driver stops reading while the session's output is over
-    /// that bound.
+    /// Keep-alive, the idle timeout and the bound on queued output live in the session's
+    /// [`Config`](wintergreen_codec::Config) (`keepalive`, `idle_timeout`,
+    /// `max_pending_output`). That one bound serves both directions:
+    /// [`Sink::poll_ready`](futures_sink::Sink::poll_ready) waits while the session's output
+    /// is at or over it (backpressure on sends), and the driver stops reading while output
+    /// the peer provoked is over it.
     pub read_buffer_size: usize,
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
         Self {
-            max_write_buffer: 128 << 10,
             read_buffer_size: 64 << 10,
         }
     }

@@ -120,7 +120,8 @@ where
         std::future::poll_fn(|cx| self.inner.poll_next_message(cx)).await
     }
 
-    /// Sends one message and flushes it. Waits while the write buffer is full.
+    /// Sends one message and flushes it. Waits while the session's output is at or over
+    /// [`Config::max_pending_output`](wintergreen_codec::Config::max_pending_output).
     pub async fn send_message(&mut self, message: Message) -> Result<(), Error> {
         std::future::poll_fn(|cx| self.inner.poll_ready(cx)).await?;
         self.inner.start_send(message)?;
@@ -310,7 +311,7 @@ where
     }
 
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.session.pending_output().len() >= self.config.max_write_buffer {
+        while self.session.pending_output().len() >= self.session.config().max_pending_output {
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.session.pending_output()))?;
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));

@@ -13,14 +13,14 @@ pub enum Error {
     /// Reading or writing the byte stream failed.
     Io(io::Error),
     /// The connection ended badly: the peer broke the protocol (we sent the matching close
-    /// code), the stream ended without a close handshake (1006), or the peer did not answer
-    /// our close in time.
+    /// code), the stream ended without a close handshake (1006), or one of the session's
+    /// timers ran out: the peer did not answer our close in time, or went silent past the
+    /// keep-alive or idle timeout (`ConnectionError::TimedOut(TimerKind::Close | KeepAlive |
+    /// Idle)`).
     Connection(ConnectionError),
     /// A message could not be sent, e.g. after the connection was closed: the caller's
     /// misuse.
     Send(SendError),
-    /// Keep-alive: the peer sent nothing for longer than the interval plus the timeout.
-    KeepAliveTimeout,
 }
 
 impl fmt::Display for Error {
@@ -29,7 +29,6 @@ impl fmt::Display for Error {
             Self::Io(err) => write!(f, "I/O error: {err}"),
             Self::Connection(err) => err.fmt(f),
             Self::Send(err) => write!(f, "cannot send: {err}"),
-            Self::KeepAliveTimeout => f.write_str("keep-alive timeout: the peer went silent"),
         }
     }
 }
@@ -40,7 +39,6 @@ impl std::error::Error for Error {
             Self::Io(err) => Some(err),
             Self::Connection(err) => Some(err),
             Self::Send(err) => Some(err),
-            Self::KeepAliveTimeout => None,
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   writer half that two tasks can use at once.
 //! - Pings are answered automatically; the session's timers (close timeout, optional
 //!   keep-alive and idle timeout, all in [`wintergreen_codec::Config`]) run on one sleep;
-//!   the write buffer is bounded, so a slow peer pushes back, and reading pauses while a
+//!   queued output is bounded (the session's `max_pending_output`), so a slow peer pushes
+//!   back on sends, and reading pauses while a
 //!   peer leaves the answers to its pings unread.
 //!
 //! It also defines the one runtime seam, [`Runtime`] (time, sleep, spawn, TCP), that the

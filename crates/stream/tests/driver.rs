@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! The async driver over in-memory pipes: echo, cancel safety, split halves, backpressure,
 //! the close handshake and its timeout, the session's timers on the driver's sleep,
 //! automatic pongs, and a ping flood that backpressure bounds.
@@ -157,9 +153,9 @@ async fn split_halves_work_from_two_tasks_at_once() {
 async fn a_full_write_buffer_pushes_back() {
     // Nobody reads the other end: the pipe fills, then the write buffer.
     let (a, _raw) = duplex(4096);
-    let mut config = StreamConfig::default();
-    config.max_write_buffer = 16 << 10;
-    let mut client = stream(a, Role::Client, Config::default(), config);
+    let mut session = Config::default();
+    session.max_pending_output = 16 << 10;
+    let mut client = stream(a, Role::Client, session, StreamConfig::default());
     let chunk = vec![0u8; 1024];
     let mut sent = 0;
     let blocked = timeout(Duration::from_millis(200), async {

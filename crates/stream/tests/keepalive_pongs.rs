@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! The keep-alive's own pongs are the driver's: they are not yielded to the application
 //! unless it asks (the session's `Config::yield_keepalive_pongs`); other pongs always are.
 //! The session decides (see the codec's tests); this checks the driver passes it through.

@@ -120,13 +120,12 @@ fn parse_args() -> Result<Args, String> {
 fn options(http2: bool) -> ClientOptions {
     // Section 9 sends messages up to 16 MiB: the defaults (16 MiB frames, 64 MiB
     // messages) already allow them.
-    let options = wintergreen::client_options();
+    let mut options = wintergreen::client_options();
     if http2 {
         // Over HTTP/2 or not at all: a silent fallback would test HTTP/1.1 twice.
-        options.http2(Http2Mode::Require)
-    } else {
-        options
+        options.connect.http2 = Http2Mode::Require;
     }
+    options
 }
 
 async fn case_count<C: Connector>(

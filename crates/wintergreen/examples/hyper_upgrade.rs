@@ -134,10 +134,11 @@ async fn server(listener: TcpListener) {
 }
 
 async fn client(url: &str, mode: Http2Mode) -> Result<(), Box<dyn std::error::Error>> {
-    let options = wintergreen::client_options()
+    let (mut ws, response) = wintergreen::ClientBuilder::new(url)
         .http2(mode)
-        .subprotocol("echo.v1");
-    let (mut ws, response) = wintergreen::connect_with(url, &options).await?;
+        .subprotocol("echo.v1")
+        .connect()
+        .await?;
     println!(
         "[client] connected over {:?}: {} {:?}",
         ws.get_ref().http_version(),

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncBufReadExt;
+use wintergreen::http::{HeaderName, HeaderValue};
 use wintergreen::{ClientOptions, Http2Mode, Message};
 
 fn parse_args() -> Result<(String, ClientOptions), String> {
@@ -27,17 +28,17 @@ fn parse_args() -> Result<(String, ClientOptions), String> {
                 if cfg!(not(feature = "http2")) {
                     return Err("--http2 needs the http2 feature (--features http2)".into());
                 }
-                options = options.http2(Http2Mode::Prefer);
+                options.connect.http2 = Http2Mode::Prefer;
             }
-            "--protocol" => options = options.subprotocol(value()?),
+            "--protocol" => options.handshake.subprotocols.push(value()?),
             "--header" => {
                 let header = value()?;
                 let (name, val) = header
                     .split_once(':')
                     .ok_or(format!("--header {header:?}: expected 'Name: value'"))?;
-                options = options
-                    .header(name.trim(), val.trim())
-                    .map_err(|e| e.to_string())?;
+                let name = HeaderName::try_from(name.trim()).map_err(|e| e.to_string())?;
+                let val = HeaderValue::try_from(val.trim()).map_err(|e| e.to_string())?;
+                options.handshake.headers.append(name, val);
             }
             "--no-deflate" => deflate = false,
             other if other.starts_with("--") => return Err(format!("unknown flag {other}")),
@@ -45,7 +46,7 @@ fn parse_args() -> Result<(String, ClientOptions), String> {
         }
     }
     if !deflate {
-        options = options.no_extensions();
+        options.handshake.extensions.clear();
     }
     let url = url.ok_or(
         "usage: interactive URL [--http2] [--protocol P] [--header 'K: V'] [--no-deflate]",

@@ -182,9 +182,9 @@ fn tuned_options() -> ClientOptions {
             .server_max_window_bits(WindowBits::new(10))
             .client_max_window_bits_supported(),
     ];
-    ClientOptions::default()
-        .no_extensions()
-        .extension(Arc::new(DeflateFactory::new(config)))
+    let mut options = ClientOptions::default();
+    options.handshake.extensions = vec![Arc::new(DeflateFactory::new(config))];
+    options
 }
 
 async fn run(url: &str) -> Result<(), String> {

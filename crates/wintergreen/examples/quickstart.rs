@@ -117,7 +117,8 @@ async fn server(listener: TcpListener) {
 /// One client run: connect with `mode`, exchange messages, check the echoes, close.
 async fn client(url: &str, mode: Http2Mode) -> Result<(), Box<dyn std::error::Error>> {
     // The facade's defaults: permessage-deflate is offered.
-    let options = wintergreen::client_options().http2(mode);
+    let mut options = wintergreen::client_options();
+    options.connect.http2 = mode;
     let (mut ws, response) = wintergreen::connect_with(url, &options).await?;
     let extension = response
         .headers()

@@ -21,15 +21,17 @@ async fn main() {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:8080/".to_owned());
     // A ping after 20 s without a byte from the peer; silent 10 s more, it is treated as gone.
-    let options = wintergreen::client_options()
-        .keepalive(KeepAlive::new(
-            Duration::from_secs(20),
-            Duration::from_secs(10),
-        ))
-        .connect_timeout(Duration::from_secs(10));
+    let builder = || {
+        wintergreen::ClientBuilder::new(url.as_str())
+            .keepalive(KeepAlive::new(
+                Duration::from_secs(20),
+                Duration::from_secs(10),
+            ))
+            .connect_timeout(Duration::from_secs(10))
+    };
     let mut backoff = MIN_BACKOFF;
     loop {
-        match wintergreen::connect_with(url.as_str(), &options).await {
+        match builder().connect().await {
             Ok((mut ws, _)) => {
                 println!("connected to {url}");
                 backoff = MIN_BACKOFF;

@@ -24,7 +24,8 @@
 //! - [`stream`]: the runtime-agnostic async driver ([`WebSocketStream`]).
 //! - `deflate` (default): permessage-deflate, offered by every connect and accepted by
 //!   every accept on every runtime ([`ClientOptions::default`], [`ServerOptions::default`]:
-//!   one set of defaults); `no_extensions` opts out.
+//!   one set of defaults); [`ClientBuilder::no_extensions`] and
+//!   [`ServerBuilder::no_extensions`] opt out.
 //! - wintergreen-connect: the one connect/accept path, generic over the [`Runtime`] seam,
 //!   with [`ConnectError`]; each runtime module below is that path on one runtime.
 //! - `runtime-tokio` (default): [`tokio`](mod@tokio) and the short [`connect`]/[`accept`].

@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! One builder per role: a `ServerBuilder` and a `ClientBuilder` agree on a subprotocol and
 //! talk, on the default runtime and on one chosen with `.runtime(...)`.
 

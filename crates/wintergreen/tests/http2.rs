@@ -1,116 +1,66 @@
 #![cfg(all(feature = "http2", feature = "runtime-tokio"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! The facade's HTTP/2 options on tokio: `Http2Mode::Prefer` falls back to HTTP/1.1 against
 //! an HTTP/1.1-only server and uses HTTP/2 against an h2c server; `Require` does not fall
 //! back; shared connections through `wintergreen::tokio::http2`.
+
+mod common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::{bounded, echo, serve};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use wintergreen::{
-    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions,
+    ClientOptions, CloseCode, ConnectError, Http2Mode, Message, ServerOptions, Transport,
+    WebSocketStream,
 };
-
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
-}
-
-async fn echo<S>(mut ws: S)
-where
-    S: futures_util::Stream<Item = Result<Message, Error>>
-        + futures_util::Sink<Message, Error = Error>
-        + Unpin,
-{
-    while let Some(Ok(message)) = ws.next().await {
-        if matches!(message, Message::Text(_) | Message::Binary(_)) {
-            let sent = ws.send(message).await;
-            if sent.is_err() {
-                return;
-            }
-        }
-    }
-}
 
 /// An HTTP/1.1-only echo server (`wintergreen::accept`); counts TCP connections.
 async fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
     let counter = connections.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                if let Ok((ws, _)) = wintergreen::accept(tcp).await {
-                    echo(ws).await;
-                }
-            });
+    let addr = serve(move |tcp| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if let Ok((ws, _)) = wintergreen::accept(tcp).await {
+                echo(ws).await;
+            }
         }
-    });
+    })
+    .await;
     (addr, connections)
 }
 
 /// An h2c WebSocket echo server (`wintergreen::tokio::http2::accept`).
 async fn http2_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let Ok(mut acceptor) =
-                    wintergreen::tokio::http2::accept(tcp, &ServerOptions::default()).await
-                else {
-                    return;
-                };
-                while let Some(Ok((ws, _))) = acceptor.accept().await {
-                    tokio::spawn(echo(ws));
-                }
-            });
+    serve(|tcp| async move {
+        let Ok(mut acceptor) =
+            wintergreen::tokio::http2::accept(tcp, &ServerOptions::default()).await
+        else {
+            return;
+        };
+        while let Some(Ok((ws, _))) = acceptor.accept().await {
+            tokio::spawn(echo(ws));
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// An h2 server that does not enable extended CONNECT.
 async fn plain_h2_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let Ok(mut connection) = wintergreen::http2::h2::server::handshake(tcp).await
-                else {
-                    return;
-                };
-                while let Some(Ok((_, mut respond))) = connection.accept().await {
-                    let _ = respond.send_response(http::Response::new(()), true);
-                }
-            });
+    serve(|tcp| async move {
+        let Ok(mut connection) = wintergreen::http2::h2::server::handshake(tcp).await else {
+            return;
+        };
+        while let Some(Ok((_, mut respond))) = connection.accept().await {
+            let _ = respond.send_response(http::Response::new(()), true);
         }
-    });
-    addr
+    })
+    .await
 }
 
 async fn round_trip<IO>(ws: &mut wintergreen::WebSocketStream<IO>)
@@ -125,13 +75,23 @@ where
     bounded(ws.close(CloseCode::NORMAL, "")).await.unwrap();
 }
 
+/// Connects to `ws://{addr}/` with `mode`, within the test's time bound.
+async fn connect(
+    addr: SocketAddr,
+    mode: Http2Mode,
+) -> Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError> {
+    bounded(
+        wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+            .http2(mode)
+            .connect(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
     let (addr, connections) = http1_server().await;
-    let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap();
+    let (mut ws, response) = connect(addr, Http2Mode::Prefer).await.unwrap();
     assert_eq!(response.status(), 101);
     assert!(!ws.get_ref().is_http2());
     assert_eq!(ws.get_ref().http_version(), http::Version::HTTP_11);
@@ -146,10 +106,7 @@ async fn prefer_falls_back_to_http1_against_an_http1_only_server() {
 #[tokio::test]
 async fn prefer_uses_http2_when_the_server_offers_it() {
     let addr = http2_server().await;
-    let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap();
+    let (mut ws, response) = connect(addr, Http2Mode::Prefer).await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(ws.get_ref().is_http2());
     round_trip(&mut ws).await;
@@ -160,12 +117,14 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
     // An h2-only server without the setting: the fallback is tried (and fails, as that
     // server cannot speak HTTP/1.1), so the error is the HTTP/1.1 handshake's.
     let addr = plain_h2_server().await;
-    let options = ClientOptions::default()
-        .http2(Http2Mode::Prefer)
-        .handshake_timeout(Duration::from_secs(5));
-    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap_err();
+    let err = bounded(
+        wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+            .http2(Http2Mode::Prefer)
+            .handshake_timeout(Duration::from_secs(5))
+            .connect(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -178,10 +137,7 @@ async fn prefer_falls_back_when_extended_connect_is_disabled() {
 #[tokio::test]
 async fn require_does_not_fall_back() {
     let addr = plain_h2_server().await;
-    let options = ClientOptions::default().http2(Http2Mode::Require);
-    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap_err();
+    let err = connect(addr, Http2Mode::Require).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -191,9 +147,7 @@ async fn require_does_not_fall_back() {
     );
 
     let (addr, connections) = http1_server().await;
-    let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-        .await
-        .unwrap_err();
+    let err = connect(addr, Http2Mode::Require).await.unwrap_err();
     let ConnectError::Http2(source) = &err else {
         panic!("expected the HTTP/2 preface error, got {err:?}");
     };

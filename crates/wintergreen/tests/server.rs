@@ -1,48 +1,22 @@
 #![cfg(feature = "runtime-tokio")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! Our client against our server on tokio: both HTTP versions (HTTP/2 with the `http2`
 //! feature), with and without permessage-deflate; a policy's rejection reaches the client
 //! as a typed `UpgradeFailed` with its status; subprotocols are negotiated end to end; and
 //! the hyper-free `wintergreen::upgrade` path serves a client.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::{bounded, echo, serve};
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
 use wintergreen::handshake::Rejection;
-use wintergreen::{
-    ClientOptions, CloseCode, ConnectError, Error, Http2Mode, Message, ServerOptions,
-};
-
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
-}
-
-async fn echo<S>(mut ws: S)
-where
-    S: futures_util::Stream<Item = Result<Message, Error>>
-        + futures_util::Sink<Message, Error = Error>
-        + Unpin,
-{
-    while let Some(Ok(message)) = ws.next().await {
-        if matches!(message, Message::Text(_) | Message::Binary(_))
-            && ws.send(message).await.is_err()
-        {
-            return;
-        }
-    }
-}
+use wintergreen::{ClientOptions, CloseCode, ConnectError, Http2Mode, Message, ServerOptions};
 
 /// Whether the connection starts with the HTTP/2 preface (peeked, not read).
 async fn is_http2(tcp: &TcpStream) -> bool {
@@ -64,27 +38,22 @@ async fn is_http2(tcp: &TcpStream) -> bool {
 
 /// An echo server speaking HTTP/1.1 and (with the `http2` feature) h2c on one port.
 async fn server(options: ServerOptions) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let options = options.clone();
-            tokio::spawn(async move {
-                if is_http2(&tcp).await {
-                    #[cfg(feature = "http2")]
-                    if let Ok(mut acceptor) = wintergreen::tokio::http2::accept(tcp, &options).await
-                    {
-                        while let Some(Ok((ws, _))) = acceptor.accept().await {
-                            tokio::spawn(echo(ws));
-                        }
+    serve(move |tcp| {
+        let options = options.clone();
+        async move {
+            if is_http2(&tcp).await {
+                #[cfg(feature = "http2")]
+                if let Ok(mut acceptor) = wintergreen::tokio::http2::accept(tcp, &options).await {
+                    while let Some(Ok((ws, _))) = acceptor.accept().await {
+                        tokio::spawn(echo(ws));
                     }
-                } else if let Ok((ws, _)) = wintergreen::accept_with(tcp, &options).await {
-                    echo(ws).await;
                 }
-            });
+            } else if let Ok((ws, _)) = wintergreen::accept_with(tcp, &options).await {
+                echo(ws).await;
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 fn modes() -> Vec<Http2Mode> {
@@ -125,11 +94,18 @@ async fn round_trip(addr: SocketAddr, options: &ClientOptions, expect_deflate: b
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
 }
 
+/// The default client options, over `mode`.
+fn client(mode: Http2Mode) -> ClientOptions {
+    let mut options = wintergreen::client_options();
+    options.connect.http2 = mode;
+    options
+}
+
 #[tokio::test]
 async fn client_and_server_talk_over_both_versions_with_deflate() {
     let addr = server(wintergreen::server_options()).await;
     for mode in modes() {
-        let options = wintergreen::client_options().http2(mode);
+        let options = client(mode);
         bounded(round_trip(addr, &options, cfg!(feature = "deflate"))).await;
     }
 }
@@ -139,13 +115,16 @@ async fn client_and_server_talk_over_both_versions_without_deflate() {
     // A client that offers nothing, to a server that would accept deflate.
     let addr = server(wintergreen::server_options()).await;
     for mode in modes() {
-        let options = ClientOptions::default().no_extensions().http2(mode);
+        let mut options = client(mode);
+        options.handshake.extensions.clear();
         bounded(round_trip(addr, &options, false)).await;
     }
     // A client that offers deflate, to a server that accepts no extension.
-    let addr = server(ServerOptions::default().no_extensions()).await;
+    let mut options = ServerOptions::default();
+    options.handshake.policy = options.handshake.policy.no_extensions();
+    let addr = server(options).await;
     for mode in modes() {
-        let options = wintergreen::client_options().http2(mode);
+        let options = client(mode);
         bounded(round_trip(addr, &options, false)).await;
     }
 }
@@ -167,13 +146,14 @@ fn origin_checked() -> ServerOptions {
 async fn a_policy_rejection_reaches_the_client_as_upgrade_failed_with_its_status() {
     let addr = server(origin_checked()).await;
     for mode in modes() {
-        let options = wintergreen::client_options()
-            .http2(mode)
-            .header("Origin", "https://evil.example")
-            .unwrap();
-        let err = bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-            .await
-            .unwrap_err();
+        let err = bounded(
+            wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+                .http2(mode)
+                .header("Origin", "https://evil.example")
+                .connect(),
+        )
+        .await
+        .unwrap_err();
         match err {
             ConnectError::Refused { status, body, .. } => {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{mode:?}");
@@ -182,10 +162,11 @@ async fn a_policy_rejection_reaches_the_client_as_upgrade_failed_with_its_status
             other => panic!("{mode:?}: not a refusal: {other:?}"),
         }
         // The right origin is let in.
-        let options = wintergreen::client_options()
-            .http2(mode)
-            .header("Origin", "https://good.example")
-            .unwrap();
+        let mut options = client(mode);
+        options.handshake.headers.insert(
+            "origin",
+            http::HeaderValue::from_static("https://good.example"),
+        );
         bounded(round_trip(addr, &options, cfg!(feature = "deflate"))).await;
     }
 }
@@ -200,14 +181,15 @@ async fn subprotocols_are_negotiated_end_to_end() {
     let addr = server(options).await;
     for mode in modes() {
         // The server's preference wins among the client's offers.
-        let options = ClientOptions::default()
-            .http2(mode)
-            .subprotocol("chat.v1")
-            .subprotocol("chat.v2");
-        let (mut ws, response) =
-            bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-                .await
-                .unwrap();
+        let (mut ws, response) = bounded(
+            wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+                .http2(mode)
+                .subprotocol("chat.v1")
+                .subprotocol("chat.v2")
+                .connect(),
+        )
+        .await
+        .unwrap();
         assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v2");
         ws.send(Message::text("x")).await.unwrap();
         assert_eq!(
@@ -217,11 +199,14 @@ async fn subprotocols_are_negotiated_end_to_end() {
         bounded(ws.close(CloseCode::NORMAL, "")).await.unwrap();
 
         // Nothing in common: accepted without a subprotocol (RFC 6455 §4.2.2).
-        let options = ClientOptions::default().http2(mode).subprotocol("other");
-        let (mut ws, response) =
-            bounded(wintergreen::connect_with(format!("ws://{addr}/"), &options))
-                .await
-                .unwrap();
+        let (mut ws, response) = bounded(
+            wintergreen::ClientBuilder::new(format!("ws://{addr}/"))
+                .http2(mode)
+                .subprotocol("other")
+                .connect(),
+        )
+        .await
+        .unwrap();
         assert!(!response.headers().contains_key("sec-websocket-protocol"));
         bounded(ws.close(CloseCode::NORMAL, "")).await.unwrap();
     }

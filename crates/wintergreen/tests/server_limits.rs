@@ -1,10 +1,6 @@
 #![cfg(feature = "runtime-tokio")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 //! Limits the server enforces against a misbehaving client, over real loopback TCP: an
 //! oversized handshake is answered 431 and the connection closed; a slowloris trickle of
 //! header bytes is cut off by the handshake timeout; an unmasked client frame is answered

@@ -1,9 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
 #![allow(dead_code, unreachable_pub)]
 //! Helpers that read like the RFC: build raw frames, feed them, and assert what the
 //! session sent back or how it failed.

@@ -148,12 +148,20 @@ async fn http1_echo_server(
     (addr, done)
 }
 
+/// Connects to `ws://{addr}/echo` with `options`; the connect must succeed.
+async fn connect_echo(
+    runtime: &Arc<dyn Runtime>,
+    addr: SocketAddr,
+    options: &ClientOptions,
+) -> (WebSocketStream<Transport>, http::Response<()>) {
+    wintergreen_connect::connect(runtime, format!("ws://{addr}/echo"), options)
+        .await
+        .unwrap()
+}
+
 pub async fn ws_round_trip_over_http1(runtime: Arc<dyn Runtime>) {
     let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
-    let url = format!("ws://{addr}/echo");
-    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
-        .await
-        .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     assert!(!ws.get_ref().is_http2());
     talk(&mut ws).await;
@@ -164,10 +172,7 @@ pub async fn ws_round_trip_over_http1(runtime: Arc<dyn Runtime>) {
 /// permessage-deflate and the default server accepts it, on every runtime.
 pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
     let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
-    let url = format!("ws://{addr}/echo");
-    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
-        .await
-        .unwrap();
+    let (mut ws, response) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     let extensions = response
         .headers()
         .get("sec-websocket-extensions")
@@ -185,13 +190,11 @@ pub async fn defaults_offer_and_accept_deflate(runtime: Arc<dyn Runtime>) {
     talk(&mut ws).await;
     done.await.unwrap();
 
-    // Opting out is one call away.
+    // Opting out is one field away.
     let (addr, done) = http1_echo_server(&runtime, ServerOptions::default()).await;
-    let url = format!("ws://{addr}/echo");
-    let options = ClientOptions::default().no_extensions();
-    let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
-        .await
-        .unwrap();
+    let mut options = ClientOptions::default();
+    options.handshake.extensions.clear();
+    let (mut ws, response) = connect_echo(&runtime, addr, &options).await;
     assert!(!response.headers().contains_key("sec-websocket-extensions"));
     talk(&mut ws).await;
     done.await.unwrap();
@@ -251,10 +254,7 @@ pub async fn a_message_over_the_limit_closes_with_1009(runtime: Arc<dyn Runtime>
     let mut options = ServerOptions::default();
     options.session.max_message_size = 1024;
     let (addr, done) = http1_echo_server(&runtime, options).await;
-    let url = format!("ws://{addr}/echo");
-    let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &ClientOptions::default())
-        .await
-        .unwrap();
+    let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     ws.send_message(Message::binary(vec![7_u8; 4096]))
         .await
         .unwrap();
@@ -301,11 +301,9 @@ pub async fn h2c_round_trip_and_shared_connection(runtime: Arc<dyn Runtime>) {
         }
     });
     // One WebSocket on a connection of its own.
-    let options = ClientOptions::default().http2(Http2Mode::Require);
-    let (mut ws, response) =
-        wintergreen_connect::connect(&runtime, format!("ws://{addr}/echo"), &options)
-            .await
-            .unwrap();
+    let mut options = ClientOptions::default();
+    options.connect.http2 = Http2Mode::Require;
+    let (mut ws, response) = connect_echo(&runtime, addr, &options).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(ws.get_ref().is_http2());
     talk(&mut ws).await;
@@ -340,11 +338,9 @@ pub async fn prefer_falls_back_to_http1_on_a_new_connection(runtime: Arc<dyn Run
             .unwrap();
         echo(ws).await;
     });
-    let options = ClientOptions::default().http2(Http2Mode::Prefer);
-    let (mut ws, response) =
-        wintergreen_connect::connect(&runtime, format!("ws://{addr}/echo"), &options)
-            .await
-            .unwrap();
+    let mut options = ClientOptions::default();
+    options.connect.http2 = Http2Mode::Prefer;
+    let (mut ws, response) = connect_echo(&runtime, addr, &options).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     assert!(!ws.get_ref().is_http2());
     talk(&mut ws).await;
@@ -452,14 +448,22 @@ mod tls {
     }
 
     pub async fn wss_over_http1(runtime: Arc<dyn Runtime>) {
-        wss_http1_with(runtime, |options| options).await;
+        wss_http1_with(runtime, |_| {}).await;
+    }
+
+    /// Client options that trust the test CA.
+    fn trusting(pki: &Pki) -> ClientOptions {
+        let mut options = ClientOptions::default();
+        options.connect.tls = Some(Arc::clone(&pki.client));
+        options
     }
 
     /// A WebSocket over TLS to a server whose ALPN picks http/1.1, with `options` adjusted.
-    async fn wss_http1_with(runtime: Arc<dyn Runtime>, adjust: fn(ClientOptions) -> ClientOptions) {
+    async fn wss_http1_with(runtime: Arc<dyn Runtime>, adjust: fn(&mut ClientOptions)) {
         let pki = pki();
         let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
-        let options = adjust(ClientOptions::default().tls_config(Arc::clone(&pki.client)));
+        let mut options = trusting(&pki);
+        adjust(&mut options);
         let url = format!("wss://localhost:{port}/echo");
         let (mut ws, response) = wintergreen_connect::connect(&runtime, url, &options)
             .await
@@ -479,10 +483,17 @@ mod tls {
         let options = match wintergreen_connect::tls::default_root_store() {
             Ok(_) => ClientOptions::default(),
             // No default roots in this build: trust an empty store instead.
-            Err(_) => ClientOptions::default().tls_config(Arc::new(
-                wintergreen_connect::tls::client_config_with_roots(RootCertStore::empty(), false)
+            Err(_) => {
+                let mut options = ClientOptions::default();
+                options.connect.tls = Some(Arc::new(
+                    wintergreen_connect::tls::client_config_with_roots(
+                        RootCertStore::empty(),
+                        false,
+                    )
                     .unwrap(),
-            )),
+                ));
+                options
+            }
         };
         let err = wintergreen_connect::connect(&runtime, url, &options)
             .await
@@ -502,9 +513,8 @@ mod tls {
 
         let pki = pki();
         let (port, done) = tls_server(&runtime, acceptor(&pki, &[b"h2", b"http/1.1"]), 2).await;
-        let options = ClientOptions::default()
-            .tls_config(Arc::clone(&pki.client))
-            .http2(Http2Mode::Require);
+        let mut options = trusting(&pki);
+        options.connect.http2 = Http2Mode::Require;
         let url = format!("wss://localhost:{port}/echo");
         let (mut ws, response) = wintergreen_connect::connect(&runtime, url.clone(), &options)
             .await
@@ -529,7 +539,7 @@ mod tls {
     pub async fn wss_prefer_falls_back_through_alpn(runtime: Arc<dyn Runtime>) {
         use wintergreen_connect::Http2Mode;
 
-        wss_http1_with(runtime, |options| options.http2(Http2Mode::Prefer)).await;
+        wss_http1_with(runtime, |options| options.connect.http2 = Http2Mode::Prefer).await;
     }
 
     /// Require fails, typed, when ALPN did not pick h2.
@@ -539,9 +549,8 @@ mod tls {
 
         let pki = pki();
         let (port, _done) = tls_server(&runtime, acceptor(&pki, &[b"http/1.1"]), 1).await;
-        let options = ClientOptions::default()
-            .tls_config(Arc::clone(&pki.client))
-            .http2(Http2Mode::Require);
+        let mut options = trusting(&pki);
+        options.connect.http2 = Http2Mode::Require;
         let url = format!("wss://localhost:{port}/echo");
         let err = wintergreen_connect::connect(&runtime, url, &options)
             .await

@@ -2,12 +2,8 @@
 //! negotiated permessage-deflate, and ways to drive it.
 
 #![allow(dead_code, unreachable_pub)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)] // test helpers
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)] // test helpers
 
 pub mod miniz;
 pub mod puff;
