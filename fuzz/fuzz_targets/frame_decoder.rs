@@ -10,7 +10,11 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use wintergreen_codec::{FrameDecoder, FrameHeader, ProtocolError};
 
-wintergreen_fuzz::budget!();
+// Per run: the limit (≤ 64 KiB), the decoder's read headroom (128 KiB, doubled by the
+// buffer's growth) and the input (≤ 4 KiB); two runs are alive at once. Plus slack.
+const BUDGET: usize = 2 * ((64 << 10) + 2 * (128 << 10) + (4 << 10)) + (256 << 10);
+
+wintergreen_fuzz::budget!(BUDGET);
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -49,10 +53,7 @@ fn decode_all(max: usize, pieces: &[&[u8]]) -> (Vec<Decoded>, Option<ProtocolErr
 
 fuzz_target!(|input: Input| {
     let max = usize::from(input.max_frame_size);
-    // Per run: the limit, the decoder's read headroom (128 KiB) and the input (the decoded
-    // copies of the first run are alive during the second). Plus slack.
-    let budget = 2 * (max + (128 << 10) + input.bytes.len()) + (64 << 10);
-    with_budget(budget, || {
+    with_budget(|| {
         let whole = decode_all(max, &[&input.bytes]);
         let pieces = wintergreen_fuzz::split_at_cuts(&input.bytes, &input.cuts);
         let split = decode_all(max, &pieces);

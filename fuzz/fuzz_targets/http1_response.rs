@@ -11,7 +11,11 @@ use libfuzzer_sys::fuzz_target;
 use wintergreen_handshake::ClientRequest;
 use wintergreen_http1::{ClientHandshake, Limits};
 
-wintergreen_fuzz::budget!();
+// Interim responses × the head limit, the refusal body's limit, each several times over, the
+// input twice, and slack.
+const BUDGET: usize = 4 * 9 * (16 << 10) + 4 * (64 << 10) + 4 * (4 << 10) + (128 << 10);
+
+wintergreen_fuzz::budget!(BUDGET);
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
@@ -48,12 +52,7 @@ fn run(pieces: &[&[u8]]) -> Outcome {
 
 fuzz_target!(|data: &[u8]| {
     let (cuts, bytes) = wintergreen_fuzz::cuts_and_bytes(data);
-    let limits = Limits::default();
-    let budget = 4 * (limits.max_interim_responses + 1) * limits.max_head_bytes
-        + 4 * limits.max_body_bytes
-        + 4 * bytes.len()
-        + (64 << 10);
-    with_budget(budget, || {
+    with_budget(|| {
         let whole = run(&[bytes]);
         let pieces = wintergreen_fuzz::split_at_cuts(bytes, &cuts);
         let split = run(&pieces);

@@ -1,38 +1,47 @@
 //! What the fuzz targets share: the allocation budget and small input helpers.
 //!
-//! Every target installs [`ALLOCATOR`] as its global allocator (through [`budget!`]) and runs
-//! each input under [`with_budget`]: the heap may grow by at most the target's budget while
-//! the input runs, or the process aborts and libFuzzer keeps the input as a crash. That turns
-//! "no allocation beyond the configured limits" into something the fuzzer checks on every
-//! execution, not just "no panic".
+//! Every target installs a counting global allocator (the `cap` crate, through [`budget!`])
+//! and names a heap budget in bytes. After each input, the heap's high-water mark since the
+//! first input must not exceed the heap at that first input plus the budget, or the target
+//! panics and libFuzzer keeps the input as a crash. Inputs are bounded in length (`-max_len`,
+//! 4 KiB unless told otherwise), so each budget is a constant set by the configured limits,
+//! not by the input. That turns "no allocation beyond the configured limits" into something
+//! checked on every execution, not just "no panic".
 
 use std::alloc::System;
+use std::sync::OnceLock;
 
 pub use cap::Cap;
 
 /// The counting allocator each target installs.
 pub type Allocator = Cap<System>;
 
-/// Declares the counting global allocator; put `wintergreen_fuzz::budget!();` in a target.
+/// Declares the counting global allocator and `with_budget(|| …)`, which runs one input and
+/// then checks the heap's high-water mark against `$bytes`.
 #[macro_export]
 macro_rules! budget {
-    () => {
+    ($bytes:expr) => {
         #[global_allocator]
         static ALLOCATOR: $crate::Allocator = $crate::Cap::new(::std::alloc::System, usize::MAX);
 
-        fn with_budget<T>(bytes: usize, f: impl FnOnce() -> T) -> T {
-            $crate::run_with_budget(&ALLOCATOR, bytes, f)
+        fn with_budget<T>(f: impl FnOnce() -> T) -> T {
+            $crate::run_with_budget(&ALLOCATOR, $bytes, f)
         }
     };
 }
 
-/// Runs `f` with the heap allowed to grow by at most `bytes` beyond what is live now.
+/// Runs `f`, then panics if the heap ever grew past the heap at the first input plus `bytes`.
 pub fn run_with_budget<T>(allocator: &Allocator, bytes: usize, f: impl FnOnce() -> T) -> T {
-    let ceiling = allocator.allocated().saturating_add(bytes);
-    // Cannot fail: the ceiling is at least what is allocated now.
-    let _ = allocator.set_limit(ceiling);
+    static BASELINE: OnceLock<usize> = OnceLock::new();
+    let baseline = *BASELINE.get_or_init(|| allocator.allocated());
     let out = f();
-    let _ = allocator.set_limit(usize::MAX);
+    let peak = allocator.max_allocated();
+    assert!(
+        peak <= baseline.saturating_add(bytes),
+        "the heap peaked at {} KiB over its baseline: over the budget of {} KiB",
+        peak.saturating_sub(baseline) >> 10,
+        bytes >> 10
+    );
     out
 }
 

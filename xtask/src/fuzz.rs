@@ -97,33 +97,58 @@ struct Row {
 fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<Row> {
     let seeds = dir.join("seeds").join(target);
     let corpus = dir.join("target/corpus").join(target);
-    for d in [&seeds, &corpus] {
+    let artifacts = dir.join("artifacts").join(target);
+    let logs = dir.join("target/logs");
+    for d in [&seeds, &corpus, &artifacts, &logs] {
         std::fs::create_dir_all(d).map_err(|e| util::Error(format!("{}: {e}", d.display())))?;
     }
+    // The built fuzzer itself, not `cargo fuzz run`: a timeout then kills the process that
+    // runs the input, and its output goes to a file, never into a pipe that could fill.
+    let exe = dir
+        .join("target")
+        .join(host_triple()?)
+        .join("release")
+        .join(target);
+    let log = logs.join(format!("{target}.log"));
+    let libfuzzer = |extra: &[String], log_name: &Path| -> Result<Command> {
+        let file = std::fs::File::create(log_name)
+            .map_err(|e| util::Error(format!("{}: {e}", log_name.display())))?;
+        let mut cmd = Command::new(&exe);
+        cmd.arg(format!("-artifact_prefix={}/", artifacts.display()))
+            .arg(format!("-max_len={MAX_LEN}"))
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone().map_err(|e| util::Error(e.to_string()))?)
+            .stderr(file);
+        Ok(cmd)
+    };
+
     let seed_count = std::fs::read_dir(&seeds).map(|d| d.count()).unwrap_or(0);
     step!("fuzz {target}: replaying {seed_count} committed seeds");
-    util::run(
-        cargo_fuzz(dir)
-            .args(["run", "--sanitizer", "none", target])
-            .arg(&seeds)
-            .args(["--", "-runs=0"]),
-        Duration::from_secs(10 * 60),
-    )
-    .map_err(|e| crashed(target, e))?;
+    let mut replay = libfuzzer(
+        &["-runs=0".to_owned()],
+        &logs.join(format!("{target}.seeds.log")),
+    )?;
+    replay.arg(&seeds);
+    util::run(&mut replay, Duration::from_secs(10 * 60))
+        .map_err(|e| crashed(target, e, &logs.join(format!("{target}.seeds.log"))))?;
 
-    step!("fuzz {target}: {seconds} s of coverage-guided fuzzing");
+    step!(
+        "fuzz {target}: {seconds} s of coverage-guided fuzzing (log: {})",
+        log.display()
+    );
     let started = Instant::now();
-    let out = util::output_with_stderr(
-        cargo_fuzz(dir)
-            .args(["run", "--sanitizer", "none", target])
-            .arg(&corpus)
-            .arg(&seeds)
-            .arg("--")
-            .arg(format!("-max_total_time={seconds}"))
-            .arg("-print_final_stats=1"),
-        Duration::from_secs(seconds + 10 * 60),
-    )
-    .map_err(|e| crashed(target, e))?;
+    let mut fuzz = libfuzzer(
+        &[
+            format!("-max_total_time={seconds}"),
+            "-print_final_stats=1".to_owned(),
+        ],
+        &log,
+    )?;
+    fuzz.arg(&corpus).arg(&seeds);
+    util::run(&mut fuzz, Duration::from_secs(seconds + 5 * 60))
+        .map_err(|e| crashed(target, e, &log))?;
+    let out = std::fs::read_to_string(&log).unwrap_or_default();
     let executions = final_stat(&out, "stat::number_of_executed_units").unwrap_or(0);
     let per_second = final_stat(&out, "stat::average_exec_per_sec").unwrap_or(0);
     step!(
@@ -138,9 +163,24 @@ fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<Row> {
     })
 }
 
-fn crashed(target: &str, e: util::Error) -> util::Error {
+/// The longest input libFuzzer makes (its default); the targets' heap budgets assume it.
+const MAX_LEN: usize = 4096;
+
+/// The host's target triple, where cargo-fuzz puts the fuzzers (`rustc -vV`).
+fn host_triple() -> Result<String> {
+    let out = util::output(Command::new("rustc").arg("-vV"), Duration::from_secs(60))?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_owned())
+        .ok_or_else(|| util::Error("`rustc -vV` names no host".to_owned()))
+}
+
+fn crashed(target: &str, e: util::Error, log: &Path) -> util::Error {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
     util::Error(format!(
-        "fuzz target `{target}` failed: {e}\n  the input is in fuzz/artifacts/{target}/; reproduce with \
+        "fuzz target `{target}` failed: {e}\n{tail}\n  the input is in fuzz/artifacts/{target}/; reproduce with \
          `cd fuzz && cargo fuzz run -s none {target} artifacts/{target}/<file>`, fix, then move the \
          file to fuzz/seeds/{target}/ so it stays a regression test"
     ))

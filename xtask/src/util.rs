@@ -164,39 +164,6 @@ pub fn output(cmd: &mut Command, timeout: Duration) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Runs `cmd` and returns its stderr (stdout is inherited) if it succeeds within `timeout`;
-/// on failure the captured stderr's last lines are shown. For tools that report on stderr
-/// (libFuzzer).
-pub fn output_with_stderr(cmd: &mut Command, timeout: Duration) -> Result<String> {
-    let shown = display(cmd);
-    step!("$ {shown}");
-    let child = cmd
-        .stderr(Stdio::piped())
-        .spawn()
-        .context(|| format!("could not start `{shown}`"))?;
-    let mut guard = ChildGuard::new(child, &shown);
-    let mut stderr = guard.child.stderr.take();
-    let reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(err) = stderr.as_mut() {
-            let _ = io::Read::read_to_end(err, &mut buf);
-        }
-        buf
-    });
-    let status =
-        wait_timeout(&mut guard.child, timeout).context(|| format!("waiting for `{shown}`"))?;
-    let Some(status) = status else {
-        bail!("`{shown}` timed out after {}", fmt_duration(timeout));
-    };
-    let text = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    if !status.success() {
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        bail!("`{shown}` failed ({status}); its last output:\n{tail}");
-    }
-    Ok(text)
-}
-
 /// Does the command run and exit 0 (output discarded)? For cheap probes.
 pub fn succeeds(cmd: &mut Command, timeout: Duration) -> bool {
     let Ok(child) = cmd

@@ -172,12 +172,21 @@ fn a_pooled_inflater_never_lets_one_connection_refer_back_into_anothers_messages
     let params = DeflateParams::new(true, true, WindowBits::MAX, WindowBits::MAX);
     let mut first = common::session_with(Role::Server, params);
     let mut second = common::session_with(Role::Server, params);
-    first.receive(common::now(), &common::client_frame(true, 0x40, 0x1, &payloads[0]));
+    first.receive(
+        common::now(),
+        &common::client_frame(true, 0x40, 0x1, &payloads[0]),
+    );
     assert_eq!(messages(&mut first), vec![Message::text(secret.clone())]);
-    second.receive(common::now(), &common::client_frame(true, 0x40, 0x1, &payloads[1]));
+    second.receive(
+        common::now(),
+        &common::client_frame(true, 0x40, 0x1, &payloads[1]),
+    );
     common::assert_fails_with(&mut second, CloseCode::INVALID_PAYLOAD);
     // The same holds within one connection: the agreement forbids referring back.
-    first.receive(common::now(), &common::client_frame(true, 0x40, 0x1, &payloads[1]));
+    first.receive(
+        common::now(),
+        &common::client_frame(true, 0x40, 0x1, &payloads[1]),
+    );
     common::assert_fails_with(&mut first, CloseCode::INVALID_PAYLOAD);
 }
 
