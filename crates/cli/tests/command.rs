@@ -334,3 +334,66 @@ fn tls_listen_with_ca_untrusted_and_insecure() {
     assert!(text(&output.stderr).contains("WARNING"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn broadcast_reaches_every_client() {
+    let server = listen(&["--broadcast"]);
+    // A listener: connected, stdin held open.
+    let mut a = Command::new(BIN)
+        .arg(&server.url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = a.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("connected") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let connected = rx.recv_timeout(Duration::from_secs(10));
+    if connected.is_err() {
+        let _ = a.kill();
+        panic!("the first client did not connect");
+    }
+    // A speaker: its message reaches both.
+    let output = run(&[&server.url], "to everyone\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "to everyone\n");
+    // The listener got it too; ending its stdin closes it.
+    let mut stdout = a.stdout.take().unwrap();
+    let mut line = [0u8; 12];
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(stdout.read_exact(&mut line).map(|()| line));
+    });
+    let got = rx.recv_timeout(Duration::from_secs(10));
+    drop(a.stdin.take());
+    let started = Instant::now();
+    while a.try_wait().unwrap().is_none() && started.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = a.kill();
+    assert_eq!(&got.unwrap().unwrap(), b"to everyone\n");
+}
+
+#[test]
+fn silent_server_times_out_in_one_line() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accepts, reads nothing, answers nothing; the socket lives as long as the test.
+    let held = std::thread::spawn(move || {
+        let accepted = listener.accept();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(accepted);
+    });
+    let output = run(&["--timeout", "1", &format!("ws://{addr}/")], "");
+    let reason = reason(&output);
+    assert!(reason.contains("timed out"), "{reason}");
+    let _ = held.join();
+}
