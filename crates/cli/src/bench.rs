@@ -91,6 +91,8 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // The clock and the bar; stop the loops at the end.
     let deadline = started + duration;
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     while Instant::now() < deadline {
         let elapsed = started.elapsed();
         progress.set_position(elapsed.as_millis().try_into().unwrap_or(u64::MAX));
@@ -99,7 +101,13 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "{n} round trips, {:.0}/s",
             n as f64 / elapsed.as_secs_f64().max(1e-3)
         ));
-        tokio::time::sleep(Duration::from_millis(100).min(deadline - Instant::now())).await;
+        let tick =
+            Duration::from_millis(100).min(deadline.saturating_duration_since(Instant::now()));
+        tokio::select! {
+            // Ctrl-C ends the run early; the table covers what was measured.
+            Ok(()) = &mut interrupted => break,
+            () = tokio::time::sleep(tick) => {}
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let measured = started.elapsed();

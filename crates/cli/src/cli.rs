@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const MAIN_HELP: &str = "\
 EXAMPLES:
     Talk to a server: each line you type is a text message, each message received is
-    printed on its own line. End input (Ctrl-D) to close cleanly.
+    printed on its own line. End input (Ctrl-D), or Ctrl-C, to close cleanly.
         wintergreen wss://echo.example.com/ws
 
     WebSockets over HTTP/2 (RFC 8441) when the server offers it, with a subprotocol and a
@@ -52,6 +52,7 @@ Opens N connections; each sends a binary message of B bytes, waits for its echo 
 records the round trip, for S seconds. A progress bar shows on a terminal (stderr). At the
 end a table on stdout: messages/s (echoed round trips), MB/s (echoed payload, each way),
 latency p50/p99/p99.9 and errors. Point it at an echo server (wintergreen listen).
+Ctrl-C ends the run early; the table covers what was measured.
 
 EXAMPLES:
     wintergreen bench ws://127.0.0.1:9001/ --conns 64 --size 1024 --duration 10

@@ -30,7 +30,7 @@ pub(crate) async fn run(args: ConnectArgs, binary: bool) -> anyhow::Result<()> {
         .map_err(|err| anyhow!("{url}: {}", net::connect_reason(&err)))?;
     eprintln!(
         "wintergreen: connected to {url} over {:?} (subprotocol: {}, extension: {}); \
-         Ctrl-D closes",
+         Ctrl-D or Ctrl-C closes",
         negotiated.version,
         negotiated.protocol.as_deref().unwrap_or("none"),
         negotiated.extension.as_deref().unwrap_or("none"),
@@ -39,8 +39,12 @@ pub(crate) async fn run(args: ConnectArgs, binary: bool) -> anyhow::Result<()> {
     let mut lines = stdin_lines();
     let mut stdout = std::io::stdout().lock();
     let mut line_no = 0u64;
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         tokio::select! {
+            // Ctrl-C closes as EOF does (if the signal cannot be watched, nothing changes).
+            Ok(()) = &mut interrupted => break,
             line = lines.recv() => {
                 let Some(line) = line else { break };
                 let line = line.context("reading stdin")?;

@@ -39,8 +39,17 @@ pub(crate) async fn run(args: ListenArgs) -> anyhow::Result<()> {
         .broadcast
         .then(|| broadcast::channel::<Message>(BROADCAST_BACKLOG).0);
     let ids = Arc::new(AtomicU64::new(1));
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
-        let (tcp, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            Ok(()) = &mut interrupted => {
+                eprintln!("wintergreen: interrupted; stopping");
+                return Ok(());
+            }
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(err) => {
                 // E.g. out of file descriptors: report, and keep serving the others.

@@ -361,10 +361,10 @@ fn broadcast_reaches_every_client() {
         let _ = a.kill();
         panic!("the first client did not connect");
     }
-    // A speaker: its message reaches both.
+    // A speaker, which closes right after (so it may or may not see its own message
+    // before the close handshake starts).
     let output = run(&[&server.url], "to everyone\n");
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert_eq!(text(&output.stdout), "to everyone\n");
     // The listener got it too; ending its stdin closes it.
     let mut stdout = a.stdout.take().unwrap();
     let mut line = [0u8; 12];
