@@ -41,13 +41,19 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.connect.insecure {
         eprintln!("wintergreen: WARNING: --insecure: server certificates are NOT checked");
     }
-    let options = Arc::new(net::client_options(&args.connect)?);
+    let mut options = net::client_options(&args.connect)?;
+    if args.shared && args.connect.http2.is_none() {
+        options = options.http2(net::Http2Mode::Require);
+    }
+    let options = Arc::new(options);
     let duration = Duration::from_secs_f64(args.duration);
 
     // One connection first: a bad URL or a refusal fails fast with its reason.
-    let (first, negotiated) = net::connect(&url, &options)
+    let failed = |err: net::ConnectError| anyhow!("{url}: {}", net::connect_reason(&err));
+    let opener = net::Opener::new(&url, &options, args.shared)
         .await
-        .map_err(|err| anyhow!("{url}: {}", net::connect_reason(&err)))?;
+        .map_err(failed)?;
+    let (first, negotiated) = opener.open(&url, &options).await.map_err(failed)?;
     let payload = bytes::Bytes::from(pseudo_random(args.size));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
@@ -72,10 +78,11 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let stop = Arc::clone(&stop);
         let done = Arc::clone(&done);
         let ready = first.take();
+        let opener = opener.clone();
         tasks.push(tokio::spawn(async move {
             let ws = match ready {
                 Some(ws) => ws,
-                None => match net::connect(&url, &options).await {
+                None => match opener.open(&url, &options).await {
                     Ok((ws, _)) => ws,
                     Err(err) => {
                         return ConnResult {
@@ -132,8 +139,16 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mbps = rate * args.size as f64 / 1e6;
     let us = |q: f64| histogram.value_at_quantile(q);
     println!(
-        "wintergreen bench {url}: {} connections over {:?}, {}-byte binary messages, {:.1} s",
-        args.conns, negotiated.version, args.size, secs
+        "wintergreen bench {url}: {} {} over {:?}, {}-byte binary messages, {:.1} s",
+        args.conns,
+        if args.shared {
+            "WebSockets sharing one connection"
+        } else {
+            "connections"
+        },
+        negotiated.version,
+        args.size,
+        secs
     );
     println!(
         "  extension: {}, subprotocol: {}",
@@ -170,7 +185,7 @@ fn new_histogram() -> Histogram<u64> {
 
 /// One connection's closed loop: send, wait for the echo, record; until `stop`.
 async fn round_trips(
-    mut ws: net::ClientStream,
+    mut ws: Box<dyn net::Connection>,
     payload: bytes::Bytes,
     stop: &AtomicBool,
     done: &AtomicU64,
@@ -209,7 +224,14 @@ async fn round_trips(
             }
         }
     }
-    let _ = tokio::time::timeout(CLOSE_WAIT, ws.close(CloseCode::NORMAL, "")).await;
+    let closing = async {
+        ws.send(Message::close(CloseCode::NORMAL, "")).await?;
+        while let Some(received) = ws.next().await {
+            received?;
+        }
+        Ok::<(), net::StreamError>(())
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
     ConnResult { histogram, error }
 }
 

@@ -56,7 +56,8 @@ Ctrl-C ends the run early; the table covers what was measured.
 
 EXAMPLES:
     wintergreen bench ws://127.0.0.1:9001/ --conns 64 --size 1024 --duration 10
-    wintergreen bench ws://127.0.0.1:9001/ --http2 require --conns 8 --size 16384";
+    wintergreen bench ws://127.0.0.1:9001/ --http2 require --conns 8 --size 16384
+    wintergreen bench ws://127.0.0.1:9001/ --shared --conns 100   # 100 streams, 1 HTTP/2 connection";
 
 /// An interactive WebSocket client, an echo/broadcast server and a load generator,
 /// over HTTP/1.1 and HTTP/2 (RFC 6455, RFC 8441), with permessage-deflate (RFC 7692).
@@ -185,4 +186,9 @@ pub(crate) struct BenchArgs {
     /// Seconds to run.
     #[arg(long, value_name = "S", default_value_t = 10.0)]
     pub(crate) duration: f64,
+
+    /// Open all the WebSockets as streams of ONE HTTP/2 connection (RFC 8441) instead of a
+    /// connection each.
+    #[arg(long)]
+    pub(crate) shared: bool,
 }

@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use tokio::net::TcpStream;
 use wintergreen::tls::rustls;
 
-pub(crate) use wintergreen::{CloseCode, Error as StreamError, Message};
+pub(crate) use wintergreen::{CloseCode, ConnectError, Error as StreamError, Http2Mode, Message};
 
 use crate::cli::{ConnectArgs, Http2Arg, ListenArgs};
 
@@ -126,19 +126,69 @@ pub(crate) async fn connect(
     options: &wintergreen::ClientOptions,
 ) -> Result<(ClientStream, Negotiated), wintergreen::ConnectError> {
     let (ws, response) = wintergreen::connect_with(url, options).await?;
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    let negotiated = Negotiated {
-        version: ws.get_ref().http_version(),
-        protocol: header("sec-websocket-protocol"),
-        extension: ws.session().extension().map(|e| e.name().to_owned()),
-    };
+    let negotiated = Negotiated::client(ws.get_ref().http_version(), &response, ws.session());
     Ok((ws, negotiated))
+}
+
+impl Negotiated {
+    /// A client's view: the server's answer and the session it made.
+    fn client(
+        version: http::Version,
+        response: &http::Response<()>,
+        session: &wintergreen::codec::Session,
+    ) -> Self {
+        Self {
+            version,
+            protocol: response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
+            extension: session.extension().map(|e| e.name().to_owned()),
+        }
+    }
+}
+
+/// Opens WebSockets for a load test: each over its own connection, or (`shared`) all as
+/// streams of one HTTP/2 connection (RFC 8441).
+#[derive(Debug, Clone)]
+pub(crate) enum Opener {
+    Separate,
+    Shared(wintergreen::http2::Http2Client),
+}
+
+impl Opener {
+    pub(crate) async fn new(
+        url: &str,
+        options: &wintergreen::ClientOptions,
+        shared: bool,
+    ) -> Result<Self, wintergreen::ConnectError> {
+        if shared {
+            let client = wintergreen::tokio::http2::connect(url, options).await?;
+            Ok(Self::Shared(client))
+        } else {
+            Ok(Self::Separate)
+        }
+    }
+
+    /// One more WebSocket, with what it negotiated.
+    pub(crate) async fn open(
+        &self,
+        url: &str,
+        options: &wintergreen::ClientOptions,
+    ) -> Result<(Box<dyn Connection>, Negotiated), wintergreen::ConnectError> {
+        match self {
+            Self::Separate => {
+                let (ws, negotiated) = connect(url, options).await?;
+                Ok((Box::new(ws), negotiated))
+            }
+            Self::Shared(client) => {
+                let (ws, response) = wintergreen::http2::websocket(client, url, options).await?;
+                let negotiated = Negotiated::client(http::Version::HTTP_2, &response, ws.session());
+                Ok((Box::new(ws), negotiated))
+            }
+        }
+    }
 }
 
 /// A rustls client configuration that trusts only the certificates in a PEM file.

@@ -397,3 +397,27 @@ fn silent_server_times_out_in_one_line() {
     assert!(reason.contains("timed out"), "{reason}");
     let _ = held.join();
 }
+
+#[test]
+fn bench_shares_one_http2_connection() {
+    let server = listen(&[]);
+    let output = run(
+        &[
+            "bench",
+            &server.url,
+            "--shared",
+            "--conns",
+            "3",
+            "--duration",
+            "1",
+        ],
+        "",
+    );
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}{stdout}", text(&output.stderr));
+    assert!(
+        stdout.contains("3 WebSockets sharing one connection over HTTP/2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("latency p99.9"), "{stdout}");
+}
