@@ -473,3 +473,76 @@ fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<tokio_rustls::TlsAcce
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use wintergreen::{ConnectError as E, TimeoutKind};
+
+    #[test]
+    fn a_refusal_names_its_status_and_a_short_body() {
+        let refused = |body: &'static str| E::Refused {
+            status: http::StatusCode::FORBIDDEN,
+            headers: Box::default(),
+            body: bytes::Bytes::from_static(body.as_bytes()),
+        };
+        assert_eq!(
+            connect_reason(&refused("go away")),
+            "the server refused the WebSocket upgrade with status 403 Forbidden: go away"
+        );
+        // A body of many lines (an HTML page) stays out of the one line.
+        let reason = connect_reason(&refused("<html>\n<body>no</body>\n</html>"));
+        assert_eq!(
+            reason,
+            "the server refused the WebSocket upgrade with status 403 Forbidden"
+        );
+    }
+
+    #[test]
+    fn timeouts_name_the_step() {
+        assert_eq!(
+            connect_reason(&E::Timeout(TimeoutKind::Connect)),
+            "timed out connecting (DNS and TCP)"
+        );
+        assert_eq!(
+            connect_reason(&E::Timeout(TimeoutKind::Tls)),
+            "timed out during the TLS handshake"
+        );
+        assert_eq!(
+            connect_reason(&E::Timeout(TimeoutKind::Handshake)),
+            "timed out during the opening handshake"
+        );
+    }
+
+    #[test]
+    fn certificate_faults_are_told_apart() {
+        use rustls::CertificateError as C;
+        let tls = |cert| {
+            connect_reason(&E::Tls(wintergreen::TlsError::Handshake(
+                rustls::Error::InvalidCertificate(cert),
+            )))
+        };
+        assert!(tls(C::UnknownIssuer).contains("not trusted"));
+        assert!(tls(C::NotValidForName).contains("does not match the host name"));
+        assert!(tls(C::Expired).contains("expired"));
+    }
+
+    #[test]
+    fn every_reason_is_one_line() {
+        let errors = [
+            E::Tcp {
+                addr: "127.0.0.1:1".parse().unwrap(),
+                source: std::io::ErrorKind::ConnectionRefused.into(),
+            },
+            E::Http2NotNegotiated,
+            E::TlsUnavailable,
+            E::Io(std::io::ErrorKind::UnexpectedEof.into()),
+        ];
+        for err in &errors {
+            let reason = connect_reason(err);
+            assert!(!reason.contains('\n') && !reason.is_empty(), "{reason:?}");
+        }
+    }
+}
