@@ -79,6 +79,10 @@ pub(crate) struct Cli {
     /// Send stdin lines as binary messages instead of text.
     #[arg(long)]
     pub(crate) binary: bool,
+
+    /// Print no "connected" line on stderr: only failures (and the --insecure warning).
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

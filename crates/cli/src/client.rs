@@ -16,7 +16,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(6);
 /// One line of stdin (without its line ending), or a read error.
 type Line = std::io::Result<Vec<u8>>;
 
-pub(crate) async fn run(args: ConnectArgs, binary: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(args: ConnectArgs, binary: bool, quiet: bool) -> anyhow::Result<()> {
     let url = args.url.clone().context("a URL is needed (see --help)")?;
     let options = net::client_options(&args)?;
     if args.insecure {
@@ -28,13 +28,15 @@ pub(crate) async fn run(args: ConnectArgs, binary: bool) -> anyhow::Result<()> {
     let (mut ws, negotiated) = net::connect(&url, &options)
         .await
         .map_err(|err| anyhow!("{url}: {}", net::connect_reason(&err)))?;
-    eprintln!(
-        "wintergreen: connected to {url} over {:?} (subprotocol: {}, extension: {}); \
+    if !quiet {
+        eprintln!(
+            "wintergreen: connected to {url} over {:?} (subprotocol: {}, extension: {}); \
          Ctrl-D or Ctrl-C closes",
-        negotiated.version,
-        negotiated.protocol.as_deref().unwrap_or("none"),
-        negotiated.extension.as_deref().unwrap_or("none"),
-    );
+            negotiated.version,
+            negotiated.protocol.as_deref().unwrap_or("none"),
+            negotiated.extension.as_deref().unwrap_or("none"),
+        );
+    }
 
     let mut lines = stdin_lines();
     let mut stdout = std::io::stdout().lock();

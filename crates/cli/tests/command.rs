@@ -126,6 +126,11 @@ fn echo_over_http1_then_eof_closes_cleanly() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "hello\nwintergreen\n");
     assert!(text(&output.stderr).contains("HTTP/1.1"));
+    // --quiet: nothing on stderr when all goes well.
+    let output = run(&["-q", &server.url], "quiet\n");
+    assert!(output.status.success());
+    assert_eq!(text(&output.stdout), "quiet\n");
+    assert_eq!(text(&output.stderr), "");
 }
 
 #[test]
