@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const MAIN_HELP: &str = "\
 EXAMPLES:
     Talk to a server: each line you type is a text message, each message received is
-    printed on its own line. End input (Ctrl-D), or Ctrl-C, to close cleanly.
+    printed on its own line. End input (Ctrl-D), or Ctrl-C, to close cleanly: after
+    EOF, replies are printed until the server has been quiet for --linger seconds.
+        echo hello | wintergreen ws://127.0.0.1:9001/
         wintergreen wss://echo.example.com/ws
 
     WebSockets over HTTP/2 (RFC 8441) when the server offers it, with a subprotocol and a
@@ -79,6 +81,11 @@ pub(crate) struct Cli {
     /// Send stdin lines as binary messages instead of text.
     #[arg(long)]
     pub(crate) binary: bool,
+
+    /// After stdin ends, keep printing replies until none has come for this many seconds,
+    /// then close (0: close at once; a peer may then drop replies still in flight).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    pub(crate) linger: f64,
 
     /// Print no "connected" line on stderr: only failures (and the --insecure warning).
     #[arg(short, long)]

@@ -13,10 +13,22 @@ use crate::net::{self, CloseCode, Message};
 /// How long to wait for the server's close frame after ours.
 const CLOSE_WAIT: Duration = Duration::from_secs(6);
 
+/// The longest --linger, and the bound on all of the lingering after stdin ends.
+const MAX_LINGER_S: f64 = 60.0;
+
 /// One line of stdin (without its line ending), or a read error.
 type Line = std::io::Result<Vec<u8>>;
 
-pub(crate) async fn run(args: ConnectArgs, binary: bool, quiet: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    args: ConnectArgs,
+    binary: bool,
+    quiet: bool,
+    linger: f64,
+) -> anyhow::Result<()> {
+    if !(0.0..=MAX_LINGER_S).contains(&linger) {
+        bail!("--linger must be between 0 and {MAX_LINGER_S} seconds");
+    }
+    let linger = Duration::from_secs_f64(linger);
     let url = args.url.clone().context("a URL is needed (see --help)")?;
     let options = net::client_options(&args)?;
     if args.insecure {
@@ -76,7 +88,32 @@ pub(crate) async fn run(args: ConnectArgs, binary: bool, quiet: bool) -> anyhow:
         }
     }
 
-    // stdin ended: close, and print what still arrives until the server's close.
+    // stdin ended: print replies until the server goes quiet for `linger` (many servers
+    // drop replies still owed once our close arrives), then close.
+    if !linger.is_zero() {
+        let lingering = async {
+            while let Ok(received) = tokio::time::timeout(linger, ws.next()).await {
+                match received {
+                    Some(Ok(message)) => {
+                        if let Some(end) = print_message(&mut stdout, message)? {
+                            return Ok(Some(end));
+                        }
+                    }
+                    Some(Err(err)) => bail!("the connection failed: {err}"),
+                    None => bail!("the connection ended without a close frame"),
+                }
+            }
+            Ok(None)
+        };
+        if let Ok(ended) =
+            tokio::time::timeout(Duration::from_secs_f64(MAX_LINGER_S), lingering).await
+        {
+            if let Some(end) = ended? {
+                return end;
+            }
+        }
+    }
+    // Close, and print what still arrives until the server's close.
     ws.send(Message::close(CloseCode::NORMAL, ""))
         .await
         .context("closing")?;

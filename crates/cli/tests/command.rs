@@ -426,3 +426,89 @@ fn bench_shares_one_http2_connection() {
     );
     assert!(stdout.contains("latency p99.9"), "{stdout}");
 }
+
+/// The Python with the `websockets` library that the interop tests use.
+fn python() -> String {
+    std::env::var("WINTERGREEN_PYTHON").expect(
+        "WINTERGREEN_PYTHON: a python with `websockets` (e.g. target/interop-venv/bin/python)",
+    )
+}
+
+/// An echo server on Python `websockets` (permessage-deflate on, its default) on an
+/// ephemeral port; prints the port first.
+const PY_ECHO_SERVER: &str = r#"
+import asyncio
+from websockets.asyncio.server import serve
+
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+async def main():
+    async with serve(echo, "127.0.0.1", 0) as server:
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.sleep(30)
+
+asyncio.run(main())
+"#;
+
+/// A Python `websockets` client: one echo, then prints the negotiated extension.
+const PY_CLIENT: &str = r#"
+import asyncio, sys
+from websockets.asyncio.client import connect
+
+async def main(url):
+    async with connect(url) as ws:
+        await ws.send("from python")
+        assert await ws.recv() == "from python"
+        await ws.send(b"\x00\x01")
+        assert await ws.recv() == b"\x00\x01"
+        print(ws.response.headers.get("Sec-WebSocket-Extensions", "none"))
+
+asyncio.run(asyncio.wait_for(main(sys.argv[1]), 20))
+"#;
+
+#[test]
+#[ignore = "needs WINTERGREEN_PYTHON (a python with `websockets`); run with --ignored"]
+fn interop_with_python_websockets() {
+    // Our client against their server.
+    let mut server = Command::new(python())
+        .args(["-c", PY_ECHO_SERVER])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let port = rx.recv_timeout(Duration::from_secs(15));
+    let url = port.map(|port| format!("ws://127.0.0.1:{}/", port.trim()));
+    let output = url.as_ref().map(|url| run(&[url], "hello python\n"));
+    let _ = server.kill();
+    let _ = server.wait();
+    let output = output.expect("the Python server printed its port");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "hello python\n");
+    assert!(
+        text(&output.stderr).contains("extension: permessage-deflate"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // Their client against our server.
+    let ours = listen(&[]);
+    let output = Command::new(python())
+        .args(["-c", PY_CLIENT, &ours.url])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("permessage-deflate"),
+        "{}",
+        text(&output.stdout)
+    );
+}
