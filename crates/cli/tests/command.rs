@@ -43,21 +43,26 @@ fn listen(args: &[&str]) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start wintergreen listen");
+    let line = first_line(&mut child);
+    let mut server = Server {
+        child,
+        url: String::new(),
+    };
+    server.url = line.expect("listen printed its URL");
+    assert!(server.url.contains("://127.0.0.1:"), "{}", server.url);
+    server
+}
+
+/// The first line a child prints on stdout (trimmed), waiting at most 15 s.
+fn first_line(child: &mut Child) -> Result<String, mpsc::RecvTimeoutError> {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
         let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
+        let _ = tx.send(line.trim().to_owned());
     });
-    let line = rx.recv_timeout(Duration::from_secs(10));
-    let mut server = Server {
-        child,
-        url: String::new(),
-    };
-    server.url = line.expect("listen printed its URL").trim().to_owned();
-    assert!(server.url.contains("://127.0.0.1:"), "{}", server.url);
-    server
+    rx.recv_timeout(Duration::from_secs(15))
 }
 
 /// Runs the binary with `stdin`, bounded by [`LIMIT`].
@@ -478,15 +483,7 @@ fn interop_with_python_websockets() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let port = rx.recv_timeout(Duration::from_secs(15));
-    let url = port.map(|port| format!("ws://127.0.0.1:{}/", port.trim()));
+    let url = first_line(&mut server).map(|port| format!("ws://127.0.0.1:{port}/"));
     let output = url.as_ref().map(|url| run(&[url], "hello python\n"));
     let _ = server.kill();
     let _ = server.wait();
