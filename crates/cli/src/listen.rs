@@ -1,0 +1,162 @@
+//! `wintergreen listen ADDR`: an echo or broadcast server over HTTP/1.1 and HTTP/2.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+
+use crate::cli::ListenArgs;
+use crate::net::{self, Accepted, Message};
+
+/// Messages a slow client may fall behind by in broadcast mode before it misses some.
+const BROADCAST_BACKLOG: usize = 1024;
+
+pub(crate) async fn run(args: ListenArgs) -> anyhow::Result<()> {
+    let server = net::Server::new(&args)?;
+    let listener = TcpListener::bind(&args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    // The URL first, on stdout, for scripts and tests (the port may have been 0).
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}://{addr}/", server.scheme())?;
+    stdout.flush()?;
+    eprintln!(
+        "wintergreen: listening on {}://{addr}/ (HTTP/1.1 and {}; {}); Ctrl-C stops",
+        server.scheme(),
+        if server.scheme() == "wss" {
+            "h2 through ALPN"
+        } else {
+            "h2c"
+        },
+        if args.broadcast { "broadcast" } else { "echo" },
+    );
+    let hub = args
+        .broadcast
+        .then(|| broadcast::channel::<Message>(BROADCAST_BACKLOG).0);
+    let ids = Arc::new(AtomicU64::new(1));
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        let accepted = tokio::select! {
+            Ok(()) = &mut interrupted => {
+                eprintln!("wintergreen: interrupted; stopping");
+                return Ok(());
+            }
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // E.g. out of file descriptors: report, and keep serving the others.
+                eprintln!("wintergreen: accept: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let server = server.clone();
+        let hub = hub.clone();
+        let ids = Arc::clone(&ids);
+        tokio::spawn(async move {
+            let served = server
+                .serve(tcp, peer, |accepted| match accepted {
+                    Ok(accepted) => {
+                        let id = ids.fetch_add(1, Ordering::Relaxed);
+                        log_accepted(id, peer, &accepted);
+                        match &hub {
+                            Some(hub) => {
+                                tokio::spawn(relay(id, accepted, hub.clone()));
+                            }
+                            None => {
+                                tokio::spawn(echo(id, accepted));
+                            }
+                        }
+                    }
+                    Err(reason) => eprintln!("wintergreen: {peer}: {reason}"),
+                })
+                .await;
+            if let Err(reason) = served {
+                eprintln!("wintergreen: {peer}: {reason}");
+            }
+        });
+    }
+}
+
+fn log_accepted(id: u64, peer: std::net::SocketAddr, accepted: &Accepted) {
+    let n = &accepted.negotiated;
+    eprintln!(
+        "wintergreen: #{id} {peer} {} over {:?}, subprotocol: {}, extension: {}",
+        accepted.path,
+        n.version,
+        n.protocol.as_deref().unwrap_or("none"),
+        n.extension.as_deref().unwrap_or("none"),
+    );
+}
+
+/// Echoes data messages until the peer closes.
+async fn echo(id: u64, accepted: Accepted) {
+    let mut ws = accepted.ws;
+    let mut count = 0u64;
+    let end = loop {
+        match ws.next().await {
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                count += 1;
+                if let Err(err) = ws.send(message).await {
+                    break format!("error: {err}");
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                break match frame {
+                    Some(frame) => format!("closed by the peer ({})", u16::from(frame.code)),
+                    None => "closed by the peer".to_owned(),
+                };
+            }
+            Some(Ok(_)) => {}
+            Some(Err(err)) => break format!("error: {err}"),
+            None => break "ended".to_owned(),
+        }
+    };
+    // After a close frame the driver answers it; reading on lets it finish.
+    while let Some(Ok(_)) = ws.next().await {}
+    eprintln!("wintergreen: #{id} {end} after {count} messages");
+}
+
+/// Broadcast mode: what this client sends goes to every client; what anyone sends comes
+/// to this client.
+async fn relay(id: u64, accepted: Accepted, hub: broadcast::Sender<Message>) {
+    let mut ws = accepted.ws;
+    let mut inbox = hub.subscribe();
+    let mut count = 0u64;
+    let end = loop {
+        tokio::select! {
+            received = ws.next() => match received {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                    count += 1;
+                    // No receiver is no error: this client is one, so there always is.
+                    let _ = hub.send(message);
+                }
+                Some(Ok(Message::Close(_))) => break "closed by the peer".to_owned(),
+                Some(Ok(_)) => {}
+                Some(Err(err)) => break format!("error: {err}"),
+                None => break "ended".to_owned(),
+            },
+            relayed = inbox.recv() => match relayed {
+                Ok(message) => {
+                    if let Err(err) = ws.send(message).await {
+                        break format!("error: {err}");
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    eprintln!("wintergreen: #{id} too slow: missed {missed} messages");
+                }
+                Err(broadcast::error::RecvError::Closed) => break "server stopped".to_owned(),
+            },
+        }
+    };
+    while let Some(Ok(_)) = ws.next().await {}
+    eprintln!("wintergreen: #{id} {end} after {count} messages");
+}
