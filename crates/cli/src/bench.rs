@@ -43,7 +43,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let mut options = net::client_options(&args.connect)?;
     if args.shared && args.connect.http2.is_none() {
-        options = options.http2(net::Http2Mode::Require);
+        options.connect.http2 = net::Http2Mode::Require;
     }
     let options = Arc::new(options);
     let duration = Duration::from_secs_f64(args.duration);

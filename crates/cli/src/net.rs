@@ -89,33 +89,37 @@ pub(crate) fn client_options(args: &ConnectArgs) -> anyhow::Result<wintergreen::
         }
         bail!("--proxy {proxy}: proxies are not supported yet (the library has no proxy support)");
     }
-    let mut options = wintergreen::client_options()
-        .http2(match args.http2 {
-            None => wintergreen::Http2Mode::Off,
-            Some(Http2Arg::Prefer) => wintergreen::Http2Mode::Prefer,
-            Some(Http2Arg::Require) => wintergreen::Http2Mode::Require,
-        })
-        .connect_timeout(Duration::from_secs(args.timeout))
-        .handshake_timeout(Duration::from_secs(args.timeout))
-        .close_timeout(Duration::from_secs(5));
+    // `ClientOptions` is a plain struct of documented defaults, grouped by layer.
+    let mut options = wintergreen::client_options();
+    options.connect.http2 = match args.http2 {
+        None => wintergreen::Http2Mode::Off,
+        Some(Http2Arg::Prefer) => wintergreen::Http2Mode::Prefer,
+        Some(Http2Arg::Require) => wintergreen::Http2Mode::Require,
+    };
+    options.connect.connect_timeout = Duration::from_secs(args.timeout);
+    options.connect.handshake_timeout = Duration::from_secs(args.timeout);
+    options.session.close_timeout = Duration::from_secs(5);
     if args.no_deflate {
-        options = options.no_extensions();
+        options.handshake.extensions.clear();
     }
-    for protocol in &args.protocol {
-        options = options.subprotocol(protocol.clone());
-    }
+    options
+        .handshake
+        .subprotocols
+        .extend(args.protocol.iter().cloned());
     for header in &args.header {
         let (name, value) = header
             .split_once(':')
             .ok_or_else(|| anyhow!("--header {header:?}: expected 'Name: value'"))?;
-        options = options
-            .header(name.trim(), value.trim())
-            .map_err(|err| anyhow!("--header {header:?}: {}", connect_reason(&err)))?;
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+            .with_context(|| format!("--header {header:?}: invalid header name"))?;
+        let value = http::HeaderValue::from_str(value.trim())
+            .with_context(|| format!("--header {header:?}: invalid header value"))?;
+        options.handshake.headers.append(name, value);
     }
     if args.insecure {
-        options = options.tls_config(Arc::new(insecure_tls_config()?));
+        options.connect.tls = Some(Arc::new(insecure_tls_config()?));
     } else if let Some(ca) = &args.ca {
-        options = options.tls_config(Arc::new(ca_tls_config(ca)?));
+        options.connect.tls = Some(Arc::new(ca_tls_config(ca)?));
     }
     Ok(options)
 }
