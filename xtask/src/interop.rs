@@ -76,6 +76,18 @@ pub fn run(args: &[String]) -> Result<()> {
     let b = part_b(&root, &python, &server, &logs)?;
     let b_took = t.elapsed();
 
+    // The `wintergreen` command against the same third party, both roles (its ignored test
+    // runs when WINTERGREEN_PYTHON names a Python with `websockets`).
+    let t = Instant::now();
+    util::run(
+        util::cargo()
+            .args(["test", "-p", "wintergreen-cli", "--", "--ignored"])
+            .env("WINTERGREEN_PYTHON", &python)
+            .current_dir(&root),
+        Duration::from_secs(15 * 60),
+    )?;
+    let cli_took = t.elapsed();
+
     step!("interop summary (websockets {WEBSOCKETS_VERSION}, logs in {LOG_DIR}/):");
     step!(
         "  A  wintergreen client -> websockets server  ok in {}",
@@ -91,6 +103,10 @@ pub fn run(args: &[String]) -> Result<()> {
     for line in &b {
         step!("       {line}");
     }
+    step!(
+        "  C  the wintergreen command <-> websockets, both roles  ok in {}",
+        util::fmt_duration(cli_took)
+    );
     step!(
         "  venv {}, build {}, total {}",
         util::fmt_duration(venv_took),
