@@ -138,6 +138,7 @@ pub(crate) async fn connect_websocket(
         upgraded.session,
         options.driver.clone(),
         Some(Arc::clone(runtime)),
-    );
+    )
+    .end_write_after_close_handshake();
     Ok((stream, upgraded.response))
 }

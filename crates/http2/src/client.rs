@@ -40,7 +40,9 @@ pub struct Http2Upgraded {
     pub response: Response<()>,
     /// The subprotocol the server chose, if any.
     pub subprotocol: Option<String>,
-    /// The stream, as a byte pipe.
+    /// The stream, as a byte pipe. A driver should end it (END_STREAM) as soon as the close
+    /// handshake is done, as [`WebSocketStream::end_write_after_close_handshake`] does:
+    /// many servers end their half only after the client ended its own.
     pub stream: H2Stream,
     /// The connection's session: [`Role::Client`], with the negotiated extension attached.
     pub session: Session,
@@ -195,7 +197,8 @@ impl Http2Client {
             upgraded.session,
             stream,
             Some(Arc::clone(&self.runtime)),
-        );
+        )
+        .end_write_after_close_handshake();
         Ok((stream, upgraded.response))
     }
 

@@ -272,7 +272,8 @@ fn handle(
         session,
         acceptance.stream.clone(),
         Some(Arc::clone(&acceptance.runtime)),
-    );
+    )
+    .end_write_after_close_handshake();
     permit.send(Ok(Incoming::WebSocket(Box::new(AcceptedWebSocket {
         stream,
         request: head,
