@@ -113,3 +113,146 @@ async fn the_client_ends_its_half_after_the_close_handshake_so_a_waiting_server_
         "the server's END_STREAM was read"
     );
 }
+
+/// Our h2c server (`wintergreen_connect::http2::accept`) with `options`; each connection's
+/// acceptor yields into the returned channel; each WebSocket is read until it closes.
+async fn our_server(
+    options: wintergreen_connect::ServerOptions,
+) -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<Result<(), wintergreen_connect::http2::Error>>,
+) {
+    let (listener, addr) = listener().await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let options = options.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Ok(mut acceptor) =
+                    wintergreen_connect::http2::accept(&runtime(), tcp, &options).await
+                else {
+                    return;
+                };
+                while let Some(next) = acceptor.accept().await {
+                    match next {
+                        Ok((mut ws, _)) => {
+                            // Read until the close handshake is done (answering it).
+                            tokio::spawn(async move {
+                                while let Some(Ok(_)) = ws.next_message().await {}
+                            });
+                            let _ = tx.send(Ok(()));
+                        }
+                        Err(err) => {
+                            let _ = tx.send(Err(err));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// The client connection preface (RFC 9113 §3.4) and an empty SETTINGS frame.
+const PREFACE_AND_SETTINGS: &[u8] =
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// Writes `bytes` on a new connection to `addr`, then reads until the server closes it
+/// (bounded); returns the frame types the server sent and how long until it closed.
+async fn stall_with(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(bytes).await.unwrap();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the stalled connection open");
+    // Walk the frames: 3-byte length, type, flags, stream id.
+    let mut types = Vec::new();
+    let mut at = 0;
+    while at + 9 <= received.len() {
+        let len = usize::from(received[at]) << 16
+            | usize::from(received[at + 1]) << 8
+            | usize::from(received[at + 2]);
+        types.push(received[at + 3]);
+        at += 9 + len;
+    }
+    (types, started.elapsed())
+}
+
+const GOAWAY: u8 = 0x7;
+
+fn short_handshake() -> wintergreen_connect::ServerOptions {
+    let mut options = wintergreen_connect::ServerOptions::default();
+    options.accept.handshake_timeout = Duration::from_millis(300);
+    options
+}
+
+#[tokio::test]
+async fn a_client_silent_after_preface_and_settings_gets_goaway_at_the_handshake_timeout() {
+    let (addr, mut events) = our_server(short_handshake()).await;
+    let (frames, took) = stall_with(addr, PREFACE_AND_SETTINGS).await;
+    assert!(frames.contains(&GOAWAY), "frames: {frames:?}");
+    assert!(took >= Duration::from_millis(250), "closed after {took:?}");
+    let event = bounded(events.recv()).await.unwrap();
+    assert!(
+        matches!(event, Err(wintergreen_connect::http2::Error::Timeout(_))),
+        "{event:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_stalled_inside_a_header_block_gets_goaway_at_the_handshake_timeout() {
+    let (addr, _events) = our_server(short_handshake()).await;
+    let mut bytes = PREFACE_AND_SETTINGS.to_vec();
+    // HEADERS on stream 1, flags 0: no END_HEADERS, so CONTINUATION must follow. The
+    // block so far: `:method GET` (static index 2).
+    bytes.extend_from_slice(&[0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x82]);
+    let (frames, _) = stall_with(addr, &bytes).await;
+    assert!(frames.contains(&GOAWAY), "frames: {frames:?}");
+}
+
+#[tokio::test]
+async fn an_established_connection_without_streams_is_closed_after_the_idle_timeout() {
+    let mut options = wintergreen_connect::ServerOptions::default();
+    options.accept.http2_settings.idle_timeout = Some(Duration::from_millis(300));
+    let (addr, _events) = our_server(options).await;
+    let client_options = ClientOptions::default();
+    let client = client(addr, &client_options).await;
+    let (mut ws, _) = bounded(wintergreen_connect::http2::websocket(
+        &client,
+        ws_request(addr),
+        &client_options,
+    ))
+    .await
+    .unwrap();
+    // Busy for longer than the idle timeout: the open stream keeps the connection.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        client.h2().clone().ready().await.is_ok(),
+        "closed while a stream was open"
+    );
+    drop(ws.close(CloseCode::NORMAL, "").await);
+    drop(ws);
+    // Now idle: GOAWAY within a bounded time.
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if client.h2().clone().ready().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the idle connection was not closed");
+}
