@@ -256,3 +256,59 @@ async fn an_established_connection_without_streams_is_closed_after_the_idle_time
     .await;
     assert!(closed.is_ok(), "the idle connection was not closed");
 }
+
+/// A server that reads the client's frames and answers each PING, but never sends its
+/// SETTINGS (its connection preface, RFC 9113 §3.4).
+async fn server_without_settings() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (listener, addr) = listener().await;
+    tokio::spawn(async move {
+        let Ok((mut tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let mut preface = [0u8; 24];
+        if tcp.read_exact(&mut preface).await.is_err() {
+            return;
+        }
+        for _ in 0..100 {
+            let mut head = [0u8; 9];
+            if tcp.read_exact(&mut head).await.is_err() {
+                return;
+            }
+            let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+            let mut payload = vec![0u8; len];
+            if tcp.read_exact(&mut payload).await.is_err() {
+                return;
+            }
+            if head[3] == 0x6 && head[4] & 0x1 == 0 {
+                let mut ack = vec![0, 0, 8, 0x6, 0x1, 0, 0, 0, 0];
+                ack.extend_from_slice(&payload);
+                if tcp.write_all(&ack).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_server_that_answers_ping_but_never_sends_settings_is_reported_as_such() {
+    let addr = server_without_settings().await;
+    let result = bounded(wintergreen_connect::http2::connect(
+        &runtime(),
+        format!("ws://{addr}"),
+        &ClientOptions::default(),
+    ))
+    .await;
+    let err = result.expect_err("the handshake must fail");
+    assert!(
+        matches!(
+            err,
+            wintergreen_connect::ConnectError::Http2(
+                wintergreen_connect::http2::Error::NoSettings { first_frame: 0x6 }
+            )
+        ),
+        "{err:?}"
+    );
+}

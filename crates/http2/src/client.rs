@@ -28,6 +28,10 @@ use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 use crate::config::{Http2Config, apply_settings};
 use crate::error::Error;
 use crate::pipe::{H2Stream, Halves, Lingering};
+use crate::preface::{FirstFrame, SETTINGS};
+
+/// The type of the PING frame (RFC 9113 §6.7).
+const PING: u8 = 0x6;
 
 /// The `:protocol` of a WebSocket's extended CONNECT (RFC 8441 §4).
 pub(crate) const WEBSOCKET_PROTOCOL: &str = "websocket";
@@ -113,7 +117,8 @@ impl Http2Client {
     ///
     /// # Errors
     /// [`ExtendedConnectDisabled`](Error::ExtendedConnectDisabled) when the server does
-    /// not set `SETTINGS_ENABLE_CONNECT_PROTOCOL` to 1; [`Preface`](Error::Preface) when the
+    /// not set `SETTINGS_ENABLE_CONNECT_PROTOCOL` to 1; [`NoSettings`](Error::NoSettings)
+    /// when its first frame is not SETTINGS; [`Preface`](Error::Preface) when the
     /// peer does not speak HTTP/2; [`SettingsTimeout`](Error::SettingsTimeout).
     pub async fn handshake<IO>(
         io: IO,
@@ -127,6 +132,7 @@ impl Http2Client {
         let mut builder = h2::client::Builder::new();
         builder.enable_push(false);
         apply_settings!(builder, config);
+        let (io, first_frame) = FirstFrame::new(io);
         let (send, mut connection) = timeout_at(&*runtime, deadline, builder.handshake(io))
             .await
             .ok_or(Error::SettingsTimeout)?
@@ -145,6 +151,17 @@ impl Http2Client {
             .await
             .ok_or(Error::SettingsTimeout)?
             .map_err(Error::Preface)?;
+        // h2 takes frames in order: the PING's ACK is in, so the server's first frame was
+        // read. Unless it was SETTINGS, the server's settings are unknown.
+        match first_frame.get() {
+            Some(SETTINGS) => {}
+            other => {
+                tracing::debug!(first_frame = ?other, "the server's first frame is not SETTINGS");
+                return Err(Error::NoSettings {
+                    first_frame: other.unwrap_or(PING),
+                });
+            }
+        }
         let enabled = send.is_extended_connect_protocol_enabled();
         tracing::debug!(
             extended_connect = enabled,

@@ -50,6 +50,7 @@ mod client;
 mod config;
 mod error;
 mod pipe;
+mod preface;
 mod server;
 
 pub use client::{Http2Client, Http2Upgraded};
