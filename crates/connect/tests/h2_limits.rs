@@ -312,3 +312,76 @@ async fn a_server_that_answers_ping_but_never_sends_settings_is_reported_as_such
         "{err:?}"
     );
 }
+
+/// Our server, allowing `streams` concurrent streams per connection.
+async fn server_limited_to(streams: u32) -> SocketAddr {
+    let mut options = wintergreen_connect::ServerOptions::default();
+    options.accept.http2_settings.max_concurrent_streams = streams;
+    our_server(options).await.0
+}
+
+fn waiting_at_most(wait: Duration) -> ClientOptions {
+    let mut options = ClientOptions::default();
+    options.connect.http2_settings.stream_wait_timeout = wait;
+    options
+}
+
+#[tokio::test]
+async fn past_the_servers_stream_limit_an_open_fails_with_a_typed_stream_limit_error() {
+    let addr = server_limited_to(2).await;
+    let options = waiting_at_most(Duration::from_millis(300));
+    let client = client(addr, &options).await;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (ws, _) = bounded(wintergreen_connect::http2::websocket(
+            &client,
+            ws_request(addr),
+            &options,
+        ))
+        .await
+        .unwrap();
+        open.push(ws);
+    }
+    let started = Instant::now();
+    let attempts =
+        (0..6).map(|_| wintergreen_connect::http2::websocket(&client, ws_request(addr), &options));
+    let results = bounded(futures_util::future::join_all(attempts)).await;
+    for result in results {
+        let err = result.expect_err("no stream is free");
+        assert!(
+            matches!(
+                err,
+                wintergreen_connect::ConnectError::Http2(
+                    wintergreen_connect::http2::Error::StreamLimit {
+                        max_concurrent_streams: 2,
+                        ..
+                    }
+                )
+            ),
+            "{err:?}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn many_websockets_opened_at_once_wait_for_free_streams_and_all_open() {
+    let addr = server_limited_to(2).await;
+    let options = waiting_at_most(Duration::from_secs(10));
+    let client = client(addr, &options).await;
+    let opens = (0..8).map(|_| {
+        let client = client.clone();
+        let options = options.clone();
+        async move {
+            let (mut ws, _) =
+                wintergreen_connect::http2::websocket(&client, ws_request(addr), &options).await?;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = ws.close(CloseCode::NORMAL, "").await;
+            Ok::<_, wintergreen_connect::ConnectError>(())
+        }
+    });
+    let results = bounded(futures_util::future::join_all(opens)).await;
+    for result in results {
+        result.unwrap();
+    }
+}

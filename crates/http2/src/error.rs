@@ -47,6 +47,19 @@ pub enum Error {
     /// Reading or writing the connection failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// Every stream the server allows at once (its `SETTINGS_MAX_CONCURRENT_STREAMS`,
+    /// RFC 9113 §5.1.2) was in use, and none became free within
+    /// [`stream_wait_timeout`](crate::Http2Config::stream_wait_timeout) (or the open's own
+    /// timeout, if shorter). Open a new connection, or retry once a WebSocket is dropped.
+    #[error(
+        "the server's limit of {max_concurrent_streams} concurrent HTTP/2 streams was reached and no stream became free within {waited:?}"
+    )]
+    StreamLimit {
+        /// The server's limit when the wait ended.
+        max_concurrent_streams: usize,
+        /// How long the open waited for a free stream.
+        waited: std::time::Duration,
+    },
     /// The connection preface (server side) or the extended CONNECT exchange took longer
     /// than allowed.
     #[error("timed out: {0}")]

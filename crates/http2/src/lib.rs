@@ -52,6 +52,7 @@ mod error;
 mod pipe;
 mod preface;
 mod server;
+mod slots;
 
 pub use client::{Http2Client, Http2Upgraded};
 pub use config::{Http2Config, OtherRequests};
