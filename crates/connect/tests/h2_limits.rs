@@ -385,3 +385,47 @@ async fn many_websockets_opened_at_once_wait_for_free_streams_and_all_open() {
         result.unwrap();
     }
 }
+
+#[tokio::test]
+async fn our_server_ends_its_half_after_the_close_handshake_without_waiting_for_the_client() {
+    let (addr, _events) = our_server(wintergreen_connect::ServerOptions::default()).await;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut send_request, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    // Let the server's SETTINGS (enabling extended CONNECT) arrive.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut request = Request::connect(format!("http://{addr}/"))
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(h2::ext::Protocol::from_static("websocket"));
+    let (response, mut send) = send_request.send_request(request, false).unwrap();
+    let response = bounded(response).await.unwrap();
+    assert!(response.status().is_success());
+    let mut recv = response.into_body();
+    // A masked close frame (1000, mask 0): the server answers and, its handshake done,
+    // must end its half although ours stays open.
+    send.send_data(
+        Bytes::from_static(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]),
+        false,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(data)) = recv.data().await {
+            let _ = recv.flow_control().release_capacity(data.len());
+            received.extend_from_slice(&data);
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server did not end its half");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        received.first(),
+        Some(&0x88),
+        "the server's close frame came first"
+    );
+}
