@@ -63,8 +63,11 @@ pub async fn websocket(
 }
 
 /// Serves WebSockets over HTTP/2 on an incoming byte stream (h2c, or TLS after ALPN `h2`),
-/// with `options`' policy, session and driver settings and HTTP/2 settings; the preface is
-/// bounded by the handshake timeout.
+/// with `options`' policy, session and driver settings and HTTP/2 settings. The handshake
+/// timeout bounds the preface, and then the first extended CONNECT: a connection that has
+/// not completed one within it is closed with GOAWAY (see
+/// [`Http2Config::handshake_timeout`]; the idle timeout is
+/// [`Http2Config::idle_timeout`]).
 ///
 /// # Errors
 /// A client that does not speak HTTP/2, or the timeout.
@@ -79,6 +82,8 @@ where
     let mut settings = options.accept.http2_settings.clone();
     let timeout = options.accept.handshake_timeout;
     settings.settings_timeout = settings.settings_timeout.min(timeout);
+    // One handshake timeout for both versions: no extended CONNECT within it, GOAWAY.
+    settings.handshake_timeout = timeout;
     let upgrade = options.upgrade_config();
     let acceptor = Http2Acceptor::handshake(
         io,
@@ -138,6 +143,7 @@ pub(crate) async fn connect_websocket(
         upgraded.session,
         options.driver.clone(),
         Some(Arc::clone(runtime)),
-    );
+    )
+    .end_write_after_close_handshake();
     Ok((stream, upgraded.response))
 }

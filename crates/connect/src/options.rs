@@ -181,7 +181,8 @@ pub struct ServerHandshakeOptions {
 #[non_exhaustive]
 pub struct AcceptOptions {
     /// Bound on reading and answering the upgrade request (cuts off slow clients), and on
-    /// an HTTP/2 connection's preface. Default: 10 s.
+    /// an HTTP/2 connection's preface and first extended CONNECT (GOAWAY past it).
+    /// Default: 10 s.
     pub handshake_timeout: Duration,
     /// HTTP/2 connection settings for h2c/h2 servers. Default:
     /// [`Http2Config::default`](wintergreen_http2::Http2Config::default).

@@ -28,6 +28,11 @@ use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 use crate::config::{Http2Config, apply_settings};
 use crate::error::Error;
 use crate::pipe::{H2Stream, Halves, Lingering};
+use crate::preface::{FirstFrame, SETTINGS};
+use crate::slots::{Slot, StreamSlots};
+
+/// The type of the PING frame (RFC 9113 §6.7).
+const PING: u8 = 0x6;
 
 /// The `:protocol` of a WebSocket's extended CONNECT (RFC 8441 §4).
 pub(crate) const WEBSOCKET_PROTOCOL: &str = "websocket";
@@ -40,7 +45,9 @@ pub struct Http2Upgraded {
     pub response: Response<()>,
     /// The subprotocol the server chose, if any.
     pub subprotocol: Option<String>,
-    /// The stream, as a byte pipe.
+    /// The stream, as a byte pipe. A driver should end it (END_STREAM) as soon as the close
+    /// handshake is done, as [`WebSocketStream::end_write_after_close_handshake`] does:
+    /// many servers end their half only after the client ended its own.
     pub stream: H2Stream,
     /// The connection's session: [`Role::Client`], with the negotiated extension attached.
     pub session: Session,
@@ -59,6 +66,10 @@ pub struct Http2Client {
     max_write: usize,
     /// The connection task's queue of dropped streams to linger.
     linger: mpsc::Sender<Halves>,
+    /// The explicit wait for a free stream.
+    slots: Arc<StreamSlots>,
+    /// [`Http2Config::stream_wait_timeout`].
+    stream_wait: Duration,
 }
 
 /// Most dropped streams waiting to linger in the connection task's queue; past it, a
@@ -111,7 +122,8 @@ impl Http2Client {
     ///
     /// # Errors
     /// [`ExtendedConnectDisabled`](Error::ExtendedConnectDisabled) when the server does
-    /// not set `SETTINGS_ENABLE_CONNECT_PROTOCOL` to 1; [`Preface`](Error::Preface) when the
+    /// not set `SETTINGS_ENABLE_CONNECT_PROTOCOL` to 1; [`NoSettings`](Error::NoSettings)
+    /// when its first frame is not SETTINGS; [`Preface`](Error::Preface) when the
     /// peer does not speak HTTP/2; [`SettingsTimeout`](Error::SettingsTimeout).
     pub async fn handshake<IO>(
         io: IO,
@@ -125,6 +137,7 @@ impl Http2Client {
         let mut builder = h2::client::Builder::new();
         builder.enable_push(false);
         apply_settings!(builder, config);
+        let (io, first_frame) = FirstFrame::new(io);
         let (send, mut connection) = timeout_at(&*runtime, deadline, builder.handshake(io))
             .await
             .ok_or(Error::SettingsTimeout)?
@@ -143,6 +156,17 @@ impl Http2Client {
             .await
             .ok_or(Error::SettingsTimeout)?
             .map_err(Error::Preface)?;
+        // h2 takes frames in order: the PING's ACK is in, so the server's first frame was
+        // read. Unless it was SETTINGS, the server's settings are unknown.
+        match first_frame.get() {
+            Some(SETTINGS) => {}
+            other => {
+                tracing::debug!(first_frame = ?other, "the server's first frame is not SETTINGS");
+                return Err(Error::NoSettings {
+                    first_frame: other.unwrap_or(PING),
+                });
+            }
+        }
         let enabled = send.is_extended_connect_protocol_enabled();
         tracing::debug!(
             extended_connect = enabled,
@@ -156,6 +180,8 @@ impl Http2Client {
             runtime,
             max_write: config.max_send_buffer_size,
             linger: linger_tx,
+            slots: Arc::default(),
+            stream_wait: config.stream_wait_timeout,
         })
     }
 
@@ -181,7 +207,12 @@ impl Http2Client {
     /// [`ExtendedConnectDisabled`](Error::ExtendedConnectDisabled);
     /// [`UpgradeFailed`](HandshakeError::UpgradeFailed) (inside
     /// [`Error::Handshake`]) for a non-2xx answer, with its status, header fields and the
-    /// start of its body; other handshake errors; h2 errors; [`Error::Timeout`].
+    /// start of its body; other handshake errors; h2 errors;
+    /// [`StreamLimit`](Error::StreamLimit) when the server's concurrent-stream limit is
+    /// reached and no stream became free within
+    /// [`stream_wait_timeout`](Http2Config::stream_wait_timeout) (each WebSocket holds its
+    /// stream until it is dropped; plain requests from [`send_request`](Self::send_request)
+    /// are not counted); [`Error::Timeout`].
     pub async fn websocket(
         &self,
         request: Request<()>,
@@ -195,7 +226,8 @@ impl Http2Client {
             upgraded.session,
             stream,
             Some(Arc::clone(&self.runtime)),
-        );
+        )
+        .end_write_after_close_handshake();
         Ok((stream, upgraded.response))
     }
 
@@ -217,6 +249,7 @@ impl Http2Client {
         let deadline = self.runtime.now() + timeout;
         let (request, offer) = connect_request(request, config)?;
         tracing::debug!(uri = %request.uri(), subprotocols = ?offer.subprotocols(), "opening a WebSocket over HTTP/2");
+        let slot = self.free_stream(deadline).await?;
         let (response, mut send) = self.open(request, false, deadline).await?;
         let response = match timeout_at(&*self.runtime, deadline, response).await {
             Some(response) => response?,
@@ -248,6 +281,7 @@ impl Http2Client {
         let session = session_for(Role::Client, &config.session, negotiated.extension);
         let stream = H2Stream::new(send, recv)
             .with_max_write(self.max_write)
+            .holding(slot)
             .lingering_in(self.linger.clone());
         tracing::debug!(stream = ?stream.stream_id(), status = %parts.status, subprotocol = ?negotiated.subprotocol, "WebSocket over HTTP/2 open");
         Ok(Http2Upgraded {
@@ -278,8 +312,37 @@ impl Http2Client {
         self.send.clone()
     }
 
-    /// Waits for a stream slot (the server's `MAX_CONCURRENT_STREAMS`), then sends the
-    /// request head.
+    /// Waits, explicitly and boundedly, until fewer WebSockets than the server's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` are open on this connection, and takes a slot.
+    async fn free_stream(&self, deadline: Instant) -> Result<Slot, Error> {
+        let start = self.runtime.now();
+        let until = deadline.min(start + self.stream_wait);
+        let send = &self.send;
+        let max = || send.current_max_send_streams();
+        if self.slots.taken() >= max() {
+            tracing::debug!(
+                max_concurrent_streams = max(),
+                "every HTTP/2 stream is in use: waiting for a free one"
+            );
+        }
+        match timeout_at(&*self.runtime, until, self.slots.take(max)).await {
+            Some(slot) => Ok(slot),
+            None => {
+                let waited = self.runtime.now().saturating_duration_since(start);
+                tracing::debug!(
+                    max_concurrent_streams = max(),
+                    ?waited,
+                    "no free HTTP/2 stream in time"
+                );
+                Err(Error::StreamLimit {
+                    max_concurrent_streams: max(),
+                    waited,
+                })
+            }
+        }
+    }
+
+    /// Waits for h2 to take a new request, then sends the request head.
     async fn open(
         &self,
         request: Request<()>,

@@ -57,6 +57,25 @@ pub struct Http2Config {
     /// Server: what to do with requests that are not extended CONNECT for `websocket`.
     /// Default: [`OtherRequests::Reject`].
     pub other_requests: OtherRequests,
+    /// Server: how long a new connection may go, from the start of the accept, without
+    /// completing an extended CONNECT (or a handed-back request); past it the connection
+    /// is closed with GOAWAY, whatever the client sent meanwhile (only the preface and
+    /// SETTINGS, half a header block, nothing). This is HTTP/1.1's handshake timeout over
+    /// HTTP/2; wintergreen-connect's `accept` sets it from `ServerOptions`' handshake
+    /// timeout. Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// Server: once a connection has served a request, how long it may stay without an
+    /// open stream before it is closed with GOAWAY (RFC 9113 §6.8), so that abandoned
+    /// connections give back their descriptor and buffers. `None` keeps idle connections
+    /// open for as long as the client does. Default: 60 s — longer than the gap between a
+    /// client's WebSockets in normal use, short enough that 10,000 abandoned connections
+    /// are gone within a minute.
+    pub idle_timeout: Option<Duration>,
+    /// Client: how long opening a WebSocket may wait for a free stream when the server's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` are all in use (RFC 9113 §5.1.2); past it the
+    /// open fails with [`Error::StreamLimit`](crate::Error::StreamLimit). The wait also ends
+    /// at the open's own timeout, whichever comes first. Default: 10 s.
+    pub stream_wait_timeout: Duration,
 }
 
 impl Http2Config {
@@ -72,6 +91,12 @@ impl Http2Config {
     pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
     /// Default [`max_send_buffer_size`](Self::max_send_buffer_size): 256 KiB.
     pub const DEFAULT_MAX_SEND_BUFFER_SIZE: usize = 256 << 10;
+    /// Default [`handshake_timeout`](Self::handshake_timeout): 10 s.
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default [`idle_timeout`](Self::idle_timeout): 60 s.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default [`stream_wait_timeout`](Self::stream_wait_timeout): 10 s.
+    pub const DEFAULT_STREAM_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default [`linger`](Self::linger): 5 s.
     pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
     /// Default [`accept_backlog`](Self::accept_backlog): 256.
@@ -104,6 +129,9 @@ impl Default for Http2Config {
             linger: Self::DEFAULT_LINGER,
             accept_backlog: Self::DEFAULT_ACCEPT_BACKLOG,
             other_requests: OtherRequests::Reject,
+            handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
+            stream_wait_timeout: Self::DEFAULT_STREAM_WAIT_TIMEOUT,
         }
     }
 }

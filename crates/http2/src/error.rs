@@ -19,6 +19,18 @@ pub enum Error {
     /// most likely does not speak HTTP/2 with prior knowledge (e.g. an HTTP/1.1-only server).
     #[error("the HTTP/2 connection preface failed (does the peer speak HTTP/2?): {0}")]
     Preface(#[source] h2::Error),
+    /// The server's connection preface is not a SETTINGS frame (RFC 9113 §3.4): it answered
+    /// our PING (or sent another frame) before any SETTINGS, so no SETTINGS arrived within
+    /// [`settings_timeout`](crate::Http2Config::settings_timeout) and nothing says whether
+    /// it enables extended CONNECT. (Not [`ExtendedConnectDisabled`](Self::ExtendedConnectDisabled):
+    /// the server never said so.)
+    #[error(
+        "the server sent no HTTP/2 SETTINGS (its first frame had type {first_frame:#04x}, RFC 9113 §3.4 requires SETTINGS)"
+    )]
+    NoSettings {
+        /// The type of the first frame the server sent instead (RFC 9113 §6; 0x6 is PING).
+        first_frame: u8,
+    },
     /// The server's SETTINGS did not arrive within
     /// [`settings_timeout`](crate::Http2Config::settings_timeout).
     #[error("the server's HTTP/2 SETTINGS did not arrive in time")]
@@ -35,6 +47,19 @@ pub enum Error {
     /// Reading or writing the connection failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// Every stream the server allows at once (its `SETTINGS_MAX_CONCURRENT_STREAMS`,
+    /// RFC 9113 §5.1.2) was in use, and none became free within
+    /// [`stream_wait_timeout`](crate::Http2Config::stream_wait_timeout) (or the open's own
+    /// timeout, if shorter). Open a new connection, or retry once a WebSocket is dropped.
+    #[error(
+        "the server's limit of {max_concurrent_streams} concurrent HTTP/2 streams was reached and no stream became free within {waited:?}"
+    )]
+    StreamLimit {
+        /// The server's limit when the wait ended.
+        max_concurrent_streams: usize,
+        /// How long the open waited for a free stream.
+        waited: std::time::Duration,
+    },
     /// The connection preface (server side) or the extended CONNECT exchange took longer
     /// than allowed.
     #[error("timed out: {0}")]
@@ -43,12 +68,15 @@ pub enum Error {
 
 impl Error {
     /// Whether this says the server cannot carry WebSockets over HTTP/2 at all (no HTTP/2
-    /// with prior knowledge, no SETTINGS in time, or extended CONNECT disabled), so that a
+    /// with prior knowledge, no SETTINGS in time or at all, or extended CONNECT disabled), so that a
     /// client may fall back to HTTP/1.1 on a new connection.
     pub fn is_http2_unsupported(&self) -> bool {
         matches!(
             self,
-            Self::ExtendedConnectDisabled | Self::Preface(_) | Self::SettingsTimeout
+            Self::ExtendedConnectDisabled
+                | Self::Preface(_)
+                | Self::SettingsTimeout
+                | Self::NoSettings { .. }
         )
     }
 

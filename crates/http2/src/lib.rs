@@ -24,6 +24,13 @@
 //!   with wintergreen-handshake's rules and an [`AcceptPolicy`](wintergreen_handshake::AcceptPolicy),
 //!   and yields [`Incoming`] WebSockets (and other requests, if asked).
 //!
+//! Every wait is bounded, with a documented default in [`Http2Config`]: the client's wait
+//! for the server's SETTINGS (a first frame that is not SETTINGS is
+//! [`Error::NoSettings`]) and for a free stream under the server's concurrent-stream limit
+//! ([`Error::StreamLimit`]); the server's handshake timeout (no extended CONNECT within
+//! it: GOAWAY) and idle timeout (no open stream for it: GOAWAY). After the close handshake
+//! each side ends its half of the stream at once (RFC 8441 §5, RFC 6455 §7.1.1).
+//!
 //! The connection's driver task is spawned, and waits are bounded, through a
 //! [`Runtime`](wintergreen_stream::Runtime) (wintergreen-tokio, wintergreen-smol, …), so
 //! this crate runs on any runtime. Connecting (TCP, TLS with ALPN) is the caller's:
@@ -53,7 +60,9 @@ mod client;
 mod config;
 mod error;
 mod pipe;
+mod preface;
 mod server;
+mod slots;
 
 pub use client::{Http2Client, Http2Upgraded};
 pub use config::{Http2Config, OtherRequests};

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::error::into_io;
+use crate::slots::Slot;
 
 /// Default cap on one write's capacity reservation (see [`H2Stream::with_max_write`]).
 const DEFAULT_MAX_WRITE: usize = 256 << 10;
@@ -59,6 +60,8 @@ pub struct H2Stream {
 pub(crate) struct Halves {
     pub(crate) send: SendStream<Bytes>,
     pub(crate) recv: RecvStream,
+    /// A client WebSocket's stream slot, given back when the halves are dropped.
+    pub(crate) slot: Option<Slot>,
 }
 
 #[derive(Debug)]
@@ -81,13 +84,25 @@ impl H2Stream {
     pub fn new(send: SendStream<Bytes>, recv: RecvStream) -> Self {
         Self {
             stream_id: recv.stream_id(),
-            halves: Some(Halves { send, recv }),
+            halves: Some(Halves {
+                send,
+                recv,
+                slot: None,
+            }),
             pending: Bytes::new(),
             read: ReadState::Open,
             shutdown: false,
             max_write: DEFAULT_MAX_WRITE,
             linger: None,
         }
+    }
+
+    /// Holds `slot` until the stream (lingering included) is dropped.
+    pub(crate) fn holding(mut self, slot: Slot) -> Self {
+        if let Some(halves) = &mut self.halves {
+            halves.slot = Some(slot);
+        }
+        self
     }
 
     /// Lets the stream linger in its connection's task when dropped early.

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use h2::RecvStream;
+use std::time::Duration;
+
 use h2::ext::Protocol;
 use h2::server::SendResponse;
+use h2::{Reason, RecvStream};
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,7 +23,7 @@ use wintergreen_handshake::{
     session_for,
 };
 use wintergreen_http1::ServerConfig;
-use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
+use wintergreen_stream::{Runtime, Sleep, StreamConfig, WebSocketStream, timeout_at};
 
 use crate::client::WEBSOCKET_PROTOCOL;
 use crate::config::{Http2Config, OtherRequests, apply_settings};
@@ -96,7 +98,11 @@ impl Http2Acceptor {
     /// Reads the client's connection preface on `io` (prior knowledge: h2c, or TLS that
     /// negotiated `h2`), announcing `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, then spawns the
     /// connection's task on `runtime`. The preface is bounded by
-    /// [`settings_timeout`](Http2Config::settings_timeout). Each WebSocket is judged with
+    /// [`settings_timeout`](Http2Config::settings_timeout) and
+    /// [`handshake_timeout`](Http2Config::handshake_timeout); the connection is then closed
+    /// with GOAWAY if no extended CONNECT completes within the handshake timeout (the
+    /// acceptor yields an [`Error::Timeout`]), and after
+    /// [`idle_timeout`](Http2Config::idle_timeout) without an open stream. Each WebSocket is judged with
     /// `server`'s policy and runs its session settings, driven with `stream`'s settings.
     ///
     /// # Errors
@@ -111,7 +117,8 @@ impl Http2Acceptor {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let deadline = runtime.now() + config.settings_timeout;
+        let start = runtime.now();
+        let deadline = start + config.settings_timeout.min(config.handshake_timeout);
         let mut builder = h2::server::Builder::new();
         builder.enable_connect_protocol();
         apply_settings!(builder, config);
@@ -128,8 +135,20 @@ impl Http2Acceptor {
             other_requests: config.other_requests,
             max_write: config.max_send_buffer_size,
         };
+        let mut timers = Timers {
+            runtime: Arc::clone(&runtime),
+            idle_timeout: config.idle_timeout,
+            sleep: None,
+        };
+        // The handshake timeout counts from the start of the accept.
+        let left = config
+            .handshake_timeout
+            .saturating_sub(runtime.now() - start);
+        timers.arm(Timer::Handshake, left);
         let span = tracing::debug_span!("h2_server");
-        runtime.spawn(Box::pin(serve(connection, tx, acceptance).instrument(span)));
+        runtime.spawn(Box::pin(
+            serve(connection, tx, acceptance, timers).instrument(span),
+        ));
         Ok(Self { incoming: rx })
     }
 
@@ -175,34 +194,154 @@ impl futures_core::Stream for Http2Acceptor {
     }
 }
 
-/// The connection task: accepts every stream, judges it, and hands out WebSockets.
+/// How long a connection closed by its timers (GOAWAY sent) may take to go away: past it,
+/// if no stream is left, the connection is dropped even if the client neither reads the
+/// GOAWAY nor answers its PING.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What the connection task's one sleep is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// The first extended CONNECT ([`Http2Config::handshake_timeout`]).
+    Handshake,
+    /// A connection without open streams ([`Http2Config::idle_timeout`]).
+    Idle,
+    /// GOAWAY was sent: the bound on the connection going away ([`SHUTDOWN_GRACE`]).
+    Shutdown,
+}
+
+/// The connection task's timers.
+struct Timers {
+    runtime: Arc<dyn Runtime>,
+    idle_timeout: Option<Duration>,
+    sleep: Option<(Timer, Sleep)>,
+}
+
+impl Timers {
+    fn arm(&mut self, timer: Timer, after: Duration) {
+        let deadline = self.runtime.now() + after;
+        self.sleep = Some((timer, self.runtime.sleep_until(deadline)));
+    }
+
+    fn arm_idle(&mut self) {
+        match self.idle_timeout {
+            Some(idle) => self.arm(Timer::Idle, idle),
+            None => self.sleep = None,
+        }
+    }
+
+    /// The timer that fired, if one did.
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> Option<Timer> {
+        let (timer, sleep) = self.sleep.as_mut()?;
+        let timer = *timer;
+        if sleep.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        self.sleep = None;
+        Some(timer)
+    }
+}
+
+/// What one turn of the connection task found. (Short-lived, on the task's stack: the
+/// size difference costs nothing that boxing each request would save.)
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Accepted(Request<RecvStream>, SendResponse<Bytes>),
+    Failed(h2::Error),
+    Ended,
+    /// The shutdown grace passed: drop the connection.
+    GaveUp,
+}
+
+/// The connection task: accepts every stream, judges it, and hands out WebSockets. Closes
+/// the connection (GOAWAY) when no extended CONNECT completes within the handshake timeout,
+/// and when it stays without open streams for the idle timeout.
 async fn serve<IO>(
     mut connection: h2::server::Connection<IO, Bytes>,
     tx: mpsc::Sender<Result<Incoming, Error>>,
     acceptance: Acceptance,
+    mut timers: Timers,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let mut closed = pin!(tx.closed());
     let mut shutting_down = false;
+    // A request was handed to the application: the handshake timeout no longer applies.
+    let mut established = false;
+    // Streams were open when last looked: their end restarts the idle timeout.
+    let mut was_busy = false;
+    let mut timed_out = false;
     let end = loop {
-        let next = poll_fn(|cx| {
+        let step = poll_fn(|cx| {
             if !shutting_down && closed.as_mut().poll(cx).is_ready() {
                 tracing::debug!("acceptor dropped: shutting the connection down gracefully");
                 shutting_down = true;
                 connection.graceful_shutdown();
             }
-            connection.poll_accept(cx)
+            let busy = connection.has_streams();
+            if established && !shutting_down {
+                if busy {
+                    was_busy = true;
+                } else if was_busy {
+                    was_busy = false;
+                    timers.arm_idle();
+                }
+            }
+            match timers.poll_fired(cx) {
+                Some(Timer::Handshake) if !established => {
+                    tracing::debug!(
+                        "no extended CONNECT within the handshake timeout: closing (GOAWAY)"
+                    );
+                    timed_out = true;
+                    shutting_down = true;
+                    connection.abrupt_shutdown(Reason::NO_ERROR);
+                    timers.arm(Timer::Shutdown, SHUTDOWN_GRACE);
+                }
+                Some(Timer::Idle) if busy => timers.arm_idle(),
+                Some(Timer::Idle) => {
+                    tracing::debug!("no open stream for the idle timeout: closing (GOAWAY)");
+                    shutting_down = true;
+                    connection.graceful_shutdown();
+                    timers.arm(Timer::Shutdown, SHUTDOWN_GRACE);
+                }
+                Some(Timer::Shutdown) if !busy => return Poll::Ready(Step::GaveUp),
+                // Streams still run after GOAWAY: h2 closes once they end.
+                Some(_) | None => {}
+            }
+            connection.poll_accept(cx).map(|next| match next {
+                Some(Ok((request, respond))) => Step::Accepted(request, respond),
+                Some(Err(err)) => Step::Failed(err),
+                None => Step::Ended,
+            })
         })
         .await;
-        match next {
-            Some(Ok((request, respond))) => handle(request, respond, &tx, &acceptance),
-            Some(Err(err)) => break Some(err),
-            None => break None,
+        match step {
+            Step::Accepted(request, respond) => {
+                if handle(request, respond, &tx, &acceptance) && !established {
+                    established = true;
+                    was_busy = true;
+                    if !shutting_down {
+                        timers.arm_idle();
+                    }
+                }
+            }
+            Step::Failed(err) => break Some(err),
+            Step::Ended => break None,
+            Step::GaveUp => {
+                tracing::debug!(
+                    "the client did not take the GOAWAY in time: dropping the connection"
+                );
+                break None;
+            }
         }
     };
     drop(connection);
     match end {
+        None if timed_out => {
+            let _ = tx.try_send(Err(Error::Timeout(
+                "no extended CONNECT within the handshake timeout",
+            )));
+        }
         None => tracing::debug!("HTTP/2 server connection closed"),
         Some(err) => {
             tracing::debug!(%err, "HTTP/2 server connection failed");
@@ -211,12 +350,14 @@ async fn serve<IO>(
     }
 }
 
+/// Judges one request; `true` when it was handed to the application (an accepted
+/// WebSocket, or a handed-back request).
 fn handle(
     request: Request<RecvStream>,
     respond: SendResponse<Bytes>,
     tx: &mpsc::Sender<Result<Incoming, Error>>,
     acceptance: &Acceptance,
-) {
+) -> bool {
     let is_websocket = request.method() == Method::CONNECT
         && request
             .extensions()
@@ -226,15 +367,18 @@ fn handle(
         tracing::debug!(method = %request.method(), uri = %request.uri(), "not a WebSocket request");
         match acceptance.other_requests {
             OtherRequests::HandBack => match tx.try_reserve() {
-                Ok(permit) => permit.send(Ok(Incoming::Request(Box::new(PlainRequest {
-                    request,
-                    respond,
-                })))),
+                Ok(permit) => {
+                    permit.send(Ok(Incoming::Request(Box::new(PlainRequest {
+                        request,
+                        respond,
+                    }))));
+                    return true;
+                }
                 Err(_) => respond_status(respond, StatusCode::SERVICE_UNAVAILABLE, BACKLOG_FULL),
             },
             _ => reject_other(respond),
         }
-        return;
+        return false;
     }
     let (parts, body) = request.into_parts();
     let head = Request::from_parts(parts, ());
@@ -243,13 +387,13 @@ fn handle(
         Err(err) => {
             tracing::debug!(uri = %head.uri(), %err, "WebSocket request rejected");
             respond_rejection(respond, &err.rejection());
-            return;
+            return false;
         }
     };
     let Ok(permit) = tx.try_reserve() else {
         tracing::debug!(uri = %head.uri(), "accept backlog full (or acceptor gone): 503");
         respond_status(respond, StatusCode::SERVICE_UNAVAILABLE, BACKLOG_FULL);
-        return;
+        return false;
     };
     let mut response = Response::new(());
     negotiated.write_headers(response.headers_mut());
@@ -261,7 +405,7 @@ fn handle(
         Ok(send) => send,
         Err(err) => {
             tracing::debug!(%err, "could not answer the WebSocket request");
-            return;
+            return false;
         }
     };
     let session = session_for(Role::Server, &acceptance.session, negotiated.extension);
@@ -272,12 +416,14 @@ fn handle(
         session,
         acceptance.stream.clone(),
         Some(Arc::clone(&acceptance.runtime)),
-    );
+    )
+    .end_write_after_close_handshake();
     permit.send(Ok(Incoming::WebSocket(Box::new(AcceptedWebSocket {
         stream,
         request: head,
         subprotocol: negotiated.subprotocol,
     }))));
+    true
 }
 
 const BACKLOG_FULL: &str = "too many WebSockets waiting to be accepted; retry later\n";

@@ -51,6 +51,11 @@ pub(crate) struct Inner<IO> {
     /// writes some of them out wakes it (the writer half may have taken the transport's
     /// one write waker).
     reader_waker: Option<Waker>,
+    /// End our half of the transport as soon as both close frames are exchanged (see
+    /// [`WebSocketStream::end_write_after_close_handshake`]).
+    end_write_after_close: bool,
+    /// Our half of the transport was ended early (after the close handshake).
+    write_ended: bool,
 }
 
 struct SleepSlot(Sleep);
@@ -89,8 +94,25 @@ where
                 finished: false,
                 writer_waker: None,
                 reader_waker: None,
+                end_write_after_close: false,
+                write_ended: false,
             },
         }
+    }
+
+    /// Ends our half of the transport (`poll_shutdown`) as soon as the close handshake is
+    /// done — our close frame written and the peer's received — instead of when the
+    /// session is closed, then keeps reading until the peer ends its half, bounded by the
+    /// close timeout.
+    ///
+    /// For transports whose half-close is the WebSocket's TCP close, as an HTTP/2 stream's
+    /// END_STREAM is (RFC 8441 §5, RFC 6455 §7.1.1): many HTTP/2 servers end their half only
+    /// after the client ended its own. Over TCP leave it off: RFC 6455 §7.1.1 wants the
+    /// server to close the TCP connection first.
+    #[must_use]
+    pub fn end_write_after_close_handshake(mut self) -> Self {
+        self.inner.end_write_after_close = true;
+        self
     }
 
     /// Splits into a reader and a writer that two tasks can use at once.
@@ -230,6 +252,17 @@ where
             if self.session.is_closed() {
                 ready!(self.poll_shutdown_transport(cx));
                 self.finished = true;
+                continue;
+            }
+            if self.end_write_after_close
+                && !self.write_ended
+                && self.session.close_sent()
+                && self.session.close_received()
+            {
+                // The close handshake is done: our close frame goes out, then our half ends;
+                // reading goes on until the peer ends its half (or the close timer fires).
+                ready!(self.poll_shutdown_transport(cx));
+                self.write_ended = true;
                 continue;
             }
             self.flush_opportunistically(cx);
