@@ -92,7 +92,8 @@ async fn server_waiting_for_end_stream() -> SocketAddr {
 #[tokio::test]
 async fn the_client_ends_its_half_after_the_close_handshake_so_a_waiting_server_can_end_its_own() {
     let addr = server_waiting_for_end_stream().await;
-    let options = ClientOptions::default().close_timeout(Duration::from_secs(10));
+    let mut options = ClientOptions::default();
+    options.session.close_timeout = Duration::from_secs(10);
     let client = client(addr, &options).await;
     let (mut ws, _) = bounded(wintergreen_connect::http2::websocket(
         &client,
