@@ -15,7 +15,7 @@ use crate::util::{self, Result, bail, step};
 /// Installed when `cargo fuzz` is missing (~3 minutes to build).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Seconds per target when `--time` is not given (what CI runs).
-pub const CI_SECONDS: u64 = 45;
+pub const CI_SECONDS: u64 = 30;
 
 pub fn run(args: &[String]) -> Result<()> {
     let mut seconds = CI_SECONDS;

@@ -52,7 +52,7 @@ tasks:
                           runs on a free loopback port and the client must exit by itself
   fuzz [--time S] [TARGET...]
                           every fuzz target (fuzz/, cargo-fuzz on stable, no sanitizer):
-                          replay the committed seeds, then S seconds each (default 45,
+                          replay the committed seeds, then S seconds each (default 30,
                           what CI runs); a crash fails and leaves its input in fuzz/artifacts/
   soak [--conns N] [--seconds S]
                           our server under N (10,000) mixed connections on loopback: idle,
