@@ -58,7 +58,7 @@ tasks:
                           our server under N (10,000) mixed connections on loopback: idle,
                           chatty, ping flooders, non-readers, slowloris, and one normal
                           client whose echoes must keep flowing; reports RSS per connection
-                          and fails over the memory budget (not in ci: ~2.5 minutes)
+                          and fails over the memory budget (not in ci: ~70 s + build)
   bench e2e [--quick]     end-to-end benchmark (crates/bench-e2e): CPU per message, throughput
                           and idle memory per connection of each client and server against
                           tokio-tungstenite, fastwebsockets, tokio-websockets and a library-free
