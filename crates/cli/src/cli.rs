@@ -9,7 +9,7 @@ EXAMPLES:
     Talk to a server: each line you type is a text message, each message received is
     printed on its own line. End input (Ctrl-D), or Ctrl-C, to close cleanly: after
     EOF, replies are printed until the server has been quiet for --linger seconds.
-        echo hello | wintergreen ws://127.0.0.1:9001/
+        echo hello | wintergreen ws://127.0.0.1:8080/
         wintergreen wss://echo.example.com/ws
 
     WebSockets over HTTP/2 (RFC 8441) when the server offers it, with a subprotocol and a
@@ -18,14 +18,14 @@ EXAMPLES:
             --header 'Authorization: Bearer TOKEN' wss://example.com/chat
 
     Send a file's lines as binary messages, without permessage-deflate:
-        wintergreen --binary --no-deflate ws://127.0.0.1:9001/ < lines.txt
+        wintergreen --binary --no-deflate ws://127.0.0.1:8080/ < lines.txt
 
     Trust a private CA (PEM), instead of the built-in roots:
         wintergreen --ca ca.pem wss://internal.example:8443/
 
     An echo server on HTTP/1.1 and h2c, then a load test against it:
-        wintergreen listen 127.0.0.1:9001
-        wintergreen bench ws://127.0.0.1:9001/ --conns 16 --size 1024 --duration 10
+        wintergreen listen 127.0.0.1:8080
+        wintergreen bench ws://127.0.0.1:8080/ --conns 16 --size 1024 --duration 10
 
 EXIT STATUS:
     0 when the connection closed cleanly (stdin ended, or the server closed with 1000 or
@@ -45,7 +45,7 @@ and --key, ALPN picks h2 or http/1.1. The first line on stdout is the URL it lis
 subprotocol and extension.
 
 EXAMPLES:
-    wintergreen listen 127.0.0.1:9001
+    wintergreen listen 127.0.0.1:8080
     wintergreen listen 0.0.0.0:8443 --cert cert.pem --key key.pem --protocol chat.v1
     wintergreen listen 127.0.0.1:0 --broadcast      # a chat room: every message to all";
 
@@ -57,9 +57,9 @@ latency p50/p99/p99.9 and errors. Point it at an echo server (wintergreen listen
 Ctrl-C ends the run early; the table covers what was measured.
 
 EXAMPLES:
-    wintergreen bench ws://127.0.0.1:9001/ --conns 64 --size 1024 --duration 10
-    wintergreen bench ws://127.0.0.1:9001/ --http2 require --conns 8 --size 16384
-    wintergreen bench ws://127.0.0.1:9001/ --shared --conns 100   # 100 streams, 1 HTTP/2 connection";
+    wintergreen bench ws://127.0.0.1:8080/ --conns 64 --size 1024 --duration 10
+    wintergreen bench ws://127.0.0.1:8080/ --http2 require --conns 8 --size 16384
+    wintergreen bench ws://127.0.0.1:8080/ --shared --conns 100   # 100 streams, 1 HTTP/2 connection";
 
 /// An interactive WebSocket client, an echo/broadcast server and a load generator,
 /// over HTTP/1.1 and HTTP/2 (RFC 6455, RFC 8441), with permessage-deflate (RFC 7692).
@@ -156,7 +156,7 @@ pub(crate) struct ConnectArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListenArgs {
-    /// The address to listen on, e.g. 127.0.0.1:9001 (port 0 picks a free port).
+    /// The address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(value_name = "ADDR")]
     pub(crate) addr: String,
 
