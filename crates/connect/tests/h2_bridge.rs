@@ -9,37 +9,19 @@
 #[allow(dead_code, unreachable_pub)]
 mod bridge;
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, StatusCode};
-use tokio::net::TcpListener;
 use wintergreen_connect::http2::Http2Client;
 use wintergreen_connect::{ClientOptions, ConnectError};
 use wintergreen_handshake::{AcceptPolicy, Rejection};
 use wintergreen_http1::ServerConfig;
-use wintergreen_stream::{CloseCode, Message, Runtime, StreamConfig};
+use wintergreen_stream::{CloseCode, Message, StreamConfig};
 
-const LIMIT: Duration = Duration::from_secs(30);
+mod tokio_common;
 
-fn runtime() -> Arc<dyn Runtime> {
-    Arc::new(wintergreen_tokio::Tokio)
-}
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
-}
-
-async fn listener() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
+use tokio_common::{bounded, listener, runtime};
 
 async fn client(addr: SocketAddr) -> Http2Client {
     let url = format!("ws://{addr}");

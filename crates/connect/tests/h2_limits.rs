@@ -9,35 +9,18 @@
 
 #![cfg(feature = "http2")]
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use tokio::net::TcpListener;
 use wintergreen_connect::ClientOptions;
 use wintergreen_connect::http2::{Http2Client, h2};
-use wintergreen_stream::{CloseCode, Runtime};
+use wintergreen_stream::CloseCode;
 
-const LIMIT: Duration = Duration::from_secs(30);
+mod tokio_common;
 
-fn runtime() -> Arc<dyn Runtime> {
-    Arc::new(wintergreen_tokio::Tokio)
-}
-
-async fn bounded<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
-}
-
-async fn listener() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
+use tokio_common::{bounded, listener, runtime};
 
 async fn client(addr: SocketAddr, options: &ClientOptions) -> Http2Client {
     let url = format!("ws://{addr}");
