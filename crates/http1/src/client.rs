@@ -14,9 +14,9 @@ use wintergreen_handshake::{
 
 use crate::body::{Framing, response_framing};
 use crate::error::Error;
-use crate::head::{HeadReader, Kind, parse_response};
 use crate::limits::Limits;
 use crate::output::{PendingOutput, consume};
+use crate::response::ResponseReader;
 use crate::write::{push_headers, push_raw_header};
 
 /// The server's accepted answer.
@@ -80,7 +80,7 @@ impl FailedResponse {
 #[derive(Debug)]
 enum State {
     /// Waiting for a response head (interim or final).
-    Head(HeadReader),
+    Head(ResponseReader),
     /// A refusal's body is arriving.
     Body(FailedResponse),
     /// A result was returned.
@@ -129,8 +129,6 @@ pub struct ClientHandshake {
     expected_accept: String,
     request: Bytes,
     limits: Limits,
-    /// Interim responses skipped so far.
-    interim: usize,
     state: State,
 }
 
@@ -187,8 +185,7 @@ impl ClientHandshake {
             expected_accept,
             request: Bytes::from(out),
             limits,
-            interim: 0,
-            state: State::Head(HeadReader::new(Kind::Response, limits)),
+            state: State::Head(ResponseReader::new(limits)),
         })
     }
 
@@ -233,44 +230,27 @@ impl ClientHandshake {
     }
 
     fn step(&mut self, data: &[u8]) -> Result<Option<ClientAccept>, Error> {
-        // The bytes after a skipped interim response, read as the start of the next head.
-        let mut after_interim: Option<Bytes> = None;
-        loop {
-            let input = after_interim.as_deref().unwrap_or(data);
-            let reader = match &mut self.state {
-                State::Done => return Err(Error::Finished),
-                State::Body(failed) => {
-                    if !failed.feed(input) {
-                        return Ok(None);
-                    }
-                    return match std::mem::replace(&mut self.state, State::Done) {
-                        State::Body(failed) => Err(failed.into_error()),
-                        _ => Err(Error::Finished),
-                    };
+        let reader = match &mut self.state {
+            State::Done => return Err(Error::Finished),
+            State::Body(failed) => {
+                if !failed.feed(data) {
+                    return Ok(None);
                 }
-                State::Head(reader) => reader,
-            };
-            let Some((response, leftover)) = reader.push(input, parse_response)? else {
-                return Ok(None);
-            };
-            let status = response.status();
-            if status == StatusCode::SWITCHING_PROTOCOLS {
-                return self.accept(response, leftover).map(Some);
+                return match std::mem::replace(&mut self.state, State::Done) {
+                    State::Body(failed) => Err(failed.into_error()),
+                    _ => Err(Error::Finished),
+                };
             }
-            if !status.is_informational() {
-                return self.fail(response, &leftover);
-            }
-            // RFC 9110 §15.2: an interim response; the final one follows.
-            self.interim += 1;
-            if self.interim > self.limits.max_interim_responses {
-                return Err(Error::TooManyInterimResponses {
-                    limit: self.limits.max_interim_responses,
-                });
-            }
-            tracing::debug!(%status, "interim response skipped");
-            self.state = State::Head(HeadReader::new(Kind::Response, self.limits));
-            after_interim = Some(leftover);
+            State::Head(reader) => reader,
+        };
+        // Interim responses are skipped by the reader (RFC 9110 §15.2); 101 is final.
+        let Some((response, leftover)) = reader.receive(data)? else {
+            return Ok(None);
+        };
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            return self.accept(response, leftover).map(Some);
         }
+        self.fail(response, &leftover)
     }
 
     /// A final non-101 head: collect its body (or end now if it has none).

@@ -52,6 +52,7 @@ mod error;
 mod head;
 mod limits;
 mod output;
+mod response;
 mod server;
 mod write;
 
@@ -59,6 +60,7 @@ pub use client::{ClientAccept, ClientConfig, ClientHandshake, ClientUpgrade, Cli
 pub use error::{Error, ParseError};
 pub use limits::Limits;
 pub use output::PendingOutput;
+pub use response::ResponseReader;
 pub use server::{
     AcceptedParts, ServerAccept, ServerAccepted, ServerConfig, ServerDecision, ServerHandshake,
     ServerReject, ServerRejected, ServerUpgrade, ServerUpgraded,
