@@ -11,7 +11,7 @@ use wintergreen_stream::{Runtime, TcpStream, WebSocketStream, timeout_at};
 
 use crate::error::{ConnectError, TimeoutKind};
 use crate::http1::client_handshake;
-use crate::options::{ClientOptions, Http2Mode, IntoClientRequest};
+use crate::options::{ClientOptions, ConnectOptions, Http2Mode, IntoClientRequest};
 use crate::target::Target;
 use crate::transport::Transport;
 
@@ -97,13 +97,13 @@ pub(crate) async fn open(
     #[allow(unused_variables)] http2: bool,
 ) -> Result<(Transport, bool), ConnectError> {
     if !target.is_tls() {
-        let tcp = tcp_connect(&**runtime, target, options.connect.connect_timeout).await?;
+        let tcp = connect_stream(runtime, target, &options.connect).await?;
         return Ok((Transport::from(tcp), true));
     }
     #[cfg(feature = "rustls")]
     {
         let config = crate::tls::client_config(options.connect.tls.as_ref(), http2)?;
-        let tcp = tcp_connect(&**runtime, target, options.connect.connect_timeout).await?;
+        let tcp = connect_stream(runtime, target, &options.connect).await?;
         let tls = crate::tls::handshake(tcp, &target.host, config);
         let tls = within(
             runtime,
@@ -119,7 +119,48 @@ pub(crate) async fn open(
     Err(ConnectError::TlsUnavailable)
 }
 
-/// Resolves the target's host and connects to its addresses in turn, within `timeout`.
+/// The byte stream to the target, the one way every connect (HTTP/1.1 or HTTP/2, `ws://`
+/// or `wss://`) gets it: through the proxy that `options.proxy` picks for the target, if
+/// any, and reaching the proxy or the target with `options.connector`, or else DNS and TCP.
+async fn connect_stream(
+    runtime: &Arc<dyn Runtime>,
+    target: &Target,
+    options: &ConnectOptions,
+) -> Result<TcpStream, ConnectError> {
+    match options.proxy.proxy_for(target) {
+        Some(proxy) => {
+            let tcp = dial(runtime, proxy.host(), proxy.port(), options).await?;
+            proxy.tunnel(runtime, tcp, target, options).await
+        }
+        None => dial(runtime, &target.host, target.port, options).await,
+    }
+}
+
+/// A connection to `host`:`port` by the connector, or by DNS and TCP, within the connect
+/// timeout.
+async fn dial(
+    runtime: &Arc<dyn Runtime>,
+    host: &str,
+    port: u16,
+    options: &ConnectOptions,
+) -> Result<TcpStream, ConnectError> {
+    match &options.connector {
+        Some(connector) => {
+            let connect = connector.connect(Arc::clone(runtime), host.to_owned(), port);
+            within(
+                runtime,
+                options.connect_timeout,
+                TimeoutKind::Connect,
+                connect,
+            )
+            .await?
+        }
+        None => resolve_and_connect(&**runtime, host, port, options.connect_timeout).await,
+    }
+}
+
+/// Resolves the target's host and connects to its addresses in turn, within `timeout`
+/// (no proxy, no connector: see [`ConnectOptions`] for those).
 ///
 /// # Errors
 /// [`ConnectError::Resolve`], [`ConnectError::Tcp`] naming the last address tried, or
@@ -129,7 +170,16 @@ pub async fn tcp_connect(
     target: &Target,
     timeout: Duration,
 ) -> Result<TcpStream, ConnectError> {
-    let (host, port) = (target.host.clone(), target.port);
+    resolve_and_connect(runtime, &target.host, target.port, timeout).await
+}
+
+async fn resolve_and_connect(
+    runtime: &dyn Runtime,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<TcpStream, ConnectError> {
+    let host = host.to_owned();
     let attempt = async {
         let resolved = runtime.resolve(host.clone(), port).await;
         let addrs = resolved.map_err(|source| ConnectError::Resolve {

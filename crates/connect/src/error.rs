@@ -10,6 +10,8 @@ use std::sync::Arc;
 use http::{HeaderMap, StatusCode};
 use wintergreen_handshake::{Fault, HandshakeError};
 
+use crate::proxy::ProxyError;
+
 /// Which bound ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -21,6 +23,8 @@ pub enum TimeoutKind {
     /// The opening handshake: the HTTP/1.1 upgrade, or the HTTP/2 preface, SETTINGS and
     /// extended CONNECT exchange.
     Handshake,
+    /// A proxy's exchange (HTTP CONNECT or SOCKS5), bounded by the handshake timeout.
+    Proxy,
 }
 
 impl fmt::Display for TimeoutKind {
@@ -29,6 +33,7 @@ impl fmt::Display for TimeoutKind {
             Self::Connect => "connect",
             Self::Tls => "TLS handshake",
             Self::Handshake => "opening handshake",
+            Self::Proxy => "proxy exchange",
         })
     }
 }
@@ -130,6 +135,11 @@ pub enum ConnectError {
     /// HTTP/2 was asked for, but this build has no HTTP/2 (the `http2` feature).
     #[error("HTTP/2 was asked for, but this build lacks the http2 feature")]
     Http2Unavailable,
+    /// The proxy refused or failed the tunnel (an HTTP status such as 407, a SOCKS5 reply
+    /// code, a broken answer), or its URL is unusable: see [`ProxyError`] and
+    /// [`ProxyError::is_auth_required`].
+    #[error("proxy: {0}")]
+    Proxy(#[from] ProxyError),
     /// A bound ran out.
     #[error("timed out: {0}")]
     Timeout(TimeoutKind),

@@ -143,7 +143,10 @@ async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, runtime: &dyn Runtime) {
     let _ = timeout_at(runtime, runtime.now() + DRAIN_TIME, read).await;
 }
 
-async fn read_some<IO: AsyncRead + Unpin>(io: &mut IO, buf: &mut BytesMut) -> io::Result<usize> {
+pub(crate) async fn read_some<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
     buf.reserve(HANDSHAKE_READ);
     poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf)).await
 }
@@ -156,7 +159,10 @@ async fn write_some<IO: AsyncWrite + Unpin>(io: &mut IO, data: &[u8]) -> io::Res
     Ok(n)
 }
 
-async fn write_all<IO: AsyncWrite + Unpin>(io: &mut IO, mut data: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all<IO: AsyncWrite + Unpin>(
+    io: &mut IO,
+    mut data: &[u8],
+) -> io::Result<()> {
     while !data.is_empty() {
         let n = write_some(io, data).await?;
         data = data.get(n..).unwrap_or_default();

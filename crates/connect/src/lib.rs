@@ -6,8 +6,9 @@
 //!
 //! - [`Target`]: a URL → host, port, TLS (the scheme rule itself is
 //!   [`UrlScheme`](wintergreen_handshake::UrlScheme)'s);
-//! - DNS and TCP ([`tcp_connect`], errors naming the address), TLS through tokio-rustls for
-//!   every runtime (feature `rustls`; [`tls`]);
+//! - DNS and TCP ([`tcp_connect`], errors naming the address) or a [`Connector`] of the
+//!   caller's, through HTTP CONNECT and SOCKS5 proxies ([`proxy`]), TLS through
+//!   tokio-rustls for every runtime (feature `rustls`; [`tls`]);
 //! - the HTTP-version choice with the [`Http2Mode`] fallback, and shared HTTP/2 connections
 //!   (feature `http2`; [`http2`]);
 //! - [`connect`], [`handshake`] and [`accept`], each bounded by its timeout;
@@ -19,11 +20,13 @@
 #![deny(missing_docs)]
 
 mod client;
+mod connector;
 mod error;
 mod http1;
 #[cfg(feature = "http2")]
 pub mod http2;
 mod options;
+pub mod proxy;
 mod server;
 mod target;
 #[cfg(feature = "rustls")]
@@ -32,6 +35,7 @@ mod transport;
 pub mod upgrade;
 
 pub use client::{connect, handshake, tcp_connect};
+pub use connector::Connector;
 pub use error::{ConnectError, TimeoutKind, TlsError};
 pub use http1::{client_handshake, server_handshake};
 pub use options::{

@@ -11,7 +11,9 @@ use wintergreen_http1::Limits;
 use wintergreen_http1::{ClientConfig, ServerConfig};
 use wintergreen_stream::StreamConfig;
 
+use crate::connector::Connector;
 use crate::error::ConnectError;
+use crate::proxy::ProxyRules;
 
 /// Everything a client connection is made with, grouped by layer: the session (codec),
 /// the opening handshake, the driver, and the connection. A plain configuration struct:
@@ -55,9 +57,11 @@ pub struct ClientHandshakeOptions {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectOptions {
-    /// Bound on DNS resolution plus TCP connect. Default: 30 s.
+    /// Bound on DNS resolution plus TCP connect (or the [`connector`](Self::connector)), to
+    /// the target or to its proxy. Default: 30 s.
     pub connect_timeout: Duration,
-    /// Bound on the TLS handshake, and again on the opening handshake. Default: 30 s.
+    /// Bound on the TLS handshake, again on the opening handshake, and on a proxy's
+    /// exchange. Default: 30 s.
     pub handshake_timeout: Duration,
     /// Whether to open the WebSocket over HTTP/2 (RFC 8441). Default: [`Http2Mode::Off`].
     /// Without the `http2` feature, any mode but `Off` fails the connect.
@@ -74,6 +78,13 @@ pub struct ConnectOptions {
     /// [`http2`](Self::http2); the server name (SNI) always comes from the URL's host.
     #[cfg(feature = "rustls")]
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Which proxy to tunnel through, by target: [`ProxyRules::all`] for one proxy,
+    /// [`ProxyRules::from_env`] for the environment's (opt-in). Default: none, whatever the
+    /// environment says.
+    pub proxy: ProxyRules,
+    /// Connects the byte stream to the target (or to the proxy) instead of DNS and TCP.
+    /// Default: `None`, the runtime's resolver and TCP connect.
+    pub connector: Option<Arc<dyn Connector>>,
 }
 
 impl Default for ConnectOptions {
@@ -86,6 +97,8 @@ impl Default for ConnectOptions {
             http2_settings: wintergreen_http2::Http2Config::default(),
             #[cfg(feature = "rustls")]
             tls: None,
+            proxy: ProxyRules::default(),
+            connector: None,
         }
     }
 }
