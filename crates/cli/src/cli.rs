@@ -144,8 +144,9 @@ pub(crate) struct ConnectArgs {
     #[arg(long, conflicts_with = "ca")]
     pub(crate) insecure: bool,
 
-    /// Connect through a proxy (http://HOST:PORT or socks5://HOST:PORT). Not supported
-    /// yet: the library has no proxy support, so this fails with a clear error.
+    /// Connect through a proxy: http://[USER:PASS@]HOST:PORT (HTTP CONNECT),
+    /// socks5://… (SOCKS5, name resolved here) or socks5h://… (resolved by the proxy).
+    /// Without it, no proxy is used, whatever the environment says.
     #[arg(long, value_name = "URL")]
     pub(crate) proxy: Option<String>,
 

@@ -44,6 +44,10 @@ pub(crate) fn connect_reason(err: &wintergreen::ConnectError) -> String {
         E::Resolve { host, port, source } => format!("cannot resolve {host}:{port}: {source}"),
         E::Tcp { addr, source } => format!("cannot connect to {addr}: {source}"),
         E::Timeout(TimeoutKind::Connect) => "timed out connecting (DNS and TCP)".to_owned(),
+        E::Proxy(err) if err.is_auth_required() => {
+            format!("the proxy wants (other) credentials: {err}")
+        }
+        E::Proxy(err) => format!("the proxy failed: {err}"),
         E::Timeout(kind) => format!("timed out during the {kind}"),
         E::Tls(TlsError::Handshake(rustls::Error::InvalidCertificate(cert))) => {
             use rustls::CertificateError as C;
@@ -79,18 +83,13 @@ pub(crate) fn connect_reason(err: &wintergreen::ConnectError) -> String {
 
 /// The client options the flags ask for.
 pub(crate) fn client_options(args: &ConnectArgs) -> anyhow::Result<wintergreen::ClientOptions> {
-    if let Some(proxy) = &args.proxy {
-        let uri: http::Uri = proxy
-            .parse()
-            .with_context(|| format!("--proxy {proxy:?} is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http" | "https" | "socks5" | "socks5h") if uri.host().is_some() => {}
-            _ => bail!("--proxy {proxy:?}: expected http://HOST:PORT or socks5://HOST:PORT"),
-        }
-        bail!("--proxy {proxy}: proxies are not supported yet (the library has no proxy support)");
-    }
     // `ClientOptions` is a plain struct of documented defaults, grouped by layer.
     let mut options = wintergreen::client_options();
+    if let Some(proxy) = &args.proxy {
+        let proxy =
+            wintergreen::proxy::Proxy::parse(proxy).map_err(|err| anyhow!("--proxy: {err}"))?;
+        options.connect.proxy = wintergreen::proxy::ProxyRules::all(proxy);
+    }
     options.connect.http2 = match args.http2 {
         None => wintergreen::Http2Mode::Off,
         Some(Http2Arg::Prefer) => wintergreen::Http2Mode::Prefer,

@@ -215,14 +215,72 @@ fn refused_tcp_connection_names_the_address() {
     assert!(reason.contains(&format!("127.0.0.1:{port}")), "{reason}");
 }
 
+/// A one-connection HTTP CONNECT proxy on 127.0.0.1 that wants `user:pw` (Basic,
+/// RFC 7617: base64 "dXNlcjpwdw=="): 407 without them, else a tunnel relayed by two
+/// threads. Returns its URL and, once a request arrived, its CONNECT line.
+fn connect_proxy() -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        client.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0; 1];
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
+            if client.read(&mut byte).unwrap() == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        let head = text(&head);
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let _ = tx.send(line.clone());
+        if !head.contains("Proxy-Authorization: Basic dXNlcjpwdw==\r\n") {
+            let _ = client.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                  Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n",
+            );
+            return;
+        }
+        let target = line.split(' ').nth(1).unwrap().to_owned();
+        let server = std::net::TcpStream::connect(target).unwrap();
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .unwrap();
+        let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        std::thread::spawn(move || std::io::copy(&mut c2, &mut s2));
+        let (mut server, mut client) = (server, client);
+        let _ = std::io::copy(&mut server, &mut client);
+    });
+    (url, rx)
+}
+
 #[test]
-fn proxy_is_refused_as_not_supported_yet() {
-    let output = run(
-        &["--proxy", "http://127.0.0.1:3128", "ws://127.0.0.1:1/"],
-        "",
+fn proxy_tunnels_with_credentials() {
+    let server = listen(&[]);
+    let (proxy, seen) = connect_proxy();
+    let proxy = proxy.replace("http://", "http://user:pw@");
+    let output = run(&["--proxy", &proxy, &server.url], "through\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "through\n");
+    let authority = server.url.split('/').nth(2).unwrap();
+    assert_eq!(
+        seen.recv().unwrap(),
+        format!("CONNECT {authority} HTTP/1.1")
     );
-    let reason = reason(&output);
-    assert!(reason.contains("not supported yet"), "{reason}");
+}
+
+#[test]
+fn proxy_wanting_credentials_gives_407_in_one_line() {
+    let server = listen(&[]);
+    let (proxy, _seen) = connect_proxy();
+    let output = run(&["--proxy", &proxy, &server.url], "");
+    let why = reason(&output);
+    assert!(why.contains("credentials"), "{why}");
+    assert!(why.contains("407"), "{why}");
+    let output = run(&["--proxy", "ftp://127.0.0.1:1", &server.url], "");
+    assert!(reason(&output).contains("--proxy"));
 }
 
 #[test]

@@ -177,6 +177,44 @@ impl ClientBuilder {
         self.set(|options| options.connect.tls = Some(config))
     }
 
+    /// Connection: tunnels every connection through the proxy at `url` —
+    /// `http://[user:pass@]host[:port]` (HTTP CONNECT, Basic auth), `socks5://…` (SOCKS5,
+    /// target resolved here) or `socks5h://…` (resolved by the proxy); see
+    /// [`proxy`](crate::proxy). TLS for `wss://` runs end to end through the tunnel.
+    /// Default: no proxy. An unusable URL makes [`connect`](Self::connect) fail with
+    /// [`ConnectError::Proxy`].
+    #[must_use]
+    pub fn proxy(self, url: &str) -> Self {
+        let proxy = wintergreen_connect::proxy::Proxy::parse(url);
+        self.map(|mut options| {
+            options.connect.proxy = wintergreen_connect::proxy::ProxyRules::all(proxy?);
+            Ok(options)
+        })
+    }
+
+    /// Connection: uses the proxies the environment names, as curl and reqwest read them
+    /// (`HTTPS_PROXY` for `wss://`, `HTTP_PROXY` for `ws://`, `ALL_PROXY`, `NO_PROXY`, lower
+    /// case first; see [`ProxyRules::from_lookup`](crate::proxy::ProxyRules::from_lookup)).
+    /// Never on unless asked for. Default: no proxy. An unusable URL in a variable makes
+    /// [`connect`](Self::connect) fail with [`ConnectError::Proxy`].
+    #[must_use]
+    pub fn proxy_from_env(self) -> Self {
+        let rules = wintergreen_connect::proxy::ProxyRules::from_env();
+        self.map(|mut options| {
+            options.connect.proxy = rules?;
+            Ok(options)
+        })
+    }
+
+    /// Connection: connects the byte stream to the target (or to its proxy) with
+    /// `connector` instead of DNS and TCP — to pick the address, use another resolver or
+    /// hand over a connection of your own. TLS and the handshake stay wintergreen's.
+    /// Default: the runtime's resolver and TCP connect.
+    #[must_use]
+    pub fn connector(self, connector: Arc<dyn wintergreen_connect::Connector>) -> Self {
+        self.set(|options| options.connect.connector = Some(connector))
+    }
+
     /// Replaces all options at once.
     #[must_use]
     pub fn options(self, options: ClientOptions) -> Self {

@@ -130,9 +130,13 @@ pub use wintergreen_stream as stream;
 pub use wintergreen_connect::http2;
 
 pub use wintergreen_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
+/// Proxies: [`Proxy`](proxy::Proxy) URLs (HTTP CONNECT, SOCKS5), [`ProxyRules`](proxy::ProxyRules)
+/// (one proxy, or the environment's), [`ProxyError`](proxy::ProxyError).
+pub use wintergreen_connect::proxy;
 pub use wintergreen_connect::{
-    AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectError, ConnectOptions, Http2Mode,
-    IntoClientRequest, ServerHandshakeOptions, ServerOptions, TimeoutKind, TlsError, Transport,
+    AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectError, ConnectOptions, Connector,
+    Http2Mode, IntoClientRequest, ServerHandshakeOptions, ServerOptions, TimeoutKind, TlsError,
+    Transport,
 };
 pub use wintergreen_stream::{
     Error, KeepAlive, Runtime, StreamConfig, WebSocketReader, WebSocketStream, WebSocketWriter,
