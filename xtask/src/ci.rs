@@ -38,6 +38,10 @@ const STEPS: &[Step] = &[
         run: interop,
     },
     Step {
+        name: "proxies",
+        run: || crate::proxies::run(&[]),
+    },
+    Step {
         name: "quickstart",
         run: quickstart,
     },

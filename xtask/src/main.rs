@@ -6,6 +6,7 @@
 //!                                     Autobahn|Testsuite vs our client and our server, judged
 //! cargo xtask autobahn-install        native Autobahn|Testsuite (Python 2.7), idempotent
 //! cargo xtask interop                 permessage-deflate against Python `websockets`, both roles
+//! cargo xtask proxies                 the client through tinyproxy (HTTP CONNECT) and danted (SOCKS5)
 //! cargo xtask fuzz [--time S]        every fuzz target for S seconds (seeds replayed first)
 //! cargo xtask soak                    10,000 mixed connections against our server, bounded
 //! cargo xtask readme                  the README's client and server, as written, run as a pair
@@ -19,6 +20,7 @@ mod docs;
 mod fuzz;
 mod install;
 mod interop;
+mod proxies;
 mod readme;
 mod soak;
 mod system;
@@ -47,6 +49,11 @@ tasks:
   interop                 permessage-deflate with a third-party implementation (Python
                           `websockets` in a venv at target/interop-venv): our client against
                           its echo server on 127.0.0.1:9005, its client against ours on :9006
+  proxies                 the client through real proxies on free 127.0.0.1 ports: tinyproxy
+                          (HTTP CONNECT, Basic auth) and danted (SOCKS5, username/password;
+                          needs root: a system user `wintergreen-socks` is created once and
+                          given a random password per run); ws:// and wss://, HTTP/1.1 and
+                          HTTP/2; configs and logs in target/proxies/
   readme                  the README's client and server blocks, as written, in a new crate
                           outside the workspace with the README's [dependencies]; the pair
                           runs on a free loopback port and the client must exit by itself
@@ -67,7 +74,7 @@ tasks:
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python
-2.7 from Debian 11 for Autobahn) may be installed without asking. Under CI=true it proceeds;
+2.7 from Debian 11 for Autobahn, tinyproxy and dante-server) may be installed without asking. Under CI=true it proceeds;
 otherwise it lists the changes and asks at a terminal, or stops and says what it would change.
 ";
 
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
         "autobahn" => autobahn::run(rest),
         "autobahn-install" => install::run(rest),
         "interop" => interop::run(rest),
+        "proxies" => proxies::run(rest),
         "readme" => readme::run(rest),
         "fuzz" => fuzz::run(rest),
         "soak" => soak::run(rest),

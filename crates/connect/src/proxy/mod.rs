@@ -384,11 +384,15 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
-    /// Whether the proxy asked for (other) credentials: HTTP 407, or a SOCKS5 proxy that
-    /// refused the credentials or wants some.
+    /// Whether the proxy asked for (other) credentials: HTTP 407 (RFC 9110 §15.5.8), or
+    /// 401 — an answer to CONNECT comes from the proxy itself, and some proxies (tinyproxy)
+    /// send 401 there — or a SOCKS5 proxy that refused the credentials or wants some.
     pub fn is_auth_required(&self) -> bool {
         match self {
-            Self::Refused { status, .. } => *status == StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            Self::Refused { status, .. } => matches!(
+                *status,
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED | StatusCode::UNAUTHORIZED
+            ),
             Self::SocksAuthFailed(_) | Self::SocksNoAcceptableMethod => true,
             _ => false,
         }

@@ -214,7 +214,9 @@ where
         }
         (NO_ACCEPTABLE, _) => return Err(ProxyError::SocksNoAcceptableMethod.into()),
         _ => {
-            return Err(ProxyError::Malformed("the SOCKS5 proxy chose a method not offered").into());
+            return Err(
+                ProxyError::Malformed("the SOCKS5 proxy chose a method not offered").into(),
+            );
         }
     }
 

@@ -116,7 +116,7 @@ where
 }
 
 /// Three echoes, then a clean close.
-async fn talk<IO>(ws: &mut WebSocketStream<IO>)
+pub async fn talk<IO>(ws: &mut WebSocketStream<IO>)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -360,15 +360,15 @@ mod tls {
 
     use super::*;
 
-    struct Pki {
-        client: Arc<rustls::ClientConfig>,
+    pub struct Pki {
+        pub client: Arc<rustls::ClientConfig>,
         cert: CertificateDer<'static>,
         key: Vec<u8>,
     }
 
     /// A CA and a `localhost` certificate it signed; a client config trusting only the CA
     /// (with no ALPN: the connect path fills it in).
-    fn pki() -> Pki {
+    pub fn pki() -> Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -390,7 +390,7 @@ mod tls {
         }
     }
 
-    fn acceptor(pki: &Pki, alpn: &[&[u8]]) -> TlsAcceptor {
+    pub fn acceptor(pki: &Pki, alpn: &[&[u8]]) -> TlsAcceptor {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -452,7 +452,7 @@ mod tls {
     }
 
     /// Client options that trust the test CA.
-    fn trusting(pki: &Pki) -> ClientOptions {
+    pub fn trusting(pki: &Pki) -> ClientOptions {
         let mut options = ClientOptions::default();
         options.connect.tls = Some(Arc::clone(&pki.client));
         options
