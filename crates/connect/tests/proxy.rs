@@ -1,3 +1,4 @@
+#![cfg(all(feature = "rustls", feature = "http2"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::indexing_slicing, clippy::panic)]
 //! Proxies and the connector hook, on tokio.

@@ -87,8 +87,10 @@ mod tests {
 
     #[test]
     fn interim_responses_past_the_limit_fail() {
-        let mut limits = Limits::default();
-        limits.max_interim_responses = 1;
+        let limits = Limits {
+            max_interim_responses: 1,
+            ..Limits::default()
+        };
         let mut reader = ResponseReader::new(limits);
         let err = reader
             .receive(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n")
