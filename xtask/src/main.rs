@@ -34,7 +34,7 @@ usage: cargo xtask <task> [options]
 tasks:
   ci [--skip STEP,...]    run everything CI runs, in order, failing fast:
                           fmt --check, clippy -D warnings, docs, feature matrix, test,
-                          interop, quickstart, readme, cargo deny, package, autobahn
+                          interop, proxies, quickstart, readme, cargo deny, package, autobahn
                           (--skip is for local use; CI runs every step)
   autobahn [options]      Autobahn|Testsuite against our client (fuzzingserver) and our echo
                           server (fuzzingclient), judged strictly; reports in
