@@ -66,8 +66,8 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let http_port = free_port()?;
     let socks_port = free_port()?;
-    let _tinyproxy = start_tinyproxy(&dir, http_port, &http_password)?;
-    let _danted = start_danted(&dir, socks_port)?;
+    let _tinyproxy = Terminated(start_tinyproxy(&dir, http_port, &http_password)?);
+    let _danted = Terminated(start_danted(&dir, socks_port)?);
 
     let http_url = format!("http://{HTTP_USER}:{http_password}@127.0.0.1:{http_port}");
     let socks_url = format!("socks5://{SOCKS_USER}:{socks_password}@127.0.0.1:{socks_port}");
@@ -192,6 +192,24 @@ fn start_danted(dir: &Path, port: u16) -> Result<ChildGuard> {
         "danted",
         port,
     )
+}
+
+/// A proxy stopped with SIGTERM (then, after 10 s, SIGKILL) when dropped: Dante's main
+/// process stops and reaps its worker processes on SIGTERM, which SIGKILL would orphan.
+struct Terminated(ChildGuard);
+
+impl Drop for Terminated {
+    fn drop(&mut self) {
+        let child = &mut self.0.child;
+        if let Ok(None) = child.try_wait() {
+            let pid = child.id().to_string();
+            let _ = util::succeeds(
+                Command::new("kill").args(["-TERM", &pid]),
+                Duration::from_secs(10),
+            );
+            let _ = util::wait_timeout(child, Duration::from_secs(10));
+        }
+    }
 }
 
 /// Starts `cmd` with stdout and stderr in `log`, and waits until it listens on `port`.
