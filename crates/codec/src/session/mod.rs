@@ -22,6 +22,7 @@ use crate::extension::Extension;
 use crate::fast::text::Utf8Bytes;
 use crate::frame::{FrameDecoder, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
+use crate::stats::{self, Stats};
 use crate::utf8::Utf8Validator;
 
 /// What the session observed; drained with [`Session::poll_event`].
@@ -206,6 +207,8 @@ pub struct Session {
     close_timer_pending: bool,
     /// Sequence number of the latest keep-alive ping.
     keepalive_seq: u64,
+    /// What was counted so far (times are filled in by [`Session::stats`]).
+    stats: Stats,
 }
 
 impl Session {
@@ -244,6 +247,18 @@ impl Session {
             sent_data: false,
             close_timer_pending: false,
             keepalive_seq: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// What this session counted so far: messages, bytes (payload, wire, compressed),
+    /// frames, pings and pongs each way, close codes, and the last times it was told of.
+    /// A copy, cheap to take at any time; see [`Stats`] for what each field counts.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            last_received: self.received_at,
+            last_activity: self.clock,
+            ..self.stats
         }
     }
 
@@ -339,6 +354,7 @@ impl Session {
     pub fn consume_output(&mut self, n: usize) {
         let n = n.min(self.out.len());
         bytes::Buf::advance(&mut self.out, n);
+        stats::add(&mut self.stats.wire_bytes_out, n);
         // Counted as if the answers were written first: never more than are queued.
         self.owed = self.owed.saturating_sub(n);
         self.flush_pending_pong();
@@ -354,6 +370,7 @@ impl Session {
             self.write_pong(&payload);
         }
         self.owed = 0;
+        stats::add(&mut self.stats.wire_bytes_out, self.out.len());
         self.out.split()
     }
 
@@ -395,6 +412,7 @@ impl Session {
     fn write_pong(&mut self, payload: &[u8]) {
         let before = self.out.len();
         self.write_frame(true, Rsv::NONE, OpCode::Pong, payload);
+        self.stats.pongs_out += 1;
         self.owed = self
             .owed
             .saturating_add(self.out.len().saturating_sub(before));
@@ -464,6 +482,7 @@ impl Session {
                 seq.copy_from_slice(&self.keepalive_seq.to_be_bytes());
                 tracing::trace!(role = ?self.role, seq = self.keepalive_seq, "keep-alive ping");
                 self.write_frame(true, Rsv::NONE, OpCode::Ping, &payload);
+                self.stats.pings_out += 1;
                 self.timers.silence = now.checked_add(keepalive.timeout);
             }
         }

@@ -9,13 +9,14 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::{Event, Incoming, Initiator, Session, Timers};
-use crate::close::CloseFrame;
+use crate::close::{CloseCode, CloseFrame};
 use crate::config::Role;
 use crate::error::{ConnectionError, ProtocolError};
 use crate::extension::ExtensionError;
 use crate::fast::text::Utf8Bytes;
 use crate::frame::{Frame, FrameHeader, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
+use crate::stats;
 use crate::utf8::Utf8Validator;
 
 /// What one parsing step did.
@@ -54,6 +55,7 @@ impl Session {
         if n == 0 {
             return;
         }
+        stats::add(&mut self.stats.wire_bytes_in, n);
         self.received_at = Some(now);
         if self.timers.ping.is_some() || self.timers.silence.is_some() {
             if let Some(keepalive) = self.config.keepalive {
@@ -206,8 +208,10 @@ impl Session {
     #[inline]
     fn on_frame(&mut self, frame: Frame) -> Result<Option<Event>, ProtocolError> {
         let Frame { header, payload } = frame;
+        self.stats.frames_in += 1;
         match header.opcode {
             OpCode::Ping => {
+                self.stats.pings_in += 1;
                 if self.config.auto_pong && !self.close_sent {
                     self.answer_ping(&payload);
                 }
@@ -216,6 +220,7 @@ impl Session {
                 Ok(None)
             }
             OpCode::Pong => {
+                self.stats.pongs_in += 1;
                 if !self.config.yield_keepalive_pongs && self.is_keepalive_pong(&payload) {
                     return Ok(None);
                 }
@@ -233,6 +238,8 @@ impl Session {
     fn on_close(&mut self, payload: &Bytes) -> Result<(), ProtocolError> {
         let frame = CloseFrame::parse(payload)?;
         tracing::debug!(role = ?self.role, close = ?frame, "close frame received");
+        // §7.1.5: a close frame without a status code means 1005.
+        self.stats.close_code_in = Some(frame.as_ref().map_or(CloseCode::NO_STATUS, |f| f.code));
         self.close_received = true;
         self.input_done = true;
         self.read_buf.clear();
@@ -292,6 +299,9 @@ impl Session {
                 })?;
             let fresh = incoming.buf.get(start..).unwrap_or_default();
             incoming.size += fresh.len();
+            stats::add(&mut self.stats.payload_bytes_in, fresh.len());
+            stats::add(&mut self.stats.compression_in.uncompressed, fresh.len());
+            stats::add(&mut self.stats.compression_in.compressed, payload.len());
             if incoming.size > self.config.max_message_size {
                 return Err(ProtocolError::MessageTooLarge {
                     limit: self.config.max_message_size,
@@ -305,6 +315,7 @@ impl Session {
             }
             None
         } else {
+            stats::add(&mut self.stats.payload_bytes_in, payload.len());
             if text {
                 let fresh = payload.get(self.frame_validated..).unwrap_or_default();
                 incoming
@@ -355,6 +366,7 @@ impl Session {
         };
         if fin {
             self.incoming = None;
+            self.stats.messages_in += 1;
         }
         Ok(event)
     }
