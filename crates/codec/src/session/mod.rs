@@ -171,6 +171,10 @@ pub struct Session {
     extension: Option<Box<dyn Extension>>,
 
     read_buf: BytesMut,
+    /// Input past the end of the frame that `read_buf` ends with, kept apart so that the
+    /// frame's bytes never move to make room (see `Session::receive`); it takes over
+    /// once `read_buf` is drained. The stream's bytes are `read_buf` then `next_buf`.
+    next_buf: BytesMut,
     decoder: FrameDecoder,
     /// Bytes of the current frame's payload already fed to the UTF-8 validator.
     frame_validated: usize,
@@ -221,6 +225,7 @@ impl Session {
             config,
             extension: None,
             read_buf: BytesMut::new(),
+            next_buf: BytesMut::new(),
             frame_validated: 0,
             incoming: None,
             events: VecDeque::new(),
@@ -493,7 +498,7 @@ impl Session {
         self.timers = Timers::default();
         self.close_timer_pending = false;
         self.input_done = true;
-        self.read_buf.clear();
+        self.clear_input();
         self.closed = true;
     }
 
