@@ -9,9 +9,11 @@ use anyhow::{anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use wintergreen::codec::Stats;
 
 use crate::cli::BenchArgs;
 use crate::net::{self, CloseCode, Message};
+use crate::stats::ratio;
 
 /// Round trips are recorded in microseconds, up to this (60 s).
 const MAX_LATENCY_US: u64 = 60_000_000;
@@ -23,6 +25,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(3);
 /// What one connection measured.
 struct ConnResult {
     histogram: Histogram<u64>,
+    /// The connection's counters at its end (zero if it never opened).
+    stats: Stats,
     error: Option<String>,
 }
 
@@ -87,6 +91,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     Err(err) => {
                         return ConnResult {
                             histogram: new_histogram(),
+                            stats: Stats::default(),
                             error: Some(net::connect_reason(&err)),
                         };
                     }
@@ -121,11 +126,13 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
 
     let mut histogram = new_histogram();
+    let mut stats = Stats::default();
     let mut errors = Vec::new();
     for task in tasks {
         match tokio::time::timeout(CLOSE_WAIT + Duration::from_secs(60), task).await {
             Ok(Ok(result)) => {
                 let _ = histogram.add(&result.histogram);
+                stats.merge(&result.stats);
                 errors.extend(result.error);
             }
             Ok(Err(err)) => errors.push(format!("task failed: {err}")),
@@ -164,10 +171,36 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("  {:<14} {:>11} µs", "latency p99.9", us(0.999));
     println!("  {:<14} {:>11} µs", "latency max", histogram.max());
     println!("  {:<14} {:>14}", "errors", errors.len());
-    println!("  {:<14} {:>14}", "deflate ratio", "n/a");
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    println!(
+        "  {:<14} {:>11.2} MB",
+        "payload out",
+        mb(stats.payload_bytes_out)
+    );
+    println!("  {:<14} {:>11.2} MB", "wire out", mb(stats.wire_bytes_out));
+    println!(
+        "  {:<14} {:>11.2} MB",
+        "payload in",
+        mb(stats.payload_bytes_in)
+    );
+    println!("  {:<14} {:>11.2} MB", "wire in", mb(stats.wire_bytes_in));
+    println!(
+        "  {:<14} {:>14}",
+        "deflate out",
+        ratio(&stats.compression_out)
+    );
+    println!(
+        "  {:<14} {:>14}",
+        "deflate in",
+        ratio(&stats.compression_in)
+    );
     println!("  notes: messages/s = echoed round trips (one in flight per connection);");
-    println!("         MB/s = echoed payload, each way; the deflate ratio needs the");
-    println!("         per-connection statistics API, which the library lacks so far.");
+    println!("         MB/s = echoed payload, each way. From the connections' statistics,");
+    println!("         summed: payload = message bytes (uncompressed), wire = frames as");
+    println!("         written and read; deflate = compressed/original size of the messages");
+    println!("         that were compressed (n/a: none was). Every message carries the same");
+    println!("         bytes, so with context takeover deflate finds each in the one before:");
+    println!("         far smaller than real traffic compresses.");
     for error in errors.iter().take(5) {
         println!("  error: {error}");
     }
@@ -232,7 +265,11 @@ async fn round_trips(
         Ok::<(), net::StreamError>(())
     };
     let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
-    ConnResult { histogram, error }
+    ConnResult {
+        histogram,
+        stats: ws.stats(),
+        error,
+    }
 }
 
 /// `len` bytes of a fixed xorshift sequence: incompressible, so deflate does real work.

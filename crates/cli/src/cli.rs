@@ -53,7 +53,8 @@ const BENCH_HELP: &str = "\
 Opens N connections; each sends a binary message of B bytes, waits for its echo and
 records the round trip, for S seconds. A progress bar shows on a terminal (stderr). At the
 end a table on stdout: messages/s (echoed round trips), MB/s (echoed payload, each way),
-latency p50/p99/p99.9 and errors. Point it at an echo server (wintergreen listen).
+latency p50/p99/p99.9, errors, wire vs payload bytes and the deflate ratio (from the
+connections' statistics, summed). Point it at an echo server (wintergreen listen).
 Ctrl-C ends the run early; the table covers what was measured.
 
 EXAMPLES:
@@ -90,6 +91,11 @@ pub(crate) struct Cli {
     /// Print no "connected" line on stderr: only failures (and the --insecure warning).
     #[arg(short, long)]
     pub(crate) quiet: bool,
+
+    /// On exit, print the connection's statistics on stderr: messages, payload and wire
+    /// bytes each way, frames, pings/pongs, and the deflate ratio (compressed/original).
+    #[arg(long)]
+    pub(crate) stats: bool,
 }
 
 #[derive(Debug, Subcommand)]

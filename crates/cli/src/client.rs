@@ -24,6 +24,7 @@ pub(crate) async fn run(
     binary: bool,
     quiet: bool,
     linger: f64,
+    stats: bool,
 ) -> anyhow::Result<()> {
     if !(0.0..=MAX_LINGER_S).contains(&linger) {
         bail!("--linger must be between 0 and {MAX_LINGER_S} seconds");
@@ -49,7 +50,15 @@ pub(crate) async fn run(
             negotiated.extension.as_deref().unwrap_or("none"),
         );
     }
+    let result = talk(&mut ws, binary, linger).await;
+    if stats {
+        eprintln!("wintergreen: stats: {}", crate::stats::summary(&ws.stats()));
+    }
+    result
+}
 
+/// The conversation: stdin out, messages in, until either side closes.
+async fn talk(ws: &mut net::ClientStream, binary: bool, linger: Duration) -> anyhow::Result<()> {
     let mut lines = stdin_lines();
     let mut stdout = std::io::stdout().lock();
     let mut line_no = 0u64;

@@ -97,6 +97,12 @@ fn log_accepted(id: u64, peer: std::net::SocketAddr, accepted: &Accepted) {
     );
 }
 
+/// Logs a connection's end with its statistics.
+fn log_closed(id: u64, end: &str, count: u64, ws: &dyn net::Connection) {
+    let stats = crate::stats::summary(&ws.stats());
+    eprintln!("wintergreen: #{id} {end} after {count} messages; {stats}");
+}
+
 /// Echoes data messages until the peer closes.
 async fn echo(id: u64, accepted: Accepted) {
     let mut ws = accepted.ws;
@@ -122,7 +128,7 @@ async fn echo(id: u64, accepted: Accepted) {
     };
     // After a close frame the driver answers it; reading on lets it finish.
     while let Some(Ok(_)) = ws.next().await {}
-    eprintln!("wintergreen: #{id} {end} after {count} messages");
+    log_closed(id, &end, count, &*ws);
 }
 
 /// Broadcast mode: what this client sends goes to every client; what anyone sends comes
@@ -158,5 +164,5 @@ async fn relay(id: u64, accepted: Accepted, hub: broadcast::Sender<Message>) {
         }
     };
     while let Some(Ok(_)) = ws.next().await {}
-    eprintln!("wintergreen: #{id} {end} after {count} messages");
+    log_closed(id, &end, count, &*ws);
 }

@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod listen;
 mod net;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
         match cli.command {
             Some(cli::Command::Listen(args)) => listen::run(args).await,
             Some(cli::Command::Bench(args)) => bench::run(args).await,
-            None => client::run(cli.connect, cli.binary, cli.quiet, cli.linger).await,
+            None => client::run(cli.connect, cli.binary, cli.quiet, cli.linger, cli.stats).await,
         }
     });
     // The stdin reader thread may still be blocked on a read: do not wait for it.

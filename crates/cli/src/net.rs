@@ -308,14 +308,17 @@ pub(crate) trait Connection:
     + Unpin
     + Send
 {
+    /// The connection's counters so far.
+    fn stats(&self) -> wintergreen::codec::Stats;
 }
 
-impl<T> Connection for T where
-    T: futures_util::Stream<Item = Result<Message, StreamError>>
-        + futures_util::Sink<Message, Error = StreamError>
-        + Unpin
-        + Send
+impl<IO> Connection for wintergreen::WebSocketStream<IO>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
+    fn stats(&self) -> wintergreen::codec::Stats {
+        wintergreen::WebSocketStream::stats(self)
+    }
 }
 
 /// The client connection preface of HTTP/2 (RFC 9113 §3.4); its first line is enough.

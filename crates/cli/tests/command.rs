@@ -325,6 +325,9 @@ fn bench_against_listen_prints_the_table() {
         "latency p99",
         "latency p99.9",
         "errors",
+        "wire out",
+        "wire in",
+        "deflate out",
     ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
     }
@@ -333,6 +336,34 @@ fn bench_against_listen_prints_the_table() {
         .find(|line| line.trim_start().starts_with("errors"))
         .unwrap();
     assert!(errors.trim_end().ends_with(" 0"), "{errors}");
+}
+
+#[test]
+fn stats_on_exit_count_what_crossed() {
+    let server = listen(&["--no-deflate"]);
+    let output = run(
+        &["--stats", &server.url],
+        "hello
+wintergreen
+",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|line| line.starts_with("wintergreen: stats: "))
+        .unwrap_or_else(|| panic!("no stats line in {stderr:?}"));
+    // Two echoed text messages of 5 and 11 bytes, each way; no deflate was agreed.
+    let payload = "hello".len() + "wintergreen".len();
+    assert!(
+        line.contains(&format!("in 2 msgs / {payload} B payload")),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("out 2 msgs / {payload} B payload")),
+        "{line}"
+    );
+    assert!(line.contains("deflate in n/a out n/a"), "{line}");
 }
 
 /// A scratch directory for one test.

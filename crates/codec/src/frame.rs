@@ -320,7 +320,10 @@ impl FrameDecoder {
         // Room for the whole payload now (bounded by `max_frame_size` above), so a long
         // frame arriving in many reads is not copied again each time the buffer grows.
         let payload_len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
-        if payload_len > buf.len() {
+        // Only when the payload cannot fit where it is: reserving more while it can would
+        // make `BytesMut` move the bytes already buffered (up to a frame) for room that is
+        // not needed yet.
+        if payload_len > buf.capacity() {
             // Plus room for one more read past the frame's end, so the read that completes it
             // (and brings the start of the next frame) does not regrow the buffer either.
             buf.reserve(payload_len - buf.len() + READ_HEADROOM);

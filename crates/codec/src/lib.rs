@@ -28,6 +28,7 @@ mod fast;
 mod frame;
 mod message;
 mod session;
+mod stats;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
@@ -41,4 +42,5 @@ pub use fast::text::Utf8Bytes;
 pub use frame::{Frame, FrameDecoder, FrameHeader, OpCode, Rsv, encode_frame};
 pub use message::{DataKind, Fragment, Message};
 pub use session::{Event, Session, State};
+pub use stats::{Compression, Stats};
 pub use utf8::Utf8Error;

@@ -13,7 +13,7 @@ use std::time::Instant;
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
-use wintergreen_codec::{CloseCode, Event, Message, Role, Session, State};
+use wintergreen_codec::{CloseCode, Event, Message, Role, Session, State, Stats};
 
 use crate::config::StreamConfig;
 use crate::error::Error;
@@ -36,7 +36,7 @@ pub struct WebSocketStream<IO> {
 #[derive(Debug)]
 pub(crate) struct Inner<IO> {
     io: IO,
-    session: Session,
+    pub(crate) session: Session,
     config: StreamConfig,
     runtime: Option<Arc<dyn Runtime>>,
     /// The one sleep, armed at the session's [`Session::poll_timeout`].
@@ -128,6 +128,12 @@ where
     /// The protocol state.
     pub fn session(&self) -> &Session {
         &self.inner.session
+    }
+
+    /// This connection's counters so far (messages, bytes, frames, compression, close
+    /// codes): a copy of [`Session::stats`].
+    pub fn stats(&self) -> Stats {
+        self.inner.session.stats()
     }
 
     /// The underlying byte stream.

@@ -34,4 +34,4 @@ pub use error::Error;
 pub use runtime::{BoxFuture, Runtime, Sleep, TcpListener, TcpStream, timeout_at};
 pub use split::{WebSocketReader, WebSocketWriter};
 
-pub use wintergreen_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Utf8Bytes};
+pub use wintergreen_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Stats, Utf8Bytes};

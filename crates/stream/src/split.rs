@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
-use wintergreen_codec::Message;
+use wintergreen_codec::{Message, Stats};
 
 use crate::driver::Inner;
 use crate::error::Error;
@@ -58,12 +58,24 @@ where
     pub fn is_pair_of(&self, writer: &WebSocketWriter<IO>) -> bool {
         Arc::ptr_eq(&self.shared, &writer.shared)
     }
+
+    /// The connection's counters so far, shared by both halves (takes the halves' lock
+    /// briefly): see [`WebSocketStream::stats`](crate::WebSocketStream::stats).
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared).session.stats()
+    }
 }
 
 impl<IO> WebSocketWriter<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    /// The connection's counters so far, shared by both halves (takes the halves' lock
+    /// briefly): see [`WebSocketStream::stats`](crate::WebSocketStream::stats).
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared).session.stats()
+    }
+
     /// Sends one message and flushes it.
     pub async fn send_message(&mut self, message: Message) -> Result<(), Error> {
         std::future::poll_fn(|cx| self.with_waker(cx, |inner, cx| inner.poll_ready(cx))).await?;

@@ -22,6 +22,7 @@ use crate::extension::Extension;
 use crate::fast::text::Utf8Bytes;
 use crate::frame::{FrameDecoder, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
+use crate::stats::{self, Stats};
 use crate::utf8::Utf8Validator;
 
 /// What the session observed; drained with [`Session::poll_event`].
@@ -170,6 +171,10 @@ pub struct Session {
     extension: Option<Box<dyn Extension>>,
 
     read_buf: BytesMut,
+    /// Input past the end of the frame that `read_buf` ends with, kept apart so that the
+    /// frame's bytes never move to make room (see `Session::receive`); it takes over
+    /// once `read_buf` is drained. The stream's bytes are `read_buf` then `next_buf`.
+    next_buf: BytesMut,
     decoder: FrameDecoder,
     /// Bytes of the current frame's payload already fed to the UTF-8 validator.
     frame_validated: usize,
@@ -206,6 +211,8 @@ pub struct Session {
     close_timer_pending: bool,
     /// Sequence number of the latest keep-alive ping.
     keepalive_seq: u64,
+    /// What was counted so far (times are filled in by [`Session::stats`]).
+    stats: Stats,
 }
 
 impl Session {
@@ -218,6 +225,7 @@ impl Session {
             config,
             extension: None,
             read_buf: BytesMut::new(),
+            next_buf: BytesMut::new(),
             frame_validated: 0,
             incoming: None,
             events: VecDeque::new(),
@@ -244,6 +252,18 @@ impl Session {
             sent_data: false,
             close_timer_pending: false,
             keepalive_seq: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// What this session counted so far: messages, bytes (payload, wire, compressed),
+    /// frames, pings and pongs each way, close codes, and the last times it was told of.
+    /// A copy, cheap to take at any time; see [`Stats`] for what each field counts.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            last_received: self.received_at,
+            last_activity: self.clock,
+            ..self.stats
         }
     }
 
@@ -339,6 +359,7 @@ impl Session {
     pub fn consume_output(&mut self, n: usize) {
         let n = n.min(self.out.len());
         bytes::Buf::advance(&mut self.out, n);
+        stats::add(&mut self.stats.wire_bytes_out, n);
         // Counted as if the answers were written first: never more than are queued.
         self.owed = self.owed.saturating_sub(n);
         self.flush_pending_pong();
@@ -354,6 +375,7 @@ impl Session {
             self.write_pong(&payload);
         }
         self.owed = 0;
+        stats::add(&mut self.stats.wire_bytes_out, self.out.len());
         self.out.split()
     }
 
@@ -395,6 +417,7 @@ impl Session {
     fn write_pong(&mut self, payload: &[u8]) {
         let before = self.out.len();
         self.write_frame(true, Rsv::NONE, OpCode::Pong, payload);
+        self.stats.pongs_out += 1;
         self.owed = self
             .owed
             .saturating_add(self.out.len().saturating_sub(before));
@@ -464,6 +487,7 @@ impl Session {
                 seq.copy_from_slice(&self.keepalive_seq.to_be_bytes());
                 tracing::trace!(role = ?self.role, seq = self.keepalive_seq, "keep-alive ping");
                 self.write_frame(true, Rsv::NONE, OpCode::Ping, &payload);
+                self.stats.pings_out += 1;
                 self.timers.silence = now.checked_add(keepalive.timeout);
             }
         }
@@ -474,7 +498,7 @@ impl Session {
         self.timers = Timers::default();
         self.close_timer_pending = false;
         self.input_done = true;
-        self.read_buf.clear();
+        self.clear_input();
         self.closed = true;
     }
 

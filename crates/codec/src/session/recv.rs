@@ -9,14 +9,19 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::{Event, Incoming, Initiator, Session, Timers};
-use crate::close::CloseFrame;
+use crate::close::{CloseCode, CloseFrame};
 use crate::config::Role;
 use crate::error::{ConnectionError, ProtocolError};
 use crate::extension::ExtensionError;
 use crate::fast::text::Utf8Bytes;
 use crate::frame::{Frame, FrameHeader, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
+use crate::stats;
 use crate::utf8::Utf8Validator;
+
+/// Room kept past the input set apart in `next_buf`, for a frame that starts near its
+/// end to complete in place (as `FrameDecoder` keeps past a frame's payload).
+const NEXT_HEADROOM: usize = 128 << 10;
 
 /// What one parsing step did.
 enum Step {
@@ -33,9 +38,55 @@ impl Session {
     /// [`poll_event`](Self::poll_event). Any byte is a sign of life for keep-alive.
     pub fn receive(&mut self, now: Instant, data: &[u8]) {
         if !self.input_done {
-            self.read_buf.extend_from_slice(data);
+            self.buffer_input(data);
         }
         self.received(now, data.len());
+    }
+
+    /// Appends input, keeping the frame in progress where it is.
+    ///
+    /// When the buffer ends with part of a frame and lacks room for `data`, appending would
+    /// make `BytesMut` move that part to the front of its allocation (or to a new one): with
+    /// reads that straddle frames, a copy of up to a frame per read (half of every 128 KiB
+    /// read with 64 KiB frames). Instead, the bytes that complete the frame go after it
+    /// (its header reserved room for them) and the rest start `next_buf`, which takes
+    /// over once the frame is parsed.
+    #[inline]
+    fn buffer_input(&mut self, data: &[u8]) {
+        if !self.next_buf.is_empty() {
+            self.next_buf.extend_from_slice(data);
+            return;
+        }
+        match self.rest_of_frame(data.len()) {
+            Some(rest) => {
+                let (head, tail) = data.split_at(rest);
+                self.read_buf.extend_from_slice(head);
+                // Room for a frame that starts near the end of `tail` to complete in place.
+                self.next_buf.reserve(tail.len() + NEXT_HEADROOM);
+                self.next_buf.extend_from_slice(tail);
+            }
+            None => self.read_buf.extend_from_slice(data),
+        }
+    }
+
+    /// How many of `n` incoming bytes complete the frame in progress, when they are fewer
+    /// than `n`, the buffer holds nothing but that frame's payload (its header is parsed),
+    /// and the buffer lacks room for all `n` (else appending moves nothing).
+    #[inline]
+    fn rest_of_frame(&self, n: usize) -> Option<usize> {
+        if self.read_buf.capacity() - self.read_buf.len() >= n {
+            return None;
+        }
+        let header = self.decoder.current_header()?;
+        let len = usize::try_from(header.payload_len).ok()?;
+        let rest = len.checked_sub(self.read_buf.len())?;
+        (rest < n).then_some(rest)
+    }
+
+    /// Drops all buffered input.
+    pub(super) fn clear_input(&mut self) {
+        self.read_buf.clear();
+        self.next_buf.clear();
     }
 
     /// The buffer that received bytes are appended to, for reading straight into it
@@ -43,6 +94,11 @@ impl Session {
     /// [`received`](Self::received) with the time. Bytes appended without that call (such
     /// as the bytes that followed the opening handshake) are parsed but move no timer.
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
+        if !self.next_buf.is_empty() {
+            // Only after `receive` kept input apart: appending must follow it.
+            let rest = self.next_buf.split();
+            self.read_buf.extend_from_slice(&rest);
+        }
         &mut self.read_buf
     }
 
@@ -54,6 +110,7 @@ impl Session {
         if n == 0 {
             return;
         }
+        stats::add(&mut self.stats.wire_bytes_in, n);
         self.received_at = Some(now);
         if self.timers.ping.is_some() || self.timers.silence.is_some() {
             if let Some(keepalive) = self.config.keepalive {
@@ -65,7 +122,7 @@ impl Session {
 
     /// Bytes received but not yet parsed into events.
     pub fn buffered_input(&self) -> usize {
-        self.read_buf.len()
+        self.read_buf.len() + self.next_buf.len()
     }
 
     /// The peer closed its side of the transport (read returned 0 bytes).
@@ -104,7 +161,7 @@ impl Session {
             if self.input_done {
                 // Whatever arrives after a close or a failure is dropped unread, so a
                 // driver that keeps reading (waiting for the transport's end) stays bounded.
-                self.read_buf.clear();
+                self.clear_input();
                 return None;
             }
             match self.step() {
@@ -120,6 +177,11 @@ impl Session {
     /// Parses at most one frame.
     #[inline]
     fn step(&mut self) -> Result<Step, ProtocolError> {
+        if self.read_buf.is_empty() && !self.next_buf.is_empty() {
+            // The input kept apart is next in the stream; the drained buffer's allocation
+            // is reused for the next input kept apart.
+            std::mem::swap(&mut self.read_buf, &mut self.next_buf);
+        }
         let fresh = self.decoder.current_header().is_none();
         let Some(header) = self.decoder.poll_header(&mut self.read_buf)? else {
             return Ok(Step::Blocked);
@@ -206,8 +268,10 @@ impl Session {
     #[inline]
     fn on_frame(&mut self, frame: Frame) -> Result<Option<Event>, ProtocolError> {
         let Frame { header, payload } = frame;
+        self.stats.frames_in += 1;
         match header.opcode {
             OpCode::Ping => {
+                self.stats.pings_in += 1;
                 if self.config.auto_pong && !self.close_sent {
                     self.answer_ping(&payload);
                 }
@@ -216,6 +280,7 @@ impl Session {
                 Ok(None)
             }
             OpCode::Pong => {
+                self.stats.pongs_in += 1;
                 if !self.config.yield_keepalive_pongs && self.is_keepalive_pong(&payload) {
                     return Ok(None);
                 }
@@ -233,9 +298,11 @@ impl Session {
     fn on_close(&mut self, payload: &Bytes) -> Result<(), ProtocolError> {
         let frame = CloseFrame::parse(payload)?;
         tracing::debug!(role = ?self.role, close = ?frame, "close frame received");
+        // §7.1.5: a close frame without a status code means 1005.
+        self.stats.close_code_in = Some(frame.as_ref().map_or(CloseCode::NO_STATUS, |f| f.code));
         self.close_received = true;
         self.input_done = true;
-        self.read_buf.clear();
+        self.clear_input();
         self.incoming = None;
         if !self.close_sent {
             // §5.5.1: answer with a close, echoing the status code.
@@ -292,6 +359,9 @@ impl Session {
                 })?;
             let fresh = incoming.buf.get(start..).unwrap_or_default();
             incoming.size += fresh.len();
+            stats::add(&mut self.stats.payload_bytes_in, fresh.len());
+            stats::add(&mut self.stats.compression_in.uncompressed, fresh.len());
+            stats::add(&mut self.stats.compression_in.compressed, payload.len());
             if incoming.size > self.config.max_message_size {
                 return Err(ProtocolError::MessageTooLarge {
                     limit: self.config.max_message_size,
@@ -305,6 +375,7 @@ impl Session {
             }
             None
         } else {
+            stats::add(&mut self.stats.payload_bytes_in, payload.len());
             if text {
                 let fresh = payload.get(self.frame_validated..).unwrap_or_default();
                 incoming
@@ -355,6 +426,7 @@ impl Session {
         };
         if fin {
             self.incoming = None;
+            self.stats.messages_in += 1;
         }
         Ok(event)
     }
@@ -364,7 +436,7 @@ impl Session {
         tracing::debug!(role = ?self.role, error = %err, "failing the connection");
         self.input_done = true;
         self.failed = true;
-        self.read_buf.clear();
+        self.clear_input();
         self.incoming = None;
         if !self.close_sent {
             self.initiator = Some(Initiator::Local);

@@ -11,6 +11,7 @@ use crate::config::Role;
 use crate::error::SendError;
 use crate::frame::{OpCode, Rsv, encode_frame};
 use crate::message::{DataKind, Message};
+use crate::stats;
 
 /// A control frame's payload is at most 125 bytes (§5.5).
 const MAX_CONTROL_PAYLOAD: usize = 125;
@@ -102,6 +103,8 @@ impl Session {
         } else {
             self.write_frame(fin, rsv, opcode, payload);
         }
+        stats::add(&mut self.stats.payload_bytes_out, payload.len());
+        self.stats.messages_out += u64::from(fin);
         self.outgoing = if fin {
             None
         } else {
@@ -124,6 +127,8 @@ impl Session {
             self.write_message(kind.opcode(), rsv, &encoded);
             self.recycle_scratch(encoded);
         }
+        stats::add(&mut self.stats.payload_bytes_out, payload.len());
+        self.stats.messages_out += 1;
         // Stored last: earlier, this store slowed small sends by a fifth (inlining).
         self.sent_data = true;
         Ok(())
@@ -135,6 +140,10 @@ impl Session {
         }
         self.check_open()?;
         self.write_frame(true, Rsv::NONE, opcode, payload);
+        match opcode {
+            OpCode::Ping => self.stats.pings_out += 1,
+            _ => self.stats.pongs_out += 1,
+        }
         Ok(())
     }
 
@@ -165,6 +174,7 @@ impl Session {
         if let Some(frame) = frame {
             frame.encode(&mut payload);
         }
+        self.stats.close_code_out = Some(frame.map_or(CloseCode::NO_STATUS, |f| f.code));
         self.write_frame(true, Rsv::NONE, OpCode::Close, &payload);
         self.close_sent = true;
     }
@@ -184,6 +194,8 @@ impl Session {
             ext.encode(payload, fin, &mut encoded)
                 .map_err(SendError::Extension)?;
         }
+        stats::add(&mut self.stats.compression_out.uncompressed, payload.len());
+        stats::add(&mut self.stats.compression_out.compressed, encoded.len());
         Ok(encoded)
     }
 
@@ -215,5 +227,6 @@ impl Session {
             Role::Server => None,
         };
         encode_frame(&mut self.out, fin, rsv, opcode, mask, payload);
+        self.stats.frames_out += 1;
     }
 }
