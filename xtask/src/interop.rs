@@ -252,17 +252,7 @@ fn part_a(root: &Path, python: &Path, client: &Path, logs: &Path) -> Result<Vec<
 fn part_b(root: &Path, python: &Path, server: &Path, logs: &Path) -> Result<Vec<String>> {
     step!("part B: websockets client -> wintergreen echo server (autobahn_server)");
     let log = logs.join("autobahn_server.log");
-    let mut cmd = Command::new(server);
-    cmd.args(["--listen", &format!("127.0.0.1:{RS_SERVER_PORT}")])
-        .current_dir(root);
-    let mut guard = start(cmd, "autobahn_server", RS_SERVER_PORT, &log)?;
-    let mut cmd = Command::new(python);
-    cmd.arg(root.join("autobahn/interop/client.py"))
-        .arg(format!("ws://127.0.0.1:{RS_SERVER_PORT}/"))
-        .current_dir(root);
-    let out = run_client(cmd, &log)?;
-    guard.kill();
-    Ok(out)
+    python_client_against(root, python, server, RS_SERVER_PORT, "/", &log)
 }
 
 /// Part D: the websockets client against the axum integration (`axum_echo`'s `/ws`).
@@ -270,30 +260,40 @@ fn part_d(root: &Path, python: &Path, logs: &Path) -> Result<Vec<String>> {
     step!("part D: websockets client -> wintergreen::axum echo server ({AXUM_EXAMPLE})");
     util::run(
         util::cargo()
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "wintergreen",
-                "--features",
-                "axum",
-            ])
-            .args(["--example", AXUM_EXAMPLE])
+            .args(["build", "--release", "-p", "wintergreen"])
+            .args(["--features", "axum", "--example", AXUM_EXAMPLE])
             .current_dir(root),
         AXUM_BUILD_TIMEOUT,
     )?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let server = target.join("release/examples").join(AXUM_EXAMPLE);
     let log = logs.join("axum_echo.log");
-    let mut cmd = Command::new(target.join("release/examples").join(AXUM_EXAMPLE));
-    cmd.args(["--listen", &format!("127.0.0.1:{AXUM_SERVER_PORT}")])
+    python_client_against(root, python, &server, AXUM_SERVER_PORT, "/ws", &log)
+}
+
+/// Starts our echo server `server` with `--listen 127.0.0.1:<port>` (output in `log`), runs
+/// `autobahn/interop/client.py` against `ws://127.0.0.1:<port><path>`, and stops the server.
+fn python_client_against(
+    root: &Path,
+    python: &Path,
+    server: &Path,
+    port: u16,
+    path: &str,
+    log: &Path,
+) -> Result<Vec<String>> {
+    let what = server
+        .file_name()
+        .map_or_else(|| "the server".into(), |name| name.to_string_lossy());
+    let mut cmd = Command::new(server);
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
         .current_dir(root);
-    let mut guard = start(cmd, AXUM_EXAMPLE, AXUM_SERVER_PORT, &log)?;
+    let mut guard = start(cmd, &what, port, log)?;
     let mut cmd = Command::new(python);
     cmd.arg(root.join("autobahn/interop/client.py"))
-        .arg(format!("ws://127.0.0.1:{AXUM_SERVER_PORT}/ws"))
+        .arg(format!("ws://127.0.0.1:{port}{path}"))
         .current_dir(root);
-    let out = run_client(cmd, &log)?;
+    let out = run_client(cmd, log)?;
     guard.kill();
     Ok(out)
 }

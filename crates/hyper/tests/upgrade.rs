@@ -232,9 +232,6 @@ async fn http1_exchange(addr: SocketAddr, head: &str) -> (u16, String) {
     (status, text.to_ascii_lowercase())
 }
 
-const UPGRADE_HEADERS: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
-     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-
 #[tokio::test]
 async fn a_plain_get_to_the_route_is_400_not_200() {
     for addr in [axum_server().await, hyper_server().await] {
@@ -247,37 +244,47 @@ async fn a_plain_get_to_the_route_is_400_not_200() {
     }
 }
 
-#[tokio::test]
-async fn a_post_upgrade_is_405_allowing_get() {
-    for addr in [axum_server().await, hyper_server().await] {
-        let request = format!(
-            "POST /ws HTTP/1.1\r\nHost: localhost\r\n{UPGRADE_HEADERS}Sec-WebSocket-Version: 13\r\n\r\n"
-        );
-        let (status, head) = http1_exchange(addr, &request).await;
-        assert_eq!(status, 405, "{head}");
-        assert!(head.contains("\r\nallow: get\r\n"), "{head}");
-    }
-}
+/// HTTP/1.1 requests to the route that cannot be upgraded, and what each must get: the
+/// status and a header line the answer must carry.
+const HTTP1_REFUSALS: &[(&str, &str, u16, &str)] = &[
+    (
+        "a POST with Upgrade: 405 allowing GET",
+        "POST /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        405,
+        "\r\nallow: get\r\n",
+    ),
+    (
+        "Sec-WebSocket-Version 8: 426 naming 13 (RFC 6455 §4.2.2)",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+        426,
+        "\r\nsec-websocket-version: 13\r\n",
+    ),
+    (
+        "no Sec-WebSocket-Key: 400",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+        400,
+        "\r\ncontent-type: text/plain; charset=utf-8\r\n",
+    ),
+    (
+        "Upgrade without Connection: upgrade: 400",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        400,
+        "\r\ncontent-type: text/plain; charset=utf-8\r\n",
+    ),
+];
 
 #[tokio::test]
-async fn a_wrong_websocket_version_is_426_naming_13() {
+async fn broken_http1_upgrades_get_their_4xx() {
     for addr in [axum_server().await, hyper_server().await] {
-        let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: localhost\r\n{UPGRADE_HEADERS}Sec-WebSocket-Version: 8\r\n\r\n"
-        );
-        let (status, head) = http1_exchange(addr, &request).await;
-        assert_eq!(status, 426, "{head}");
-        assert!(head.contains("\r\nsec-websocket-version: 13\r\n"), "{head}");
-    }
-}
-
-#[tokio::test]
-async fn a_missing_key_is_400() {
-    for addr in [axum_server().await, hyper_server().await] {
-        let request = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-                       Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        let (status, head) = http1_exchange(addr, request).await;
-        assert_eq!(status, 400, "{head}");
+        for (case, request, status, line) in HTTP1_REFUSALS {
+            let (got, head) = http1_exchange(addr, request).await;
+            assert_eq!(got, *status, "{case}: {head}");
+            assert!(head.contains(line), "{case}: {head}");
+        }
     }
 }
 
@@ -353,4 +360,21 @@ async fn our_client_sees_the_policys_refusal_over_both_versions() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_request_no_hyper_server_carried_is_500_not_a_panic() {
+    use tower::ServiceExt as _;
+    // A valid opening request, but handed to the router directly: no upgrade handle.
+    let request = Request::get("/ws")
+        .header("host", "localhost")
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-version", "13")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let app = Router::new().route("/ws", any(axum_handler));
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }

@@ -12,8 +12,8 @@
 //! `websockets` client against it. It runs until killed.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::error::Error;
 use std::net::SocketAddr;
-use std::process::ExitCode;
 
 use axum::Router;
 use axum::response::Response;
@@ -48,36 +48,21 @@ async fn echo(mut ws: WebSocket) {
     }
 }
 
-fn listen_addr() -> Result<SocketAddr, String> {
-    let mut args = std::env::args().skip(1);
-    match (args.next().as_deref(), args.next(), args.next()) {
-        (None, _, _) => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
-        (Some("--listen"), Some(addr), None) => addr
-            .parse()
-            .map_err(|e| format!("--listen {addr}: {e} (want IP:PORT)")),
+/// `--listen IP:PORT`; 127.0.0.1:8080 without it.
+fn listen_addr() -> Result<SocketAddr, Box<dyn Error>> {
+    match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        [flag, addr] if flag == "--listen" => Ok(addr.parse()?),
         _ => Err("usage: axum_echo [--listen IP:PORT]".into()),
     }
 }
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    let result = async {
-        let addr = listen_addr()?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("binding {addr}: {e}"))?;
-        println!("[server] axum listening on http://{addr}/ (HTTP/1.1 and h2c), WebSocket at /ws");
-        // axum::serve speaks HTTP/1.1 and h2c, with upgrades and extended CONNECT enabled.
-        axum::serve(listener, app())
-            .await
-            .map_err(|e| format!("serving: {e}"))
-    }
-    .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), Box<dyn Error>> {
+    let addr = listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("[server] axum listening on http://{addr}/ (HTTP/1.1 and h2c), WebSocket at /ws");
+    // axum::serve speaks HTTP/1.1 and h2c, with upgrades and extended CONNECT enabled.
+    axum::serve(listener, app()).await?;
+    Ok(())
 }

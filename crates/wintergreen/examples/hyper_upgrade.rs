@@ -16,7 +16,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -47,7 +46,15 @@ async fn handle(
                 websocket.subprotocol(),
                 websocket.extension(),
             );
-            websocket.on_upgrade(echo);
+            // Awaiting the PendingWebSocket gives the stream once hyper hands the
+            // connection over (after this response is sent); `on_upgrade(handler)`
+            // does the same in one call.
+            tokio::spawn(async move {
+                match websocket.await {
+                    Ok(ws) => echo(ws).await,
+                    Err(err) => println!("[server] upgrade failed: {err}"),
+                }
+            });
             response
         }
         Err(rejection) => {
@@ -85,35 +92,17 @@ async fn serve(listener: TcpListener, options: Arc<ServerOptions>) {
     }
 }
 
-fn listen_addr() -> Result<SocketAddr, String> {
-    let mut args = std::env::args().skip(1);
-    match (args.next().as_deref(), args.next(), args.next()) {
-        (None, _, _) => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
-        (Some("--listen"), Some(addr), None) => addr
-            .parse()
-            .map_err(|e| format!("--listen {addr}: {e} (want IP:PORT)")),
-        _ => Err("usage: hyper_upgrade [--listen IP:PORT]".into()),
-    }
-}
-
 #[tokio::main]
-async fn main() -> ExitCode {
-    let result = async {
-        let addr = listen_addr()?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("binding {addr}: {e}"))?;
-        let options = ServerBuilder::new().subprotocols(["echo.v1"]).build();
-        println!("[server] hyper listening on http://{addr}/ (HTTP/1.1 and h2c), WebSocket at /ws");
-        serve(listener, Arc::new(options)).await;
-        Ok::<(), String>(())
-    }
-    .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `--listen IP:PORT`; 127.0.0.1:8080 without it.
+    let addr: SocketAddr = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        [flag, addr] if flag == "--listen" => addr.parse()?,
+        _ => return Err("usage: hyper_upgrade [--listen IP:PORT]".into()),
+    };
+    let listener = TcpListener::bind(addr).await?;
+    let options = ServerBuilder::new().subprotocols(["echo.v1"]).build();
+    println!("[server] hyper listening on http://{addr}/ (HTTP/1.1 and h2c), WebSocket at /ws");
+    serve(listener, Arc::new(options)).await;
+    Ok(())
 }
