@@ -11,7 +11,10 @@
 //!    matched;
 //! 4. **part B**, their client → our server: starts `autobahn_server` on 127.0.0.1:9006 and
 //!    runs `autobahn/interop/client.py`, which fails unless deflate was negotiated and every
-//!    echo matched.
+//!    echo matched;
+//! 5. **part D**, their client → our axum integration: builds the `axum_echo` example
+//!    (feature `axum`), starts it on 127.0.0.1:9007 and runs the same `client.py` against
+//!    its WebSocket route over HTTP/1.1.
 //!
 //! Logs go to `target/interop/`; every child is killed on every exit path.
 
@@ -34,9 +37,14 @@ const LOG_DIR: &str = "target/interop";
 const PY_SERVER_PORT: u16 = 9005;
 /// Our echo server (part B).
 const RS_SERVER_PORT: u16 = 9006;
+/// The axum example (part D).
+const AXUM_SERVER_PORT: u16 = 9007;
 
 const CLIENT_EXAMPLE: &str = "interop_client";
 const SERVER_EXAMPLE: &str = "autobahn_server";
+const AXUM_EXAMPLE: &str = "axum_echo";
+/// Bounds building [`AXUM_EXAMPLE`] (release, with the facade's `axum` feature).
+const AXUM_BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 const PIP_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,6 +59,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = util::project_root();
     ensure_port_free(PY_SERVER_PORT, "a leftover echo_server.py?")?;
     ensure_port_free(RS_SERVER_PORT, "a leftover autobahn_server?")?;
+    ensure_port_free(AXUM_SERVER_PORT, "a leftover axum_echo?")?;
     let logs = root.join(LOG_DIR);
     fs::create_dir_all(&logs).context(|| format!("creating {}", logs.display()))?;
 
@@ -75,6 +84,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let t = Instant::now();
     let b = part_b(&root, &python, &server, &logs)?;
     let b_took = t.elapsed();
+    let t = Instant::now();
+    let d = part_d(&root, &python, &logs)?;
+    let d_took = t.elapsed();
 
     // The `wintergreen` command against the same third party, both roles (its ignored test
     // runs when WINTERGREEN_PYTHON names a Python with `websockets`).
@@ -107,6 +119,13 @@ pub fn run(args: &[String]) -> Result<()> {
         "  C  the wintergreen command <-> websockets, both roles  ok in {}",
         util::fmt_duration(cli_took)
     );
+    step!(
+        "  D  websockets client -> wintergreen::axum (axum_echo, HTTP/1.1)  ok in {}",
+        util::fmt_duration(d_took)
+    );
+    for line in &d {
+        step!("       {line}");
+    }
     step!(
         "  venv {}, build {}, total {}",
         util::fmt_duration(venv_took),
@@ -233,15 +252,48 @@ fn part_a(root: &Path, python: &Path, client: &Path, logs: &Path) -> Result<Vec<
 fn part_b(root: &Path, python: &Path, server: &Path, logs: &Path) -> Result<Vec<String>> {
     step!("part B: websockets client -> wintergreen echo server (autobahn_server)");
     let log = logs.join("autobahn_server.log");
+    python_client_against(root, python, server, RS_SERVER_PORT, "/", &log)
+}
+
+/// Part D: the websockets client against the axum integration (`axum_echo`'s `/ws`).
+fn part_d(root: &Path, python: &Path, logs: &Path) -> Result<Vec<String>> {
+    step!("part D: websockets client -> wintergreen::axum echo server ({AXUM_EXAMPLE})");
+    util::run(
+        util::cargo()
+            .args(["build", "--release", "-p", "wintergreen"])
+            .args(["--features", "axum", "--example", AXUM_EXAMPLE])
+            .current_dir(root),
+        AXUM_BUILD_TIMEOUT,
+    )?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let server = target.join("release/examples").join(AXUM_EXAMPLE);
+    let log = logs.join("axum_echo.log");
+    python_client_against(root, python, &server, AXUM_SERVER_PORT, "/ws", &log)
+}
+
+/// Starts our echo server `server` with `--listen 127.0.0.1:<port>` (output in `log`), runs
+/// `autobahn/interop/client.py` against `ws://127.0.0.1:<port><path>`, and stops the server.
+fn python_client_against(
+    root: &Path,
+    python: &Path,
+    server: &Path,
+    port: u16,
+    path: &str,
+    log: &Path,
+) -> Result<Vec<String>> {
+    let what = server
+        .file_name()
+        .map_or_else(|| "the server".into(), |name| name.to_string_lossy());
     let mut cmd = Command::new(server);
-    cmd.args(["--listen", &format!("127.0.0.1:{RS_SERVER_PORT}")])
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
         .current_dir(root);
-    let mut guard = start(cmd, "autobahn_server", RS_SERVER_PORT, &log)?;
+    let mut guard = start(cmd, &what, port, log)?;
     let mut cmd = Command::new(python);
     cmd.arg(root.join("autobahn/interop/client.py"))
-        .arg(format!("ws://127.0.0.1:{RS_SERVER_PORT}/"))
+        .arg(format!("ws://127.0.0.1:{port}{path}"))
         .current_dir(root);
-    let out = run_client(cmd, &log)?;
+    let out = run_client(cmd, log)?;
     guard.kill();
     Ok(out)
 }

@@ -37,6 +37,8 @@
 //!   custom root store or `rustls::ClientConfig` goes in `ConnectOptions::tls` (or `ClientBuilder::tls_config`)
 //!   ([`tls`](mod@tls) builds them). SNI comes from the URL host; ALPN is
 //!   `["h2", "http/1.1"]` when HTTP/2 is asked for, `["http/1.1"]` otherwise.
+//! - `hyper`: [`hyper`](mod@hyper), WebSockets inside hyper 1 services over both HTTP
+//!   versions; `axum`: [`axum`](mod@axum), the `WebSocketUpgrade` extractor (implies `hyper`).
 //! - `http2`: WebSockets over HTTP/2 (RFC 8441) — `wintergreen::http2` (the transport),
 //!   [`ConnectOptions::http2`] with [`Http2Mode`] in [`connect_with`], and
 //!   `wintergreen::tokio::http2` (or `smol::http2`, …) for shared connections and servers.
@@ -149,6 +151,19 @@ pub use wintergreen_connect::tls;
 
 #[cfg(feature = "runtime-tokio")]
 pub use runtimes::tokio::{accept, accept_with, connect, connect_with};
+
+/// WebSockets inside hyper 1 services, on tokio (wintergreen-hyper):
+/// [`upgrade`](hyper::upgrade) judges a request hyper read, over HTTP/1.1 (101) or HTTP/2
+/// extended CONNECT (200), with the server policy of [`ServerOptions`], and gives the
+/// response and a [`PendingWebSocket`](hyper::PendingWebSocket); refusals are an
+/// [`UpgradeRejection`](hyper::UpgradeRejection) that renders a 4xx.
+#[cfg(feature = "hyper")]
+pub use wintergreen_hyper as hyper;
+
+/// axum 0.8: the [`WebSocketUpgrade`](axum::WebSocketUpgrade) extractor, on the same path
+/// as [`hyper`](mod@hyper).
+#[cfg(feature = "axum")]
+pub use wintergreen_hyper::axum;
 
 /// permessage-deflate (RFC 7692): offers, server policy, the negotiated extension.
 #[cfg(feature = "deflate")]

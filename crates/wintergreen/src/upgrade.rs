@@ -3,6 +3,11 @@
 //! answers a refusal, and [`from_upgraded`] (tokio) or [`PendingUpgrade::into_stream`]
 //! drives the WebSocket over the upgraded connection. See [`wintergreen_connect::upgrade`].
 //!
+//! With hyper or axum, the `hyper` and `axum` features do all of this (the version check,
+//! hyper's upgrade handle, the spawn and the body type): `wintergreen::hyper::upgrade` and
+//! the `wintergreen::axum::WebSocketUpgrade` extractor. These functions are for other HTTP
+//! stacks.
+//!
 //! ```no_run
 //! # async fn run(mut request: http::Request<()>) {
 //! let options = wintergreen::server_options();
