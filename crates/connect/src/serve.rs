@@ -20,8 +20,7 @@ use tracing::Instrument as _;
 use wintergreen_codec::{CloseCode, Message, Session};
 use wintergreen_stream::{Error, Runtime, TcpListener, TcpStream, WebSocketStream};
 
-use crate::client::within;
-use crate::error::{ConnectError, TimeoutKind};
+use crate::error::ConnectError;
 use crate::options::ServerOptions;
 use crate::server::accept_within;
 use crate::sniff::Rewind;
@@ -169,7 +168,13 @@ pub async fn accept_connection(
         if let Some(config) = &options.accept.tls {
             let config = crate::tls::server_config(config);
             let tls = crate::tls::accept(tcp, config);
-            let tls = within(runtime, deadline.left(), TimeoutKind::Tls, tls).await??;
+            let tls = crate::client::within(
+                runtime,
+                deadline.left(),
+                crate::error::TimeoutKind::Tls,
+                tls,
+            )
+            .await??;
             if crate::tls::negotiated_h2(tls.get_ref().1.alpn_protocol()) {
                 #[cfg(feature = "http2")]
                 return crate::http2::accept_within(runtime, tls, options, deadline.left())
@@ -186,8 +191,13 @@ pub async fn accept_connection(
         {
             let mut tcp = tcp;
             let sniffed = crate::sniff::sniff(&mut tcp);
-            let (sniffed, prefix) =
-                within(runtime, deadline.left(), TimeoutKind::Handshake, sniffed).await??;
+            let (sniffed, prefix) = crate::client::within(
+                runtime,
+                deadline.left(),
+                crate::error::TimeoutKind::Handshake,
+                sniffed,
+            )
+            .await??;
             let io = Rewind::new(prefix, tcp);
             if sniffed == crate::sniff::Sniffed::Http2 {
                 tracing::debug!("HTTP/2 client preface (h2c, prior knowledge)");
@@ -398,9 +408,11 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub fn serve(
     runtime: &Arc<dyn Runtime>,
     listener: Box<dyn TcpListener>,
-    mut options: ServerOptions,
+    options: ServerOptions,
 ) -> io::Result<WebSocketListener> {
     let local_addr = listener.local_addr()?;
+    #[allow(unused_mut)] // changed only with TLS
+    let mut options = options;
     #[cfg(feature = "rustls")]
     if let Some(config) = &options.accept.tls {
         options.accept.tls = Some(crate::tls::server_config(config));

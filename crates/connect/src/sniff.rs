@@ -2,7 +2,6 @@
 //! connection by its first bytes, and [`Rewind`], which hands those bytes back to whichever
 //! side then reads the connection.
 
-use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,9 +10,11 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The client connection preface of HTTP/2 (RFC 9113 §3.4).
+#[cfg(feature = "http2")]
 pub(crate) const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Which HTTP version a connection's first bytes speak.
+#[cfg(feature = "http2")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sniffed {
     /// The whole HTTP/2 client preface.
@@ -28,6 +29,7 @@ pub(crate) enum Sniffed {
 ///
 /// # Errors
 /// I/O, or [`io::ErrorKind::UnexpectedEof`] when the client closes before deciding.
+#[cfg(feature = "http2")]
 pub(crate) async fn sniff<IO: AsyncRead + Unpin>(io: &mut IO) -> io::Result<(Sniffed, Bytes)> {
     let mut buf = [0u8; H2_PREFACE.len()];
     let mut filled = 0;
@@ -41,7 +43,7 @@ pub(crate) async fn sniff<IO: AsyncRead + Unpin>(io: &mut IO) -> io::Result<(Sni
         }
         let rest = buf.get_mut(filled..).unwrap_or_default();
         let mut read = ReadBuf::new(rest);
-        poll_fn(|cx| Pin::new(&mut *io).poll_read(cx, &mut read)).await?;
+        std::future::poll_fn(|cx| Pin::new(&mut *io).poll_read(cx, &mut read)).await?;
         let n = read.filled().len();
         if n == 0 {
             return Err(io::Error::new(
@@ -127,6 +129,7 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     /// Feeds `chunks` to `sniff` through a pipe, one write each.
+    #[cfg(feature = "http2")]
     async fn sniff_chunks(chunks: &[&[u8]]) -> io::Result<(Sniffed, Bytes)> {
         let (mut client, mut server) = tokio::io::duplex(1024);
         for chunk in chunks {
@@ -136,6 +139,7 @@ mod tests {
         sniff(&mut server).await
     }
 
+    #[cfg(feature = "http2")]
     #[tokio::test]
     async fn the_whole_preface_is_http2_even_split() -> io::Result<()> {
         let (first, second) = H2_PREFACE.split_at(5);
@@ -145,6 +149,7 @@ mod tests {
         Ok(())
     }
 
+    #[cfg(feature = "http2")]
     #[tokio::test]
     async fn a_get_is_http1_after_its_first_byte() -> io::Result<()> {
         let (kind, seen) = sniff_chunks(&[b"GET / HTTP/1.1\r\n\r\n"]).await?;
@@ -154,6 +159,7 @@ mod tests {
         Ok(())
     }
 
+    #[cfg(feature = "http2")]
     #[tokio::test]
     async fn a_preface_that_diverges_late_is_http1() -> io::Result<()> {
         let (kind, seen) = sniff_chunks(&[b"PRI * HTTP/2.0\r\n\r\nXX"]).await?;
@@ -163,6 +169,7 @@ mod tests {
         Ok(())
     }
 
+    #[cfg(feature = "http2")]
     #[tokio::test]
     async fn eof_before_a_decision_is_an_error() {
         let err = sniff_chunks(&[b"PRI * HT"]).await.err();

@@ -66,6 +66,7 @@ macro_rules! suite {
             #[cfg(all(feature = "rustls", feature = "http2"))]
             one_port_serves_http1_and_h2_over_tls,
             garbage_and_stalled_clients_are_bounded,
+            max_handshakes_bounds_connections_in_their_handshake,
             #[cfg(feature = "rustls")]
             a_stalled_tls_client_is_bounded,
         }
@@ -299,6 +300,28 @@ pub async fn garbage_and_stalled_clients_are_bounded(runtime: Arc<dyn Runtime>) 
 
     let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
     talk(&mut ws).await;
+    assert_eq!(
+        served.recv().await.unwrap().unwrap(),
+        http::Version::HTTP_11
+    );
+}
+
+/// With room for one handshake, a client that sends nothing holds it until its timeout:
+/// the next client is accepted only after that (its result comes second), not beside it.
+pub async fn max_handshakes_bounds_connections_in_their_handshake(runtime: Arc<dyn Runtime>) {
+    let mut options = ServerOptions::default();
+    options.accept.handshake_timeout = Duration::from_millis(500);
+    options.accept.max_handshakes = 1;
+    let (addr, mut served) = one_port_server(&runtime, options).await;
+    let stalled = runtime.tcp_connect(addr).await.unwrap();
+    let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
+    talk(&mut ws).await;
+    let first = served.recv().await.unwrap().unwrap_err();
+    assert_eq!(first.peer, Some(stalled.local_addr()));
+    assert!(
+        matches!(first.error, ConnectError::Timeout(TimeoutKind::Handshake)),
+        "{first:?}"
+    );
     assert_eq!(
         served.recv().await.unwrap().unwrap(),
         http::Version::HTTP_11
