@@ -191,6 +191,7 @@ const FEATURE_MATRIX: &[&str] = &[
     "runtime-tokio,rustls-tls",
     "runtime-tokio,rustls-native-roots",
     "runtime-tokio,http2,rustls-tls",
+    "runtime-tokio,http2,rustls-tls,aws-lc-rs",
     "runtime-smol",
     "runtime-smol,deflate,rustls-tls",
     "runtime-smol,http2,rustls-tls",

@@ -49,12 +49,12 @@ pub(crate) fn connect_reason(err: &wintergreen::ConnectError) -> String {
         }
         E::Proxy(err) => format!("the proxy failed: {err}"),
         E::Timeout(kind) => format!("timed out during the {kind}"),
-        E::Tls(TlsError::Handshake(rustls::Error::InvalidCertificate(cert))) => {
+        E::Tls(TlsError::NameMismatch(_)) => {
+            "TLS: the server's certificate does not match the host name".to_owned()
+        }
+        E::Tls(TlsError::UntrustedCertificate(cert)) => {
             use rustls::CertificateError as C;
             match cert {
-                C::NotValidForName | C::NotValidForNameContext { .. } => {
-                    "TLS: the server's certificate does not match the host name".to_owned()
-                }
                 C::Expired | C::ExpiredContext { .. } => {
                     "TLS: the server's certificate has expired".to_owned()
                 }
@@ -215,16 +215,18 @@ fn ca_tls_config(path: &Path) -> anyhow::Result<rustls::ClientConfig> {
     Ok(config)
 }
 
-fn ring() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// The crypto provider the library picked for this build.
+fn provider() -> anyhow::Result<Arc<rustls::crypto::CryptoProvider>> {
+    Ok(wintergreen::tls::provider()?)
 }
 
 /// A rustls client configuration that accepts ANY certificate (`--insecure`).
 fn insecure_tls_config() -> anyhow::Result<rustls::ClientConfig> {
-    let config = rustls::ClientConfig::builder_with_provider(ring())
+    let provider = provider()?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(ring())))
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
         .with_no_client_auth();
     Ok(config)
 }
@@ -278,19 +280,10 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// The server side: options, an optional TLS acceptor.
-#[derive(Clone)]
+/// The server side: the options (with the TLS configuration for `--cert`/`--key`).
+#[derive(Debug, Clone)]
 pub(crate) struct Server {
     options: wintergreen::ServerOptions,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("tls", &self.tls.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 /// One accepted WebSocket: its stream (as `Stream` + `Sink` of messages), the request
@@ -321,9 +314,6 @@ where
     }
 }
 
-/// The client connection preface of HTTP/2 (RFC 9113 §3.4); its first line is enough.
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
-
 impl Server {
     pub(crate) fn new(args: &ListenArgs) -> anyhow::Result<Self> {
         let mut builder = wintergreen::ServerBuilder::new().subprotocols(args.protocol.clone());
@@ -331,23 +321,30 @@ impl Server {
             builder = builder.no_extensions();
         }
         let tls = match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+            (Some(cert), Some(key)) => Some(tls_server_config(cert, key)?),
             (None, None) => None,
             _ => bail!("--cert and --key go together"),
         };
+        if let Some(config) = tls {
+            builder = builder.tls(config);
+        }
         Ok(Self {
             options: builder.build(),
-            tls,
         })
     }
 
     pub(crate) fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "wss" } else { "ws" }
+        if self.options.accept.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        }
     }
 
-    /// Serves one TCP connection: calls `on_accept` for each WebSocket on it (one over
-    /// HTTP/1.1, any number over HTTP/2), or with the reason a stream failed. Returns a
-    /// one-line reason when the connection fails.
+    /// Serves one TCP connection (the library tells HTTP/2 from HTTP/1.1, by ALPN over
+    /// TLS, by the first bytes over TCP): calls `on_accept` for each WebSocket on it (one
+    /// over HTTP/1.1, any number over HTTP/2), or with the reason a stream failed. Returns
+    /// a one-line reason when the connection fails.
     pub(crate) async fn serve<F>(
         &self,
         tcp: TcpStream,
@@ -358,63 +355,42 @@ impl Server {
         F: Fn(Result<Accepted, String>),
     {
         let _ = tcp.set_nodelay(true);
-        let timeout = self.options.accept.handshake_timeout;
-        match &self.tls {
-            None => {
-                let http2 = match tokio::time::timeout(timeout, is_http2(&tcp)).await {
-                    Ok(Ok(http2)) => http2,
-                    Ok(Err(err)) => return Err(format!("{peer}: {err}")),
-                    Err(_) => return Err(format!("{peer}: sent nothing in time")),
-                };
-                self.serve_io(tcp, http2, on_accept).await
+        let local = tcp.local_addr().map_err(|err| format!("{peer}: {err}"))?;
+        let tcp = wintergreen::stream::TcpStream::new(tcp, peer, local);
+        let accepted = wintergreen::ServerBuilder::new()
+            .options(self.options.clone())
+            .accept_connection(tcp)
+            .await
+            .map_err(|err| connect_reason(&err))?;
+        match accepted {
+            wintergreen::AcceptedConnection::Http1(accepted) => {
+                let (ws, request) = *accepted;
+                let negotiated = self.negotiated(&request, http::Version::HTTP_11, ws.session());
+                on_accept(Ok(Accepted {
+                    ws: Box::new(ws),
+                    path: request.uri().path().to_owned(),
+                    negotiated,
+                }));
             }
-            Some(acceptor) => {
-                let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(err)) => return Err(format!("TLS handshake failed: {err}")),
-                    Err(_) => return Err("TLS handshake timed out".to_owned()),
-                };
-                let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                self.serve_io(tls, http2, on_accept).await
+            wintergreen::AcceptedConnection::Http2(mut acceptor) => {
+                while let Some(accepted) = acceptor.accept().await {
+                    on_accept(match accepted {
+                        Ok((ws, request)) => Ok(Accepted {
+                            negotiated: self.negotiated(
+                                &request,
+                                http::Version::HTTP_2,
+                                ws.session(),
+                            ),
+                            path: request.uri().path().to_owned(),
+                            ws: Box::new(ws),
+                        }),
+                        Err(err) => Err(format!("HTTP/2 stream: {err}")),
+                    });
+                }
             }
+            other => return Err(format!("unexpected connection: {other:?}")),
         }
-    }
-
-    async fn serve_io<IO, F>(&self, io: IO, http2: bool, on_accept: F) -> Result<(), String>
-    where
-        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-        F: Fn(Result<Accepted, String>),
-    {
-        let builder = wintergreen::ServerBuilder::new().options(self.options.clone());
-        if http2 {
-            let mut acceptor = builder
-                .accept_http2(io)
-                .await
-                .map_err(|err| format!("HTTP/2: {}", connect_reason(&err)))?;
-            while let Some(accepted) = acceptor.accept().await {
-                on_accept(match accepted {
-                    Ok((ws, request)) => Ok(Accepted {
-                        negotiated: self.negotiated(&request, http::Version::HTTP_2, ws.session()),
-                        path: request.uri().path().to_owned(),
-                        ws: Box::new(ws),
-                    }),
-                    Err(err) => Err(format!("HTTP/2 stream: {err}")),
-                });
-            }
-            Ok(())
-        } else {
-            let (ws, request) = builder
-                .accept(io)
-                .await
-                .map_err(|err| format!("rejected: {}", connect_reason(&err)))?;
-            let negotiated = self.negotiated(&request, http::Version::HTTP_11, ws.session());
-            on_accept(Ok(Accepted {
-                ws: Box::new(ws),
-                path: request.uri().path().to_owned(),
-                negotiated,
-            }));
-            Ok(())
-        }
+        Ok(())
     }
 
     fn negotiated(
@@ -439,27 +415,9 @@ impl Server {
     }
 }
 
-/// Whether a fresh connection starts with the HTTP/2 preface. Peeks (reads nothing), until
-/// the bytes seen either diverge from the preface or cover its first line. (The library's
-/// one-port serving call, when it lands, replaces this.)
-async fn is_http2(tcp: &TcpStream) -> std::io::Result<bool> {
-    let mut buf = [0u8; H2_PREFACE.len()];
-    for _ in 0..10_000 {
-        let n = tcp.peek(&mut buf).await?;
-        let seen = buf.get(..n).unwrap_or_default();
-        if n == 0 || !H2_PREFACE.starts_with(seen) {
-            return Ok(false);
-        }
-        if n == H2_PREFACE.len() {
-            return Ok(true);
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    Ok(false)
-}
-
-/// A TLS acceptor from PEM files, offering ALPN `h2` and `http/1.1`.
-fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+/// A TLS server configuration from PEM files (the library lists ALPN `h2` and `http/1.1`
+/// for it).
+fn tls_server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(cert)
@@ -471,13 +429,12 @@ fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<tokio_rustls::TlsAcce
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("--key {}: no private key found", key.display()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(ring())
+    let config = rustls::ServerConfig::builder_with_provider(provider()?)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .context("--cert/--key")?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    Ok(Arc::new(config))
 }
 
 #[cfg(test)]
@@ -525,8 +482,9 @@ mod tests {
     #[test]
     fn certificate_faults_are_told_apart() {
         use rustls::CertificateError as C;
+        // As the library sorts rustls's errors.
         let tls = |cert| {
-            connect_reason(&E::Tls(wintergreen::TlsError::Handshake(
+            connect_reason(&E::Tls(wintergreen::TlsError::from(
                 rustls::Error::InvalidCertificate(cert),
             )))
         };

@@ -224,7 +224,7 @@ pub(crate) async fn within<F: std::future::Future>(
 }
 
 /// `timeout` from now on the runtime's clock (a century for an unbounded one).
-fn deadline(runtime: &dyn Runtime, timeout: Duration) -> Instant {
+pub(crate) fn deadline(runtime: &dyn Runtime, timeout: Duration) -> Instant {
     let now = runtime.now();
     now.checked_add(timeout)
         .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))

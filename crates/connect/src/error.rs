@@ -38,22 +38,72 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
-/// A failed TLS connection.
+/// A failed TLS connection, sorted by what an application acts on. rustls's own error
+/// stays inside, typed.
+///
+/// ```
+/// # use wintergreen_connect::{ConnectError, TlsError};
+/// # fn show(err: ConnectError) {
+/// match err {
+///     ConnectError::Tls(TlsError::UntrustedCertificate(why)) => println!("not trusted: {why}"),
+///     ConnectError::Tls(TlsError::NameMismatch(_)) => println!("certificate for another name"),
+///     ConnectError::Tls(other) => println!("TLS failed: {other}"),
+///     other => println!("failed: {other}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsError {
-    /// The TLS configuration could not be built (e.g. no root certificates): the caller's
-    /// or the build's fault.
+    /// The TLS configuration could not be built (no root certificates, no crypto provider,
+    /// a provider refusing the protocol versions): the caller's or the build's fault.
     #[error("TLS configuration: {0}")]
     Config(#[source] Arc<dyn StdError + Send + Sync>),
-    /// The TLS handshake failed: a certificate the roots do not trust, a name mismatch, a
-    /// protocol error. Typed, as rustls reports it.
+    /// The peer's certificate is not trusted: an unknown issuer, expired or not yet
+    /// valid, revoked, a bad signature or encoding — any [`rustls::CertificateError`] but
+    /// a name mismatch, as rustls reports it (`rustls::Error::InvalidCertificate`).
+    #[cfg(feature = "rustls")]
+    #[error("TLS: the peer's certificate is not trusted: {0:?}")]
+    UntrustedCertificate(rustls::CertificateError),
+    /// The server's certificate is valid but not for the name connected to
+    /// (`CertificateError::NotValidForName` or `NotValidForNameContext`, which names both).
+    #[cfg(feature = "rustls")]
+    #[error("TLS: the certificate does not match the server name: {0:?}")]
+    NameMismatch(rustls::CertificateError),
+    /// Any other handshake failure, as rustls reports it: an alert from the peer (e.g.
+    /// it did not trust our certificate), a protocol violation, no common version,
+    /// cipher suite or ALPN protocol.
     #[cfg(feature = "rustls")]
     #[error("TLS handshake: {0}")]
     Handshake(#[source] rustls::Error),
-    /// The connection failed during the TLS handshake.
+    /// The connection failed during the TLS handshake (reset, closed).
     #[error("I/O during the TLS handshake: {0}")]
     Io(#[source] io::Error),
+}
+
+impl TlsError {
+    /// A configuration error, keeping its typed cause.
+    pub fn config(err: impl StdError + Send + Sync + 'static) -> Self {
+        Self::Config(Arc::new(err))
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<rustls::Error> for TlsError {
+    /// Sorts rustls's handshake error: certificate errors into
+    /// [`NameMismatch`](Self::NameMismatch) and
+    /// [`UntrustedCertificate`](Self::UntrustedCertificate), the rest into
+    /// [`Handshake`](Self::Handshake).
+    fn from(err: rustls::Error) -> Self {
+        use rustls::CertificateError as C;
+        match err {
+            rustls::Error::InvalidCertificate(
+                cert @ (C::NotValidForName | C::NotValidForNameContext { .. }),
+            ) => Self::NameMismatch(cert),
+            rustls::Error::InvalidCertificate(cert) => Self::UntrustedCertificate(cert),
+            other => Self::Handshake(other),
+        }
+    }
 }
 
 /// What can go wrong connecting to or accepting a WebSocket.

@@ -79,8 +79,21 @@ pub async fn accept<IO>(
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    accept_within(runtime, io, options, options.accept.handshake_timeout).await
+}
+
+/// [`accept`] bounded by `timeout` (what is left of the handshake timeout after TLS and
+/// the HTTP-version detection).
+pub(crate) async fn accept_within<IO>(
+    runtime: &Arc<dyn Runtime>,
+    io: IO,
+    options: &ServerOptions,
+    timeout: std::time::Duration,
+) -> Result<Http2Acceptor, ConnectError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut settings = options.accept.http2_settings.clone();
-    let timeout = options.accept.handshake_timeout;
     settings.settings_timeout = settings.settings_timeout.min(timeout);
     // One handshake timeout for both versions: no extended CONNECT within it, GOAWAY.
     settings.handshake_timeout = timeout;

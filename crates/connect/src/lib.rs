@@ -12,6 +12,8 @@
 //! - the HTTP-version choice with the [`Http2Mode`] fallback, and shared HTTP/2 connections
 //!   (feature `http2`; [`http2`]);
 //! - [`connect`], [`handshake`] and [`accept`], each bounded by its timeout;
+//! - serving on one port ([`serve`], [`accept_connection`]): HTTP/1.1, h2c with prior
+//!   knowledge, and TLS (ALPN `h2` or `http/1.1`), bounded by the server's limits;
 //! - [`ClientOptions`]/[`ServerOptions`] with one set of defaults (feature `deflate`: every
 //!   connect offers permessage-deflate, every accept accepts it), and [`ConnectError`].
 //!
@@ -27,7 +29,9 @@ mod http1;
 pub mod http2;
 mod options;
 pub mod proxy;
+mod serve;
 mod server;
+mod sniff;
 mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;
@@ -42,6 +46,11 @@ pub use options::{
     AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectOptions, Http2Mode,
     IntoClientRequest, ServerHandshakeOptions, ServerOptions,
 };
+pub use serve::{
+    Accepted, AcceptedConnection, ServeError, ServerTransport, ServerWebSocket, WebSocketListener,
+    accept_connection, serve,
+};
 pub use server::accept;
+pub use sniff::Rewind;
 pub use target::Target;
 pub use transport::Transport;

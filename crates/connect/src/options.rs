@@ -175,7 +175,8 @@ pub struct ServerOptions {
     /// Driver layer: read size (the output bound is the session's `max_pending_output`).
     /// Default: [`StreamConfig::default`].
     pub driver: StreamConfig,
-    /// Connection layer: the handshake timeout and HTTP/2 settings.
+    /// Connection layer: the handshake timeout, HTTP/2 settings, TLS and the bound on
+    /// connections in their handshake.
     pub accept: AcceptOptions,
 }
 
@@ -201,6 +202,21 @@ pub struct AcceptOptions {
     /// [`Http2Config::default`](wintergreen_http2::Http2Config::default).
     #[cfg(feature = "http2")]
     pub http2_settings: wintergreen_http2::Http2Config,
+    /// The TLS configuration of a `wss://` server (feature `rustls`): its certificate
+    /// chain and key. [`accept_connection`](crate::accept_connection) and
+    /// [`serve`](crate::serve) run the TLS handshake first (within the handshake timeout),
+    /// then ALPN picks the HTTP version: `h2` → HTTP/2 (RFC 8441), anything else →
+    /// HTTP/1.1. When the configuration lists no ALPN protocols, `["h2", "http/1.1"]`
+    /// (`["http/1.1"]` without the `http2` feature) is listed for it. Default: `None`
+    /// (plain TCP).
+    #[cfg(feature = "rustls")]
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// [`serve`](crate::serve): how many connections may be in their opening handshake (TLS,
+    /// HTTP/1.1 upgrade or HTTP/2 preface) or hold an accepted WebSocket that
+    /// [`WebSocketListener::accept`](crate::WebSocketListener::accept) has not taken yet,
+    /// at once. Past it, no new connection is accepted (the kernel's listen backlog holds
+    /// them) until one finishes. Default: 1024.
+    pub max_handshakes: usize,
 }
 
 impl Default for AcceptOptions {
@@ -209,6 +225,9 @@ impl Default for AcceptOptions {
             handshake_timeout: Duration::from_secs(10),
             #[cfg(feature = "http2")]
             http2_settings: wintergreen_http2::Http2Config::default(),
+            #[cfg(feature = "rustls")]
+            tls: None,
+            max_handshakes: 1024,
         }
     }
 }

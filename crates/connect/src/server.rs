@@ -2,6 +2,7 @@
 //! runtime, bounded by the handshake timeout.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Request;
 use wintergreen_stream::{Runtime, WebSocketStream};
@@ -28,17 +29,25 @@ pub async fn accept<IO>(
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    accept_within(runtime, io, options, options.accept.handshake_timeout).await
+}
+
+/// [`accept`] bounded by `timeout` (what is left of the handshake timeout after TLS and
+/// the HTTP-version detection).
+pub(crate) async fn accept_within<IO>(
+    runtime: &Arc<dyn Runtime>,
+    io: IO,
+    options: &ServerOptions,
+    timeout: Duration,
+) -> Result<(WebSocketStream<IO>, Request<()>), ConnectError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let handshake = server_handshake(
         io,
         options.upgrade_config(),
         options.driver.clone(),
         Some(Arc::clone(runtime)),
     );
-    within(
-        runtime,
-        options.accept.handshake_timeout,
-        TimeoutKind::Handshake,
-        handshake,
-    )
-    .await?
+    within(runtime, timeout, TimeoutKind::Handshake, handshake).await?
 }

@@ -1,19 +1,29 @@
-//! TLS for `wss://` (feature `rustls`), one path for every runtime: root certificates,
-//! ALPN, the server name, and the handshake itself (tokio-rustls, which needs only the
-//! tokio-io traits that every runtime's socket speaks).
+//! TLS (feature `rustls`), one path for every runtime and both roles: the crypto
+//! provider, root certificates, ALPN, the server name, and the handshakes themselves
+//! (tokio-rustls, which needs only the tokio-io traits that every runtime's socket speaks).
+//!
+//! Crypto provider ([`provider`]): rustls's process-wide default if one was installed
+//! (`CryptoProvider::install_default`), else `aws-lc-rs` with that feature, else `ring`
+//! with that feature (the facade's default).
 //!
 //! Roots: with the `webpki-roots` feature, Mozilla's root store (webpki-roots); with
 //! `native-roots`, the operating system's store (rustls-native-certs); with both, their
 //! union. A custom root store or a whole [`rustls::ClientConfig`] goes into
 //! [`ConnectOptions::tls`](crate::ConnectOptions::tls).
 //!
-//! Only rustls with the `ring` crypto provider is used; there is no OpenSSL.
+//! Servers: a [`rustls::ServerConfig`] goes into
+//! [`AcceptOptions::tls`](crate::AcceptOptions::tls); [`server_config`] fills in its ALPN
+//! list when it has none, and [`accept`] runs the server handshake.
+//!
+//! Errors are typed by what an application acts on ([`TlsError`]): an untrusted
+//! certificate, a name mismatch, any other handshake failure, I/O. There is no OpenSSL.
 
 use std::sync::{Arc, OnceLock};
 
 pub use rustls;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use tokio_rustls::client::TlsStream;
 use wintergreen_stream::TcpStream;
@@ -64,22 +74,42 @@ pub fn default_root_store() -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
-/// A client configuration on rustls's `ring` provider that trusts `roots` and offers
+/// The crypto provider wintergreen's TLS configurations are built on: rustls's
+/// process-wide default if the application installed one, else `aws-lc-rs` (feature
+/// `aws-lc-rs`), else `ring` (feature `ring`).
+///
+/// # Errors
+/// [`TlsError::Config`] when no provider feature is on and none was installed.
+pub fn provider() -> Result<Arc<CryptoProvider>, TlsError> {
+    if let Some(installed) = CryptoProvider::get_default() {
+        return Ok(Arc::clone(installed));
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    return Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    return Ok(Arc::new(rustls::crypto::ring::default_provider()));
+    #[allow(unreachable_code)]
+    Err(TlsError::Config(Arc::new(std::io::Error::other(
+        "no TLS crypto provider: enable the ring or aws-lc-rs feature, \
+         or install one with CryptoProvider::install_default",
+    ))))
+}
+
+/// A client configuration on [`provider`] that trusts `roots` and offers
 /// [`alpn_protocols`]`(http2)`.
 ///
 /// # Errors
-/// [`TlsError::Handshake`] if the provider refuses the default protocol versions (it
-/// does not).
+/// [`TlsError::Config`] without a provider, or if it refuses the default protocol
+/// versions.
 pub fn client_config_with_roots(
     roots: RootCertStore,
     http2: bool,
 ) -> Result<ClientConfig, TlsError> {
-    let mut config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(TlsError::Handshake)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let mut config = ClientConfig::builder_with_provider(provider()?)
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::config)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     config.alpn_protocols = alpn_protocols(http2);
     Ok(config)
 }
@@ -122,8 +152,8 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, ConnectError> {
 }
 
 /// Runs the TLS handshake over `tcp` with `config`, for `host` (SNI and the certificate's
-/// name). Certificate and protocol failures arrive typed, as
-/// [`TlsError::Handshake`]`(rustls::Error)`.
+/// name). Failures arrive typed: [`TlsError::UntrustedCertificate`],
+/// [`TlsError::NameMismatch`], [`TlsError::Handshake`], [`TlsError::Io`].
 ///
 /// # Errors
 /// [`ConnectError::InvalidRequest`] for a host that is no server name, [`ConnectError::Tls`].
@@ -145,7 +175,8 @@ pub async fn handshake(
     Ok(tls)
 }
 
-/// tokio-rustls reports rustls's errors inside `io::Error`; take them back out.
+/// tokio-rustls reports rustls's errors inside `io::Error`; take them back out and sort
+/// them ([`TlsError::from`]).
 fn handshake_error(err: std::io::Error) -> TlsError {
     if err
         .get_ref()
@@ -153,13 +184,55 @@ fn handshake_error(err: std::io::Error) -> TlsError {
     {
         if let Some(inner) = err.into_inner() {
             return match inner.downcast::<rustls::Error>() {
-                Ok(rustls) => TlsError::Handshake(*rustls),
+                Ok(rustls) => TlsError::from(*rustls),
                 Err(other) => TlsError::Io(std::io::Error::other(other)),
             };
         }
         return TlsError::Io(std::io::ErrorKind::Other.into());
     }
     TlsError::Io(err)
+}
+
+/// The ALPN list a WebSocket server offers: `["h2", "http/1.1"]` with the `http2`
+/// feature (one port serves both, see [`serve`](crate::serve)), `["http/1.1"]` without.
+pub fn server_alpn_protocols() -> Vec<Vec<u8>> {
+    alpn_protocols(cfg!(feature = "http2"))
+}
+
+/// The configuration a TLS server uses: `config` as given when it lists ALPN protocols,
+/// else a copy listing [`server_alpn_protocols`] (so that an HTTP/2 client can pick `h2`).
+pub fn server_config(config: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+    if !config.alpn_protocols.is_empty() {
+        return Arc::clone(config);
+    }
+    let mut config = ServerConfig::clone(config);
+    config.alpn_protocols = server_alpn_protocols();
+    Arc::new(config)
+}
+
+/// Runs the server side of the TLS handshake over `io` with `config` (unbounded: the
+/// caller bounds it, as [`accept_connection`](crate::accept_connection) does with the
+/// handshake timeout). Failures arrive typed, as for the client.
+///
+/// # Errors
+/// [`ConnectError::Tls`].
+pub async fn accept<IO>(
+    io: IO,
+    config: Arc<ServerConfig>,
+) -> Result<tokio_rustls::server::TlsStream<IO>, ConnectError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let tls = tokio_rustls::TlsAcceptor::from(config)
+        .accept(io)
+        .await
+        .map_err(handshake_error)?;
+    tracing::debug!(
+        alpn = ?tls.get_ref().1.alpn_protocol().map(String::from_utf8_lossy),
+        sni = ?tls.get_ref().1.server_name(),
+        "TLS accepted"
+    );
+    Ok(tls)
 }
 
 /// Whether the TLS handshake chose HTTP/2 through ALPN.

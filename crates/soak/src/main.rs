@@ -17,7 +17,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use wintergreen::Message;
 
@@ -85,18 +85,17 @@ async fn server(listen: SocketAddr) -> Result<()> {
     if !listen.ip().is_loopback() {
         bail!("the soak server listens on loopback only (got {listen})");
     }
-    let listener = TcpListener::bind(listen).await?;
-    println!("listening on {}", listener.local_addr()?);
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            // Out of descriptors for a moment: back off instead of spinning.
-            tokio::time::sleep(Duration::from_millis(10)).await;
+    // The library's one-port server: each connection's handshake in a task of its own,
+    // bounded by the handshake timeout and max_handshakes; accept errors (out of
+    // descriptors) are reported and backed off from there.
+    let mut listener = wintergreen::ServerBuilder::new().listen(listen).await?;
+    println!("listening on {}", listener.local_addr());
+    while let Some(next) = listener.accept().await {
+        let Ok(accepted) = next else {
             continue;
         };
+        let mut ws = accepted.websocket;
         tokio::spawn(async move {
-            let Ok((mut ws, _request)) = wintergreen::accept(tcp).await else {
-                return;
-            };
             while let Some(Ok(message)) = ws.next().await {
                 if matches!(message, Message::Text(_) | Message::Binary(_))
                     && ws.send(message).await.is_err()
@@ -106,6 +105,7 @@ async fn server(listen: SocketAddr) -> Result<()> {
             }
         });
     }
+    Ok(())
 }
 
 /// What each kind of connection does; `share` is its part of the mix, in percent.

@@ -4,46 +4,23 @@
 //! cargo run --example quickstart --features http2
 //! ```
 //! The server listens on 127.0.0.1 (an ephemeral port) and speaks both HTTP/1.1 (RFC 6455
-//! upgrade) and h2c with extended CONNECT (RFC 8441) on the same port: it peeks at the
-//! first bytes of each connection, and the HTTP/2 connection preface (`PRI * HTTP/2.0`)
-//! sends it to the HTTP/2 acceptor. permessage-deflate is on at both ends.
+//! upgrade) and h2c with extended CONNECT (RFC 8441) on the same port: the library's
+//! `ServerBuilder::listen` tells them apart by each connection's first bytes (the HTTP/2
+//! connection preface). permessage-deflate is on at both ends.
 //!
 //! The client connects once over HTTP/1.1 and once over HTTP/2, sends a few messages,
 //! checks the echoes, and closes with the close handshake. Everything is printed; the exit
 //! status is 0 only if both runs succeed (within a time limit).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
-use wintergreen::{CloseCode, Error, Http2Mode, Message, ServerOptions};
-
-/// The client connection preface of HTTP/2 (RFC 9113 §3.4); its first line is enough.
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
+use wintergreen::{CloseCode, Error, Http2Mode, Message, WebSocketListener};
 
 /// The whole run, server and client, must end within this.
 const TIME_LIMIT: Duration = Duration::from_secs(20);
-
-/// Whether a fresh connection starts with the HTTP/2 preface. Peeks (reads nothing), until
-/// the bytes seen either diverge from the preface or cover its first line.
-async fn is_http2(tcp: &TcpStream) -> std::io::Result<bool> {
-    let mut buf = [0u8; H2_PREFACE.len()];
-    loop {
-        let n = tcp.peek(&mut buf).await?;
-        let seen = buf.get(..n).unwrap_or_default();
-        if n == 0 || !H2_PREFACE.starts_with(seen) {
-            return Ok(false);
-        }
-        if n == H2_PREFACE.len() {
-            return Ok(true);
-        }
-        // A prefix of the preface so far: wait for more bytes to arrive.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 /// Echoes data messages until the peer closes.
 async fn echo<S>(mut ws: S, who: String)
@@ -70,47 +47,23 @@ where
     println!("[server] {who}: connection ended");
 }
 
-/// Serves one TCP connection: HTTP/2 (many WebSockets per connection) or HTTP/1.1.
-async fn serve(tcp: TcpStream, peer: SocketAddr, options: ServerOptions) {
-    let http2 = match tokio::time::timeout(options.accept.handshake_timeout, is_http2(&tcp)).await {
-        Ok(Ok(http2)) => http2,
-        Ok(Err(err)) => return println!("[server] {peer}: {err}"),
-        Err(_) => return println!("[server] {peer}: sent nothing in time"),
-    };
-    if http2 {
-        let mut acceptor = match wintergreen::tokio::http2::accept(tcp, &options).await {
-            Ok(acceptor) => acceptor,
-            Err(err) => return println!("[server] {peer}: HTTP/2 handshake failed: {err}"),
-        };
-        println!("[server] {peer}: HTTP/2 connection (h2c, extended CONNECT enabled)");
-        while let Some(accepted) = acceptor.accept().await {
-            match accepted {
-                Ok((ws, request)) => {
-                    let who = format!("{peer} {} over HTTP/2", request.uri().path());
-                    println!("[server] accepted {who}");
-                    tokio::spawn(echo(ws, who));
-                }
-                Err(err) => println!("[server] {peer}: HTTP/2 error: {err}"),
-            }
-        }
-    } else {
-        match wintergreen::accept_with(tcp, &options).await {
-            Ok((ws, request)) => {
-                let who = format!("{peer} {} over HTTP/1.1", request.uri().path());
+/// Takes each WebSocket the listener accepted (over either HTTP version; many per HTTP/2
+/// connection) and echoes it in a task of its own.
+async fn server(mut listener: WebSocketListener) {
+    while let Some(next) = listener.accept().await {
+        match next {
+            Ok(accepted) => {
+                let who = format!(
+                    "{} {} over {:?}",
+                    accepted.peer,
+                    accepted.request.uri().path(),
+                    accepted.websocket.http_version()
+                );
                 println!("[server] accepted {who}");
-                echo(ws, who).await;
+                tokio::spawn(echo(accepted.websocket, who));
             }
-            Err(err) => println!("[server] {peer}: rejected: {err}"),
+            Err(err) => println!("[server] {err}"),
         }
-    }
-}
-
-async fn server(listener: TcpListener) {
-    // The facade's defaults: permessage-deflate is accepted when a client offers it.
-    let options = wintergreen::server_options();
-    while let Ok((tcp, peer)) = listener.accept().await {
-        let _ = tcp.set_nodelay(true);
-        tokio::spawn(serve(tcp, peer, options.clone()));
     }
 }
 
@@ -157,8 +110,11 @@ async fn client(url: &str, mode: Http2Mode) -> Result<(), Box<dyn std::error::Er
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
+    // The facade's defaults: permessage-deflate is accepted when a client offers it.
+    let listener = wintergreen::ServerBuilder::new()
+        .listen("127.0.0.1:0".parse()?)
+        .await?;
+    let addr = listener.local_addr();
     println!("[server] listening on ws://{addr}/ (HTTP/1.1 and h2c, permessage-deflate on)");
     tokio::spawn(server(listener));
     println!("--- HTTP/1.1 ---");

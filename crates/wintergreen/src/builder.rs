@@ -13,11 +13,12 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Request};
 use wintergreen_codec::ExtensionFactory;
 use wintergreen_connect::{
-    ClientOptions, ConnectError, Http2Mode, IntoClientRequest, ServerOptions, Transport,
+    AcceptedConnection, ClientOptions, ConnectError, Http2Mode, IntoClientRequest, ServerOptions,
+    Transport, WebSocketListener,
 };
 use wintergreen_handshake::Rejection;
 use wintergreen_http1::Limits;
-use wintergreen_stream::{KeepAlive, Runtime, WebSocketStream};
+use wintergreen_stream::{KeepAlive, Runtime, TcpListener, TcpStream, WebSocketStream};
 
 /// The runtime a builder uses when none is given: the first enabled of tokio, smol and
 /// async-std.
@@ -372,6 +373,28 @@ impl ServerBuilder {
         self
     }
 
+    /// Connection: serve TLS (`wss://`) with this configuration (certificate chain and
+    /// key) in [`listen`](Self::listen), [`serve`](Self::serve) and
+    /// [`accept_connection`](Self::accept_connection). ALPN then picks the HTTP version:
+    /// `h2` → HTTP/2 (RFC 8441), else HTTP/1.1. A configuration without ALPN protocols
+    /// gets `["h2", "http/1.1"]` (`["http/1.1"]` without the `http2` feature). The TLS
+    /// handshake counts against the handshake timeout. Default: none (plain TCP).
+    #[cfg(feature = "__rustls")]
+    #[must_use]
+    pub fn tls(mut self, config: Arc<wintergreen_connect::tls::rustls::ServerConfig>) -> Self {
+        self.options.accept.tls = Some(wintergreen_connect::tls::server_config(&config));
+        self
+    }
+
+    /// Connection: how many connections [`listen`](Self::listen)/[`serve`](Self::serve)
+    /// let be in their handshake (or hold a WebSocket not yet taken) at once; past it,
+    /// accepting pauses. Default: 1024.
+    #[must_use]
+    pub fn max_handshakes(mut self, connections: usize) -> Self {
+        self.options.accept.max_handshakes = connections;
+        self
+    }
+
     /// Replaces all options at once.
     #[must_use]
     pub fn options(mut self, options: ServerOptions) -> Self {
@@ -405,6 +428,77 @@ impl ServerBuilder {
     {
         let runtime = self.runtime_or_default()?;
         wintergreen_connect::accept(&runtime, io, &self.options).await
+    }
+
+    /// Binds a TCP listener to `addr` on the runtime and serves WebSockets on it, one port
+    /// for everything: HTTP/1.1 upgrades, HTTP/2 with prior knowledge (h2c), and with
+    /// [`tls`](Self::tls) TLS with ALPN picking `h2` or `http/1.1`. See
+    /// [`serve`](Self::serve).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), wintergreen::ConnectError> {
+    /// use futures_util::{SinkExt, StreamExt};
+    ///
+    /// let mut listener = wintergreen::ServerBuilder::new()
+    ///     .listen("127.0.0.1:8080".parse().unwrap())
+    ///     .await?;
+    /// while let Some(next) = listener.accept().await {
+    ///     let Ok(mut accepted) = next else { continue }; // a failed connection
+    ///     tokio::spawn(async move {
+    ///         while let Some(Ok(message)) = accepted.websocket.next().await {
+    ///             if message.is_data() && accepted.websocket.send(message).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     });
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConnectError::Io`] when the address cannot be bound.
+    pub async fn listen(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> Result<WebSocketListener, ConnectError> {
+        let runtime = self.runtime_or_default()?;
+        let listener = runtime.tcp_listen(addr).await?;
+        Ok(wintergreen_connect::serve(
+            &runtime,
+            listener,
+            self.options.clone(),
+        )?)
+    }
+
+    /// Serves WebSockets on a bound listener (one port, both HTTP versions, TLS with
+    /// [`tls`](Self::tls)): each connection runs in a task of its own, bounded by the
+    /// handshake timeout and [`max_handshakes`](Self::max_handshakes); the
+    /// [`WebSocketListener`] hands out each WebSocket (any number per HTTP/2 connection)
+    /// and each connection that failed. See [`wintergreen_connect::serve`].
+    ///
+    /// # Errors
+    /// [`ConnectError::Io`] when the listener's address cannot be read.
+    pub fn serve(&self, listener: Box<dyn TcpListener>) -> Result<WebSocketListener, ConnectError> {
+        let runtime = self.runtime_or_default()?;
+        Ok(wintergreen_connect::serve(
+            &runtime,
+            listener,
+            self.options.clone(),
+        )?)
+    }
+
+    /// Accepts one connection the caller accepted, telling the HTTP version by TLS ALPN or
+    /// by its first bytes (h2c prior knowledge), within the handshake timeout. See
+    /// [`wintergreen_connect::accept_connection`].
+    ///
+    /// # Errors
+    /// See [`ConnectError`]; a refusal has been written to the client.
+    pub async fn accept_connection(
+        &self,
+        tcp: TcpStream,
+    ) -> Result<AcceptedConnection, ConnectError> {
+        let runtime = self.runtime_or_default()?;
+        wintergreen_connect::accept_connection(&runtime, tcp, &self.options).await
     }
 
     /// Serves WebSockets over HTTP/2 (RFC 8441; h2c, or TLS after ALPN `h2`) on an

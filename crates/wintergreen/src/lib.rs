@@ -32,8 +32,10 @@
 //! - `runtime-smol`: [`smol`](mod@smol); `runtime-async-std`: [`async_std`](mod@async_std)
 //!   (async-std is discontinued upstream; prefer smol). Same shape as [`tokio`](mod@tokio):
 //!   `connect`, `connect_with`, `accept`, `accept_with`, `Transport`, `http2`.
-//! - `rustls-tls` (default): `wss://` with rustls (ring provider, no OpenSSL) on every
-//!   enabled runtime, trusting webpki-roots; `rustls-native-roots`: the OS's roots. A
+//! - `rustls-tls` (default): `wss://` with rustls (no OpenSSL) on every enabled runtime,
+//!   trusting webpki-roots; `rustls-native-roots`: the OS's roots. The crypto provider:
+//!   `ring` (default) or `aws-lc-rs` (preferred when both are on). Servers serve TLS with
+//!   [`ServerBuilder::tls`]. A
 //!   custom root store or `rustls::ClientConfig` goes in `ConnectOptions::tls` (or `ClientBuilder::tls_config`)
 //!   ([`tls`](mod@tls) builds them). SNI comes from the URL host; ALPN is
 //!   `["h2", "http/1.1"]` when HTTP/2 is asked for, `["http/1.1"]` otherwise.
@@ -144,10 +146,17 @@ pub use wintergreen_stream::{
     Error, KeepAlive, Runtime, StreamConfig, WebSocketReader, WebSocketStream, WebSocketWriter,
 };
 
-/// TLS configuration for `wss://` (rustls with the ring provider): root stores, ALPN, and
-/// the [`rustls`](tls::rustls) crate itself for building a custom `ClientConfig`.
-#[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
+/// TLS with rustls (provider by feature: `ring`, the default, or `aws-lc-rs`): the crypto
+/// [`provider`](tls::provider), root stores, ALPN, and the [`rustls`](tls::rustls) crate
+/// itself for building a custom `ClientConfig` or a server's `ServerConfig`.
+#[cfg(feature = "__rustls")]
 pub use wintergreen_connect::tls;
+
+/// Serving on one port (HTTP/1.1, h2c, TLS with ALPN): what [`ServerBuilder::listen`],
+/// [`ServerBuilder::serve`] and [`ServerBuilder::accept_connection`] return.
+pub use wintergreen_connect::{
+    Accepted, AcceptedConnection, ServeError, ServerTransport, ServerWebSocket, WebSocketListener,
+};
 
 #[cfg(feature = "runtime-tokio")]
 pub use runtimes::tokio::{accept, accept_with, connect, connect_with};

@@ -12,7 +12,9 @@ use std::time::Duration;
 use http::StatusCode;
 use tokio::sync::oneshot;
 use wintergreen_codec::CloseCode;
-use wintergreen_connect::{ClientOptions, ConnectError, ServerOptions, Transport};
+use wintergreen_connect::{
+    ClientOptions, ConnectError, ServeError, ServerOptions, ServerWebSocket, TimeoutKind, Transport,
+};
 use wintergreen_handshake::Rejection;
 use wintergreen_stream::{Message, Runtime, TcpListener, WebSocketStream, timeout_at};
 
@@ -55,6 +57,18 @@ macro_rules! suite {
             wss_prefer_falls_back_through_alpn,
             #[cfg(all(feature = "rustls", feature = "http2"))]
             wss_require_fails_without_h2_alpn,
+            #[cfg(feature = "rustls")]
+            tls_errors_tell_untrusted_from_wrong_name_from_valid,
+            #[cfg(feature = "rustls")]
+            a_tls_client_that_distrusts_the_server_fails_its_accept_typed,
+            #[cfg(feature = "http2")]
+            one_port_serves_http1_and_h2c,
+            #[cfg(all(feature = "rustls", feature = "http2"))]
+            one_port_serves_http1_and_h2_over_tls,
+            garbage_and_stalled_clients_are_bounded,
+            max_handshakes_bounds_connections_in_their_handshake,
+            #[cfg(feature = "rustls")]
+            a_stalled_tls_client_is_bounded,
         }
     };
 }
@@ -131,6 +145,48 @@ where
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
 }
 
+/// Echoes data messages on a served WebSocket until the connection ends.
+pub async fn echo_served(mut ws: ServerWebSocket) {
+    while let Some(Ok(message)) = ws.next_message().await {
+        if matches!(message, Message::Text(_) | Message::Binary(_))
+            && ws.send_message(message).await.is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Runs the library's one-port server on an ephemeral port with `options`: each WebSocket
+/// is echoed; results arrive on the returned channel (the version of each WebSocket, or
+/// the error of each failed connection).
+async fn one_port_server(
+    runtime: &Arc<dyn Runtime>,
+    options: ServerOptions,
+) -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<Result<http::Version, ServeError>>,
+) {
+    let (listener, _) = listen(runtime).await;
+    let mut served = wintergreen_connect::serve(runtime, listener, options).unwrap();
+    let addr = served.local_addr();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let rt = Arc::clone(runtime);
+    drop(spawn(runtime, async move {
+        while let Some(next) = served.accept().await {
+            let result = next.map(|accepted| {
+                assert_eq!(accepted.request.uri().path(), "/echo");
+                let version = accepted.websocket.http_version();
+                rt.spawn(Box::pin(echo_served(accepted.websocket)));
+                version
+            });
+            if tx.send(result).is_err() {
+                return;
+            }
+        }
+    }));
+    (addr, rx)
+}
+
 /// An HTTP/1.1 echo server for one connection, with `options`.
 async fn http1_echo_server(
     runtime: &Arc<dyn Runtime>,
@@ -157,6 +213,119 @@ async fn connect_echo(
     wintergreen_connect::connect(runtime, format!("ws://{addr}/echo"), options)
         .await
         .unwrap()
+}
+
+/// One listener, one port: an HTTP/1.1 upgrade, then two WebSockets on one h2c
+/// connection (prior knowledge, told apart by the preface).
+#[cfg(feature = "http2")]
+pub async fn one_port_serves_http1_and_h2c(runtime: Arc<dyn Runtime>) {
+    use wintergreen_connect::Http2Mode;
+
+    let (addr, mut served) = one_port_server(&runtime, ServerOptions::default()).await;
+    let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
+    assert!(!ws.get_ref().is_http2());
+    talk(&mut ws).await;
+    assert_eq!(
+        served.recv().await.unwrap().unwrap(),
+        http::Version::HTTP_11
+    );
+
+    let mut options = ClientOptions::default();
+    options.connect.http2 = Http2Mode::Require;
+    let url = format!("ws://{addr}/echo");
+    let client = wintergreen_connect::http2::connect(&runtime, url.clone(), &options)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let (mut ws, _) = wintergreen_connect::http2::websocket(&client, url.clone(), &options)
+            .await
+            .unwrap();
+        talk(&mut ws).await;
+        assert_eq!(served.recv().await.unwrap().unwrap(), http::Version::HTTP_2);
+    }
+}
+
+/// Bytes that are no HTTP get the connection closed (after a 400), a client that sends
+/// nothing is cut off at the handshake timeout, and the listener serves on.
+pub async fn garbage_and_stalled_clients_are_bounded(runtime: Arc<dyn Runtime>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let mut options = ServerOptions::default();
+    // Long enough for the rejection below (answer, then read what the client still sends
+    // until it closes), short enough for a quick test.
+    options.accept.handshake_timeout = Duration::from_secs(1);
+    let (addr, mut served) = one_port_server(&runtime, options).await;
+
+    let mut garbage = runtime.tcp_connect(addr).await.unwrap();
+    garbage
+        .write_all(b"\x16\x03\x01garbage\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // The server answers 400 and closes.
+    let _ = garbage.read_to_end(&mut answer).await;
+    assert!(answer.starts_with(b"HTTP/1.1 400"), "{answer:?}");
+    let local = garbage.local_addr();
+    drop(garbage);
+    let err = served.recv().await.unwrap().unwrap_err();
+    assert_eq!(err.peer, Some(local));
+    assert!(
+        matches!(
+            err.error,
+            ConnectError::Http1(_) | ConnectError::Handshake(_)
+        ),
+        "{err:?}"
+    );
+
+    let mut stalled = runtime.tcp_connect(addr).await.unwrap();
+    let mut rest = Vec::new();
+    // Sends nothing: the server closes the connection at its handshake timeout.
+    let read = stalled.read_to_end(&mut rest).await;
+    assert!(read.map_or(true, |_| rest.is_empty()));
+    let err = served.recv().await.unwrap().unwrap_err();
+    assert!(
+        matches!(err.error, ConnectError::Timeout(TimeoutKind::Handshake)),
+        "{err:?}"
+    );
+
+    // A prefix of the HTTP/2 preface, then nothing: the same bound.
+    let mut partial = runtime.tcp_connect(addr).await.unwrap();
+    partial.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let _ = partial.read_to_end(&mut rest).await;
+    let err = served.recv().await.unwrap().unwrap_err();
+    assert!(
+        matches!(err.error, ConnectError::Timeout(TimeoutKind::Handshake)),
+        "{err:?}"
+    );
+
+    let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
+    talk(&mut ws).await;
+    assert_eq!(
+        served.recv().await.unwrap().unwrap(),
+        http::Version::HTTP_11
+    );
+}
+
+/// With room for one handshake, a client that sends nothing holds it until its timeout:
+/// the next client is accepted only after that (its result comes second), not beside it.
+pub async fn max_handshakes_bounds_connections_in_their_handshake(runtime: Arc<dyn Runtime>) {
+    let mut options = ServerOptions::default();
+    options.accept.handshake_timeout = Duration::from_millis(500);
+    options.accept.max_handshakes = 1;
+    let (addr, mut served) = one_port_server(&runtime, options).await;
+    let stalled = runtime.tcp_connect(addr).await.unwrap();
+    let (mut ws, _) = connect_echo(&runtime, addr, &ClientOptions::default()).await;
+    talk(&mut ws).await;
+    let first = served.recv().await.unwrap().unwrap_err();
+    assert_eq!(first.peer, Some(stalled.local_addr()));
+    assert!(
+        matches!(first.error, ConnectError::Timeout(TimeoutKind::Handshake)),
+        "{first:?}"
+    );
+    assert_eq!(
+        served.recv().await.unwrap().unwrap(),
+        http::Version::HTTP_11
+    );
 }
 
 pub async fn ws_round_trip_over_http1(runtime: Arc<dyn Runtime>) {
@@ -391,7 +560,13 @@ mod tls {
     }
 
     pub fn acceptor(pki: &Pki, alpn: &[&[u8]]) -> TlsAcceptor {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        TlsAcceptor::from(server_config(pki, alpn))
+    }
+
+    /// The server's configuration: the `localhost` certificate, ALPN `alpn` (none: the
+    /// library fills it in).
+    fn server_config(pki: &Pki, alpn: &[&[u8]]) -> Arc<ServerConfig> {
+        let provider = wintergreen_connect::tls::provider().unwrap();
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -402,7 +577,166 @@ mod tls {
             )
             .unwrap();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        TlsAcceptor::from(Arc::new(config))
+        Arc::new(config)
+    }
+
+    /// Server options serving TLS with the `localhost` certificate.
+    fn tls_options(pki: &Pki, alpn: &[&[u8]]) -> ServerOptions {
+        let mut options = ServerOptions::default();
+        options.accept.tls = Some(server_config(pki, alpn));
+        options
+    }
+
+    /// The three outcomes an application tells apart: a certificate no root vouches for, a
+    /// certificate for another name, and a valid one.
+    pub async fn tls_errors_tell_untrusted_from_wrong_name_from_valid(runtime: Arc<dyn Runtime>) {
+        use rustls::CertificateError;
+
+        let pki = pki();
+        let (addr, mut served) = one_port_server(&runtime, tls_options(&pki, &[])).await;
+        let port = addr.port();
+
+        let untrusting = untrusting();
+        let url = format!("wss://localhost:{port}/echo");
+        let err = wintergreen_connect::connect(&runtime, url, &untrusting)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConnectError::Tls(TlsError::UntrustedCertificate(
+                    CertificateError::UnknownIssuer
+                ))
+            ),
+            "{err:?}"
+        );
+        // The server saw the client's alert.
+        let served_err = served.recv().await.unwrap().unwrap_err();
+        assert!(
+            matches!(served_err.error, ConnectError::Tls(_)),
+            "{served_err:?}"
+        );
+
+        // The certificate names `localhost`, not 127.0.0.1.
+        let url = format!("wss://127.0.0.1:{port}/echo");
+        let err = wintergreen_connect::connect(&runtime, url, &trusting(&pki))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConnectError::Tls(TlsError::NameMismatch(_))),
+            "{err:?}"
+        );
+        assert!(served.recv().await.unwrap().is_err());
+
+        let url = format!("wss://localhost:{port}/echo");
+        wss_http1_to_served(&runtime, url, &pki, &mut served).await;
+    }
+
+    /// A WebSocket over TLS and HTTP/1.1 to a server of [`one_port_server`], trusting the
+    /// test CA: ALPN picked http/1.1, the echo works, the server saw HTTP/1.1.
+    async fn wss_http1_to_served(
+        runtime: &Arc<dyn Runtime>,
+        url: String,
+        pki: &Pki,
+        served: &mut tokio::sync::mpsc::UnboundedReceiver<Result<http::Version, ServeError>>,
+    ) {
+        let (mut ws, _) = wintergreen_connect::connect(runtime, url, &trusting(pki))
+            .await
+            .unwrap();
+        assert_alpn(&ws, b"http/1.1");
+        talk(&mut ws).await;
+        assert_eq!(
+            served.recv().await.unwrap().unwrap(),
+            http::Version::HTTP_11
+        );
+    }
+
+    /// Client options whose roots trust no one.
+    fn untrusting() -> ClientOptions {
+        let mut options = ClientOptions::default();
+        let empty =
+            wintergreen_connect::tls::client_config_with_roots(RootCertStore::empty(), false);
+        options.connect.tls = Some(Arc::new(empty.unwrap()));
+        options
+    }
+
+    /// A client that rejects the server's certificate makes the server's accept fail with
+    /// the client's alert, typed.
+    pub async fn a_tls_client_that_distrusts_the_server_fails_its_accept_typed(
+        runtime: Arc<dyn Runtime>,
+    ) {
+        let pki = pki();
+        let (listener, addr) = listen(&runtime).await;
+        let rt = Arc::clone(&runtime);
+        let options = tls_options(&pki, &[]);
+        let server = async move {
+            let tcp = listener.accept().await.unwrap();
+            wintergreen_connect::accept_connection(&rt, tcp, &options)
+                .await
+                .err()
+        };
+        let (tx, rx) = oneshot::channel();
+        runtime.spawn(Box::pin(async move {
+            let _ = tx.send(server.await);
+        }));
+        let untrusting = untrusting();
+        let url = format!("wss://localhost:{}/echo", addr.port());
+        assert!(
+            wintergreen_connect::connect(&runtime, url, &untrusting)
+                .await
+                .is_err()
+        );
+        let err = rx.await.unwrap();
+        // The client's alert, or, if it closed before the alert was read, the end of the
+        // connection: a TLS error either way.
+        assert!(
+            matches!(
+                err,
+                Some(ConnectError::Tls(
+                    TlsError::Handshake(rustls::Error::AlertReceived(_)) | TlsError::Io(_)
+                ))
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// One TLS port: ALPN sends an HTTP/1.1 client to the upgrade and an HTTP/2 client to
+    /// the RFC 8441 acceptor (the library filled in the server's ALPN list).
+    #[cfg(feature = "http2")]
+    pub async fn one_port_serves_http1_and_h2_over_tls(runtime: Arc<dyn Runtime>) {
+        use wintergreen_connect::Http2Mode;
+
+        let pki = pki();
+        let (addr, mut served) = one_port_server(&runtime, tls_options(&pki, &[])).await;
+        let url = format!("wss://localhost:{}/echo", addr.port());
+        wss_http1_to_served(&runtime, url.clone(), &pki, &mut served).await;
+
+        let mut options = trusting(&pki);
+        options.connect.http2 = Http2Mode::Require;
+        let (mut ws, _) = wintergreen_connect::connect(&runtime, url, &options)
+            .await
+            .unwrap();
+        assert!(ws.get_ref().is_http2());
+        talk(&mut ws).await;
+        assert_eq!(served.recv().await.unwrap().unwrap(), http::Version::HTTP_2);
+    }
+
+    /// A client that opens TCP and never starts TLS is cut off at the handshake timeout.
+    pub async fn a_stalled_tls_client_is_bounded(runtime: Arc<dyn Runtime>) {
+        use tokio::io::AsyncReadExt as _;
+
+        let pki = pki();
+        let mut options = tls_options(&pki, &[]);
+        options.accept.handshake_timeout = Duration::from_millis(300);
+        let (addr, mut served) = one_port_server(&runtime, options).await;
+        let mut stalled = runtime.tcp_connect(addr).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = stalled.read_to_end(&mut rest).await;
+        let err = served.recv().await.unwrap().unwrap_err();
+        assert!(
+            matches!(err.error, ConnectError::Timeout(TimeoutKind::Tls)),
+            "{err:?}"
+        );
     }
 
     /// Serves `connections` TLS connections: HTTP/2 if ALPN picked h2 (every WebSocket on
@@ -499,10 +833,7 @@ mod tls {
             .await
             .unwrap_err();
         assert!(
-            matches!(
-                err,
-                ConnectError::Tls(TlsError::Handshake(rustls::Error::InvalidCertificate(_)))
-            ),
+            matches!(err, ConnectError::Tls(TlsError::UntrustedCertificate(_))),
             "{err:?}"
         );
     }
