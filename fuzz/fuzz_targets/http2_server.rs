@@ -47,20 +47,56 @@ enum Frame {
     Settings(Vec<(u16, u32)>),
     SettingsAck,
     /// An extended CONNECT for `websocket` (HEADERS + END_HEADERS).
-    Connect { stream: u8, deflate: bool, end_stream: bool },
+    Connect {
+        stream: u8,
+        deflate: bool,
+        end_stream: bool,
+    },
     /// A masked WebSocket frame in one DATA frame.
-    Ws { stream: u8, fin: bool, rsv1: bool, opcode: u8, payload: Vec<u8> },
+    Ws {
+        stream: u8,
+        fin: bool,
+        rsv1: bool,
+        opcode: u8,
+        payload: Vec<u8>,
+    },
     /// A WebSocket frame of (`len` mod 32) × 64 bytes of `byte` (up to the frame limit
     /// of 2 KiB; a large message in a few input bytes), split into DATA frames of 16 KiB.
-    Fill { stream: u8, fin: bool, continuation: bool, len: u8, byte: u8 },
+    Fill {
+        stream: u8,
+        fin: bool,
+        continuation: bool,
+        len: u8,
+        byte: u8,
+    },
     /// Raw bytes in one DATA frame.
-    Data { stream: u8, end_stream: bool, payload: Vec<u8> },
-    WindowUpdate { stream: u8, increment: u32 },
-    Reset { stream: u8, code: u32 },
-    Ping { ack: bool, data: [u8; 8] },
-    GoAway { code: u32 },
+    Data {
+        stream: u8,
+        end_stream: bool,
+        payload: Vec<u8>,
+    },
+    WindowUpdate {
+        stream: u8,
+        increment: u32,
+    },
+    Reset {
+        stream: u8,
+        code: u32,
+    },
+    Ping {
+        ack: bool,
+        data: [u8; 8],
+    },
+    GoAway {
+        code: u32,
+    },
     /// Any frame type, flags and stream, as is.
-    Raw { kind: u8, flags: u8, stream: u32, payload: Vec<u8> },
+    Raw {
+        kind: u8,
+        flags: u8,
+        stream: u32,
+        payload: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -117,7 +153,14 @@ fn ws_frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) -> BytesMut {
     let mut out = BytesMut::new();
     let opcode = OpCode::from_u8(opcode % 16).unwrap_or(OpCode::Binary);
     let rsv = if rsv1 { Rsv::RSV1 } else { Rsv::NONE };
-    encode_frame(&mut out, fin, rsv, opcode, Some([0x11, 0x22, 0x33, 0x44]), payload);
+    encode_frame(
+        &mut out,
+        fin,
+        rsv,
+        opcode,
+        Some([0x11, 0x22, 0x33, 0x44]),
+        payload,
+    );
     out
 }
 
@@ -141,7 +184,11 @@ fn encode(frames: &[Frame]) -> Vec<u8> {
                 frame(&mut out, 0x4, 0, 0, &payload);
             }
             Frame::SettingsAck => frame(&mut out, 0x4, 0x1, 0, &[]),
-            Frame::Connect { stream, deflate, end_stream } => {
+            Frame::Connect {
+                stream,
+                deflate,
+                end_stream,
+            } => {
                 let mut block = Vec::new();
                 for (name, value) in [
                     (":method", "CONNECT"),
@@ -159,11 +206,23 @@ fn encode(frames: &[Frame]) -> Vec<u8> {
                 let flags = 0x4 | u8::from(*end_stream);
                 frame(&mut out, 0x1, flags, stream_id(*stream), &block);
             }
-            Frame::Ws { stream, fin, rsv1, opcode, payload } => {
+            Frame::Ws {
+                stream,
+                fin,
+                rsv1,
+                opcode,
+                payload,
+            } => {
                 let ws = ws_frame(*fin, *rsv1, *opcode, payload);
                 frame(&mut out, 0x0, 0, stream_id(*stream), &ws);
             }
-            Frame::Fill { stream, fin, continuation, len, byte } => {
+            Frame::Fill {
+                stream,
+                fin,
+                continuation,
+                len,
+                byte,
+            } => {
                 let payload = vec![*byte; usize::from(*len % 32) * 64];
                 let opcode = if *continuation { 0x0 } else { 0x2 };
                 let ws = ws_frame(*fin, false, opcode, &payload);
@@ -171,8 +230,18 @@ fn encode(frames: &[Frame]) -> Vec<u8> {
                     frame(&mut out, 0x0, 0, stream_id(*stream), piece);
                 }
             }
-            Frame::Data { stream, end_stream, payload } => {
-                frame(&mut out, 0x0, u8::from(*end_stream), stream_id(*stream), payload);
+            Frame::Data {
+                stream,
+                end_stream,
+                payload,
+            } => {
+                frame(
+                    &mut out,
+                    0x0,
+                    u8::from(*end_stream),
+                    stream_id(*stream),
+                    payload,
+                );
             }
             Frame::WindowUpdate { stream, increment } => {
                 let id = if *stream == 0 { 0 } else { stream_id(*stream) };
@@ -187,7 +256,12 @@ fn encode(frames: &[Frame]) -> Vec<u8> {
                 payload.extend_from_slice(&code.to_be_bytes());
                 frame(&mut out, 0x7, 0, 0, &payload);
             }
-            Frame::Raw { kind, flags, stream, payload } => {
+            Frame::Raw {
+                kind,
+                flags,
+                stream,
+                payload,
+            } => {
                 frame(&mut out, *kind, *flags, *stream, payload);
             }
         }
@@ -274,6 +348,9 @@ fn run(input: Input) {
             let _ = draining.await;
         })
         .await;
-        assert!(finished.is_ok(), "the server did not finish after the client's end of input");
+        assert!(
+            finished.is_ok(),
+            "the server did not finish after the client's end of input"
+        );
     });
 }
