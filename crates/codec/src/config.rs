@@ -25,6 +25,23 @@ pub struct Config {
     pub max_frame_size: usize,
     /// Largest message accepted (after any extension, e.g. decompressed), in bytes.
     /// Default: 64 MiB.
+    ///
+    /// # Worst case per connection
+    ///
+    /// What a peer can make a session hold for one unfinished message is this limit plus
+    /// one frame in the receive buffer ([`max_frame_size`](Self::max_frame_size)): at the
+    /// defaults 64 + 16 = 80 MiB. With permessage-deflate the peer needs to send only a
+    /// little of it (zeros compress about 1,000:1, so some 64 KiB can hold 64 MiB), hence
+    /// count every connection at the worst case: N HTTP/1.1 connections may hold
+    /// N × 80 MiB (10,000 connections: 800 GiB if all of them try). Over HTTP/2 all the
+    /// WebSockets of one connection share one
+    /// [`MessageBudget`](crate::MessageBudget), by default of the same 80 MiB, so an
+    /// HTTP/2 connection holds no more than an HTTP/1.1 one however many streams it opens.
+    /// A server that must survive N hostile clients at once sizes this limit and
+    /// `max_frame_size` for it: at 1 MiB each, 10,000 connections hold at most
+    /// 10,000 × 2 MiB = 20 GiB. Fixed costs per connection come on top (receive headroom
+    /// of 128 KiB while a long frame arrives, queued output up to
+    /// [`max_pending_output`](Self::max_pending_output), an extension's state).
     pub max_message_size: usize,
     /// Most frames one message may be split into. Default: 1 048 576 (bounds the work spent
     /// on a stream of empty continuation frames).

@@ -45,6 +45,13 @@ pub enum ProtocolError {
         /// The limit.
         limit: usize,
     },
+    /// A message would take the connection's shared [`MessageBudget`](crate::MessageBudget)
+    /// past its limit: the messages being received on all the connection's WebSockets
+    /// together hold too much (close code 1009, RFC 6455 §7.4.1).
+    BudgetExceeded {
+        /// The budget's limit, in bytes.
+        limit: usize,
+    },
     /// A message split into more frames than the configured limit.
     TooManyFragments {
         /// The limit.
@@ -68,6 +75,7 @@ impl ProtocolError {
         match self {
             Self::FrameTooLarge { .. }
             | Self::MessageTooLarge { .. }
+            | Self::BudgetExceeded { .. }
             | Self::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
             Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
             Self::Extension(err) => err.close_code(),
@@ -111,6 +119,10 @@ impl fmt::Display for ProtocolError {
             Self::MessageTooLarge { limit } => {
                 write!(f, "message exceeds the limit of {limit} bytes")
             }
+            Self::BudgetExceeded { limit } => write!(
+                f,
+                "messages being received on this connection exceed its budget of {limit} bytes"
+            ),
             Self::TooManyFragments { limit } => {
                 write!(f, "message split into more than {limit} frames")
             }

@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+mod budget;
 mod close;
 mod config;
 mod error;
@@ -31,6 +32,7 @@ mod session;
 mod stats;
 mod utf8;
 
+pub use budget::MessageBudget;
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, KeepAlive, Role, TimerKind};
 pub use error::{ConnectionError, ProtocolError, SendError};

@@ -198,8 +198,11 @@ pub struct AcceptOptions {
     /// an HTTP/2 connection's preface and first extended CONNECT (GOAWAY past it).
     /// Default: 10 s.
     pub handshake_timeout: Duration,
-    /// HTTP/2 connection settings for h2c/h2 servers. Default:
-    /// [`Http2Config::default`](wintergreen_http2::Http2Config::default).
+    /// HTTP/2 connection settings for h2c/h2 servers, among them the budget of buffered
+    /// message bytes that all the WebSockets of one connection share
+    /// ([`max_buffered_message_bytes`](wintergreen_http2::Http2Config::max_buffered_message_bytes),
+    /// 80 MiB: what one HTTP/1.1 connection can hold at the session's default limits).
+    /// Default: [`Http2Config::default`](wintergreen_http2::Http2Config::default).
     #[cfg(feature = "http2")]
     pub http2_settings: wintergreen_http2::Http2Config,
     /// The TLS configuration of a `wss://` server (feature `rustls`): its certificate

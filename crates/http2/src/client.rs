@@ -17,7 +17,7 @@ use http::{HeaderMap, Method, Request, Response, Uri, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use wintergreen_codec::{Role, Session};
+use wintergreen_codec::{MessageBudget, Role, Session};
 use wintergreen_handshake::headers::list_elements;
 use wintergreen_handshake::{
     ClientOffer, HandshakeError, UrlScheme, check_reserved_headers, session_for,
@@ -70,6 +70,8 @@ pub struct Http2Client {
     slots: Arc<StreamSlots>,
     /// [`Http2Config::stream_wait_timeout`].
     stream_wait: Duration,
+    /// [`Http2Config::max_buffered_message_bytes`], shared by this connection's WebSockets.
+    budget: MessageBudget,
 }
 
 /// Most dropped streams waiting to linger in the connection task's queue; past it, a
@@ -182,6 +184,7 @@ impl Http2Client {
             linger: linger_tx,
             slots: Arc::default(),
             stream_wait: config.stream_wait_timeout,
+            budget: MessageBudget::new(config.max_buffered_message_bytes),
         })
     }
 
@@ -278,7 +281,8 @@ impl Http2Client {
                 return Err(err.into());
             }
         };
-        let session = session_for(Role::Client, &config.session, negotiated.extension);
+        let session = session_for(Role::Client, &config.session, negotiated.extension)
+            .with_message_budget(self.budget.clone());
         let stream = H2Stream::new(send, recv)
             .with_max_write(self.max_write)
             .holding(slot)

@@ -76,6 +76,24 @@ pub struct Http2Config {
     /// open fails with [`Error::StreamLimit`](crate::Error::StreamLimit). The wait also ends
     /// at the open's own timeout, whichever comes first. Default: 10 s.
     pub stream_wait_timeout: Duration,
+    /// Most bytes of received, not yet delivered messages that all the WebSockets of one
+    /// connection may hold together (one [`MessageBudget`](wintergreen_codec::MessageBudget)
+    /// per connection, in both roles): each WebSocket's unfinished message (inflated, with
+    /// permessage-deflate) plus the announced payload of the frame it is receiving. A
+    /// message that would take the connection past it fails that WebSocket alone with
+    /// close code 1009 (Message Too Big, RFC 6455 §7.4.1); the connection's other
+    /// WebSockets go on.
+    ///
+    /// Default: 80 MiB, the session's default `max_message_size` (64 MiB) plus its default
+    /// `max_frame_size` (16 MiB): what one HTTP/1.1 WebSocket can make a server hold at
+    /// worst (an unfinished message of 64 MiB and the next frame's payload), so that an
+    /// HTTP/2 connection costs no more than an HTTP/1.1 one however many streams it opens.
+    /// Without it, 256 streams × 64 MiB = 16 GiB per connection (16 streams were measured
+    /// at 1.0 GiB). Worst case for N connections, either version: N × 80 MiB of message
+    /// bytes (plus fixed per-connection buffers: h2's windows, the driver's read buffer,
+    /// deflate's window). Set it at least as large as the sessions' `max_message_size`, or
+    /// messages that size fail with 1009 even alone.
+    pub max_buffered_message_bytes: usize,
 }
 
 impl Http2Config {
@@ -97,6 +115,11 @@ impl Http2Config {
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
     /// Default [`stream_wait_timeout`](Self::stream_wait_timeout): 10 s.
     pub const DEFAULT_STREAM_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default [`max_buffered_message_bytes`](Self::max_buffered_message_bytes): 80 MiB,
+    /// the session's default message plus frame limits.
+    pub const DEFAULT_MAX_BUFFERED_MESSAGE_BYTES: usize =
+        wintergreen_codec::Config::DEFAULT_MAX_MESSAGE_SIZE
+            + wintergreen_codec::Config::DEFAULT_MAX_FRAME_SIZE;
     /// Default [`linger`](Self::linger): 5 s.
     pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
     /// Default [`accept_backlog`](Self::accept_backlog): 256.
@@ -132,6 +155,7 @@ impl Default for Http2Config {
             handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
             stream_wait_timeout: Self::DEFAULT_STREAM_WAIT_TIMEOUT,
+            max_buffered_message_bytes: Self::DEFAULT_MAX_BUFFERED_MESSAGE_BYTES,
         }
     }
 }

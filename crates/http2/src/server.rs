@@ -17,7 +17,7 @@ use http::{Method, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use wintergreen_codec::Role;
+use wintergreen_codec::{MessageBudget, Role};
 use wintergreen_handshake::{
     AcceptPolicy, HandshakeError, Negotiated, Rejection, check_version, rejection_response,
     session_for,
@@ -92,6 +92,8 @@ struct Acceptance {
     runtime: Arc<dyn Runtime>,
     other_requests: OtherRequests,
     max_write: usize,
+    /// The connection's budget of buffered message bytes, shared by its WebSockets.
+    budget: MessageBudget,
 }
 
 impl Http2Acceptor {
@@ -103,7 +105,9 @@ impl Http2Acceptor {
     /// with GOAWAY if no extended CONNECT completes within the handshake timeout (the
     /// acceptor yields an [`Error::Timeout`]), and after
     /// [`idle_timeout`](Http2Config::idle_timeout) without an open stream. Each WebSocket is judged with
-    /// `server`'s policy and runs its session settings, driven with `stream`'s settings.
+    /// `server`'s policy and runs its session settings, driven with `stream`'s settings;
+    /// all of them share one budget of
+    /// [`max_buffered_message_bytes`](Http2Config::max_buffered_message_bytes).
     ///
     /// # Errors
     /// The h2 error when the preface is not HTTP/2; [`Error::Timeout`].
@@ -134,6 +138,7 @@ impl Http2Acceptor {
             runtime: Arc::clone(&runtime),
             other_requests: config.other_requests,
             max_write: config.max_send_buffer_size,
+            budget: MessageBudget::new(config.max_buffered_message_bytes),
         };
         let mut timers = Timers {
             runtime: Arc::clone(&runtime),
@@ -408,7 +413,8 @@ fn handle(
             return false;
         }
     };
-    let session = session_for(Role::Server, &acceptance.session, negotiated.extension);
+    let session = session_for(Role::Server, &acceptance.session, negotiated.extension)
+        .with_message_budget(acceptance.budget.clone());
     let pipe = H2Stream::new(send, body).with_max_write(acceptance.max_write);
     tracing::debug!(stream = ?pipe.stream_id(), uri = %head.uri(), subprotocol = ?negotiated.subprotocol, "WebSocket over HTTP/2 accepted");
     let stream = WebSocketStream::from_session(

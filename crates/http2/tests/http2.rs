@@ -231,16 +231,7 @@ async fn a_16_mib_message_each_way_at_once_under_default_windows() {
     assert_eq!(config.initial_connection_window_size, 65_535);
     let (listener, addr) = listener().await;
     let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
-            tcp,
-            &ServerConfig::default(),
-            &StreamConfig::default(),
-            &Http2Config::default(),
-            runtime(),
-        )
-        .await
-        .unwrap();
+        let mut acceptor = accept_one(&listener, &Http2Config::default()).await;
         let (ws, _) = acceptor.accept().await.unwrap().unwrap();
         let (mut reader, mut writer) = ws.split();
         let send = tokio::spawn(async move {
@@ -293,29 +284,13 @@ async fn writes_wait_for_flow_control_instead_of_buffering() {
     let (listener, addr) = listener().await;
     let (hold_tx, hold_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
-            tcp,
-            &ServerConfig::default(),
-            &StreamConfig::default(),
-            &Http2Config::default(),
-            runtime(),
-        )
-        .await
-        .unwrap();
+        let mut acceptor = accept_one(&listener, &Http2Config::default()).await;
         let accepted = acceptor.accept().await.unwrap().unwrap();
         let _ = hold_rx.await;
         drop(accepted);
     });
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(
-        ws_request(addr, "/"),
-        &options(),
-        StreamConfig::default(),
-        LIMIT,
-    ))
-    .await
-    .unwrap();
+    let mut ws = open_default(&client, addr).await;
     const CHUNK: usize = 64 << 10;
     let mut sent = 0usize;
     let mut stalled = false;
@@ -374,14 +349,7 @@ async fn rst_stream_in_the_middle_of_a_message_is_an_abnormal_closure() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(
-        ws_request(addr, "/"),
-        &options(),
-        StreamConfig::default(),
-        LIMIT,
-    ))
-    .await
-    .unwrap();
+    let mut ws = open_default(&client, addr).await;
     assert_eq!(
         bounded(ws.next()).await.unwrap().unwrap(),
         Message::text("hello")
@@ -420,14 +388,7 @@ async fn a_lost_connection_is_an_abnormal_closure() {
         drop((request, send, connection));
     });
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(
-        ws_request(addr, "/"),
-        &options(),
-        StreamConfig::default(),
-        LIMIT,
-    ))
-    .await
-    .unwrap();
+    let mut ws = open_default(&client, addr).await;
     assert!(is_abnormal(bounded(ws.next()).await), "expected 1006");
     assert!(ws.get_ref().read_error().is_some());
 }
@@ -436,16 +397,7 @@ async fn a_lost_connection_is_an_abnormal_closure() {
 async fn the_close_handshake_ends_the_stream_and_the_connection_lives_on() {
     let (listener, addr) = listener().await;
     let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut acceptor = wintergreen_http2::Http2Acceptor::handshake(
-            tcp,
-            &ServerConfig::default(),
-            &StreamConfig::default(),
-            &Http2Config::default(),
-            runtime(),
-        )
-        .await
-        .unwrap();
+        let mut acceptor = accept_one(&listener, &Http2Config::default()).await;
         for _ in 0..2 {
             let (mut ws, request) = acceptor.accept().await.unwrap().unwrap();
             assert_eq!(request.method(), Method::CONNECT);
@@ -461,14 +413,7 @@ async fn the_close_handshake_ends_the_stream_and_the_connection_lives_on() {
     });
     let client = client(addr).await;
     for _ in 0..2 {
-        let (mut ws, _) = bounded(client.websocket(
-            ws_request(addr, "/"),
-            &options(),
-            StreamConfig::default(),
-            LIMIT,
-        ))
-        .await
-        .unwrap();
+        let mut ws = open_default(&client, addr).await;
         bounded(ws.close(CloseCode::NORMAL, "done")).await.unwrap();
         assert!(ws.get_ref().is_end_stream(), "the server sent END_STREAM");
         assert!(ws.get_ref().read_error().is_none());
@@ -637,29 +582,13 @@ async fn a_full_backlog_answers_503() {
     let (listener, addr) = listener().await;
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
         // Never takes anything from the acceptor.
-        let acceptor = wintergreen_http2::Http2Acceptor::handshake(
-            tcp,
-            &ServerConfig::default(),
-            &StreamConfig::default(),
-            &config,
-            runtime(),
-        )
-        .await
-        .unwrap();
+        let acceptor = accept_one(&listener, &config).await;
         let _ = done_rx.await;
         drop(acceptor);
     });
     let client = client(addr).await;
-    let (_first, _) = bounded(client.websocket(
-        ws_request(addr, "/"),
-        &options(),
-        StreamConfig::default(),
-        LIMIT,
-    ))
-    .await
-    .unwrap();
+    let _first = open_default(&client, addr).await;
     let err = bounded(client.websocket(
         ws_request(addr, "/"),
         &options(),
@@ -693,14 +622,7 @@ async fn many_tiny_data_frames_to_a_slow_reader_do_not_kill_the_connection() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(
-        ws_request(addr, "/"),
-        &options(),
-        StreamConfig::default(),
-        LIMIT,
-    ))
-    .await
-    .unwrap();
+    let mut ws = open_default(&client, addr).await;
     // Not reading for a while: h2 buffers every frame.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for _ in 0..FRAMES {
@@ -727,14 +649,7 @@ async fn a_reset_while_sending_fails_the_send_instead_of_hanging() {
     });
     let addr = raw_server(true, handler).await;
     let client = client(addr).await;
-    let (mut ws, _) = bounded(client.websocket(
-        ws_request(addr, "/"),
-        &options(),
-        StreamConfig::default(),
-        LIMIT,
-    ))
-    .await
-    .unwrap();
+    let mut ws = open_default(&client, addr).await;
     let err = bounded(ws.send(Message::binary(vec![7u8; 4 << 20])))
         .await
         .unwrap_err();

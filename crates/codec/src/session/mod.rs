@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::budget::{Charge, MessageBudget};
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::{Config, Role, TimerKind};
 use crate::error::ConnectionError;
@@ -179,6 +180,8 @@ pub struct Session {
     /// Bytes of the current frame's payload already fed to the UTF-8 validator.
     frame_validated: usize,
     incoming: Option<Incoming>,
+    /// This session's share of its connection's message budget, if it has one.
+    budget: Option<Charge>,
     events: VecDeque<Result<Event, ConnectionError>>,
     /// No more input is processed: a close frame arrived, or the connection failed.
     input_done: bool,
@@ -228,6 +231,7 @@ impl Session {
             next_buf: BytesMut::new(),
             frame_validated: 0,
             incoming: None,
+            budget: None,
             events: VecDeque::new(),
             input_done: false,
             out: BytesMut::new(),
@@ -280,6 +284,17 @@ impl Session {
     #[must_use]
     pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
         self.extension = Some(extension);
+        self
+    }
+
+    /// Counts this session's unfinished incoming message against `budget`, shared with the
+    /// other sessions of the same connection (e.g. the WebSockets of one HTTP/2
+    /// connection): a message that would take the budget past its limit fails this session
+    /// with [`ProtocolError::BudgetExceeded`](crate::ProtocolError) (close code 1009) and
+    /// leaves the others alone. See [`MessageBudget`] for what is counted.
+    #[must_use]
+    pub fn with_message_budget(mut self, budget: MessageBudget) -> Self {
+        self.budget = Some(Charge::new(budget));
         self
     }
 
@@ -457,6 +472,7 @@ impl Session {
             tracing::debug!(role = ?self.role, "keep-alive timeout: the peer went silent");
             self.stop();
             self.incoming = None;
+            self.release_budget();
             self.out.clear();
             self.owed = 0;
             self.pending_pong = None;

@@ -141,6 +141,7 @@ impl Session {
         if !clean {
             tracing::debug!(role = ?self.role, "transport ended before the close handshake");
             self.incoming = None;
+            self.release_budget();
             self.events.push_back(Err(ConnectionError::AbnormalClosure));
         }
     }
@@ -188,12 +189,18 @@ impl Session {
         };
         if fresh {
             self.check_header(&header)?;
+            // A data frame's payload is counted when its header arrives, before it does.
+            self.settle_budget()?;
         }
         match self.decoder.poll_payload(&mut self.read_buf) {
-            Some(frame) => Ok(match self.on_frame(frame)? {
-                Some(event) => Step::Event(event),
-                None => Step::Progress,
-            }),
+            Some(frame) => {
+                let event = self.on_frame(frame)?;
+                self.settle_budget()?;
+                Ok(match event {
+                    Some(event) => Step::Event(event),
+                    None => Step::Progress,
+                })
+            }
             None => {
                 self.validate_partial_text(&header)?;
                 Ok(Step::Blocked)
@@ -304,6 +311,7 @@ impl Session {
         self.input_done = true;
         self.clear_input();
         self.incoming = None;
+        self.release_budget();
         if !self.close_sent {
             // §5.5.1: answer with a close, echoing the status code.
             self.initiator = Some(Initiator::Peer);
@@ -347,14 +355,31 @@ impl Session {
                 .extension
                 .as_mut()
                 .ok_or(ProtocolError::ReservedBitsSet(Rsv::RSV1.bits()))?;
-            let limit = self.config.max_message_size.saturating_sub(incoming.size);
+            let message_left = self.config.max_message_size.saturating_sub(incoming.size);
+            // The connection's budget bounds inflation too, before the bytes exist: what
+            // this session may still take, less what its message already holds.
+            let budget_left = self.budget.as_ref().map(|charge| {
+                (
+                    charge.headroom().saturating_sub(incoming.buf.len()),
+                    charge.limit(),
+                )
+            });
+            let (limit, over) = match budget_left {
+                Some((left, budget)) if left < message_left => {
+                    (left, ProtocolError::BudgetExceeded { limit: budget })
+                }
+                _ => (
+                    message_left,
+                    ProtocolError::MessageTooLarge {
+                        limit: self.config.max_message_size,
+                    },
+                ),
+            };
             let start = incoming.buf.len();
             ext.decode(&payload, fin, &mut incoming.buf, limit)
                 .map_err(|err| match err {
-                    // The extension sees only what is left of the budget; report the limit.
-                    ExtensionError::MessageTooLarge { .. } => ProtocolError::MessageTooLarge {
-                        limit: self.config.max_message_size,
-                    },
+                    // The extension sees only what is left; report the limit that ran out.
+                    ExtensionError::MessageTooLarge { .. } => over,
                     err => ProtocolError::Extension(err),
                 })?;
             let fresh = incoming.buf.get(start..).unwrap_or_default();
@@ -436,8 +461,11 @@ impl Session {
         tracing::debug!(role = ?self.role, error = %err, "failing the connection");
         self.input_done = true;
         self.failed = true;
-        self.clear_input();
+        // No more input will be parsed: give back the room a long frame reserved.
+        self.read_buf = BytesMut::new();
+        self.next_buf = BytesMut::new();
         self.incoming = None;
+        self.release_budget();
         if !self.close_sent {
             self.initiator = Some(Initiator::Local);
             let frame = CloseFrame::new(err.close_code(), Utf8Bytes::new());
@@ -445,6 +473,48 @@ impl Session {
         }
         self.finish_close_handshake();
         self.events.push_back(Err(ConnectionError::Protocol(err)));
+    }
+}
+
+impl Session {
+    /// The message bytes this session holds for the connection's budget: the unfinished
+    /// message's assembled (inflated) payload plus the announced payload of the data frame
+    /// being received (the receive buffer reserves room for it). Control frames (at most
+    /// 125 bytes) and read-ahead past the current frame (bounded by the driver's read
+    /// size) are not counted.
+    fn held_message_bytes(&self) -> usize {
+        let Some(incoming) = self.incoming.as_ref() else {
+            return 0;
+        };
+        let frame = match self.decoder.current_header() {
+            Some(header) if !header.opcode.is_control() => {
+                usize::try_from(header.payload_len).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        };
+        incoming.buf.len().saturating_add(frame)
+    }
+
+    /// Moves this session's share of the connection's budget to what it holds now.
+    fn settle_budget(&mut self) -> Result<(), ProtocolError> {
+        let held = self.held_message_bytes();
+        let Some(charge) = self.budget.as_mut() else {
+            return Ok(());
+        };
+        if charge.settle(held) {
+            return Ok(());
+        }
+        let limit = charge.limit();
+        tracing::debug!(role = ?self.role, held, limit, "the connection's message budget is exceeded");
+        Err(ProtocolError::BudgetExceeded { limit })
+    }
+
+    /// Gives back the budget of a message that was dropped (shrinking never fails).
+    pub(super) fn release_budget(&mut self) {
+        let held = self.held_message_bytes();
+        if let Some(charge) = self.budget.as_mut() {
+            charge.settle(held);
+        }
     }
 }
 

@@ -43,6 +43,21 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// Accepts one TCP connection on `listener` and starts an HTTP/2 server on it with the
+/// default WebSocket settings and `config`.
+pub async fn accept_one(listener: &TcpListener, config: &Http2Config) -> Http2Acceptor {
+    let (tcp, _) = listener.accept().await.unwrap();
+    Http2Acceptor::handshake(
+        tcp,
+        &ServerConfig::default(),
+        &StreamConfig::default(),
+        config,
+        runtime(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Connects an [`Http2Client`] to `addr` with prior knowledge.
 pub async fn client(addr: SocketAddr) -> Http2Client {
     client_with(addr, &Http2Config::default()).await.unwrap()
@@ -152,6 +167,22 @@ pub async fn raw_server(enable_connect_protocol: bool, handler: Handler) -> Sock
         }
     });
     addr
+}
+
+/// Opens a WebSocket to `addr` on `client`'s connection with the default settings.
+pub async fn open_default(
+    client: &Http2Client,
+    addr: SocketAddr,
+) -> wintergreen_stream::WebSocketStream<wintergreen_http2::H2Stream> {
+    let (ws, _) = bounded(client.websocket(
+        ws_request(addr, "/"),
+        &options(),
+        StreamConfig::default(),
+        LIMIT,
+    ))
+    .await
+    .unwrap();
+    ws
 }
 
 pub fn ws_request(addr: SocketAddr, path: &str) -> Request<()> {
