@@ -104,7 +104,10 @@ pub fn response_for<B>(
         Version::HTTP_11 => wintergreen_handshake::accept(&head, policy)?,
         Version::HTTP_2 => {
             if request.method() != Method::CONNECT {
-                return Err(HandshakeError::InvalidMethod(request.method().clone()));
+                return Err(HandshakeError::InvalidMethod {
+                    method: request.method().clone(),
+                    expected: Method::CONNECT,
+                });
             }
             check_version(head.headers())?;
             let negotiated = policy.negotiate(&head)?;
@@ -190,14 +193,18 @@ mod tests {
     }
 
     #[test]
-    fn an_http2_get_is_refused() {
+    fn an_http2_get_is_refused_with_405_allowing_connect() {
+        // RFC 8441 §4: an HTTP/2 WebSocket is an extended CONNECT; RFC 9110 §15.5.6: 405
+        // names the allowed method.
         let request = Request::get("https://example.com/chat")
             .version(Version::HTTP_2)
             .header("sec-websocket-version", "13")
             .body(())
             .unwrap();
         let err = response_for(&request, &ServerOptions::default()).unwrap_err();
-        assert_eq!(rejection_response(&err).status(), StatusCode::BAD_REQUEST);
+        let response = rejection_response(&err);
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "CONNECT");
     }
 
     #[test]

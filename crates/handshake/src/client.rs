@@ -156,7 +156,10 @@ impl ClientRequest {
             extensions,
         } = self;
         if request.method() != Method::GET {
-            return Err(HandshakeError::InvalidMethod(request.method().clone()));
+            return Err(HandshakeError::InvalidMethod {
+                method: request.method().clone(),
+                expected: Method::GET,
+            });
         }
         let (host, target) = host_and_target(request.uri())?;
         let mut headers = request.headers().clone();

@@ -1,7 +1,7 @@
 //! What can go wrong in an opening handshake, and the HTTP answer a server sends for it.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, SEC_WEBSOCKET_VERSION};
+use http::header::{ALLOW, CONTENT_TYPE, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use wintergreen_codec::ExtensionError;
 
@@ -86,9 +86,16 @@ pub enum HandshakeError {
     },
 
     // --- Server: judging the client's request (RFC 6455 §4.2.1) ---
-    /// The request's method is not GET.
-    #[error("the request method is {0}, not GET")]
-    InvalidMethod(Method),
+    /// The request's method cannot open a WebSocket over its HTTP version: HTTP/1.1 needs
+    /// `GET` (RFC 6455 §4.1), HTTP/2 an extended `CONNECT` (RFC 8441 §4). A server answers
+    /// 405 (Method Not Allowed) with `Allow: <expected>` (RFC 9110 §15.5.6).
+    #[error("the request method is {method}, not {expected}")]
+    InvalidMethod {
+        /// The method the request has.
+        method: Method,
+        /// The method that opens a WebSocket over the request's HTTP version.
+        expected: Method,
+    },
     /// The request is not HTTP/1.1.
     #[error("the request is not HTTP/1.1")]
     UnsupportedHttpVersion,
@@ -155,12 +162,13 @@ impl HandshakeError {
     }
 
     /// The status a server answers this error with: 426 for a wrong
-    /// `Sec-WebSocket-Version`, the policy's status for
+    /// `Sec-WebSocket-Version`, 405 for a wrong method, the policy's status for
     /// [`Rejected`](Self::Rejected), 500 for [`ServerNegotiation`](Self::ServerNegotiation),
     /// 400 otherwise.
     pub fn rejection_status(&self) -> StatusCode {
         match self {
             Self::UnsupportedVersion(_) => StatusCode::UPGRADE_REQUIRED,
+            Self::InvalidMethod { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Rejected(rejection) => rejection.status(),
             Self::ServerNegotiation(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -186,6 +194,12 @@ impl HandshakeError {
         if matches!(self, Self::UnsupportedVersion(_) | Self::MissingVersion) {
             rejection =
                 rejection.with_header(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        }
+        if let Self::InvalidMethod { expected, .. } = self {
+            // A method name is a token, so it is always a valid header value.
+            if let Ok(allow) = HeaderValue::from_str(expected.as_str()) {
+                rejection = rejection.with_header(ALLOW, allow);
+            }
         }
         rejection
     }

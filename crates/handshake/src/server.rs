@@ -21,7 +21,10 @@ use crate::negotiate::{AcceptPolicy, Negotiated, check_version};
 /// sent): the upgrade does not depend on them.
 pub fn validate_request(request: &Request<()>) -> Result<String, HandshakeError> {
     if request.method() != Method::GET {
-        return Err(HandshakeError::InvalidMethod(request.method().clone()));
+        return Err(HandshakeError::InvalidMethod {
+            method: request.method().clone(),
+            expected: Method::GET,
+        });
     }
     if request.version() != Version::HTTP_11 {
         return Err(HandshakeError::UnsupportedHttpVersion);

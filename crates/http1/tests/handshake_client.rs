@@ -137,7 +137,7 @@ fn method_must_be_get() {
     let request = Request::post("ws://h/").body(()).unwrap();
     assert!(matches!(
         ClientHandshake::new(ClientRequest::new(request), Limits::default()),
-        Err(Error::Handshake(HandshakeError::InvalidMethod(_)))
+        Err(Error::Handshake(HandshakeError::InvalidMethod { .. }))
     ));
 }
 

@@ -163,11 +163,19 @@ fn repeated_key_gets_400() {
 }
 
 #[test]
-fn post_gets_400() {
+fn post_gets_405_allowing_get() {
+    // RFC 9110 §15.5.6: 405 names the allowed methods in `Allow`.
     let bytes = text(&request("")).replace("GET ", "POST ");
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
-    assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
-    assert!(matches!(rule(&rejected.error), HandshakeError::InvalidMethod(m) if m == "POST"));
+    assert_eq!(rejected.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(matches!(
+        rule(&rejected.error),
+        HandshakeError::InvalidMethod { method, expected } if method == "POST" && expected == "GET"
+    ));
+    assert_eq!(
+        rule(&rejected.error).rejection().headers()[http::header::ALLOW],
+        "GET"
+    );
 }
 
 #[test]
@@ -238,7 +246,8 @@ fn rejection_response_has_length_close_and_the_reason() {
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     let response = text(&rejected.response_bytes);
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+    assert!(head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
+    assert!(head.contains("\r\nAllow: GET"));
     assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())));
     assert!(head.contains("\r\nConnection: close"));
     assert!(head.contains("\r\nContent-Type: text/plain; charset=utf-8"));
@@ -326,7 +335,7 @@ fn policy_check_runs_after_the_rfc_checks() {
     let bytes = text(&request("")).replace("GET ", "POST ");
     assert!(matches!(
         rule(&rejected(policy, bytes.as_bytes()).error),
-        HandshakeError::InvalidMethod(_)
+        HandshakeError::InvalidMethod { .. }
     ));
 }
 
@@ -808,10 +817,10 @@ fn a_rejection_never_echoes_more_than_a_short_message_of_what_the_peer_sent() {
     );
     let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
     assert_eq!(rejected.status, StatusCode::UPGRADE_REQUIRED);
-    // The method is quoted in the 400's message.
+    // The method is quoted in the 405's message.
     let bytes = text(&request("")).replace("GET ", &format!("{} ", long.to_uppercase()));
     let rejected_method = self::rejected(AcceptPolicy::new(), bytes.as_bytes());
-    assert_eq!(rejected_method.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rejected_method.status, StatusCode::METHOD_NOT_ALLOWED);
     for response in [&rejected.response_bytes, &rejected_method.response_bytes] {
         assert!(
             response.len() < 200 + wintergreen_handshake::MAX_REJECTION_MESSAGE,

@@ -98,7 +98,6 @@ fn wrong_version_is_rejected_with_426_written_before_the_error_is_handed_over() 
 #[test]
 fn bad_requests_get_400() {
     for bytes in [
-        REQUEST.replace("GET", "POST"),
         REQUEST.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
         REQUEST.replace("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ=="),
         "garbage\r\n\r\n".to_owned(),
@@ -111,6 +110,20 @@ fn bad_requests_get_400() {
                 .starts_with(b"HTTP/1.1 400 Bad Request\r\n")
         );
     }
+}
+
+#[test]
+fn a_post_gets_405_allowing_get() {
+    // RFC 6455 §4.1 opens with GET; RFC 9110 §15.5.6: a 405 names what is allowed.
+    let bytes = REQUEST.replace("GET", "POST");
+    let rejected = rejected(ServerConfig::default(), bytes.as_bytes());
+    assert_eq!(rejected.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let head = String::from_utf8(rejected.pending_output().to_vec()).unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nAllow: GET\r\n"), "{head}");
 }
 
 #[test]

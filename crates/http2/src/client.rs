@@ -391,7 +391,10 @@ fn connect_request(
 ) -> Result<(Request<()>, ClientOffer), HandshakeError> {
     let (parts, ()) = request.into_parts();
     if parts.method != Method::GET && parts.method != Method::CONNECT {
-        return Err(HandshakeError::InvalidMethod(parts.method));
+        return Err(HandshakeError::InvalidMethod {
+            method: parts.method,
+            expected: Method::CONNECT,
+        });
     }
     let uri = connect_uri(&parts.uri)?;
     let mut headers = parts.headers;

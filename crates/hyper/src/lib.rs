@@ -112,10 +112,10 @@ fn check_route(
         Method::GET
     };
     if *method != allowed {
-        return Err(UpgradeRejection::MethodNotAllowed {
+        return Err(UpgradeRejection::Handshake(HandshakeError::InvalidMethod {
             method: method.clone(),
-            allowed,
-        });
+            expected: allowed,
+        }));
     }
     if asks_for_websocket(method, version, headers, extensions) {
         Ok(())

@@ -1,8 +1,7 @@
 //! Why a WebSocket route refused a request, and the response that says so.
 
 use bytes::Bytes;
-use http::header::ALLOW;
-use http::{HeaderValue, Method, Response, StatusCode, Version};
+use http::{Response, StatusCode, Version};
 use wintergreen_handshake::{Fault, HandshakeError, Rejection, rejection_response};
 
 /// A request a WebSocket route refused, by cause. [`response`](Self::response) is the
@@ -10,19 +9,12 @@ use wintergreen_handshake::{Fault, HandshakeError, Rejection, rejection_response
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum UpgradeRejection {
-    /// The method cannot open a WebSocket over this HTTP version: HTTP/1.1 needs `GET`
-    /// (RFC 6455 §4.1), HTTP/2 an extended `CONNECT` (RFC 8441 §4). Answered
-    /// `405 Method Not Allowed` with `Allow: <allowed>` (RFC 9110 §15.5.6).
-    MethodNotAllowed {
-        /// The request's method.
-        method: Method,
-        /// The method this HTTP version opens a WebSocket with.
-        allowed: Method,
-    },
     /// An HTTP/2 `CONNECT` whose `:protocol` pseudo-header is missing or not `websocket`
     /// (RFC 8441 §4). Answered `400 Bad Request`.
     NotWebSocketConnect,
-    /// The opening-handshake rules or the server's policy refused the request: a plain
+    /// The opening-handshake rules or the server's policy refused the request: a method
+    /// that cannot open a WebSocket over the request's HTTP version
+    /// ([`InvalidMethod`](HandshakeError::InvalidMethod): 405 with `Allow`), a plain
     /// HTTP/1.1 `GET` ([`MissingUpgrade`](HandshakeError::MissingUpgrade)), a broken
     /// request (400), a `Sec-WebSocket-Version` other than 13 (426 with
     /// `Sec-WebSocket-Version: 13`, RFC 6455 §4.2.2), or the policy's own status.
@@ -36,10 +28,6 @@ pub enum UpgradeRejection {
 impl std::fmt::Display for UpgradeRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::MethodNotAllowed { method, allowed } => write!(
-                f,
-                "method {method} cannot open a WebSocket here; it takes {allowed}"
-            ),
             Self::NotWebSocketConnect => f.write_str(
                 "an HTTP/2 WebSocket is opened by a CONNECT with :protocol websocket (RFC 8441)",
             ),
@@ -66,7 +54,7 @@ impl UpgradeRejection {
     /// [`NotUpgradable`](Self::NotUpgradable), the handshake's own judgement otherwise.
     pub fn fault(&self) -> Fault {
         match self {
-            Self::MethodNotAllowed { .. } | Self::NotWebSocketConnect => Fault::Peer,
+            Self::NotWebSocketConnect => Fault::Peer,
             Self::Handshake(err) => err.fault(),
             Self::NotUpgradable => Fault::Caller,
         }
@@ -85,14 +73,6 @@ impl UpgradeRejection {
             Rejection::new(status).with_body(Bytes::from_static(reason.as_bytes()))
         };
         match self {
-            Self::MethodNotAllowed { allowed, .. } => plain(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "a WebSocket is opened with GET over HTTP/1.1 and with CONNECT over HTTP/2\n",
-            )
-            .with_header(
-                ALLOW,
-                HeaderValue::from_str(allowed.as_str()).unwrap_or(HeaderValue::from_static("GET")),
-            ),
             Self::NotWebSocketConnect => plain(
                 StatusCode::BAD_REQUEST,
                 "an HTTP/2 WebSocket is opened by a CONNECT with :protocol websocket\n",
@@ -129,13 +109,15 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
+    use http::Method;
+    use http::header::ALLOW;
 
     #[test]
     fn a_wrong_method_is_405_with_allow() {
-        let rejection = UpgradeRejection::MethodNotAllowed {
+        let rejection = UpgradeRejection::Handshake(HandshakeError::InvalidMethod {
             method: Method::POST,
-            allowed: Method::GET,
-        };
+            expected: Method::GET,
+        });
         let response: Response<Bytes> = rejection.response();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "GET");
