@@ -233,6 +233,9 @@ where
                     Ok(Event::Message(message)) => {
                         // Answers (pongs, the close echo) leave without waiting on them.
                         self.flush_opportunistically(cx);
+                        // The caller may not read again for a long time: an idle
+                        // connection keeps no buffer (a busy one reallocates per read).
+                        self.session.release_idle_buffers();
                         return Poll::Ready(Some(Ok(message)));
                     }
                     Ok(_) => continue,
@@ -297,7 +300,10 @@ where
                     self.finished = true;
                     return Poll::Ready(Some(Err(Error::Io(err))));
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    self.session.release_idle_buffers();
+                    return Poll::Pending;
+                }
             }
         }
     }
