@@ -273,8 +273,8 @@ pub(crate) fn render(results: &Results, meta: &Meta) -> String {
         metric_table(&mut out, results, side, |s| Some(s.msgs_per_s), rate);
         let _ = writeln!(
             out,
-            "\nSystem calls per message, {} side (read and write families, `syscr` + `syscw` \
-             in `/proc/<pid>/io`; epoll waits not counted):\n",
+            "\nSystem calls per message, {} side (every kind, epoll waits included: `perf stat \
+             -e raw_syscalls:sys_enter` over the measured window):\n",
             side_name(side)
         );
         metric_table(&mut out, results, side, |s| s.syscalls, calls);
