@@ -179,11 +179,13 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>> {
     }))
 }
 
-/// The floor client's connection: the pre-masked frame and a read buffer.
+/// The floor client's connection: the pre-masked frame (and, for bursts, that many copies
+/// of it back to back) and a read buffer.
 #[derive(Debug)]
 pub struct FloorClient {
     tcp: TcpStream,
     frame: Vec<u8>,
+    frames: Vec<u8>,
     buf: Vec<u8>,
 }
 
@@ -200,25 +202,51 @@ impl FloorClient {
         body.copy_from_slice(payload);
         unmask(body, MASK);
         let buf = vec![0u8; header_len(payload.len(), false) + payload.len()];
-        Ok(Self { tcp, frame, buf })
+        Ok(Self {
+            tcp,
+            frame,
+            frames: Vec::new(),
+            buf,
+        })
     }
 
-    /// Writes the frame, then reads until one whole frame has come back.
-    pub async fn echo(&mut self) -> Result<()> {
-        self.tcp.write_all(&self.frame).await?;
-        let mut filled = 0;
+    /// Writes the frame `burst` times with one write, then reads until `burst` whole frames
+    /// have come back.
+    pub async fn echo(&mut self, burst: usize) -> Result<()> {
+        if burst == 1 {
+            self.tcp.write_all(&self.frame).await?;
+        } else {
+            if self.frames.len() != burst * self.frame.len() {
+                self.frames = self.frame.repeat(burst);
+            }
+            self.tcp.write_all(&self.frames).await?;
+        }
+        let (mut filled, mut start, mut left) = (0, 0, burst);
         loop {
-            if let Some(h) = parse_header(&self.buf[..filled])? {
+            while let Some(h) = parse_header(&self.buf[start..filled])? {
                 let total = h.header_len + h.len;
-                if filled >= total {
-                    if filled > total || h.opcode != 0x2 {
-                        bail!("expected one binary frame back");
+                if filled - start < total {
+                    if self.buf.len() - start < total {
+                        self.buf.resize(start + total, 0);
+                    }
+                    break;
+                }
+                if h.opcode != 0x2 {
+                    bail!("expected binary frames back");
+                }
+                start += total;
+                left -= 1;
+                if left == 0 {
+                    if filled > start {
+                        bail!("more frames came back than were sent");
                     }
                     return Ok(());
                 }
-                if self.buf.len() < total {
-                    self.buf.resize(total, 0);
-                }
+            }
+            if filled == self.buf.len() {
+                // Room for the rest of the burst, about one frame each.
+                let more = self.buf.len().max(self.frame.len() * left);
+                self.buf.resize(self.buf.len() + more, 0);
             }
             let n = self.tcp.read(&mut self.buf[filled..]).await?;
             if n == 0 {

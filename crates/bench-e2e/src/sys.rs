@@ -2,6 +2,7 @@
 //! CPU time from `/proc/<pid>/task/*/schedstat`, resident memory from `/proc/<pid>/status`.
 
 use std::fs;
+use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 
@@ -47,6 +48,50 @@ pub fn cpu_ns(pid: u32) -> Result<u64> {
             .with_context(|| format!("parsing {}", path.display()))?;
     }
     Ok(total)
+}
+
+/// Counts a process's system calls from now until [`finish`](Self::finish), with
+/// `perf stat -e raw_syscalls:sys_enter -p <pid>` (the kernel counts each system call's
+/// entry; every kind, epoll waits included). `None` where perf or the tracepoint is not
+/// available (perf needs `perf_event_paranoid` ≤ 1 or root).
+#[derive(Debug)]
+pub struct SyscallCounter(Child);
+
+impl SyscallCounter {
+    /// Starts counting for `pid`; waits a moment for perf to attach.
+    pub fn start(pid: u32) -> Option<Self> {
+        let child = Command::new("perf")
+            .args(["stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p"])
+            .arg(pid.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Some(Self(child))
+    }
+
+    /// Stops counting (SIGINT, as perf expects) and returns the count.
+    pub fn finish(mut self) -> Option<u64> {
+        let stopped = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.0.kill();
+        }
+        let out = self.0.wait_with_output().ok()?;
+        // CSV: `count,unit,event,...`.
+        String::from_utf8_lossy(&out.stderr).lines().find_map(|l| {
+            let mut fields = l.split(',');
+            let count = fields.next()?.trim().parse().ok()?;
+            fields
+                .nth(1)
+                .is_some_and(|e| e.starts_with("raw_syscalls:sys_enter"))
+                .then_some(count)
+        })
+    }
 }
 
 /// Resident memory of a process in KiB (`VmRSS` in `/proc/<pid>/status`).

@@ -18,6 +18,7 @@ use wintergreen_codec::{CloseCode, Event, Message, Role, Session, State, Stats};
 use crate::config::StreamConfig;
 use crate::error::Error;
 use crate::runtime::{Runtime, Sleep};
+use crate::spare;
 use crate::split::{self, WebSocketReader, WebSocketWriter};
 
 /// A WebSocket connection over `IO`: a [`Stream`] of received [`Message`]s and a [`Sink`]
@@ -239,6 +240,9 @@ where
                     Ok(Event::Message(message)) => {
                         // Answers (pongs, the close echo) leave without waiting on them.
                         self.flush_opportunistically(cx);
+                        // The caller may not read again for a long time: an idle
+                        // connection keeps no buffer (a busy one reallocates per read).
+                        self.release_idle_buffers();
                         return Poll::Ready(Some(Ok(message)));
                     }
                     Ok(_) => continue,
@@ -287,7 +291,9 @@ where
             }
             let want = self.config.read_buffer_size.max(1);
             let buf = self.session.receive_buffer();
-            if buf.capacity() - buf.len() < want / 2 {
+            if buf.capacity() == 0 {
+                *buf = spare::take(want);
+            } else if buf.capacity() - buf.len() < want / 2 {
                 buf.reserve(want);
             }
             match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
@@ -303,9 +309,22 @@ where
                     self.finished = true;
                     return Poll::Ready(Some(Err(Error::Io(err))));
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    self.release_idle_buffers();
+                    return Poll::Pending;
+                }
             }
         }
+    }
+
+    /// The connection may go idle: its empty buffers go, the receive buffer to the
+    /// thread's spare slot (taken again at the next read).
+    fn release_idle_buffers(&mut self) {
+        let buf = self.session.receive_buffer();
+        if buf.is_empty() && buf.capacity() != 0 {
+            spare::give(std::mem::take(buf));
+        }
+        self.session.release_idle_buffers();
     }
 
     fn flush_opportunistically(&mut self, cx: &mut Context<'_>) {

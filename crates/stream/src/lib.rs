@@ -26,6 +26,7 @@ mod config;
 mod driver;
 mod error;
 mod runtime;
+mod spare;
 mod split;
 
 pub use config::{KeepAlive, StreamConfig};

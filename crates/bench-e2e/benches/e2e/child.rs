@@ -58,6 +58,9 @@ pub(crate) struct ClientArgs {
     /// Time limit of the measured window.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// Messages per flush: each connection sends this many before reading their echoes.
+    #[arg(long, default_value_t = 1)]
+    burst: usize,
     /// Measure idle memory instead: open `conns` connections, one echo each, and hold them.
     #[arg(long)]
     idle: bool,
@@ -94,10 +97,8 @@ pub(crate) fn server(args: &ServerArgs) -> Result<()> {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     };
-                    tokio::task::spawn_local(async move {
-                        // Clients leave by dropping the socket: errors end a connection.
-                        let _ = libs::serve(lib, tcp).await;
-                    });
+                    // Clients leave by dropping the socket: errors end a connection.
+                    libs::spawn_serve(lib, tcp);
                 }
             });
         }
@@ -155,7 +156,7 @@ async fn connect_all<C: EchoClient>(args: &ClientArgs, payload: &Bytes) -> Resul
             let mut conn = C::connect(addr, payload)
                 .await
                 .with_context(|| format!("connection {n} to {addr}"))?;
-            conn.echo(payload).await.context("first echo")?;
+            conn.echo(payload, 1).await.context("first echo")?;
             anyhow::Ok(conn)
         });
         conns.extend(futures_util::future::try_join_all(opening).await?);
@@ -185,10 +186,15 @@ async fn measure<C: EchoClient>(args: &ClientArgs) -> Result<String> {
     let mut conns = connect_all::<C>(args, &payload).await?;
     for conn in &mut conns {
         for _ in 1..WARMUP_ECHOES {
-            conn.echo(&payload).await?;
+            conn.echo(&payload, args.burst).await?;
         }
     }
+    let burst = args.burst.max(1) as u64;
     let (cpu0, server_cpu0) = (sys::cpu_ns(me)?, sys::cpu_ns(server)?);
+    let counters = (
+        sys::SyscallCounter::start(me),
+        sys::SyscallCounter::start(server),
+    );
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
     let remaining = Rc::new(std::cell::Cell::new(args.messages));
@@ -199,11 +205,11 @@ async fn measure<C: EchoClient>(args: &ClientArgs) -> Result<String> {
         tasks.push(tokio::task::spawn_local(async move {
             let mut done = 0u64;
             while remaining.get() > 0 {
-                remaining.set(remaining.get() - 1);
-                conn.echo(&payload).await?;
-                done += 1;
+                remaining.set(remaining.get().saturating_sub(burst));
+                conn.echo(&payload, burst as usize).await?;
+                done += burst;
                 // The clock is read once every 64 echoes: a bound, not a per-message cost.
-                if done.is_multiple_of(64) && Instant::now() > deadline {
+                if done.is_multiple_of(64 * burst) && Instant::now() > deadline {
                     break;
                 }
             }
@@ -219,14 +225,22 @@ async fn measure<C: EchoClient>(args: &ClientArgs) -> Result<String> {
     }
     let wall = start.elapsed();
     let (cpu1, server_cpu1) = (sys::cpu_ns(me)?, sys::cpu_ns(server)?);
+    let syscalls = counters.0.and_then(sys::SyscallCounter::finish);
+    let server_syscalls = counters.1.and_then(sys::SyscallCounter::finish);
     drop(held);
     if done == 0 {
         bail!("no message was echoed");
     }
-    Ok(format!(
+    let mut result = format!(
         "messages={done} wall_ns={} cpu_ns={} server_cpu_ns={}",
         wall.as_nanos(),
         cpu1 - cpu0,
         server_cpu1 - server_cpu0,
-    ))
+    );
+    for (key, count) in [("syscalls", syscalls), ("server_syscalls", server_syscalls)] {
+        if let Some(count) = count {
+            result.push_str(&format!(" {key}={count}"));
+        }
+    }
+    Ok(result)
 }

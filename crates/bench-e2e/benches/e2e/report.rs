@@ -68,6 +68,10 @@ fn rate(v: f64) -> String {
     }
 }
 
+fn calls(v: f64) -> String {
+    format!("{v:.2}")
+}
+
 fn kib(v: f64) -> String {
     format!("{v:.2}")
 }
@@ -83,7 +87,11 @@ fn cell_name(c: usize) -> String {
         } else {
             format!("{} B", cell.size)
         };
-        format!("{} × {size}", cell.conns)
+        if cell.burst > 1 {
+            format!("{} × {size}, {} per flush", cell.conns, cell.burst)
+        } else {
+            format!("{} × {size}", cell.conns)
+        }
     })
 }
 
@@ -109,7 +117,7 @@ fn metric_table(
     out: &mut String,
     results: &Results,
     side: Side,
-    metric: fn(&Sample) -> f64,
+    metric: fn(&Sample) -> Option<f64>,
     show: fn(f64) -> String,
 ) {
     out.push_str(&header("connections × size", &lib_names()));
@@ -125,12 +133,12 @@ fn per_round(
     side: Side,
     cell: usize,
     lib: Lib,
-    metric: fn(&Sample) -> f64,
+    metric: fn(&Sample) -> Option<f64>,
 ) -> Vec<Option<f64>> {
     results
         .samples
         .get(&(side, cell, lib))
-        .map(|v| v.iter().map(|s| s.as_ref().map(metric)).collect())
+        .map(|v| v.iter().map(|s| s.as_ref().and_then(metric)).collect())
         .unwrap_or_default()
 }
 
@@ -155,7 +163,7 @@ fn versus_table(out: &mut String, results: &Results, side: Side) {
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     out.push_str(&header("connections × size", &columns));
     for c in 0..CELLS.len() {
-        let cpu = |lib: Lib| per_round(results, side, c, lib, |s| s.cpu_us);
+        let cpu = |lib: Lib| per_round(results, side, c, lib, |s| Some(s.cpu_us));
         let ours = cpu(Lib::Wintergreen);
         let _ = write!(out, "| {} |", cell_name(c));
         for peer in PEERS {
@@ -226,7 +234,8 @@ pub(crate) fn render(results: &Results, meta: &Meta) -> String {
         out,
         "End-to-end over loopback, {date}, {machine}: `{command}` ({rounds} interleaved \
          round{s}, {minutes:.1} min). Echo server pinned to CPU 0, client pinned to CPU 1, \
-         current-thread tokio runtimes, one binary message in flight per connection, a fresh \
+         current-thread tokio runtimes, one binary message in flight per connection (in the \
+         burst row, 32 sent with one flush, then their echoes read), a fresh \
          process pair per measurement, CPU time from `/proc/<pid>/task/*/schedstat`. Figures \
          are medians over rounds [min–max]; **ratios** are taken within each round against the \
          library-free floor (a hand-made upgrade, then one frame written and one read per \
@@ -248,7 +257,7 @@ pub(crate) fn render(results: &Results, meta: &Meta) -> String {
             ),
         };
         let _ = writeln!(out, "**{title}**, {fixed}:\n");
-        metric_table(&mut out, results, side, |s| s.cpu_us, us);
+        metric_table(&mut out, results, side, |s| Some(s.cpu_us), us);
         let _ = writeln!(
             out,
             "\nwintergreen's {} CPU per message over each peer's (same round; below 1.00× \
@@ -261,7 +270,14 @@ pub(crate) fn render(results: &Results, meta: &Meta) -> String {
             "\nThroughput, {} side (messages per second; one in flight per connection):\n",
             side_name(side)
         );
-        metric_table(&mut out, results, side, |s| s.msgs_per_s, rate);
+        metric_table(&mut out, results, side, |s| Some(s.msgs_per_s), rate);
+        let _ = writeln!(
+            out,
+            "\nSystem calls per message, {} side (every kind, epoll waits included: `perf stat \
+             -e raw_syscalls:sys_enter` over the measured window):\n",
+            side_name(side)
+        );
+        metric_table(&mut out, results, side, |s| s.syscalls, calls);
         out.push('\n');
     }
     let _ = writeln!(
@@ -287,7 +303,7 @@ fn goals(out: &mut String, results: &Results) {
     for side in Side::BOTH {
         let mut over = Vec::new();
         for c in 0..CELLS.len() {
-            let cpu = |lib: Lib| per_round(results, side, c, lib, |s| s.cpu_us);
+            let cpu = |lib: Lib| per_round(results, side, c, lib, |s| Some(s.cpu_us));
             if let Some(r) = ratio(&cpu(Lib::Wintergreen), &cpu(Lib::Floor))
                 && r > CPU_GOAL
             {
@@ -317,4 +333,43 @@ fn goals(out: &mut String, results: &Results) {
         );
         let _ = writeln!(out, "- {} side: CPU {cpu}; idle {idle}.", side_name(side));
     }
+    burst_goal(out, results);
+}
+
+/// Issue 15's burst goal: a client's CPU per message in bursts at most half the floor's
+/// with one message in flight (1 × 20 B), same round.
+fn burst_goal(out: &mut String, results: &Results) {
+    const BURST_GOAL: f64 = 0.5;
+    let (Some(burst), Some(single)) = (
+        CELLS.iter().position(|c| c.burst > 1),
+        CELLS.iter().position(|c| c.burst == 1 && c.conns == 1),
+    ) else {
+        return;
+    };
+    let cpu = |c: usize, lib: Lib| per_round(results, Side::Client, c, lib, |s| Some(s.cpu_us));
+    let sys = |lib: Lib| {
+        let mut v: Vec<f64> = per_round(results, Side::Client, burst, lib, |s| s.syscalls)
+            .into_iter()
+            .flatten()
+            .collect();
+        median(&mut v).map_or_else(|| "—".to_owned(), calls)
+    };
+    let ours = ratio(&cpu(burst, Lib::Wintergreen), &cpu(single, Lib::Floor));
+    let verdict = match ours {
+        Some(r) if r <= BURST_GOAL => "met",
+        Some(_) => "not met",
+        None => "not measured",
+    };
+    let _ = writeln!(
+        out,
+        "- bursts ({}): client CPU per message {} of the floor's with one message in flight \
+         ({}; goal at most {BURST_GOAL:.2}×: {verdict}); floor in bursts {}; system calls per \
+         message: wintergreen {}, floor {}.",
+        cell_name(burst),
+        times(ours),
+        cell_name(single),
+        times(ratio(&cpu(burst, Lib::Floor), &cpu(single, Lib::Floor))),
+        sys(Lib::Wintergreen),
+        sys(Lib::Floor),
+    );
 }

@@ -44,33 +44,48 @@ pub(crate) struct Cell {
     pub(crate) size: usize,
     /// Messages per measured window in a full run.
     messages: u64,
+    /// Messages sent per flush before their echoes are read (1: one in flight).
+    pub(crate) burst: usize,
 }
 
-pub(crate) const CELLS: [Cell; 5] = [
+/// The cells; the last sends bursts (issue 15: 32 messages of 20 B per flush), for CPU and
+/// system calls per message below the one-in-flight floor.
+pub(crate) const CELLS: [Cell; 6] = [
     Cell {
         conns: 1,
         size: 20,
         messages: 5_000,
+        burst: 1,
     },
     Cell {
         conns: 100,
         size: 20,
         messages: 50_000,
+        burst: 1,
     },
     Cell {
         conns: 10,
         size: 1024,
         messages: 30_000,
+        burst: 1,
     },
     Cell {
         conns: 10,
         size: 16 * 1024,
         messages: 20_000,
+        burst: 1,
     },
     Cell {
         conns: 100,
         size: 16 * 1024,
         messages: 20_000,
+        burst: 1,
+    },
+    Cell {
+        conns: 1,
+        size: 20,
+        messages: 64_000,
+        burst: 32,
     },
 ];
 
@@ -101,6 +116,8 @@ pub(crate) struct Sample {
     /// CPU µs per message of the library under test (client or server, per side).
     pub(crate) cpu_us: f64,
     pub(crate) msgs_per_s: f64,
+    /// System calls per message of the library under test (`None`: perf unavailable).
+    pub(crate) syscalls: Option<f64>,
 }
 
 /// The connection count of the large idle run and its figure per (side, library).
@@ -147,28 +164,38 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
                         &messages,
                         "--seconds",
                         &args.seconds.to_string(),
+                        "--burst",
+                        &cell.burst.to_string(),
                     ];
                     let limit = Duration::from_secs_f64(args.seconds + 60.0);
                     let sample = measure(server, client, 1, &client_args, limit).and_then(|r| {
                         let messages = get(&r, "messages")?;
-                        let cpu_key = match side {
-                            Side::Client => "cpu_ns",
-                            Side::Server => "server_cpu_ns",
+                        let (cpu_key, sys_key) = match side {
+                            Side::Client => ("cpu_ns", "syscalls"),
+                            Side::Server => ("server_cpu_ns", "server_syscalls"),
                         };
                         Ok(Sample {
                             cpu_us: get(&r, cpu_key)? / messages / 1e3,
                             msgs_per_s: messages / (get(&r, "wall_ns")? / 1e9),
+                            syscalls: get(&r, sys_key).ok().map(|n| n / messages),
                         })
                     });
                     let label = format!(
-                        "[round {}/{rounds}] {side:?} {}×{} B {}",
+                        "[round {}/{rounds}] {side:?} {}×{} B ×{} {}",
                         round + 1,
                         cell.conns,
                         cell.size,
+                        cell.burst,
                         lib.name()
                     );
                     let sample = report_progress(&label, sample, |s| {
-                        format!("{:.2} µs/msg, {:.0} msg/s", s.cpu_us, s.msgs_per_s)
+                        format!(
+                            "{:.2} µs/msg, {:.0} msg/s, {} syscalls/msg",
+                            s.cpu_us,
+                            s.msgs_per_s,
+                            s.syscalls
+                                .map_or_else(|| "?".to_owned(), |n| format!("{n:.2}"))
+                        )
                     });
                     let entry = results.samples.entry((side, c, lib)).or_default();
                     entry.resize(round, None);

@@ -394,6 +394,36 @@ impl Session {
         self.out.split()
     }
 
+    /// Frees the receive and output buffers when they hold nothing, so that an idle
+    /// connection keeps no buffer; the next read (into
+    /// [`receive_buffer`](Self::receive_buffer)) or send allocates again.
+    ///
+    /// For drivers, at the moments a connection may go idle: when the transport has nothing
+    /// to read, or the last buffered message was handed out. Messages already handed out
+    /// keep their bytes (they share the receive buffer's allocation, which is freed when the
+    /// last of them is dropped). A partly received frame or unwritten output stays.
+    pub fn release_idle_buffers(&mut self) {
+        if self.read_buf.is_empty() && self.read_buf.capacity() != 0 {
+            self.read_buf = BytesMut::new();
+        }
+        if self.out.is_empty() && self.out.capacity() != 0 {
+            self.out = BytesMut::new();
+        }
+        // Between calls the extension's scratch space is always empty.
+        if self.scratch.capacity() != 0 {
+            self.scratch = BytesMut::new();
+        }
+        if self.events.is_empty() && self.events.capacity() != 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
+    /// Bytes allocated to the receive and output buffers (their capacities): what
+    /// [`release_idle_buffers`](Self::release_idle_buffers) frees when they are empty.
+    pub fn buffer_capacity(&self) -> usize {
+        self.read_buf.capacity() + self.out.capacity()
+    }
+
     /// Queues the pong kept aside while output was over the limit, once there is room.
     #[inline]
     fn flush_pending_pong(&mut self) {

@@ -20,15 +20,20 @@ impl super::EchoClient for Client {
         Ok(Self(WebSocket::after_handshake(tcp, Role::Client)))
     }
 
-    async fn echo(&mut self, payload: &Bytes) -> Result<()> {
+    async fn echo(&mut self, payload: &Bytes, burst: usize) -> Result<()> {
         // A client frame is masked in place, so a borrowed payload is copied first: the
-        // library's own way for a payload the caller keeps.
-        self.0
-            .write_frame(Frame::binary(Payload::Borrowed(payload)))
-            .await?;
-        let frame = self.0.read_frame().await?;
-        if frame.opcode != OpCode::Binary {
-            bail!("expected a binary echo, got {:?}", frame.opcode);
+        // library's own way for a payload the caller keeps. `write_frame` writes each frame
+        // out at once: the library has no separate flush.
+        for _ in 0..burst {
+            self.0
+                .write_frame(Frame::binary(Payload::Borrowed(payload)))
+                .await?;
+        }
+        for _ in 0..burst {
+            let frame = self.0.read_frame().await?;
+            if frame.opcode != OpCode::Binary {
+                bail!("expected a binary echo, got {:?}", frame.opcode);
+            }
         }
         Ok(())
     }

@@ -47,12 +47,13 @@ impl Lib {
     }
 }
 
-/// A client connection that sends one binary message and waits for its echo.
+/// A client connection that sends binary messages and waits for their echoes.
 pub(crate) trait EchoClient: Sized + 'static {
     /// Connects to an echo server at `addr` and upgrades; `payload` is what every echo sends.
     async fn connect(addr: SocketAddr, payload: &Bytes) -> Result<Self>;
-    /// Sends `payload` as one binary message and reads the echo.
-    async fn echo(&mut self, payload: &Bytes) -> Result<()>;
+    /// Sends `payload` as `burst` binary messages, all queued before one flush (the
+    /// library's way to send a burst), then reads their `burst` echoes.
+    async fn echo(&mut self, payload: &Bytes, burst: usize) -> Result<()>;
 }
 
 impl EchoClient for floor::FloorClient {
@@ -60,8 +61,8 @@ impl EchoClient for floor::FloorClient {
         floor::FloorClient::connect(addr, payload).await
     }
 
-    async fn echo(&mut self, _payload: &Bytes) -> Result<()> {
-        floor::FloorClient::echo(self).await
+    async fn echo(&mut self, _payload: &Bytes, burst: usize) -> Result<()> {
+        floor::FloorClient::echo(self, burst).await
     }
 }
 
@@ -75,18 +76,31 @@ pub(crate) enum Kind {
     Control,
 }
 
-/// One echo over a library's `Stream` + `Sink` of messages: send, then read the reply.
-pub(crate) async fn echo_stream<S, M, E>(ws: &mut S, message: M, kind: fn(&M) -> Kind) -> Result<()>
+/// One burst over a library's `Stream` + `Sink` of messages: `burst` copies of `message`
+/// fed, one flush (for one message: `send`), then the replies read.
+pub(crate) async fn echo_stream<S, M, E>(
+    ws: &mut S,
+    burst: usize,
+    message: M,
+    kind: fn(&M) -> Kind,
+) -> Result<()>
 where
     S: Stream<Item = Result<M, E>> + Sink<M, Error = E> + Unpin,
-    M: std::fmt::Debug,
+    M: std::fmt::Debug + Clone,
     E: std::error::Error + Send + Sync + 'static,
 {
-    ws.send(message).await?;
-    match ws.next().await {
-        Some(Ok(reply)) if matches!(kind(&reply), Kind::Data) => Ok(()),
-        other => bail!("expected the echo, got {other:?}"),
+    for _ in 1..burst {
+        ws.feed(message.clone()).await?;
     }
+    ws.feed(message).await?;
+    ws.flush().await?;
+    for _ in 0..burst {
+        match ws.next().await {
+            Some(Ok(reply)) if matches!(kind(&reply), Kind::Data) => {}
+            other => bail!("expected the echo, got {other:?}"),
+        }
+    }
+    Ok(())
 }
 
 /// A server's echo loop over a library's `Stream` + `Sink` of messages.
@@ -112,16 +126,26 @@ pub(crate) type TungsteniteClient = tungstenite::Client;
 pub(crate) type FastwebsocketsClient = fastwebsockets::Client;
 pub(crate) type TokioWebsocketsClient = tokio_websockets::Client;
 
-/// Serves one accepted connection as `lib`'s echo server until the peer leaves.
-pub(crate) async fn serve(lib: Lib, tcp: TcpStream) -> Result<()> {
+/// Serves one accepted connection as `lib`'s echo server, on a task of its own, until the
+/// peer leaves (errors end the connection).
+///
+/// One `spawn_local` per library, so that each task holds its own library's future: a task
+/// is as large as its future, and one future matching over every library would be as large
+/// as the largest, charging every server's idle connections with it.
+pub(crate) fn spawn_serve(lib: Lib, tcp: TcpStream) {
+    fn spawn(serving: impl std::future::Future<Output = Result<()>> + 'static) {
+        // The future itself is the task: wrapping it in `async move { serving.await }`
+        // would store it twice (as the captured value and as the awaited one).
+        drop(tokio::task::spawn_local(serving));
+    }
     match lib {
-        Lib::Floor => {
+        Lib::Floor => spawn(async move {
             tcp.set_nodelay(true)?;
             floor::serve(tcp).await
-        }
-        Lib::Wintergreen => wintergreen::serve(tcp).await,
-        Lib::TokioTungstenite => tungstenite::serve(tcp).await,
-        Lib::Fastwebsockets => fastwebsockets::serve(tcp).await,
-        Lib::TokioWebsockets => tokio_websockets::serve(tcp).await,
+        }),
+        Lib::Wintergreen => spawn(wintergreen::serve(tcp)),
+        Lib::TokioTungstenite => spawn(tungstenite::serve(tcp)),
+        Lib::Fastwebsockets => spawn(fastwebsockets::serve(tcp)),
+        Lib::TokioWebsockets => spawn(tokio_websockets::serve(tcp)),
     }
 }

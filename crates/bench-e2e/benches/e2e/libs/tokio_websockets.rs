@@ -32,8 +32,8 @@ impl super::EchoClient for Client {
         Ok(Self(ws))
     }
 
-    async fn echo(&mut self, payload: &Bytes) -> Result<()> {
-        echo_stream(&mut self.0, Message::binary(payload.clone()), kind).await
+    async fn echo(&mut self, payload: &Bytes, burst: usize) -> Result<()> {
+        echo_stream(&mut self.0, burst, Message::binary(payload.clone()), kind).await
     }
 }
 

@@ -29,8 +29,8 @@ impl super::EchoClient for Client {
         Ok(Self(ws))
     }
 
-    async fn echo(&mut self, payload: &Bytes) -> Result<()> {
-        echo_stream(&mut self.0, Message::Binary(payload.clone()), kind).await
+    async fn echo(&mut self, payload: &Bytes, burst: usize) -> Result<()> {
+        echo_stream(&mut self.0, burst, Message::Binary(payload.clone()), kind).await
     }
 }
 
