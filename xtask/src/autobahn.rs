@@ -225,6 +225,8 @@ struct Options {
     server_debug: bool,
     /// `--side`: as given; see [`Options::side`] for the default.
     side: Option<Side>,
+    /// `--agent A,B`: only the lanes of these agents (of the chosen sides).
+    agents: Option<Vec<String>>,
 }
 
 impl Options {
@@ -255,6 +257,9 @@ impl Options {
         }
         if self.server_debug {
             s.push_str(" --server-debug");
+        }
+        if let Some(agents) = &self.agents {
+            s.push_str(&format!(" --agent {}", agents.join(",")));
         }
         s
     }
@@ -297,6 +302,12 @@ fn parse_args(args: &[String]) -> Result<Options> {
             }
             "--testee" if inline.is_none() => opts.testee = true,
             "--server-debug" if inline.is_none() => opts.server_debug = true,
+            "--agent" => {
+                let Some(list) = inline.or_else(|| it.next().cloned()) else {
+                    bail!("--agent needs a list of agent names, e.g. `--agent wintergreen-smol`");
+                };
+                opts.agents = Some(list.split(',').map(|a| a.trim().to_owned()).collect());
+            }
             _ => bail!("unknown autobahn option `{arg}` (see `cargo xtask help`)"),
         }
     }
@@ -320,6 +331,15 @@ enum Lane {
 }
 
 impl Lane {
+    /// The agent name in the lane's report.
+    fn agent(&self) -> String {
+        match self {
+            Lane::Client(a) => a.name.to_owned(),
+            Lane::Testee => TESTEE_AGENT.to_owned(),
+            Lane::Server(s) => format!("wintergreen{}", s.suffix),
+        }
+    }
+
     fn name(&self) -> String {
         match self {
             Lane::Client(a) => format!("client {}", a.name),
@@ -372,6 +392,15 @@ pub fn run(args: &[String]) -> Result<()> {
     if side.server() {
         lanes.extend(SERVER_AGENTS.iter().map(Lane::Server));
     }
+    if let Some(agents) = &opts.agents {
+        lanes.retain(|lane| agents.iter().any(|a| *a == lane.agent()));
+        if lanes.is_empty() {
+            bail!(
+                "--agent {}: no such agent on the chosen side(s)",
+                agents.join(",")
+            );
+        }
+    }
     for lane in &lanes {
         for port in lane_ports(lane) {
             ensure_port_free(port, "a leftover wstest, autobahn_server or bridge?")?;
@@ -381,18 +410,6 @@ pub fn run(args: &[String]) -> Result<()> {
     let testsuite = install::ensure()?;
     let reports = dir.join("reports");
     fs::create_dir_all(&reports).context(|| format!("creating {}", reports.display()))?;
-    for old in [REPORT_DIR].into_iter().filter(|_| side.client()).chain(
-        SERVER_AGENTS
-            .iter()
-            .map(|s| s.report_dir)
-            .filter(|_| side.server()),
-    ) {
-        let old = dir.join(old);
-        if old.exists() {
-            fs::remove_dir_all(&old)
-                .context(|| format!("removing the old report {}", old.display()))?;
-        }
-    }
 
     // One build for every example this run needs.
     let mut examples = Vec::new();
@@ -499,6 +516,16 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 }
 
+/// Removes a lane's report of an earlier run (only its own folder: other lanes may be
+/// writing theirs).
+fn remove_old_report(report_dir: &Path) -> Result<()> {
+    if report_dir.exists() {
+        fs::remove_dir_all(report_dir)
+            .context(|| format!("removing the old report {}", report_dir.display()))?;
+    }
+    Ok(())
+}
+
 /// The TCP ports a lane listens on.
 fn lane_ports(lane: &Lane) -> Vec<u16> {
     match lane {
@@ -583,6 +610,7 @@ fn run_client(ctx: &Ctx<'_>, which: ClientRun<'_>) -> Result<String> {
         },
     )?;
     let report_dir = dir.join(&report_rel);
+    remove_old_report(&report_dir)?;
 
     let mut command;
     let shown;
@@ -849,6 +877,7 @@ fn run_server(
     let reports = dir.join("reports");
     let (config, agent) = fuzzingclient_config(dir, ctx.opts.cases.as_deref(), lane)?;
     let report_dir = dir.join(lane.report_dir);
+    remove_old_report(&report_dir)?;
 
     // --- our server (and the bridge), killed by the guards on every way out ---
     let server_log = reports.join(format!("autobahn_server-{agent}.log"));
