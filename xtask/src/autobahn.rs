@@ -170,12 +170,13 @@ const SERVER_EXAMPLE: &str = "autobahn_server";
 
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
-/// For one client agent's run (all cases take a few minutes; more when lanes share the CPU).
-const CLIENT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// For one client agent's run (all cases take several minutes alone; lanes share the CPU, and a
+/// loaded machine stretches them further).
+const CLIENT_RUN_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 /// Writing the HTML/JSON reports for every case of an agent.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// For one fuzzingclient run against our server, report writing included.
-const FUZZINGCLIENT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const FUZZINGCLIENT_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 /// How often progress is shown while the fuzzingclient runs.
 const PROGRESS_EVERY: Duration = Duration::from_secs(60);
 
