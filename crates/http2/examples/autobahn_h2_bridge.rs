@@ -1,11 +1,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
-//! An HTTP/2 → HTTP/1.1 WebSocket bridge, so that the Autobahn|Testsuite fuzzing server
-//! (which speaks only HTTP/1.1) can judge wintergreen's WebSockets over HTTP/2.
+//! WebSocket bridges between HTTP/2 and HTTP/1.1, so that Autobahn|Testsuite (which speaks
+//! only HTTP/1.1) can judge wintergreen's WebSockets over HTTP/2, in both roles.
 //!
 //! ```text
-//! autobahn_h2_bridge --listen 127.0.0.1:9002 --upstream 127.0.0.1:9001
+//! autobahn_h2_bridge --listen 127.0.0.1:9003 --upstream 127.0.0.1:9001
+//! autobahn_h2_bridge --reverse --listen 127.0.0.1:9004 --upstream 127.0.0.1:9005
 //! ```
 //!
+//! **Forward** (the default; our client against the fuzzing server):
 //! It is an h2c server (prior knowledge) that enables extended CONNECT (RFC 8441). For each
 //! WebSocket stream it opens a TCP connection to the upstream server and performs the
 //! HTTP/1.1 upgrade for the same path and query, with the same subprotocol and extension
@@ -14,6 +16,15 @@
 //! relayed with its status, headers and body. Then it copies bytes both ways, untouched (no
 //! re-framing), until either side ends: END_STREAM (or a reset) becomes a TCP shutdown, a
 //! TCP EOF becomes END_STREAM.
+//!
+//! **Reverse** (`--reverse`; the fuzzing client against our server over HTTP/2): an
+//! HTTP/1.1 server. For each upgrade request it opens an h2c connection to the upstream
+//! (our server with extended CONNECT) and sends the extended CONNECT for the same path
+//! and query with the same subprotocol and extension offers. After the upstream's 2xx it
+//! answers 101 with the upstream's subprotocol and extension answers (and the
+//! `Sec-WebSocket-Accept` for the client's key); a refusal is relayed with its status,
+//! headers and body. Then bytes are copied both ways untouched, as above, so Autobahn
+//! judges the upstream's frames.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -38,17 +49,21 @@ use wintergreen_http2::h2::server::SendResponse;
 struct Args {
     listen: SocketAddr,
     upstream: SocketAddr,
+    /// HTTP/1.1 in, HTTP/2 out (the default is HTTP/2 in, HTTP/1.1 out).
+    reverse: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = "127.0.0.1:9002".to_owned();
     let mut upstream = "127.0.0.1:9001".to_owned();
+    let mut reverse = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--listen" => listen = value()?,
             "--upstream" => upstream = value()?,
+            "--reverse" => reverse = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -59,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         listen: parse(&listen)?,
         upstream: parse(&upstream)?,
+        reverse,
     })
 }
 
@@ -81,11 +97,19 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
-        "autobahn_h2_bridge: h2c on {} -> HTTP/1.1 on {}",
-        args.listen, args.upstream
-    );
-    serve(listener, args.upstream).await;
+    if args.reverse {
+        println!(
+            "autobahn_h2_bridge: HTTP/1.1 on {} -> h2c on {}",
+            args.listen, args.upstream
+        );
+        reverse::serve(listener, args.upstream).await;
+    } else {
+        println!(
+            "autobahn_h2_bridge: h2c on {} -> HTTP/1.1 on {}",
+            args.listen, args.upstream
+        );
+        serve(listener, args.upstream).await;
+    }
     ExitCode::SUCCESS
 }
 
@@ -271,18 +295,12 @@ async fn upgrade(
     target: &str,
     h2_headers: &HeaderMap,
 ) -> Result<(TcpStream, Upgraded), UpgradeError> {
-    let mut headers = HeaderMap::new();
-    for (name, value) in h2_headers {
-        if !NOT_FORWARDED.contains(name) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let subprotocols: Vec<String> = list_elements(h2_headers, header::SEC_WEBSOCKET_PROTOCOL)
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    let request = ClientRequest::from_url(&format!("ws://{upstream}{target}"), headers)?
-        .subprotocols(subprotocols)
-        .extensions(relayed_offers(h2_headers)?);
+    let request = ClientRequest::from_url(
+        &format!("ws://{upstream}{target}"),
+        forwarded_headers(h2_headers),
+    )?
+    .subprotocols(offered_subprotocols(h2_headers))
+    .extensions(relayed_offers(h2_headers)?);
     let mut handshake = ClientHandshake::new(request, Limits::default())?;
     let io = UpgradeError::Io;
     let mut tcp = TcpStream::connect(upstream).await.map_err(io)?;
@@ -304,6 +322,26 @@ async fn upgrade(
             ));
         }
     }
+}
+
+/// The request's header fields that the other side's request carries as they are: all but
+/// the handshake's own (written anew for the other version) and the connection-specific
+/// ones (RFC 9113 §8.2.2).
+fn forwarded_headers(request: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in request {
+        if !NOT_FORWARDED.contains(name) && name != "keep-alive" && name != "proxy-connection" {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers
+}
+
+/// The subprotocols the client offered, in its order.
+fn offered_subprotocols(request: &HeaderMap) -> Vec<String> {
+    list_elements(request, header::SEC_WEBSOCKET_PROTOCOL)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
 }
 
 /// Answers the stream with a status, the relayable headers and a body, ending it.
@@ -425,5 +463,236 @@ impl Extension for Relayed {
         _limit: usize,
     ) -> Result<(), ExtensionError> {
         Ok(())
+    }
+}
+
+/// HTTP/1.1 in, HTTP/2 out: the fuzzing client against our server's extended CONNECT.
+mod reverse {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use http::{HeaderMap, Request, StatusCode};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use wintergreen_codec::{
+        Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParams,
+    };
+    use wintergreen_handshake::headers::parse_extension_headers;
+    use wintergreen_handshake::{AcceptPolicy, HandshakeError};
+    use wintergreen_http1::{ClientConfig, Limits, ServerDecision, ServerHandshake};
+    use wintergreen_http2::{H2Stream, Http2Client, Http2Config};
+
+    use super::{Relayed, forwarded_headers, offered_subprotocols, relayed_offers};
+
+    /// Bounds reading the upgrade request, the upstream's HTTP/2 handshake and its answer.
+    const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Accepts HTTP/1.1 connections forever; each WebSocket gets an h2c connection of its
+    /// own to `upstream` (as the fuzzing client opens a connection per case).
+    pub(crate) async fn serve(listener: TcpListener, upstream: SocketAddr) {
+        loop {
+            match listener.accept().await {
+                Ok((tcp, _)) => {
+                    let _ = tcp.set_nodelay(true);
+                    tokio::spawn(connection(tcp, upstream));
+                }
+                Err(err) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    eprintln!("autobahn_h2_bridge: accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    async fn connection(mut tcp: TcpStream, upstream: SocketAddr) {
+        let upgraded = tokio::time::timeout(HANDSHAKE_TIMEOUT, upgrade(&mut tcp, upstream)).await;
+        let (_client, mut pipe) = match upgraded {
+            Ok(Ok(Some(upgraded))) => upgraded,
+            Ok(Ok(None)) => return, // refused, and the refusal relayed
+            Ok(Err(err)) => {
+                eprintln!("autobahn_h2_bridge: {err}");
+                return;
+            }
+            Err(_) => {
+                eprintln!("autobahn_h2_bridge: handshake took over {HANDSHAKE_TIMEOUT:?}");
+                return;
+            }
+        };
+        // Untouched bytes both ways; either side's end is passed on as a shutdown.
+        if let Err(err) = tokio::io::copy_bidirectional(&mut tcp, &mut pipe).await {
+            if err.kind() != std::io::ErrorKind::ConnectionReset {
+                eprintln!("autobahn_h2_bridge: relay ended: {err}");
+            }
+        }
+    }
+
+    /// Reads the client's upgrade request, opens the same WebSocket over HTTP/2 upstream
+    /// and answers the client as the upstream answered. `None` when either side refused
+    /// (the refusal was written to the client). The HTTP/2 client is returned with the
+    /// stream to keep the connection's handle for the stream's life.
+    async fn upgrade(
+        tcp: &mut TcpStream,
+        upstream: SocketAddr,
+    ) -> Result<Option<(Http2Client, H2Stream)>, String> {
+        // 1. The request head, judged as any HTTP/1.1 upgrade request (no extension yet:
+        //    the upstream decides those). Its bytes are kept to answer it in step 3.
+        let mut read = BytesMut::new();
+        let mut reader = ServerHandshake::new(AcceptPolicy::new(), Limits::default());
+        let request = loop {
+            let mut chunk = BytesMut::with_capacity(4096);
+            let n = tcp
+                .read_buf(&mut chunk)
+                .await
+                .map_err(|e| format!("reading the request: {e}"))?;
+            if n == 0 {
+                reader
+                    .receive_eof()
+                    .map_err(|e| format!("reading the request: {e}"))?;
+                return Ok(None);
+            }
+            read.extend_from_slice(&chunk);
+            match reader.receive(&chunk).map_err(|e| e.to_string())? {
+                None => {}
+                Some(ServerDecision::Reject(reject)) => {
+                    let _ = tcp.write_all(&reject.response_bytes).await;
+                    return Ok(None);
+                }
+                Some(ServerDecision::Accept(accept)) => break accept,
+            }
+        };
+        let head = read.split_to(read.len().saturating_sub(request.leftover.len()));
+
+        // 2. The same WebSocket over HTTP/2 on a connection of its own.
+        let h2_tcp = TcpStream::connect(upstream)
+            .await
+            .map_err(|e| format!("connecting to {upstream}: {e}"))?;
+        let _ = h2_tcp.set_nodelay(true);
+        let runtime = Arc::new(wintergreen_tokio::Tokio);
+        let client = Http2Client::handshake(h2_tcp, &Http2Config::default(), runtime)
+            .await
+            .map_err(|e| format!("HTTP/2 handshake with {upstream}: {e}"))?;
+        let headers = request.request.headers();
+        let target = request
+            .request
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str());
+        let mut h2_request = Request::get(format!("ws://{upstream}{target}"))
+            .body(())
+            .map_err(|e| format!("request for {target}: {e}"))?;
+        *h2_request.headers_mut() = forwarded_headers(headers);
+        let mut config = ClientConfig::default();
+        config.subprotocols = offered_subprotocols(headers);
+        config.extensions = relayed_offers(headers).map_err(|e| e.to_string())?;
+        let upgraded = match client.upgrade(h2_request, &config, HANDSHAKE_TIMEOUT).await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                let (status, headers, body) = match err.as_handshake() {
+                    Some(HandshakeError::UpgradeFailed {
+                        status,
+                        headers,
+                        body,
+                    }) => (*status, (**headers).clone(), body.clone()),
+                    _ => (
+                        StatusCode::BAD_GATEWAY,
+                        HeaderMap::new(),
+                        Bytes::from(err.to_string()),
+                    ),
+                };
+                let _ = tcp.write_all(&refusal(status, &headers, &body)).await;
+                return Ok(None);
+            }
+        };
+
+        // 3. The 101, with the upstream's answers: the same request, judged again by a
+        //    policy that accepts exactly what the upstream chose.
+        let mut policy = AcceptPolicy::new();
+        for answer in parse_extension_headers(upgraded.response.headers())
+            .map_err(|e| format!("the upstream's extension answer: {e}"))?
+        {
+            policy = policy.extension(Arc::new(Answer(answer)));
+        }
+        if let Some(subprotocol) = upgraded.subprotocol.clone() {
+            policy = policy.subprotocols([subprotocol]);
+        }
+        let mut replay = ServerHandshake::new(policy, Limits::default());
+        let Ok(Some(ServerDecision::Accept(accept))) = replay.receive(&head) else {
+            return Err(format!(
+                "the request for {target} was not accepted a second time"
+            ));
+        };
+        tcp.write_all(&accept.response_bytes)
+            .await
+            .map_err(|e| format!("writing the 101: {e}"))?;
+        let mut pipe = upgraded.stream;
+        if !request.leftover.is_empty() {
+            pipe.write_all(&request.leftover)
+                .await
+                .map_err(|e| format!("relaying the first frames: {e}"))?;
+        }
+        Ok(Some((client, pipe)))
+    }
+
+    /// An HTTP/1.1 response relaying the upstream's refusal (connection-specific fields
+    /// left out; the connection closes after it).
+    fn refusal(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\n",
+            status.as_str(),
+            status.canonical_reason().unwrap_or("")
+        )
+        .into_bytes();
+        for (name, value) in headers {
+            if name != http::header::CONTENT_LENGTH && name != http::header::CONNECTION {
+                out.extend_from_slice(name.as_str().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out.extend_from_slice(
+            format!(
+                "content-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// Accepts the client's offer of one extension with exactly the upstream's answer: the
+    /// bridge never runs the extension (bytes pass through untouched); the two ends do.
+    #[derive(Debug)]
+    struct Answer(ExtensionParams);
+
+    impl ExtensionFactory for Answer {
+        fn name(&self) -> &str {
+            &self.0.name
+        }
+
+        fn offers(&self) -> Vec<ExtensionParams> {
+            Vec::new()
+        }
+
+        fn accept_response(
+            &self,
+            _response: &ExtensionParams,
+        ) -> Result<Box<dyn Extension>, ExtensionError> {
+            Ok(Box::new(Relayed(self.0.name.clone())))
+        }
+
+        fn accept_offers(
+            &self,
+            _offers: &[ExtensionParams],
+        ) -> Result<Option<Accepted>, ExtensionError> {
+            Ok(Some((
+                self.0.clone(),
+                Box::new(Relayed(self.0.name.clone())),
+            )))
+        }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! autobahn_client --url ws://127.0.0.1:9001 --agent wintergreen
-//! autobahn_client --url ws://127.0.0.1:9002 --agent wintergreen-http2 --http2
+//! autobahn_client --url ws://127.0.0.1:9003 --agent wintergreen-http2 --http2
 //! autobahn_client --agent wintergreen-smol --runtime smol --sections 1,2,3,4,5,6,7,12
 //! ```
 //! `--runtime tokio|smol|async-std` (default tokio; smol and async-std need the
