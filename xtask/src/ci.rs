@@ -188,17 +188,19 @@ fn clippy() -> Result<()> {
 /// workspace build above only sees `--all-features`). `cargo check`, not test: fast.
 const FEATURE_MATRIX: &[&str] = &[
     "runtime-tokio",
-    "runtime-tokio,rustls-tls",
+    "runtime-tokio,rustls-tls,ring",
     "runtime-tokio,rustls-native-roots",
     "runtime-tokio,http2,rustls-tls",
     "runtime-tokio,http2,rustls-tls,aws-lc-rs",
     "runtime-smol",
-    "runtime-smol,deflate,rustls-tls",
+    "runtime-smol,deflate,rustls-tls,ring",
     "runtime-smol,http2,rustls-tls",
     "runtime-async-std",
-    "runtime-async-std,deflate,rustls-tls",
+    "runtime-async-std,deflate,rustls-tls,ring",
     "runtime-async-std,http2,rustls-native-roots",
     "deflate,http2",
+    "runtime-tokio,hyper",
+    "runtime-tokio,axum,http2,deflate",
     "runtime-tokio,runtime-smol,runtime-async-std,http2,deflate,rustls-tls",
 ];
 

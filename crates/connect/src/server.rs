@@ -43,11 +43,14 @@ pub(crate) async fn accept_within<IO>(
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let handshake = server_handshake(
+    // Boxed: the handshake's state (buffers, parser; about 3.5 KiB) would otherwise be
+    // part of every caller's task for the connection's whole life, since a task's size is
+    // that of its largest state. Boxed, it is freed once the WebSocket is open.
+    let handshake = Box::pin(server_handshake(
         io,
         options.upgrade_config(),
         options.driver.clone(),
         Some(Arc::clone(runtime)),
-    );
+    ));
     within(runtime, timeout, TimeoutKind::Handshake, handshake).await?
 }
