@@ -3,7 +3,7 @@
 //! username/password authentication, RFC 1929) — from Debian 12's packages.
 //!
 //! 1. installs `tinyproxy` and `dante-server` through apt when missing (with consent, see
-//!    [`system`](crate::system));
+//!    [`system`]);
 //! 2. Dante checks a SOCKS5 user name and password against the system's accounts, so a
 //!    system user [`SOCKS_USER`] (no home, no login shell) is created once (with consent)
 //!    and given a fresh random password on each run; this needs root;

@@ -153,8 +153,8 @@ pub enum AcceptedConnection {
 /// (a copy per connection: set them once, as `ServerBuilder::tls` and [`serve`] do).
 ///
 /// # Errors
-/// [`ConnectError::Tls`] (typed), [`TimeoutKind::Tls`] or [`TimeoutKind::Handshake`], an
-/// invalid or refused request (the rejection has been written), HTTP/2 errors, I/O
+/// [`ConnectError::Tls`] (typed), [`TimeoutKind::Tls`](crate::TimeoutKind::Tls) or
+/// [`TimeoutKind::Handshake`](crate::TimeoutKind::Handshake), an invalid or refused request (the rejection has been written), HTTP/2 errors, I/O
 /// (a client that closes before sending a request: `UnexpectedEof`).
 pub async fn accept_connection(
     runtime: &Arc<dyn Runtime>,
