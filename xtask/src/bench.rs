@@ -3,7 +3,6 @@
 //! goes to `target/bench-e2e/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after `e2e` are the benchmark's own
 //! (`--quick`, `--rounds N`, `--idle-conns N`, `--idle-large N`, `--seconds S`; `--help`).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::util::{self, Result, bail};
@@ -21,8 +20,7 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     }
     let root = util::project_root();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = util::target_dir();
     let out = target.join("bench-e2e").join("report.md");
     let shown = std::iter::once("cargo xtask bench e2e".to_owned())
         .chain(rest.iter().cloned())

@@ -279,6 +279,16 @@ fn deny() -> Result<()> {
 /// Every crate meant for the registry packages and builds from its package alone (the ones
 /// with `publish = false` are excluded: the bench crate and xtask).
 fn package() -> Result<()> {
+    forget_unpacked_workspace_crates()?;
+    // A target directory of its own, emptied first: cargo takes a registry crate's build as
+    // never changing, so a build of the same version kept from an earlier run (older code)
+    // would be reused for the verification.
+    let verify_dir = util::target_dir().join("package-verify");
+    if verify_dir.exists() {
+        std::fs::remove_dir_all(&verify_dir)
+            .map_err(|e| util::Error(format!("removing {}: {e}", verify_dir.display())))?;
+    }
+    let verify_dir = verify_dir.to_string_lossy().into_owned();
     util::run(
         &mut cargo(&[
             "package",
@@ -287,9 +297,49 @@ fn package() -> Result<()> {
             "xtask",
             "--exclude",
             "wintergreen-codec-bench",
+            "--target-dir",
+            &verify_dir,
         ]),
         Duration::from_secs(20 * 60),
     )
+}
+
+/// `cargo package --workspace` verifies each crate against the others' fresh tarballs
+/// through a local registry, and cargo unpacks those into `$CARGO_HOME/registry/src/-HASH/`
+/// (the `-` marks a local source, never crates.io). It never unpacks a version again, so a
+/// second run in the same checkout could verify against the first run's sources (same
+/// version, older code). Remove our crates from those local sources first.
+fn forget_unpacked_workspace_crates() -> Result<()> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => std::path::PathBuf::from(home),
+        None => match std::env::var_os("HOME") {
+            Some(home) => std::path::PathBuf::from(home).join(".cargo"),
+            None => return Ok(()),
+        },
+    };
+    let Ok(sources) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    for source in sources.flatten() {
+        if !source.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(source.path()) else {
+            continue;
+        };
+        for unpacked in crates.flatten() {
+            if unpacked
+                .file_name()
+                .to_string_lossy()
+                .starts_with("wintergreen")
+            {
+                std::fs::remove_dir_all(unpacked.path()).map_err(|e| {
+                    util::Error(format!("removing {}: {e}", unpacked.path().display()))
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every fuzz target: its committed seeds replayed, then a short coverage-guided run.

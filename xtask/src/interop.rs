@@ -265,8 +265,7 @@ fn part_d(root: &Path, python: &Path, logs: &Path) -> Result<Vec<String>> {
             .current_dir(root),
         AXUM_BUILD_TIMEOUT,
     )?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = util::target_dir();
     let server = target.join("release/examples").join(AXUM_EXAMPLE);
     let log = logs.join("axum_echo.log");
     python_client_against(root, python, &server, AXUM_SERVER_PORT, "/ws", &log)

@@ -59,6 +59,12 @@ pub fn project_root() -> PathBuf {
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set, else `target/` in the project.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| project_root().join("target"), PathBuf::from)
+}
+
 /// The cargo that runs us (so `cargo +nightly xtask` stays on nightly), else `cargo`.
 pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
