@@ -202,7 +202,7 @@ async fn relay(
         .path_and_query()
         .map_or("/", |pq| pq.as_str())
         .to_owned();
-    let (mut tcp, accepted) = match upgrade(upstream, &target, request.headers()).await {
+    let (tcp, accepted) = match upgrade(upstream, &target, request.headers()).await {
         Ok(upgraded) => upgraded,
         Err(UpgradeError::Http1(wintergreen_http1::Error::Handshake(
             HandshakeError::UpgradeFailed {
@@ -245,12 +245,42 @@ async fn relay(
     if !accepted.leftover.is_empty() && pipe.write_all(&accepted.leftover).await.is_err() {
         return;
     }
-    // Untouched bytes both ways; either side's end is passed on as a shutdown.
-    if let Err(err) = tokio::io::copy_bidirectional(&mut pipe, &mut tcp).await {
-        if err.kind() != std::io::ErrorKind::ConnectionReset {
-            eprintln!("autobahn_h2_bridge: relay for {target} ended: {err}");
+    if let Err(err) = relay_bytes(pipe, tcp).await {
+        eprintln!("autobahn_h2_bridge: relay for {target} ended: {err}");
+    }
+}
+
+/// Untouched bytes both ways; either side's end is passed on as a shutdown. The two
+/// directions end independently: when one fails (the peer that failed the WebSocket has
+/// closed or reset its side, so writing to it errs), the other still delivers what that
+/// peer sent before (its echo, its close frame), as a TCP proxy would.
+/// `tokio::io::copy_bidirectional` gives up on both at the first error and would drop it.
+async fn relay_bytes<A, B>(a: A, b: B) -> std::io::Result<()>
+where
+    A: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    B: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    let (mut a_read, mut a_write) = tokio::io::split(a);
+    let (mut b_read, mut b_write) = tokio::io::split(b);
+    let a_to_b = async {
+        let copied = tokio::io::copy(&mut a_read, &mut b_write).await;
+        let _ = b_write.shutdown().await;
+        copied
+    };
+    let b_to_a = async {
+        let copied = tokio::io::copy(&mut b_read, &mut a_write).await;
+        let _ = a_write.shutdown().await;
+        copied
+    };
+    let (a_to_b, b_to_a) = tokio::join!(a_to_b, b_to_a);
+    for result in [a_to_b, b_to_a] {
+        if let Err(err) = result {
+            if err.kind() != std::io::ErrorKind::ConnectionReset {
+                return Err(err);
+            }
         }
     }
+    Ok(())
 }
 
 /// The upstream's answer, in HTTP/1.1 form.
@@ -509,7 +539,7 @@ mod reverse {
 
     async fn connection(mut tcp: TcpStream, upstream: SocketAddr) {
         let upgraded = tokio::time::timeout(HANDSHAKE_TIMEOUT, upgrade(&mut tcp, upstream)).await;
-        let (_client, mut pipe) = match upgraded {
+        let (_client, pipe) = match upgraded {
             Ok(Ok(Some(upgraded))) => upgraded,
             Ok(Ok(None)) => return, // refused, and the refusal relayed
             Ok(Err(err)) => {
@@ -521,11 +551,8 @@ mod reverse {
                 return;
             }
         };
-        // Untouched bytes both ways; either side's end is passed on as a shutdown.
-        if let Err(err) = tokio::io::copy_bidirectional(&mut tcp, &mut pipe).await {
-            if err.kind() != std::io::ErrorKind::ConnectionReset {
-                eprintln!("autobahn_h2_bridge: relay ended: {err}");
-            }
+        if let Err(err) = super::relay_bytes(tcp, pipe).await {
+            eprintln!("autobahn_h2_bridge: relay ended: {err}");
         }
     }
 
