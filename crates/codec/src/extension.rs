@@ -7,7 +7,9 @@
 //! directions. The codec supports per-message extensions: owned RSV bits may be set only on
 //! the first frame of a data message; any other use is a protocol error.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 
@@ -133,20 +135,26 @@ pub trait Extension: Send + fmt::Debug {
 }
 
 /// An extension's failure: in negotiation, or on a frame.
+///
+/// Each variant but [`MessageTooLarge`](Self::MessageTooLarge) carries the extension's own
+/// error as an [`ExtensionCause`], kept typed: permessage-deflate's `NegotiationError` and
+/// `InflateError`, for instance, are one [`ExtensionCause::downcast_ref`] away, and
+/// [`source`](Error::source) leads to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExtensionError {
     /// The peer's offer or answer broke the extension's negotiation rules.
-    Negotiation(String),
+    Negotiation(ExtensionCause),
     /// A transformed message would exceed the size limit (close code 1009).
     MessageTooLarge {
         /// The limit.
         limit: usize,
     },
-    /// The payload could not be transformed, e.g. corrupt compressed data (close code 1007).
-    InvalidData(String),
+    /// The payload could not be transformed, e.g. corrupt compressed data (close code 1007,
+    /// the peer's fault).
+    InvalidData(ExtensionCause),
     /// The extension failed on its own side (close code 1011).
-    Internal(String),
+    Internal(ExtensionCause),
 }
 
 impl ExtensionError {
@@ -159,19 +167,104 @@ impl ExtensionError {
             Self::Internal(_) => CloseCode::INTERNAL_ERROR,
         }
     }
+
+    /// The extension's own error, if this variant carries one.
+    pub fn cause(&self) -> Option<&ExtensionCause> {
+        match self {
+            Self::Negotiation(cause) | Self::InvalidData(cause) | Self::Internal(cause) => {
+                Some(cause)
+            }
+            Self::MessageTooLarge { .. } => None,
+        }
+    }
 }
 
 impl fmt::Display for ExtensionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Negotiation(msg) => write!(f, "negotiation failed: {msg}"),
+            Self::Negotiation(cause) => write!(f, "negotiation failed: {cause}"),
             Self::MessageTooLarge { limit } => {
                 write!(f, "transformed message exceeds the limit of {limit} bytes")
             }
-            Self::InvalidData(msg) => write!(f, "invalid data: {msg}"),
-            Self::Internal(msg) => write!(f, "internal error: {msg}"),
+            Self::InvalidData(cause) => write!(f, "invalid data: {cause}"),
+            Self::Internal(cause) => write!(f, "internal error: {cause}"),
         }
     }
 }
 
-impl std::error::Error for ExtensionError {}
+impl Error for ExtensionError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.cause()
+            .map(|cause| cause.get_ref() as &(dyn Error + 'static))
+    }
+}
+
+/// An extension's own error inside an [`ExtensionError`], kept typed (shared, so the error
+/// stays `Clone`).
+///
+/// Build it from any error type with [`new`](Self::new), or from a message (`String` or
+/// `&str`) for a failure that has no type of its own. Two causes compare equal when their
+/// texts are equal (an error type need not be `PartialEq`), which is what tests want.
+#[derive(Clone)]
+pub struct ExtensionCause(Arc<dyn Error + Send + Sync + 'static>);
+
+impl ExtensionCause {
+    /// Wraps the extension's error.
+    pub fn new<E: Error + Send + Sync + 'static>(err: E) -> Self {
+        Self(Arc::new(err))
+    }
+
+    /// The wrapped error.
+    pub fn get_ref(&self) -> &(dyn Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The wrapped error as `E`, if it is one (e.g. permessage-deflate's `InflateError`).
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl fmt::Debug for ExtensionCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for ExtensionCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for ExtensionCause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for ExtensionCause {}
+
+/// A failure described only by its text.
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for Message {}
+
+impl From<String> for ExtensionCause {
+    fn from(message: String) -> Self {
+        Self::new(Message(message))
+    }
+}
+
+impl From<&str> for ExtensionCause {
+    fn from(message: &str) -> Self {
+        Self::new(Message(message.to_owned()))
+    }
+}

@@ -37,7 +37,8 @@ pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, KeepAlive, Role, TimerKind};
 pub use error::{ConnectionError, ProtocolError, SendError};
 pub use extension::{
-    Accepted, Extension, ExtensionError, ExtensionFactory, ExtensionParam, ExtensionParams,
+    Accepted, Extension, ExtensionCause, ExtensionError, ExtensionFactory, ExtensionParam,
+    ExtensionParams,
 };
 pub use fast::mask::{apply_mask, apply_mask_offset};
 pub use fast::text::Utf8Bytes;

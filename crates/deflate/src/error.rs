@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use wintergreen_codec::ExtensionError;
+use wintergreen_codec::{ExtensionCause, ExtensionError};
 
 use crate::params::WindowBits;
 
@@ -10,8 +10,8 @@ use crate::params::WindowBits;
 /// offers.
 ///
 /// A client fails the handshake with it; a server declines the offer that caused it (and
-/// tries the client's next one). Through the codec's traits it travels as
-/// [`ExtensionError::Negotiation`] with this error's text.
+/// tries the client's next one). Through the codec's traits it travels inside
+/// [`ExtensionError::Negotiation`], typed (`cause().downcast_ref::<NegotiationError>()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NegotiationError {
@@ -129,13 +129,15 @@ impl std::error::Error for NegotiationError {}
 
 impl From<NegotiationError> for ExtensionError {
     fn from(err: NegotiationError) -> Self {
-        Self::Negotiation(err.to_string())
+        Self::Negotiation(ExtensionCause::new(err))
     }
 }
 
 /// Why an incoming compressed message could not be inflated (RFC 7692 §7.2.2). The session
 /// fails the connection with 1007 (invalid frame payload data, RFC 6455 §7.4.1). Through the
-/// codec's traits it travels as [`ExtensionError::InvalidData`] with this error's text.
+/// codec's traits it travels inside [`ExtensionError::InvalidData`], typed: a failed
+/// connection's error leads to it through `source()`, or
+/// `ExtensionError::cause().and_then(|c| c.downcast_ref::<InflateError>())`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InflateError {
@@ -163,6 +165,6 @@ impl std::error::Error for InflateError {}
 
 impl From<InflateError> for ExtensionError {
     fn from(err: InflateError) -> Self {
-        Self::InvalidData(err.to_string())
+        Self::InvalidData(ExtensionCause::new(err))
     }
 }

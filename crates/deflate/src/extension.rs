@@ -106,8 +106,9 @@ impl Deflate {
             let consumed = (compressor.total_in() - before_in) as usize;
             let produced = (compressor.total_out() - before_out) as usize;
             out.truncate(start + produced);
+            // zlib-rs's error type is not a `std::error::Error`: its text is what there is.
             status.map_err(|err| {
-                ExtensionError::Internal(format!("deflate failed: {}", err.as_str()))
+                ExtensionError::Internal(format!("deflate failed: {}", err.as_str()).into())
             })?;
             input = input.get(consumed..).unwrap_or_default();
             // The flush is complete once all input is in and zlib left output room unused.

@@ -425,8 +425,9 @@ impl Inflater {
             _ => Vec::new(),
         };
         if let (Some(zlib), false) = (self.zlib.as_mut(), history.is_empty()) {
-            zlib.set_dictionary(&history)
-                .map_err(|err| ExtensionError::Internal(format!("inflate dictionary: {err:?}")))?;
+            zlib.set_dictionary(&history).map_err(|err| {
+                ExtensionError::Internal(format!("inflate dictionary: {err:?}").into())
+            })?;
         }
         Ok(())
     }

@@ -70,6 +70,34 @@ fn a_truncated_message_is_a_typed_error_with_close_code_1007() {
     assert_eq!(err.close_code(), CloseCode::INVALID_PAYLOAD);
 }
 
+/// The connection's error keeps the inflater's typed error: an application can tell a
+/// truncated message from corrupt data without reading text.
+#[test]
+fn the_connection_error_leads_to_the_typed_inflate_error() {
+    let mut server = default_server();
+    server.receive(common::now(), &client_frame(true, 0x40, 0x1, &HELLO[..3]));
+    let events = common::events(&mut server);
+    let err = events
+        .iter()
+        .find_map(|event| event.as_ref().err())
+        .expect("the connection fails");
+    // Down the `source()` chain: ConnectionError → ProtocolError → ExtensionError →
+    // InflateError.
+    let mut found = None;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = next {
+        if let Some(inflate) = current.downcast_ref::<InflateError>() {
+            found = Some(*inflate);
+        }
+        next = current.source();
+    }
+    assert_eq!(found, Some(InflateError::Truncated), "{err:?}");
+    // And directly from the extension error.
+    let ext = inflate(&mut receiver(), &[0xff, 0xff, 0xff]).unwrap_err();
+    let cause = ext.cause().and_then(|c| c.downcast_ref::<InflateError>());
+    assert!(matches!(cause, Some(InflateError::Corrupt(_))), "{ext:?}");
+}
+
 #[test]
 fn a_message_cut_off_in_its_last_fragment_fails_with_1007() {
     let mut server = default_server();

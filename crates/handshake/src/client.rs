@@ -156,9 +156,8 @@ impl ClientRequest {
             extensions,
         } = self;
         if request.method() != Method::GET {
-            return Err(HandshakeError::InvalidMethod {
+            return Err(HandshakeError::InvalidRequestMethod {
                 method: request.method().clone(),
-                expected: Method::GET,
             });
         }
         let (host, target) = host_and_target(request.uri())?;

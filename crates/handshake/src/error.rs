@@ -26,6 +26,14 @@ pub enum HandshakeError {
     /// The caller supplied a header that the handshake writes itself.
     #[error("the {0} header is written by the handshake and must not be supplied")]
     ReservedHeader(HeaderName),
+    /// The caller's request has a method that cannot open a WebSocket: a client request is a
+    /// `GET` (RFC 6455 §4.1), which HTTP/2 turns into an extended `CONNECT` (RFC 8441 §4), so
+    /// `GET` (and, over HTTP/2, `CONNECT` itself) is all a caller may give.
+    #[error("a WebSocket request's method is GET, not {method}")]
+    InvalidRequestMethod {
+        /// The method the caller's request has.
+        method: Method,
+    },
 
     // --- Client: judging the server's response (RFC 6455 §4.1) ---
     /// The server answered with a status other than 101 Switching Protocols.
@@ -86,9 +94,11 @@ pub enum HandshakeError {
     },
 
     // --- Server: judging the client's request (RFC 6455 §4.2.1) ---
-    /// The request's method cannot open a WebSocket over its HTTP version: HTTP/1.1 needs
-    /// `GET` (RFC 6455 §4.1), HTTP/2 an extended `CONNECT` (RFC 8441 §4). A server answers
-    /// 405 (Method Not Allowed) with `Allow: <expected>` (RFC 9110 §15.5.6).
+    /// The peer's request method cannot open a WebSocket over its HTTP version: HTTP/1.1
+    /// needs `GET` (RFC 6455 §4.1), HTTP/2 an extended `CONNECT` (RFC 8441 §4). A server
+    /// answers 405 (Method Not Allowed) with `Allow: <expected>` (RFC 9110 §15.5.6). (A
+    /// client's own request with a wrong method is
+    /// [`InvalidRequestMethod`](Self::InvalidRequestMethod), the caller's fault.)
     #[error("the request method is {method}, not {expected}")]
     InvalidMethod {
         /// The method the request has.
@@ -155,6 +165,7 @@ impl HandshakeError {
             | Self::InvalidSubprotocol(_)
             | Self::InvalidExtensionOffer(_)
             | Self::ReservedHeader(_)
+            | Self::InvalidRequestMethod { .. }
             | Self::ServerNegotiation(_) => Fault::Caller,
             Self::UpgradeFailed { .. } | Self::Rejected(_) => Fault::Refusal,
             _ => Fault::Peer,

@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use common::Dummy;
-use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use wintergreen_codec::ExtensionParams;
-use wintergreen_handshake::{ClientRequest, HandshakeError, accept_key};
+use wintergreen_handshake::{ClientRequest, Fault, HandshakeError, accept_key};
 use wintergreen_http1::{ClientAccept, ClientHandshake, Error, Limits, ParseError};
 
 fn start(url: &str) -> ClientHandshake {
@@ -133,12 +133,18 @@ fn uri_must_be_websocket_or_http_with_a_host() {
 }
 
 #[test]
-fn method_must_be_get() {
+fn method_must_be_get_and_a_wrong_one_is_the_callers_fault() {
     let request = Request::post("ws://h/").body(()).unwrap();
-    assert!(matches!(
-        ClientHandshake::new(ClientRequest::new(request), Limits::default()),
-        Err(Error::Handshake(HandshakeError::InvalidMethod { .. }))
-    ));
+    let Err(Error::Handshake(err)) =
+        ClientHandshake::new(ClientRequest::new(request), Limits::default())
+    else {
+        panic!("a POST request was accepted");
+    };
+    assert!(
+        matches!(&err, HandshakeError::InvalidRequestMethod { method } if method == Method::POST),
+        "{err:?}"
+    );
+    assert_eq!(err.fault(), Fault::Caller);
 }
 
 #[test]

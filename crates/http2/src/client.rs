@@ -391,9 +391,8 @@ fn connect_request(
 ) -> Result<(Request<()>, ClientOffer), HandshakeError> {
     let (parts, ()) = request.into_parts();
     if parts.method != Method::GET && parts.method != Method::CONNECT {
-        return Err(HandshakeError::InvalidMethod {
+        return Err(HandshakeError::InvalidRequestMethod {
             method: parts.method,
-            expected: Method::CONNECT,
         });
     }
     let uri = connect_uri(&parts.uri)?;
@@ -519,5 +518,16 @@ mod tests {
                 Err(HandshakeError::ReservedHeader(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_request_method_other_than_get_or_connect_is_the_callers_fault() {
+        let request = Request::post("ws://example.com/").body(()).unwrap();
+        let err = connect_request(request, &ClientConfig::default()).unwrap_err();
+        assert!(
+            matches!(&err, HandshakeError::InvalidRequestMethod { method } if method == Method::POST),
+            "{err:?}"
+        );
+        assert_eq!(err.fault(), wintergreen_handshake::Fault::Caller);
     }
 }
