@@ -128,17 +128,57 @@ impl WebSocketUpgrade {
     /// `handler` on the [`WebSocket`] once hyper hands the connection over (see
     /// [`PendingWebSocket::on_upgrade`](crate::PendingWebSocket::on_upgrade)). On refusal
     /// it returns the [`UpgradeRejection`]'s response and `handler` never runs.
+    ///
+    /// To see the chosen subprotocol or extension, or to handle an upgrade that fails
+    /// after the response (the client went away), use [`accept`](Self::accept) instead.
     pub fn on_upgrade<H, Fut>(self, handler: H) -> Response
     where
         H: FnOnce(WebSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        match crate::accept(&self.head, self.on_upgrade, &self.options) {
+        match self.accept() {
             Ok((response, pending)) => {
                 pending.on_upgrade(handler);
                 response
             }
             Err(rejection) => rejection.into_response(),
         }
+    }
+
+    /// Runs the handshake with the configured policy, like [`on_upgrade`](Self::on_upgrade),
+    /// but hands back what it decided: the response to return from the handler and the
+    /// [`PendingWebSocket`](crate::PendingWebSocket), whose
+    /// [`subprotocol`](crate::PendingWebSocket::subprotocol),
+    /// [`extension`](crate::PendingWebSocket::extension) and
+    /// [`version`](crate::PendingWebSocket::version) say what was chosen. Await the pending
+    /// WebSocket in a task of your own (its error is hyper's, when the connection closes
+    /// before the upgrade) or pass it a handler.
+    ///
+    /// ```no_run
+    /// use axum::response::{IntoResponse, Response};
+    /// use wintergreen_hyper::axum::WebSocketUpgrade;
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> Response {
+    ///     let (response, pending) = match ws.protocols(["chat.v2", "chat.v1"]).accept() {
+    ///         Ok(accepted) => accepted,
+    ///         Err(rejection) => return rejection.into_response(),
+    ///     };
+    ///     let protocol = pending.subprotocol().map(str::to_owned);
+    ///     tokio::spawn(async move {
+    ///         match pending.await {
+    ///             Ok(ws) => { /* speak `protocol` on `ws` */ drop((ws, protocol)) }
+    ///             Err(err) => eprintln!("upgrade failed: {err}"),
+    ///         }
+    ///     });
+    ///     response
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The [`UpgradeRejection`] (its [`IntoResponse`] is the answer to send): the policy
+    /// refused, the request breaks RFC 6455 §4.2.1 / RFC 8441 §5, or hyper prepared no
+    /// upgrade for it.
+    pub fn accept(self) -> Result<(Response, crate::PendingWebSocket), UpgradeRejection> {
+        crate::accept(&self.head, self.on_upgrade, &self.options)
     }
 }

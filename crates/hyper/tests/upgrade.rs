@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::response::Response as AxumResponse;
+use axum::response::{IntoResponse, Response as AxumResponse};
 use axum::routing::any;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -75,11 +75,30 @@ async fn axum_handler(ws: WebSocketUpgrade) -> AxumResponse {
         .on_upgrade(echo)
 }
 
+/// A handler that takes the decision apart with `accept`: it greets the client with the
+/// subprotocol the handshake chose, then echoes.
+async fn axum_greeting_handler(ws: WebSocketUpgrade) -> AxumResponse {
+    let (response, pending) = match ws.protocols(["echo.v2", "echo.v1"]).accept() {
+        Ok(accepted) => accepted,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let greeting = format!("speaking {}", pending.subprotocol().unwrap_or("nothing"));
+    tokio::spawn(async move {
+        if let Ok(mut ws) = pending.await {
+            if ws.send(Message::text(greeting)).await.is_ok() {
+                echo(ws).await;
+            }
+        }
+    });
+    response
+}
+
 async fn axum_server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = Router::new()
         .route("/ws", any(axum_handler))
+        .route("/greet", any(axum_greeting_handler))
         .route("/", any(|| async { "plain" }));
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
@@ -131,18 +150,31 @@ fn client_options(mode: Http2Mode) -> ClientOptions {
     options
 }
 
-/// Connects with our client over `mode`'s version, checks the negotiation and two echoes,
-/// and closes.
-async fn echo_round_trip(addr: SocketAddr, mode: Http2Mode) {
+/// Our client's WebSocket to `path` on `addr` over `mode`'s version, with
+/// [`client_options`].
+async fn connect_to(
+    addr: SocketAddr,
+    path: &str,
+    mode: Http2Mode,
+) -> (
+    wintergreen_stream::WebSocketStream<wintergreen_connect::Transport>,
+    Response<()>,
+) {
     let runtime: Arc<dyn wintergreen_stream::Runtime> = Arc::new(wintergreen_tokio::Tokio);
-    let url = format!("ws://{addr}/ws");
-    let (mut ws, response) = bounded(wintergreen_connect::connect(
+    let url = format!("ws://{addr}{path}");
+    bounded(wintergreen_connect::connect(
         &runtime,
         url.as_str(),
         &client_options(mode),
     ))
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Connects with our client over `mode`'s version, checks the negotiation and two echoes,
+/// and closes.
+async fn echo_round_trip(addr: SocketAddr, mode: Http2Mode) {
+    let (mut ws, response) = connect_to(addr, "/ws", mode).await;
     let expected_version = match mode {
         Http2Mode::Require => Version::HTTP_2,
         _ => Version::HTTP_11,
@@ -169,6 +201,23 @@ async fn echo_round_trip(addr: SocketAddr, mode: Http2Mode) {
     bounded(ws.close(wintergreen_stream::CloseCode::NORMAL, "bye"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn an_axum_handler_sees_the_chosen_subprotocol_over_both_versions() {
+    let addr = axum_server().await;
+    for mode in [Http2Mode::Off, Http2Mode::Require] {
+        // The client prefers other.v2, then echo.v1; the server speaks echo.v2 or echo.v1.
+        let (mut ws, response) = connect_to(addr, "/greet", mode).await;
+        assert_eq!(response.headers()["sec-websocket-protocol"], "echo.v1");
+        let greeting = bounded(ws.next()).await.unwrap().unwrap();
+        assert_eq!(greeting, Message::text("speaking echo.v1"), "{mode:?}");
+        bounded(ws.send(Message::text("after"))).await.unwrap();
+        assert_eq!(
+            bounded(ws.next()).await.unwrap().unwrap(),
+            Message::text("after")
+        );
+    }
 }
 
 #[tokio::test]
