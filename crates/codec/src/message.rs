@@ -6,6 +6,12 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::fast::text::Utf8Bytes;
 
 /// A whole WebSocket message, or a control frame.
+///
+/// Received payloads are zero-copy: a message that arrived in one frame is a slice of the
+/// buffer it was read into (the async driver reads blocks of `read_buffer_size`, 64 KiB by
+/// default), so while any message from a block is alive, the whole block stays allocated.
+/// To keep many small messages for long (a history, a cache), copy them
+/// (`Bytes::copy_from_slice(&data)`) and let the blocks go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message: valid UTF-8.
