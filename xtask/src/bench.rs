@@ -14,15 +14,17 @@ pub fn run(args: &[String]) -> Result<()> {
     let Some((what, rest)) = args.split_first() else {
         bail!("bench needs a benchmark: `cargo xtask bench e2e [--quick]`");
     };
-    if what != "e2e" {
+    // Both are bench programs of `crates/bench-e2e`; `scale` (handshakes per second,
+    // broadcast to 10,000 connections) takes `--quick`, `--rounds N`, `--conns N`, `--help`.
+    if what != "e2e" && what != "scale" {
         bail!(
-            "unknown benchmark `{what}` (there is `e2e`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
+            "unknown benchmark `{what}` (there are `e2e` and `scale`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
         );
     }
     let root = util::project_root();
     let target = util::target_dir();
-    let out = target.join("bench-e2e").join("report.md");
-    let shown = std::iter::once("cargo xtask bench e2e".to_owned())
+    let out = target.join(format!("bench-{what}")).join("report.md");
+    let shown = std::iter::once(format!("cargo xtask bench {what}"))
         .chain(rest.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
@@ -34,12 +36,12 @@ pub fn run(args: &[String]) -> Result<()> {
             "-p",
             "wintergreen-bench-e2e",
             "--bench",
-            "e2e",
+            what.as_str(),
             "--",
         ])
         .args(rest)
         .arg("--out")
         .arg(&out)
-        .env("BENCH_E2E_COMMAND", shown);
+        .env(format!("BENCH_{}_COMMAND", what.to_uppercase()), shown);
     util::run(&mut cmd, TIMEOUT)
 }
