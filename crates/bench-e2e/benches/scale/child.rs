@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use tokio::io::{AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
 use wintergreen_bench_e2e::{floor, procs, stats, sys};
@@ -27,6 +27,33 @@ const FD_LIMIT: u64 = 200_000;
 const CONNECT_BATCH: usize = 100;
 /// Each broadcast connection's read buffer (a 16 KiB frame takes two reads).
 const READ_BUFFER: usize = 4096;
+/// Loopback source addresses the clients connect from, in turn (127.77.0.1 on, a range of
+/// its own: other programs on the machine may fill 127.0.0.x's ports): one address has
+/// ~28,000 ephemeral ports, and a full run opens several hundred thousand connections whose
+/// ports then sit in TIME_WAIT for a minute (the client closes first).
+const SOURCES: u8 = 64;
+
+thread_local! {
+    /// The next connection's source address, as an offset from 127.77.0.1.
+    static NEXT_SOURCE: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Connects to `addr` from the next of the [`SOURCES`] loopback addresses (its port chosen
+/// by `bind`), with Nagle off.
+async fn connect(addr: SocketAddr) -> Result<TcpStream> {
+    let n = NEXT_SOURCE.with(|next| {
+        let n = next.get();
+        next.set((n + 1) % SOURCES);
+        n
+    });
+    let socket = TcpSocket::new_v4()?;
+    socket
+        .bind(SocketAddr::from(([127, 77, 0, 1 + n], 0)))
+        .with_context(|| format!("binding 127.77.0.{}", 1 + n))?;
+    let tcp = socket.connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
 
 /// What a server child serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -165,8 +192,7 @@ pub(crate) fn handshakes(args: &HandshakeArgs) -> Result<()> {
                 let max = args.max;
                 tokio::task::spawn_local(async move {
                     while !stop.get() && done.get() < max && Instant::now() < hard_deadline {
-                        let mut tcp = TcpStream::connect(addr).await?;
-                        tcp.set_nodelay(true)?;
+                        let mut tcp = connect(addr).await?;
                         floor::client_upgrade(&mut tcp, &host).await?;
                         // Dropped: the server reads the end of the stream and closes.
                         drop(tcp);
@@ -239,8 +265,7 @@ async fn connect_all(addr: SocketAddr, n: usize, round: &Rc<Round>) -> Result<Ve
     while writers.len() < n {
         let batch = CONNECT_BATCH.min(n - writers.len());
         let opening = (0..batch).map(|_| async {
-            let mut tcp = TcpStream::connect(addr).await?;
-            tcp.set_nodelay(true)?;
+            let mut tcp = connect(addr).await?;
             floor::client_upgrade(&mut tcp, &host).await?;
             anyhow::Ok(tcp.into_split())
         });
