@@ -49,7 +49,7 @@ impl Drop for Reaper {
     }
 }
 
-/// This program with `args`, its stdout piped.
+/// This program with `args`, its stdout piped, errors without backtraces.
 fn this_program<I, S>(args: I) -> Result<Command>
 where
     I: IntoIterator<Item = S>,
@@ -57,7 +57,14 @@ where
 {
     let exe = std::env::current_exe().context("finding this program")?;
     let mut command = Command::new(exe);
-    command.args(args).stdout(Stdio::piped());
+    // No backtrace in errors (panics keep theirs): with `RUST_BACKTRACE=1` in the
+    // environment, every `anyhow::Error` would capture one, and a server whose library
+    // reports a client's leaving as an error would pay ~5 µs of unwinding per connection
+    // (measured: 5 % of wintergreen's handshake server samples), a cost of the benchmark's.
+    command
+        .args(args)
+        .env("RUST_LIB_BACKTRACE", "0")
+        .stdout(Stdio::piped());
     Ok(command)
 }
 
