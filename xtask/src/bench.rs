@@ -1,7 +1,10 @@
-//! `cargo xtask bench e2e`: the end-to-end benchmark (`crates/bench-e2e`, its `e2e` bench
-//! program), built by `cargo bench` (optimised) and run from the repository root; its report
-//! goes to `target/bench-e2e/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after `e2e` are the benchmark's own
-//! (`--quick`, `--rounds N`, `--idle-conns N`, `--idle-large N`, `--seconds S`; `--help`).
+//! `cargo xtask bench e2e` and `cargo xtask bench scale`: the end-to-end benchmarks
+//! (`crates/bench-e2e`, its `e2e` and `scale` bench programs), built by `cargo bench`
+//! (optimised) and run from the repository root; the report goes to
+//! `target/bench-<name>/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after
+//! the name are the benchmark's own (e2e: `--quick`, `--rounds N`, `--idle-conns N`,
+//! `--idle-large N`, `--seconds S`; scale: `--quick`, `--rounds N`, `--conns N`,
+//! `--repeats N`, `--workers N`, `--seconds S`; `--help`).
 
 use std::time::Duration;
 
@@ -14,15 +17,15 @@ pub fn run(args: &[String]) -> Result<()> {
     let Some((what, rest)) = args.split_first() else {
         bail!("bench needs a benchmark: `cargo xtask bench e2e [--quick]`");
     };
-    if what != "e2e" {
+    if what != "e2e" && what != "scale" {
         bail!(
-            "unknown benchmark `{what}` (there is `e2e`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
+            "unknown benchmark `{what}` (there are `e2e` and `scale`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
         );
     }
     let root = util::project_root();
     let target = util::target_dir();
-    let out = target.join("bench-e2e").join("report.md");
-    let shown = std::iter::once("cargo xtask bench e2e".to_owned())
+    let out = target.join(format!("bench-{what}")).join("report.md");
+    let shown = std::iter::once(format!("cargo xtask bench {what}"))
         .chain(rest.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
@@ -34,12 +37,12 @@ pub fn run(args: &[String]) -> Result<()> {
             "-p",
             "wintergreen-bench-e2e",
             "--bench",
-            "e2e",
+            what.as_str(),
             "--",
         ])
         .args(rest)
         .arg("--out")
         .arg(&out)
-        .env("BENCH_E2E_COMMAND", shown);
+        .env(format!("BENCH_{}_COMMAND", what.to_uppercase()), shown);
     util::run(&mut cmd, TIMEOUT)
 }

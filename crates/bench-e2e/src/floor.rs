@@ -61,16 +61,43 @@ pub async fn server_upgrade(tcp: &mut TcpStream) -> Result<()> {
     Ok(())
 }
 
-/// Reads byte by byte up to the blank line, so that nothing after the head is consumed (the
-/// peer sends nothing more before it hears back; the cost is the handshake's, not measured).
+/// Reads up to and including the blank line that ends an HTTP head, and nothing after it:
+/// each round peeks at what has arrived, then consumes only the head's part of it (two
+/// system calls for a head that arrives whole, rather than one per byte).
 async fn read_head(tcp: &mut TcpStream) -> Result<String> {
+    const END: &[u8; 4] = b"\r\n\r\n";
     let mut head = Vec::with_capacity(256);
-    while !head.ends_with(b"\r\n\r\n") {
+    let mut chunk = [0u8; 1024];
+    // How many bytes of `END` the head ends with so far.
+    let mut matched = 0;
+    while matched < END.len() {
         if head.len() >= MAX_HEAD {
             bail!("upgrade head over {MAX_HEAD} bytes");
         }
-        let byte = tcp.read_u8().await.context("reading the upgrade head")?;
-        head.push(byte);
+        let n = tcp
+            .peek(&mut chunk)
+            .await
+            .context("reading the upgrade head")?;
+        if n == 0 {
+            bail!("the peer closed the connection during the upgrade");
+        }
+        let mut take = 0;
+        for &byte in chunk.iter().take(n.min(MAX_HEAD - head.len())) {
+            take += 1;
+            matched = if END.get(matched) == Some(&byte) {
+                matched + 1
+            } else {
+                usize::from(byte == b'\r')
+            };
+            if matched == END.len() {
+                break;
+            }
+        }
+        let start = head.len();
+        head.resize(start + take, 0);
+        tcp.read_exact(&mut head[start..])
+            .await
+            .context("reading the upgrade head")?;
     }
     String::from_utf8(head).context("upgrade head is not UTF-8")
 }
@@ -126,6 +153,62 @@ fn unmask(buf: &mut [u8], key: [u8; 4]) {
     for (byte, k) in chunks.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
     }
+}
+
+/// One FIN frame of `opcode` carrying `payload`, masked as a client sends it.
+pub fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let head = header_len(payload.len(), true);
+    let mut frame = vec![0u8; head + payload.len()];
+    let (h, body) = frame.split_at_mut(head);
+    write_header(h, opcode, payload.len(), Some(MASK));
+    body.copy_from_slice(payload);
+    unmask(body, MASK);
+    frame
+}
+
+/// One FIN frame of `opcode` carrying `payload`, unmasked as a server sends it: the same
+/// bytes serve every connection.
+pub fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let head = header_len(payload.len(), false);
+    let mut frame = vec![0u8; head + payload.len()];
+    let (h, body) = frame.split_at_mut(head);
+    write_header(h, opcode, payload.len(), None);
+    body.copy_from_slice(payload);
+    frame
+}
+
+/// Reads one whole frame with exact reads (put a `BufReader` under it for fewer system
+/// calls) into `payload`, unmasked, and returns its opcode; `None` at a clean EOF before a
+/// frame. Fails on a fragment, and on a payload over `max_len` bytes.
+pub async fn read_frame<R>(r: &mut R, payload: &mut Vec<u8>, max_len: usize) -> Result<Option<u8>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    let mut head = [0u8; 14];
+    match r.read_exact(&mut head[..2]).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    // The rest of the header: the extended length and the mask key, as the first two
+    // bytes announce.
+    let ext = match head[1] & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let rest = ext + if head[1] & 0x80 != 0 { 4 } else { 0 };
+    r.read_exact(&mut head[2..2 + rest]).await?;
+    let h = parse_header(&head[..2 + rest])?.context("a whole frame header")?;
+    if h.len > max_len {
+        bail!("a frame of {} bytes, over {max_len}", h.len);
+    }
+    payload.resize(h.len, 0);
+    r.read_exact(payload).await?;
+    if let Some(key) = h.mask {
+        unmask(payload, key);
+    }
+    Ok(Some(h.opcode))
 }
 
 /// A parsed frame header: opcode, payload length, mask key, header length.
@@ -195,12 +278,7 @@ impl FloorClient {
         let mut tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
         client_upgrade(&mut tcp, &addr.to_string()).await?;
-        let head = header_len(payload.len(), true);
-        let mut frame = vec![0u8; head + payload.len()];
-        let (h, body) = frame.split_at_mut(head);
-        write_header(h, 0x2, payload.len(), Some(MASK));
-        body.copy_from_slice(payload);
-        unmask(body, MASK);
+        let frame = masked_frame(0x2, payload);
         let buf = vec![0u8; header_len(payload.len(), false) + payload.len()];
         Ok(Self {
             tcp,
@@ -327,6 +405,47 @@ mod tests {
             );
             assert!(parse_header(&head[..n - 1])?.is_none());
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn read_frame_reads_masked_and_unmasked_frames_and_rejects_oversize() -> Result<()> {
+        let payload: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        let mut wire = masked_frame(0x2, &payload);
+        wire.extend(server_frame(0x1, b"hi"));
+        wire.extend(server_frame(0x2, &payload));
+        let mut r = wire.as_slice();
+        let mut got = Vec::new();
+        assert_eq!(read_frame(&mut r, &mut got, 1024).await?, Some(0x2));
+        assert_eq!(got, payload);
+        assert_eq!(read_frame(&mut r, &mut got, 1024).await?, Some(0x1));
+        assert_eq!(got, b"hi");
+        assert!(read_frame(&mut r, &mut got, 299).await.is_err());
+        assert_eq!(read_frame(&mut &[][..], &mut got, 1024).await?, None);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn read_head_stops_at_the_blank_line_across_split_writes() -> Result<()> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let writer = tokio::spawn(async move {
+            let mut tcp = TcpStream::connect(addr).await?;
+            // The blank line split across writes, then bytes that are not the head's.
+            for part in [&b"GET / HTTP/1.1\r\nA: b\r\n\r"[..], b"\nNEXT"] {
+                tcp.write_all(part).await?;
+                tcp.flush().await?;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            anyhow::Ok(tcp)
+        });
+        let (mut tcp, _) = listener.accept().await?;
+        let head = read_head(&mut tcp).await?;
+        assert_eq!(head, "GET / HTTP/1.1\r\nA: b\r\n\r\n");
+        let mut next = [0u8; 4];
+        tcp.read_exact(&mut next).await?;
+        assert_eq!(&next, b"NEXT");
+        drop(writer.await??);
         Ok(())
     }
 

@@ -1,18 +1,17 @@
 //! The two child processes of a measurement: an echo server pinned to one CPU, and a client
 //! pinned to the other that measures itself and the server over the same window.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use bytes::Bytes;
-use tokio::net::TcpListener;
 use tokio::task::LocalSet;
 
 use crate::libs::{self, EchoClient, Lib};
-use wintergreen_bench_e2e::sys;
+use wintergreen_bench_e2e::{procs, sys};
 
 /// Connections opened at once (each then echoes once) before the measured window.
 const CONNECT_BATCH: usize = 50;
@@ -67,48 +66,15 @@ pub(crate) struct ClientArgs {
 }
 
 pub(crate) fn server(args: &ServerArgs) -> Result<()> {
-    sys::pin_to_cpu(args.cpu)?;
-    sys::raise_fd_limit(FD_LIMIT)?;
-    // The parent ends a server by closing its stdin (or by killing it).
-    std::thread::spawn(|| {
-        let mut sink = String::new();
-        while std::io::stdin()
-            .lock()
-            .read_line(&mut sink)
-            .is_ok_and(|n| n > 0)
-        {}
-        std::process::exit(0);
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let local = LocalSet::new();
-    local.block_on(&runtime, async {
-        let mut addrs = Vec::new();
-        for _ in 0..args.listeners.max(1) {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            addrs.push(listener.local_addr()?.to_string());
-            let lib = args.lib;
-            tokio::task::spawn_local(async move {
-                loop {
-                    let Ok((tcp, _)) = listener.accept().await else {
-                        // Out of descriptors, say: the client sees its connect fail or stall
-                        // and reports it; the listener stays.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    };
-                    // Clients leave by dropping the socket: errors end a connection.
-                    libs::spawn_serve(lib, tcp);
-                }
-            });
-        }
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "LISTEN {}", addrs.join(","))?;
-        out.flush()?;
-        drop(out);
-        tokio::time::sleep(SERVER_LIFETIME).await;
-        anyhow::Ok(())
-    })
+    let setup = procs::ServerSetup {
+        cpu: args.cpu,
+        listeners: args.listeners,
+        fd_limit: FD_LIMIT,
+        lifetime: SERVER_LIFETIME,
+    };
+    let lib = args.lib;
+    // Clients leave by dropping the socket: errors end a connection.
+    procs::serve(setup, move |tcp| libs::spawn_serve(lib, tcp))
 }
 
 pub(crate) fn client(args: &ClientArgs) -> Result<()> {

@@ -5,52 +5,15 @@ use std::fmt::Write as _;
 
 use crate::libs::Lib;
 use crate::run::{CELLS, Results, Sample, Side};
-
-/// What the report says about where and how it was made.
-#[derive(Debug)]
-pub(crate) struct Meta {
-    pub(crate) date: String,
-    pub(crate) machine: String,
-    pub(crate) command: String,
-}
+use wintergreen_bench_e2e::host;
+use wintergreen_bench_e2e::markdown::{header, thousands};
+use wintergreen_bench_e2e::stats::{median, ratio, spread, times};
 
 const PEERS: [Lib; 3] = [
     Lib::TokioTungstenite,
     Lib::Fastwebsockets,
     Lib::TokioWebsockets,
 ];
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => values.get(n / 2).copied(),
-        _ => Some((values.get(n / 2 - 1)? + values.get(n / 2)?) / 2.0),
-    }
-}
-
-/// `median [min–max]` of the values present.
-fn spread(values: impl Iterator<Item = f64>, show: fn(f64) -> String) -> String {
-    let mut v: Vec<f64> = values.collect();
-    let Some(m) = median(&mut v) else {
-        return "—".to_owned();
-    };
-    match (v.first(), v.last()) {
-        (Some(&lo), Some(&hi)) if v.len() > 1 => format!("{} [{}–{}]", show(m), show(lo), show(hi)),
-        _ => show(m),
-    }
-}
-
-/// The median over rounds of `a / b`, each taken within one round.
-fn ratio(a: &[Option<f64>], b: &[Option<f64>]) -> Option<f64> {
-    let mut r: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter_map(|(x, y)| Some((*x)? / (*y)?))
-        .collect();
-    median(&mut r)
-}
 
 fn us(v: f64) -> String {
     if v < 10.0 {
@@ -76,10 +39,6 @@ fn kib(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn times(r: Option<f64>) -> String {
-    r.map_or_else(|| "—".to_owned(), |r| format!("{r:.2}×"))
-}
-
 fn cell_name(c: usize) -> String {
     CELLS.get(c).map_or_else(String::new, |cell| {
         let size = if cell.size >= 1024 {
@@ -93,19 +52,6 @@ fn cell_name(c: usize) -> String {
             format!("{} × {size}", cell.conns)
         }
     })
-}
-
-fn header(first: &str, columns: &[&str]) -> String {
-    let mut s = format!("| {first} |");
-    for c in columns {
-        let _ = write!(s, " {c} |");
-    }
-    s.push_str("\n|---|");
-    for _ in columns {
-        s.push_str("---|");
-    }
-    s.push('\n');
-    s
 }
 
 fn lib_names() -> Vec<&'static str> {
@@ -214,19 +160,7 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-pub(crate) fn render(results: &Results, meta: &Meta) -> String {
+pub(crate) fn render(results: &Results, meta: &host::Meta) -> String {
     let mut out = String::new();
     let rounds = results.rounds;
     let minutes = results.elapsed.as_secs_f64() / 60.0;

@@ -3,13 +3,11 @@
 //! Collects the children's `RESULT` lines into [`Results`].
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
+use wintergreen_bench_e2e::procs::{self, get};
 
 use crate::libs::Lib;
 
@@ -188,7 +186,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
                         cell.burst,
                         lib.name()
                     );
-                    let sample = report_progress(&label, sample, |s| {
+                    let sample = procs::logged(&label, sample, |s| {
                         format!(
                             "{:.2} µs/msg, {:.0} msg/s, {} syscalls/msg",
                             s.cpu_us,
@@ -211,7 +209,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
                     round + 1,
                     lib.name()
                 );
-                let value = report_progress(&label, value, |v| format!("{v:.2} KiB/conn"));
+                let value = procs::logged(&label, value, |v| format!("{v:.2} KiB/conn"));
                 let entry = results.idle.entry((side, lib)).or_default();
                 entry.resize(round, None);
                 entry.push(value);
@@ -224,7 +222,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
             for lib in Lib::ALL {
                 let value = idle(side, lib, n);
                 let label = format!("{side:?} idle {} at {n}", lib.name());
-                let value = report_progress(&label, value, |v| format!("{v:.2} KiB/conn"));
+                let value = procs::logged(&label, value, |v| format!("{v:.2} KiB/conn"));
                 large.insert((side, lib), value);
             }
         }
@@ -241,19 +239,6 @@ fn rotated(by: usize) -> [Lib; 5] {
     libs
 }
 
-fn report_progress<T>(label: &str, value: Result<T>, show: impl Fn(&T) -> String) -> Option<T> {
-    match value {
-        Ok(v) => {
-            eprintln!("{label}: {}", show(&v));
-            Some(v)
-        }
-        Err(e) => {
-            eprintln!("{label}: FAILED: {e:#}");
-            None
-        }
-    }
-}
-
 /// KiB per idle connection of `lib` on `side` after one echo each over `n` connections.
 fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
     let (server, client) = side.pair(lib);
@@ -267,31 +252,6 @@ fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
     }
 }
 
-fn get(r: &BTreeMap<String, f64>, key: &str) -> Result<f64> {
-    r.get(key)
-        .copied()
-        .with_context(|| format!("no `{key}` in the client's result"))
-}
-
-/// Kills a child when dropped (the server, whatever happens to the measurement).
-struct Reaper(Child, Option<ChildStdin>);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        // Closing stdin asks the server to leave; a kill makes sure.
-        drop(self.1.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`.
 fn measure(
     server: Lib,
@@ -300,67 +260,18 @@ fn measure(
     client_args: &[&str],
     limit: Duration,
 ) -> Result<BTreeMap<String, f64>> {
-    let exe = std::env::current_exe().context("finding this program")?;
-    let mut child = Command::new(&exe)
-        .args(["server", "--cpu", "0", "--lib", server.name()])
-        .args(["--listeners", &listeners.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the server")?;
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take().context("server stdout")?;
-    let server_pid = child.id();
-    let _server = Reaper(child, stdin);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .context("the server did not say where it listens")?;
-    let addrs = line
-        .trim()
-        .strip_prefix("LISTEN ")
-        .with_context(|| format!("unexpected server line `{}`", line.trim()))?
-        .to_owned();
-
-    let mut client_child = Command::new(&exe)
-        .args(["client", "--cpu", "1", "--lib", client.name()])
-        .args(["--addrs", &addrs, "--server-pid", &server_pid.to_string()])
-        .args(client_args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the client")?;
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = client_child.try_wait()? {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = client_child.kill();
-            let _ = client_child.wait();
-            bail!("the client took longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    if let Some(mut stdout) = client_child.stdout.take() {
-        stdout.read_to_string(&mut out)?;
-    }
-    if !status.success() {
-        bail!("the client failed ({status})");
-    }
-    let line = out
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .context("the client printed no result")?;
-    line.split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').context("key=value")?;
-            Ok((k.to_owned(), v.parse::<f64>()?))
-        })
-        .collect()
+    let listeners = listeners.to_string();
+    let server_child = procs::spawn_server([
+        "server",
+        "--cpu",
+        "0",
+        "--lib",
+        server.name(),
+        "--listeners",
+        &listeners,
+    ])?;
+    let pid = server_child.pid.to_string();
+    let target = ["--addrs", &server_child.addrs, "--server-pid", &pid];
+    let args = ["client", "--cpu", "1", "--lib", client.name()];
+    procs::run_client(args.iter().chain(&target).chain(client_args), limit)
 }
