@@ -58,7 +58,8 @@ impl Session {
         self.received(now, data.len());
     }
 
-    /// Appends input so that no frame's bytes ever move once buffered.
+    /// Appends input so that a frame's bytes move at most once after they are buffered,
+    /// and most never do.
     ///
     /// A frame's payload is handed out as a slice of the buffer it arrived in, so it must
     /// end up contiguous there; when a buffer lacks room, `BytesMut` would move what it
@@ -68,7 +69,9 @@ impl Session {
     /// after it start `next_buf`, sized to end exactly where the last of them ends. The
     /// buffers then hold one read plus the rest of one frame each, and two of them alternate
     /// (each reclaimed once the messages split off it are dropped), so the bytes stay in
-    /// cache. `next_buf` takes over once `read_buf` is drained.
+    /// cache. `next_buf` takes over once `read_buf` is drained. The exceptions, each one
+    /// move: the start of a long frame (see `starts_long` below), input of many small
+    /// frames, and input that follows unparsed input.
     #[inline]
     fn buffer_input(&mut self, data: &[u8]) {
         if !self.next_buf.is_empty() {
