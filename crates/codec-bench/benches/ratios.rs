@@ -2,9 +2,10 @@
 //!
 //! Each round runs every peer of a group once, for about a millisecond each, in a rotating
 //! order; the report gives each peer's median time per iteration and the median, over the
-//! rounds, of the per-round ratio `peer time / wintergreen time`. Load from other processes
-//! that drifts over seconds hits all peers of a round alike and cancels out of the ratio, so
-//! these ratios stay put on a busy machine where criterion's sequential numbers wander.
+//! rounds, of the per-round ratio `peer time / wintergreen time`, with its quartiles. Load
+//! from other processes that drifts over seconds hits all peers of a round alike and cancels
+//! out of the ratio, so these ratios stay put on a busy machine where criterion's sequential
+//! numbers wander.
 //!
 //! `cargo bench -p wintergreen-codec-bench --bench ratios [-- FILTER...]` prints a markdown
 //! table; `WINTERGREEN_BENCH_ROUNDS` sets the number of rounds (default 41).
@@ -113,12 +114,13 @@ fn report(case: &mut common::Case, rounds: usize) -> String {
             None => "—".to_owned(),
             Some(i) => {
                 let secs = median(times[i].clone());
-                let ratio = median((0..rounds).map(|r| times[i][r] / times[ours][r]).collect());
+                let (q1, ratio, q3) =
+                    quartiles((0..rounds).map(|r| times[i][r] / times[ours][r]).collect());
                 let rate = rate(size, msgs, secs);
                 if i == ours {
                     rate
                 } else {
-                    format!("{rate} ({ratio:.2}× our time)")
+                    format!("{rate} ({ratio:.2}× our time, {q1:.2}–{q3:.2})")
                 }
             }
         })

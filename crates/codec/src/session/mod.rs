@@ -406,6 +406,9 @@ impl Session {
         if self.read_buf.is_empty() && self.read_buf.capacity() != 0 {
             self.read_buf = BytesMut::new();
         }
+        if self.next_buf.is_empty() && self.next_buf.capacity() != 0 {
+            self.next_buf = BytesMut::new();
+        }
         if self.out.is_empty() && self.out.capacity() != 0 {
             self.out = BytesMut::new();
         }
@@ -421,7 +424,7 @@ impl Session {
     /// Bytes allocated to the receive and output buffers (their capacities): what
     /// [`release_idle_buffers`](Self::release_idle_buffers) frees when they are empty.
     pub fn buffer_capacity(&self) -> usize {
-        self.read_buf.capacity() + self.out.capacity()
+        self.read_buf.capacity() + self.next_buf.capacity() + self.out.capacity()
     }
 
     /// Queues the pong kept aside while output was over the limit, once there is room.

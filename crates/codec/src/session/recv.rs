@@ -19,9 +19,24 @@ use crate::message::{DataKind, Fragment, Message};
 use crate::stats;
 use crate::utf8::Utf8Validator;
 
-/// Room kept past the input set apart in `next_buf`, for a frame that starts near its
-/// end to complete in place (as `FrameDecoder` keeps past a frame's payload).
-const NEXT_HEADROOM: usize = 128 << 10;
+/// Input at least this long is placed by its frame headers (see `Session::buffer_input`);
+/// shorter input that fits the buffer is appended at once.
+const PLAN_MIN_INPUT: usize = 4 << 10;
+
+/// Frame headers looked at, at most, to place one input (see `Session::plan_input`).
+const PLAN_MAX_FRAMES: usize = 16;
+
+/// Where one input goes (see `Session::plan_input`); offsets count from the start of
+/// `read_buf`.
+struct Plan {
+    /// The first frame boundary inside the input: where a second buffer may start.
+    split: Option<usize>,
+    /// Where the last frame begun in the input ends (at or past the input's end), when
+    /// every header up to it could be read.
+    end: Option<usize>,
+    /// Where that last frame starts, when its header is in `read_buf` or the input.
+    last_start: Option<usize>,
+}
 
 /// What one parsing step did.
 enum Step {
@@ -43,44 +58,137 @@ impl Session {
         self.received(now, data.len());
     }
 
-    /// Appends input, keeping the frame in progress where it is.
+    /// Appends input so that a frame's bytes move at most once after they are buffered,
+    /// and most never do.
     ///
-    /// When the buffer ends with part of a frame and lacks room for `data`, appending would
-    /// make `BytesMut` move that part to the front of its allocation (or to a new one): with
-    /// reads that straddle frames, a copy of up to a frame per read (half of every 128 KiB
-    /// read with 64 KiB frames). Instead, the bytes that complete the frame go after it
-    /// (its header reserved room for them) and the rest start `next_buf`, which takes
-    /// over once the frame is parsed.
+    /// A frame's payload is handed out as a slice of the buffer it arrived in, so it must
+    /// end up contiguous there; when a buffer lacks room, `BytesMut` would move what it
+    /// holds (up to a frame) to a new allocation. To avoid that copy, the frame headers in
+    /// `data` are looked at first ([`plan_input`](Self::plan_input)): the bytes that complete
+    /// the frame in progress go after it (its header reserved room for them), and the frames
+    /// after it start `next_buf`, sized to end exactly where the last of them ends. The
+    /// buffers then hold one read plus the rest of one frame each, and two of them alternate
+    /// (each reclaimed once the messages split off it are dropped), so the bytes stay in
+    /// cache. `next_buf` takes over once `read_buf` is drained. The exceptions, each one
+    /// move: the start of a long frame (see `starts_long` below), input of many small
+    /// frames, and input that follows unparsed input.
     #[inline]
     fn buffer_input(&mut self, data: &[u8]) {
         if !self.next_buf.is_empty() {
             self.next_buf.extend_from_slice(data);
             return;
         }
-        match self.rest_of_frame(data.len()) {
-            Some(rest) => {
-                let (head, tail) = data.split_at(rest);
-                self.read_buf.extend_from_slice(head);
-                // Room for a frame that starts near the end of `tail` to complete in place.
-                self.next_buf.reserve(tail.len() + NEXT_HEADROOM);
-                self.next_buf.extend_from_slice(tail);
+        let room = self.read_buf.capacity() - self.read_buf.len();
+        if data.len() <= room && data.len() < PLAN_MIN_INPUT {
+            // Small input that fits: whatever frame it ends in is small to move, if ever.
+            self.read_buf.extend_from_slice(data);
+            return;
+        }
+        let held = self.read_buf.len();
+        let total = held + data.len();
+        let plan = self.plan_input(data);
+        // Room wanted from the start of `read_buf`: to the end of the last frame begun.
+        let end = plan.end.unwrap_or(total).max(total);
+        // A long frame of which the input brings only the start (at most an eighth):
+        // moving that start once, to the front of a buffer its predecessor no longer
+        // uses, costs less than a second buffer of the frame's size (twice the memory for
+        // the cache to hold). Such a frame gets room for one more read past its end.
+        let starts_long = plan
+            .last_start
+            .is_some_and(|start| (total - start).saturating_mul(8) <= end - start);
+        let headroom = if starts_long { data.len() } else { 0 };
+        if self.read_buf.capacity() >= end {
+            self.read_buf.extend_from_slice(data);
+        } else if held == 0 {
+            // Nothing to move: (re)allocate for what is coming.
+            self.read_buf.reserve(end + headroom);
+            self.read_buf.extend_from_slice(data);
+        } else if starts_long && self.read_buf.capacity() >= total {
+            // The long frame's start moves when its header is parsed (`poll_header`).
+            self.read_buf.extend_from_slice(data);
+        } else {
+            match plan.split {
+                Some(split) if split <= self.read_buf.capacity() => {
+                    // `split` lies in `data`: `held <= split < total`.
+                    let (head, tail) = data.split_at(split - held);
+                    self.read_buf.extend_from_slice(head);
+                    self.next_buf.reserve(end - split + headroom);
+                    self.next_buf.extend_from_slice(tail);
+                }
+                // The frame in progress began in `data`'s predecessor without room to
+                // complete there (its header is not parsed yet): it moves, once.
+                _ => {
+                    self.read_buf.reserve(end - held);
+                    self.read_buf.extend_from_slice(data);
+                }
             }
-            None => self.read_buf.extend_from_slice(data),
         }
     }
 
-    /// How many of `n` incoming bytes complete the frame in progress, when they are fewer
-    /// than `n`, the buffer holds nothing but that frame's payload (its header is parsed),
-    /// and the buffer lacks room for all `n` (else appending moves nothing).
+    /// Finds, in the stream `read_buf` then `data`, where to start a second buffer and
+    /// how much room the last frame begun needs, by looking at frame headers only.
+    ///
+    /// Offsets count from the start of `read_buf`. At most [`PLAN_MAX_FRAMES`] headers are
+    /// looked at: input of many small frames is appended as it is (their bytes are cheap to
+    /// move). A header that is incomplete, invalid or over `max_frame_size` ends the look
+    /// with no room claimed; parsing reports the error later, in stream order.
+    fn plan_input(&self, data: &[u8]) -> Plan {
+        let held = self.read_buf.len();
+        let total = held + data.len();
+        // `read_buf` starts at a frame's first byte, or at the payload of the frame in
+        // progress (its header already parsed off).
+        let mut at = match self.decoder.current_header() {
+            // Bounded by `max_frame_size` when the header was parsed.
+            Some(header) => usize::try_from(header.payload_len).unwrap_or(usize::MAX),
+            None => 0,
+        };
+        let mut plan = Plan {
+            split: None,
+            end: None,
+            last_start: None,
+        };
+        for _ in 0..PLAN_MAX_FRAMES {
+            if at >= held && at < total && plan.split.is_none() {
+                plan.split = Some(at);
+            }
+            if at >= total {
+                plan.end = Some(at);
+                return plan;
+            }
+            let Some(len) = self.peek_frame_len(data, at) else {
+                return plan;
+            };
+            plan.last_start = Some(at);
+            at = at.saturating_add(len);
+        }
+        plan
+    }
+
+    /// The length (header and payload) of the frame that starts `at` bytes into the stream
+    /// `read_buf` then `data`, when its header is there whole, valid and within the frame
+    /// size limit.
     #[inline]
-    fn rest_of_frame(&self, n: usize) -> Option<usize> {
-        if self.read_buf.capacity() - self.read_buf.len() >= n {
+    fn peek_frame_len(&self, data: &[u8], at: usize) -> Option<usize> {
+        let held = self.read_buf.len();
+        let decoded = match at.checked_sub(held) {
+            Some(start) => FrameHeader::decode(data.get(start..)?),
+            None => {
+                // The header may straddle the two: gather its bytes.
+                let mut bytes = [0; FrameHeader::MAX_LEN];
+                let first = self.read_buf.get(at..).unwrap_or_default();
+                let n = first.len().min(FrameHeader::MAX_LEN);
+                let m = data.len().min(FrameHeader::MAX_LEN - n);
+                bytes.get_mut(..n)?.copy_from_slice(first.get(..n)?);
+                bytes.get_mut(n..n + m)?.copy_from_slice(data.get(..m)?);
+                FrameHeader::decode(bytes.get(..n + m)?)
+            }
+        };
+        let (header, header_len) = decoded.ok()??;
+        let payload = usize::try_from(header.payload_len).ok()?;
+        if payload > self.decoder.max_frame_size() {
             return None;
         }
-        let header = self.decoder.current_header()?;
-        let len = usize::try_from(header.payload_len).ok()?;
-        let rest = len.checked_sub(self.read_buf.len())?;
-        (rest < n).then_some(rest)
+        header_len.checked_add(payload)
     }
 
     /// Drops all buffered input.
