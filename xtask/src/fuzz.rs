@@ -104,8 +104,9 @@ fn fuzz_one(dir: &Path, target: &str, seconds: u64) -> Result<Row> {
     }
     // The built fuzzer itself, not `cargo fuzz run`: a timeout then kills the process that
     // runs the input, and its output goes to a file, never into a pipe that could fill.
-    let exe = dir
-        .join("target")
+    // cargo-fuzz builds into `CARGO_TARGET_DIR` when it is set, else `fuzz/target`.
+    let exe = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| dir.join("target"), std::path::PathBuf::from)
         .join(host_triple()?)
         .join("release")
         .join(target);
