@@ -8,6 +8,7 @@
 // A benchmark program: it prints its progress and its report.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod callgrind;
 mod child;
 mod libs;
 mod report;
@@ -59,6 +60,9 @@ fn main() -> ExitCode {
 }
 
 fn run_all(args: &run::RunArgs) -> Result<()> {
+    if args.callgrind {
+        return run_callgrind(args);
+    }
     let results = run::run(args)?;
     let meta = report::Meta {
         date: today_utc(),
@@ -72,6 +76,31 @@ fn run_all(args: &run::RunArgs) -> Result<()> {
     }
     fs::write(&args.out, &report).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// `--callgrind`: the instruction counts, printed and written to `callgrind.md` next to
+/// `--out`, with callgrind's own files in `callgrind/` there.
+fn run_callgrind(args: &run::RunArgs) -> Result<()> {
+    let dir = args
+        .out
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let counts = match args.callgrind_messages[..] {
+        [a, b] => [a, b],
+        _ => anyhow::bail!("--callgrind-messages takes two counts"),
+    };
+    let body = callgrind::run(counts, &args.callgrind_libs, &dir.join("callgrind"))?;
+    let command = std::env::var("BENCH_E2E_COMMAND").unwrap_or_else(|_| command_line());
+    let report = format!(
+        "Callgrind, {date}, {machine}: `{command}`.\n\n{body}",
+        date = today_utc(),
+        machine = machine()
+    );
+    println!("\n{report}");
+    let out = dir.join("callgrind.md");
+    fs::write(&out, &report).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("report written to {}", out.display());
     Ok(())
 }
 

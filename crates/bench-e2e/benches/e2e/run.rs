@@ -35,6 +35,16 @@ pub(crate) struct RunArgs {
     /// Where the markdown report goes.
     #[arg(long, default_value = "target/bench-e2e/report.md")]
     pub(crate) out: PathBuf,
+    /// Instead of the matrix: instructions per message under callgrind, client and server
+    /// side (see `callgrind.rs`); the report goes to `callgrind.md` next to `--out`.
+    #[arg(long)]
+    pub(crate) callgrind: bool,
+    /// With `--callgrind`: the two message counts whose difference is measured.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [500u64, 2500])]
+    pub(crate) callgrind_messages: Vec<u64>,
+    /// With `--callgrind`: only these libraries (default: all; the floor is always run).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub(crate) callgrind_libs: Vec<Lib>,
 }
 
 /// One cell of the matrix.
@@ -102,7 +112,7 @@ impl Side {
     pub(crate) const BOTH: [Side; 2] = [Side::Client, Side::Server];
 
     /// The (server, client) pair that measures `lib` on this side.
-    fn pair(self, lib: Lib) -> (Lib, Lib) {
+    pub(crate) fn pair(self, lib: Lib) -> (Lib, Lib) {
         match self {
             Side::Client => (Lib::TokioWebsockets, lib),
             Side::Server => (lib, Lib::Floor),
@@ -168,18 +178,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
                         &cell.burst.to_string(),
                     ];
                     let limit = Duration::from_secs_f64(args.seconds + 60.0);
-                    let sample = measure(server, client, 1, &client_args, limit).and_then(|r| {
-                        let messages = get(&r, "messages")?;
-                        let (cpu_key, sys_key) = match side {
-                            Side::Client => ("cpu_ns", "syscalls"),
-                            Side::Server => ("server_cpu_ns", "server_syscalls"),
-                        };
-                        Ok(Sample {
-                            cpu_us: get(&r, cpu_key)? / messages / 1e3,
-                            msgs_per_s: messages / (get(&r, "wall_ns")? / 1e9),
-                            syscalls: get(&r, sys_key).ok().map(|n| n / messages),
-                        })
-                    });
+                    let sample =
+                        measure(server, client, 1, &client_args, limit, None).and_then(|r| {
+                            let messages = get(&r, "messages")?;
+                            let (cpu_key, sys_key) = match side {
+                                Side::Client => ("cpu_ns", "syscalls"),
+                                Side::Server => ("server_cpu_ns", "server_syscalls"),
+                            };
+                            Ok(Sample {
+                                cpu_us: get(&r, cpu_key)? / messages / 1e3,
+                                msgs_per_s: messages / (get(&r, "wall_ns")? / 1e9),
+                                syscalls: get(&r, sys_key).ok().map(|n| n / messages),
+                            })
+                        });
                     let label = format!(
                         "[round {}/{rounds}] {side:?} {}×{} B ×{} {}",
                         round + 1,
@@ -260,27 +271,35 @@ fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
     // One client address reaches at most ~28,000 ports of one listener.
     let listeners = n.div_ceil(20_000).max(1);
     let args = ["--idle", "--conns", &n.to_string(), "--size", "20"];
-    let r = measure(server, client, listeners, &args, Duration::from_secs(300))?;
+    let r = measure(
+        server,
+        client,
+        listeners,
+        &args,
+        Duration::from_secs(300),
+        None,
+    )?;
     match side {
         Side::Client => get(&r, "client_kib_per_conn"),
         Side::Server => get(&r, "server_kib_per_conn"),
     }
 }
 
-fn get(r: &BTreeMap<String, f64>, key: &str) -> Result<f64> {
+pub(crate) fn get(r: &BTreeMap<String, f64>, key: &str) -> Result<f64> {
     r.get(key)
         .copied()
         .with_context(|| format!("no `{key}` in the client's result"))
 }
 
-/// Kills a child when dropped (the server, whatever happens to the measurement).
-struct Reaper(Child, Option<ChildStdin>);
+/// Kills a child when dropped (the server, whatever happens to the measurement), after
+/// waiting up to the given time for it to leave by itself.
+struct Reaper(Child, Option<ChildStdin>, Duration);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
         // Closing stdin asks the server to leave; a kill makes sure.
         drop(self.1.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + self.2;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
                 return;
@@ -292,16 +311,46 @@ impl Drop for Reaper {
     }
 }
 
-/// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`.
-fn measure(
+/// Runs one side of a measurement under `valgrind --tool=callgrind`.
+#[derive(Debug)]
+pub(crate) struct Callgrind<'a> {
+    /// The process under callgrind: the server (`Side::Server`) or the client.
+    pub(crate) side: Side,
+    /// Where callgrind writes its counts.
+    pub(crate) out: &'a std::path::Path,
+}
+
+impl Callgrind<'_> {
+    /// The command that runs `exe` as `side`: under callgrind when that is the side measured.
+    fn command(under: Option<&Self>, side: Side, exe: &std::path::Path) -> Command {
+        match under {
+            Some(cg) if cg.side == side => {
+                let mut cmd = Command::new("valgrind");
+                cmd.arg("--tool=callgrind")
+                    .arg("--quiet")
+                    .arg(format!("--callgrind-out-file={}", cg.out.display()))
+                    .arg(exe);
+                cmd
+            }
+            _ => Command::new(exe),
+        }
+    }
+}
+
+/// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`,
+/// one of them under callgrind when `under` says so.
+pub(crate) fn measure(
     server: Lib,
     client: Lib,
     listeners: usize,
     client_args: &[&str],
     limit: Duration,
+    under: Option<&Callgrind<'_>>,
 ) -> Result<BTreeMap<String, f64>> {
     let exe = std::env::current_exe().context("finding this program")?;
-    let mut child = Command::new(&exe)
+    // Under valgrind a process starts and ends tens of times slower.
+    let grace = Duration::from_secs(if under.is_some() { 120 } else { 5 });
+    let mut child = Callgrind::command(under, Side::Server, &exe)
         .args(["server", "--cpu", "0", "--lib", server.name()])
         .args(["--listeners", &listeners.to_string()])
         .stdin(Stdio::piped())
@@ -311,7 +360,7 @@ fn measure(
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().context("server stdout")?;
     let server_pid = child.id();
-    let _server = Reaper(child, stdin);
+    let _server = Reaper(child, stdin, grace);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -319,7 +368,7 @@ fn measure(
         let _ = tx.send(line);
     });
     let line = rx
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(grace.max(Duration::from_secs(10)))
         .context("the server did not say where it listens")?;
     let addrs = line
         .trim()
@@ -327,7 +376,7 @@ fn measure(
         .with_context(|| format!("unexpected server line `{}`", line.trim()))?
         .to_owned();
 
-    let mut client_child = Command::new(&exe)
+    let mut client_child = Callgrind::command(under, Side::Client, &exe)
         .args(["client", "--cpu", "1", "--lib", client.name()])
         .args(["--addrs", &addrs, "--server-pid", &server_pid.to_string()])
         .args(client_args)

@@ -93,6 +93,7 @@ impl Session {
     /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it, and then call
     /// [`received`](Self::received) with the time. Bytes appended without that call (such
     /// as the bytes that followed the opening handshake) are parsed but move no timer.
+    #[inline]
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
         if !self.next_buf.is_empty() {
             // Only after `receive` kept input apart: appending must follow it.
@@ -105,6 +106,7 @@ impl Session {
     /// Tells the session that `n` bytes were appended to
     /// [`receive_buffer`](Self::receive_buffer) at `now`: they restart the keep-alive
     /// timers, and data messages among them restart the idle timer.
+    #[inline]
     pub fn received(&mut self, now: Instant, n: usize) {
         self.tick(now);
         if n == 0 {
@@ -496,7 +498,12 @@ impl Session {
     }
 
     /// Moves this session's share of the connection's budget to what it holds now.
+    #[inline]
     fn settle_budget(&mut self) -> Result<(), ProtocolError> {
+        // Most sessions have no budget: skip measuring what they hold (twice per frame).
+        if self.budget.is_none() {
+            return Ok(());
+        }
         let held = self.held_message_bytes();
         let Some(charge) = self.budget.as_mut() else {
             return Ok(());
