@@ -57,3 +57,21 @@ fn a_partly_received_frame_is_kept() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn a_small_output_buffer_is_kept_and_a_large_one_freed() {
+    let (mut client, _server) = pair();
+    client.send_binary(&[5; 20]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    let small = client.buffer_capacity();
+    assert!(small > 0 && small <= 1024, "kept {small}");
+    // The next small message needs no allocation: the room is the same.
+    client.send_binary(&[6; 20]).unwrap();
+    assert_eq!(client.buffer_capacity(), small);
+    client.consume_output(client.pending_output().len());
+    client.send_binary(&[7; 4096]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    assert_eq!(client.buffer_capacity(), 0);
+}

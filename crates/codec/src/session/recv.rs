@@ -156,7 +156,17 @@ impl Session {
     /// Takes no time: a close frame or a failure found here starts the close timer at the
     /// `now` its bytes were [received](Self::receive) with, and a data message restarts the
     /// idle timer from then.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Result<Event, ConnectionError>> {
+        // Nothing queued and nothing to parse: answered without a call (drivers ask before
+        // every read).
+        if self.events.is_empty() && self.read_buf.is_empty() && self.next_buf.is_empty() {
+            return None;
+        }
+        self.poll_event_parsing()
+    }
+
+    fn poll_event_parsing(&mut self) -> Option<Result<Event, ConnectionError>> {
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
