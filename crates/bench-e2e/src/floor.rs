@@ -411,6 +411,60 @@ mod tests {
         Ok(())
     }
 
+    /// A masked client frame of `payload`.
+    fn client_frame(payload: &[u8]) -> Vec<u8> {
+        let head = header_len(payload.len(), true);
+        let mut frame = vec![0u8; head + payload.len()];
+        let (h, body) = frame.split_at_mut(head);
+        write_header(h, 0x2, payload.len(), Some(MASK));
+        body.copy_from_slice(payload);
+        unmask(body, MASK);
+        frame
+    }
+
+    #[test]
+    fn the_floor_server_echoes_frames_split_and_joined_across_reads() -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await?;
+                serve(tcp).await
+            });
+            let mut tcp = TcpStream::connect(addr).await?;
+            client_upgrade(&mut tcp, &addr.to_string()).await?;
+            let big: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+            let (first, second) = (client_frame(b"first"), client_frame(&big));
+            // The first frame and half of the second in one write, the rest later: the
+            // server carries the incomplete frame over to its next read.
+            let mut wire = first.clone();
+            wire.extend_from_slice(&second);
+            let cut = first.len() + second.len() / 2;
+            tcp.write_all(&wire[..cut]).await?;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tcp.write_all(&wire[cut..]).await?;
+            let mut expected = vec![0u8; header_len(5, false)];
+            write_header(&mut expected, 0x2, 5, None);
+            expected.extend_from_slice(b"first");
+            let mut head = vec![0u8; header_len(big.len(), false)];
+            write_header(&mut head, 0x2, big.len(), None);
+            expected.extend_from_slice(&head);
+            expected.extend_from_slice(&big);
+            let mut got = vec![0u8; expected.len()];
+            // Bounded: a server that lost a frame would otherwise leave the test waiting.
+            tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read_exact(&mut got))
+                .await
+                .context("the echoes did not all come back")??;
+            assert!(got == expected, "the echoes differ from the frames sent");
+            drop(tcp);
+            server.await??;
+            Ok(())
+        })
+    }
+
     #[test]
     fn unmask_is_its_own_inverse_at_odd_lengths() {
         let original: Vec<u8> = (0..37u8).collect();
