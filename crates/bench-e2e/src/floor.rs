@@ -183,6 +183,17 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>> {
     }))
 }
 
+/// A binary client frame of `payload`, masked with the floor's key.
+fn masked_frame(payload: &[u8]) -> Vec<u8> {
+    let head = header_len(payload.len(), true);
+    let mut frame = vec![0u8; head + payload.len()];
+    let (h, body) = frame.split_at_mut(head);
+    write_header(h, 0x2, payload.len(), Some(MASK));
+    body.copy_from_slice(payload);
+    unmask(body, MASK);
+    frame
+}
+
 /// The floor client's connection: the pre-masked frame (and, for bursts, that many copies
 /// of it back to back) and a read buffer.
 #[derive(Debug)]
@@ -199,12 +210,7 @@ impl FloorClient {
         let mut tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
         client_upgrade(&mut tcp, &addr.to_string()).await?;
-        let head = header_len(payload.len(), true);
-        let mut frame = vec![0u8; head + payload.len()];
-        let (h, body) = frame.split_at_mut(head);
-        write_header(h, 0x2, payload.len(), Some(MASK));
-        body.copy_from_slice(payload);
-        unmask(body, MASK);
+        let frame = masked_frame(payload);
         let buf = vec![0u8; header_len(payload.len(), false) + payload.len()];
         Ok(Self {
             tcp,
@@ -411,17 +417,6 @@ mod tests {
         Ok(())
     }
 
-    /// A masked client frame of `payload`.
-    fn client_frame(payload: &[u8]) -> Vec<u8> {
-        let head = header_len(payload.len(), true);
-        let mut frame = vec![0u8; head + payload.len()];
-        let (h, body) = frame.split_at_mut(head);
-        write_header(h, 0x2, payload.len(), Some(MASK));
-        body.copy_from_slice(payload);
-        unmask(body, MASK);
-        frame
-    }
-
     #[test]
     fn the_floor_server_echoes_frames_split_and_joined_across_reads() -> Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -437,7 +432,7 @@ mod tests {
             let mut tcp = TcpStream::connect(addr).await?;
             client_upgrade(&mut tcp, &addr.to_string()).await?;
             let big: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
-            let (first, second) = (client_frame(b"first"), client_frame(&big));
+            let (first, second) = (masked_frame(b"first"), masked_frame(&big));
             // The first frame and half of the second in one write, the rest later: the
             // server carries the incomplete frame over to its next read.
             let mut wire = first.clone();
