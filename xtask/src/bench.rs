@@ -3,12 +3,27 @@
 //! (optimised) and run from the repository root; the report goes to
 //! `target/bench-<name>/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after
 //! the name are the benchmark's own (e2e: `--quick`, `--rounds N`, `--idle-conns N`,
-//! `--idle-large N`, `--seconds S`; scale: `--quick`, `--rounds N`, `--conns N`,
-//! `--repeats N`, `--workers N`, `--seconds S`; `--help`).
+//! `--idle-large N`, `--seconds S`, `--callgrind`; scale: `--quick`, `--rounds N`, `--conns N`,
+//! `--repeats N`, `--workers N`, `--seconds S`; `--help`). `--callgrind` counts instructions
+//! per message under valgrind's callgrind (installed through apt with consent when missing;
+//! not part of `ci`: it is slow) and writes `target/bench-e2e/callgrind.md`.
 
 use std::time::Duration;
 
+use crate::system::{self, Need};
 use crate::util::{self, Result, bail};
+
+/// valgrind, for `--callgrind`.
+const VALGRIND: Need = Need {
+    what: "valgrind",
+    present: || {
+        util::succeeds(
+            std::process::Command::new("valgrind").arg("--version"),
+            Duration::from_secs(30),
+        )
+    },
+    packages: &["valgrind"],
+};
 
 /// Building (from cold, ~2 minutes here) plus the longest run (`--rounds 10 --idle-large`).
 const TIMEOUT: Duration = Duration::from_secs(60 * 60);
@@ -21,6 +36,9 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!(
             "unknown benchmark `{what}` (there are `e2e` and `scale`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
         );
+    }
+    if rest.iter().any(|a| a == "--callgrind") {
+        system::ensure(&[VALGRIND], "bench e2e --callgrind")?;
     }
     let root = util::project_root();
     let target = util::target_dir();

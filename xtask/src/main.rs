@@ -70,7 +70,9 @@ tasks:
                           and idle memory per connection of each client and server against
                           tokio-tungstenite, fastwebsockets, tokio-websockets and a library-free
                           floor, interleaved; report in target/bench-e2e/report.md (full run
-                          ~5 min, --quick under 1 min; `bench e2e --help` for its options)
+                          ~5 min, --quick under 1 min; `bench e2e --help` for its options);
+                          `bench e2e --callgrind`: instructions per message under callgrind
+                          (valgrind, installed with consent), in target/bench-e2e/callgrind.md
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python

@@ -10,10 +10,14 @@
 // The frame parser slices buffers whose lengths it has just checked.
 #![allow(clippy::indexing_slicing)]
 
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use anyhow::{Context as _, Result, bail};
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead as _, AsyncReadExt as _, AsyncWrite as _, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The upgrade head is at most this long (both roles).
@@ -335,57 +339,134 @@ impl FloorClient {
     }
 }
 
+thread_local! {
+    /// The floor server's read buffer, one per thread, shared by its connections: what a
+    /// connection holds between messages is only an incomplete frame (see [`serve`]).
+    static SHARED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Room the shared buffer has for one read, past any carried-over bytes.
+const READ_SIZE: usize = 64 * 1024;
+
+/// What one read of the floor server led to.
+enum Echoed {
+    /// The frames read were echoed (or nothing was ready): wait for the next read.
+    Done,
+    /// The socket took only part of the replies: these bytes are still to be written.
+    Unsent(Vec<u8>),
+    /// The peer left, or sent a close frame (answered).
+    End,
+}
+
 /// The floor server: after the upgrade, echo every data frame until close or EOF.
+///
+/// Reads go into the thread's shared buffer, where frames are unmasked and answered in
+/// place; a connection keeps nothing between messages but the bytes of a frame that has
+/// not fully arrived (and, should the socket push back, the replies it did not take), so
+/// that its idle memory is the task and the socket alone.
 pub async fn serve(mut tcp: TcpStream) -> Result<()> {
     server_upgrade(&mut tcp).await?;
-    let mut buf = vec![0u8; 4096];
-    let mut filled = 0;
+    let mut carry = Vec::new();
     loop {
-        let mut start = 0;
-        while let Some(h) = parse_header(&buf[start..filled])? {
-            let end = start + h.header_len + h.len;
-            if end > filled {
-                if end - start > buf.len() {
-                    // Grow so that the whole frame fits behind `start` after compaction.
-                    buf.resize(end - start, 0);
-                }
-                break;
-            }
-            let Some(key) = h.mask else {
-                bail!("a client frame without a mask");
-            };
-            unmask(&mut buf[start + h.header_len..end], key);
-            if h.opcode == 0x8 {
-                let reply_head = header_len(0, false);
-                let mut close = [0u8; 2];
-                write_header(&mut close[..reply_head], 0x8, 0, None);
-                tcp.write_all(&close).await?;
-                return Ok(());
-            }
-            // The reply's header is 4 bytes shorter (no mask key): write it right before the
-            // payload and send header and payload with one write.
-            let reply_start = start + h.header_len - header_len(h.len, false);
-            write_header(
-                &mut buf[reply_start..start + h.header_len],
-                h.opcode,
-                h.len,
-                None,
-            );
-            tcp.write_all(&buf[reply_start..end]).await?;
-            start = end;
+        // The shared buffer is borrowed within one poll, never across an await.
+        let echoed = std::future::poll_fn(|cx| {
+            SHARED.with_borrow_mut(|buf| echo_ready(&mut tcp, cx, buf, &mut carry))
+        })
+        .await?;
+        match echoed {
+            Echoed::Done => {}
+            Echoed::Unsent(rest) => tcp.write_all(&rest).await?,
+            Echoed::End => return Ok(()),
         }
-        // Move what is left of an incomplete frame to the front.
-        buf.copy_within(start..filled, 0);
-        filled -= start;
-        if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        let n = tcp.read(&mut buf[filled..]).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        filled += n;
     }
+}
+
+/// One read into `buf` (after the `carry`-over bytes), every complete frame echoed, an
+/// incomplete one carried over.
+///
+/// Reads and writes through `AsyncRead`/`AsyncWrite` polls (as every library does): tokio
+/// then takes a short read as the end of what is ready, sparing a read that would block.
+fn echo_ready(
+    tcp: &mut TcpStream,
+    cx: &mut Context<'_>,
+    buf: &mut Vec<u8>,
+    carry: &mut Vec<u8>,
+) -> Poll<Result<Echoed>> {
+    let carried = carry.len();
+    if buf.len() < carried + READ_SIZE {
+        buf.resize(carried + READ_SIZE, 0);
+    }
+    buf[..carried].copy_from_slice(carry);
+    let mut read = ReadBuf::new(&mut buf[carried..]);
+    let n = match Pin::new(&mut *tcp).poll_read(cx, &mut read) {
+        Poll::Ready(Ok(())) if read.filled().is_empty() => return Poll::Ready(Ok(Echoed::End)),
+        Poll::Ready(Ok(())) => read.filled().len(),
+        Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+        Poll::Pending => return Poll::Pending,
+    };
+    Poll::Ready(echo_frames(tcp, cx, buf, carried + n, carry))
+}
+
+/// Echoes every complete frame of `buf[..filled]`; carries an incomplete one over.
+fn echo_frames(
+    tcp: &mut TcpStream,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+    filled: usize,
+    carry: &mut Vec<u8>,
+) -> Result<Echoed> {
+    let mut start = 0;
+    let mut unsent = Vec::new();
+    while let Some(h) = parse_header(&buf[start..filled])? {
+        let end = start + h.header_len + h.len;
+        if end > filled {
+            break;
+        }
+        let Some(key) = h.mask else {
+            bail!("a client frame without a mask");
+        };
+        unmask(&mut buf[start + h.header_len..end], key);
+        if h.opcode == 0x8 {
+            let mut close = [0u8; 2];
+            write_header(&mut close, 0x8, 0, None);
+            unsent.extend_from_slice(&close);
+            // Best effort: the peer is leaving.
+            let _ = Pin::new(&mut *tcp).poll_write(cx, &unsent);
+            return Ok(Echoed::End);
+        }
+        // The reply's header is 4 bytes shorter (no mask key): write it right before the
+        // payload and send header and payload with one write.
+        let reply_start = start + h.header_len - header_len(h.len, false);
+        write_header(
+            &mut buf[reply_start..start + h.header_len],
+            h.opcode,
+            h.len,
+            None,
+        );
+        let reply = &buf[reply_start..end];
+        if unsent.is_empty() {
+            let written = match Pin::new(&mut *tcp).poll_write(cx, reply) {
+                Poll::Ready(Ok(w)) => w,
+                Poll::Ready(Err(e)) => return Err(e.into()),
+                Poll::Pending => 0,
+            };
+            unsent.extend_from_slice(&reply[written..]);
+        } else {
+            unsent.extend_from_slice(reply);
+        }
+        start = end;
+    }
+    carry.clear();
+    carry.extend_from_slice(&buf[start..filled]);
+    if carry.is_empty() {
+        // A frame larger than a read grew `carry`: an idle connection gives it back.
+        *carry = Vec::new();
+    }
+    Ok(if unsent.is_empty() {
+        Echoed::Done
+    } else {
+        Echoed::Unsent(unsent)
+    })
 }
 
 #[cfg(test)]
@@ -447,6 +528,49 @@ mod tests {
         assert_eq!(&next, b"NEXT");
         drop(writer.await??);
         Ok(())
+    }
+
+    #[test]
+    fn the_floor_server_echoes_frames_split_and_joined_across_reads() -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await?;
+                serve(tcp).await
+            });
+            let mut tcp = TcpStream::connect(addr).await?;
+            client_upgrade(&mut tcp, &addr.to_string()).await?;
+            let big: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+            let (first, second) = (masked_frame(0x2, b"first"), masked_frame(0x2, &big));
+            // The first frame and half of the second in one write, the rest later: the
+            // server carries the incomplete frame over to its next read.
+            let mut wire = first.clone();
+            wire.extend_from_slice(&second);
+            let cut = first.len() + second.len() / 2;
+            tcp.write_all(&wire[..cut]).await?;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tcp.write_all(&wire[cut..]).await?;
+            let mut expected = vec![0u8; header_len(5, false)];
+            write_header(&mut expected, 0x2, 5, None);
+            expected.extend_from_slice(b"first");
+            let mut head = vec![0u8; header_len(big.len(), false)];
+            write_header(&mut head, 0x2, big.len(), None);
+            expected.extend_from_slice(&head);
+            expected.extend_from_slice(&big);
+            let mut got = vec![0u8; expected.len()];
+            // Bounded: a server that lost a frame would otherwise leave the test waiting.
+            tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read_exact(&mut got))
+                .await
+                .context("the echoes did not all come back")??;
+            assert!(got == expected, "the echoes differ from the frames sent");
+            drop(tcp);
+            server.await??;
+            Ok(())
+        })
     }
 
     #[test]

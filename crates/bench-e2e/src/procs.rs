@@ -4,7 +4,7 @@
 //! executable (`std::env::current_exe`), so each figure belongs to one process alone.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::rc::Rc;
@@ -29,15 +29,16 @@ pub struct ServerChild {
     _reaper: Reaper,
 }
 
-/// Kills a child when dropped (the server, whatever happens to the measurement).
+/// Kills a child when dropped (the server, whatever happens to the measurement), after
+/// waiting up to the given time for it to leave by itself.
 #[derive(Debug)]
-struct Reaper(Child, Option<ChildStdin>);
+struct Reaper(Child, Option<ChildStdin>, Duration);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
         // Closing stdin asks the server to leave; a kill makes sure.
         drop(self.1.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + self.2;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
                 return;
@@ -49,14 +50,28 @@ impl Drop for Reaper {
     }
 }
 
-/// This program with `args`, its stdout piped, errors without backtraces.
-fn this_program<I, S>(args: I) -> Result<Command>
+/// How long a child may take to start or to leave by itself: a process under a wrapper
+/// such as valgrind starts and ends tens of times slower.
+fn grace(wrapper: &[OsString]) -> Duration {
+    Duration::from_secs(if wrapper.is_empty() { 5 } else { 120 })
+}
+
+/// This program with `args` (under `wrapper`, a program and its arguments, when that is not
+/// empty), its stdout piped, errors without backtraces.
+fn this_program<I, S>(wrapper: &[OsString], args: I) -> Result<Command>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
     let exe = std::env::current_exe().context("finding this program")?;
-    let mut command = Command::new(exe);
+    let mut command = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut command = Command::new(program);
+            command.args(wrapper_args).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    };
     // No backtrace in errors (panics keep theirs): with `RUST_BACKTRACE=1` in the
     // environment, every `anyhow::Error` would capture one, and a server whose library
     // reports a client's leaving as an error would pay ~5 µs of unwinding per connection
@@ -74,14 +89,24 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut child = this_program(args)?
+    spawn_server_under(&[], args)
+}
+
+/// [`spawn_server`] under `wrapper` (a program and its arguments, e.g. valgrind's).
+pub fn spawn_server_under<I, S>(wrapper: &[OsString], args: I) -> Result<ServerChild>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let grace = grace(wrapper);
+    let mut child = this_program(wrapper, args)?
         .stdin(Stdio::piped())
         .spawn()
         .context("starting the server")?;
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().context("server stdout")?;
     let pid = child.id();
-    let reaper = Reaper(child, stdin);
+    let reaper = Reaper(child, stdin, grace);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -89,7 +114,7 @@ where
         let _ = tx.send(line);
     });
     let line = rx
-        .recv_timeout(LISTEN_TIMEOUT)
+        .recv_timeout(LISTEN_TIMEOUT.max(grace))
         .context("the server did not say where it listens")?;
     let addrs = line
         .trim()
@@ -110,7 +135,22 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut child = this_program(args)?.spawn().context("starting the client")?;
+    run_client_under(&[], args, limit)
+}
+
+/// [`run_client`] under `wrapper` (a program and its arguments, e.g. valgrind's).
+pub fn run_client_under<I, S>(
+    wrapper: &[OsString],
+    args: I,
+    limit: Duration,
+) -> Result<BTreeMap<String, f64>>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut child = this_program(wrapper, args)?
+        .spawn()
+        .context("starting the client")?;
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait()? {

@@ -71,7 +71,9 @@ pub struct Stats {
     /// The latest `now` passed into any call (receive, send with time, close,
     /// [`handle_timeout`](crate::Session::handle_timeout)): the last time the session was
     /// told anything happened. Data sends without a `now` (`send_text`, `send_binary`) do
-    /// not move it; the async driver passes the time with every send. `None` before any.
+    /// not move it; the async driver passes the time with a data send only while a timer
+    /// runs (keep-alive, idle, close: sparing a clock read per message otherwise), and with
+    /// every control frame and close. `None` before any.
     pub last_activity: Option<Instant>,
 }
 

@@ -18,7 +18,8 @@ fn pair() -> (Session, Session) {
 #[test]
 fn empty_buffers_are_released_and_messages_keep_their_bytes() {
     let (mut client, mut server) = pair();
-    client.send_binary(&[5; 300]).unwrap();
+    // Larger than the output buffer an idle session keeps (1 KiB).
+    client.send_binary(&[5; 2000]).unwrap();
     // Unwritten output stays.
     client.release_idle_buffers();
     assert!(client.has_pending_output());
@@ -35,7 +36,7 @@ fn empty_buffers_are_released_and_messages_keep_their_bytes() {
     server.release_idle_buffers();
     assert_eq!(server.buffer_capacity(), 0);
     // The message shares the released buffer's allocation and outlives it.
-    assert_eq!(message, Message::binary(vec![5; 300]));
+    assert_eq!(message, Message::binary(vec![5; 2000]));
 }
 
 #[test]
@@ -56,4 +57,22 @@ fn a_partly_received_frame_is_kept() {
         Some(Ok(Event::Message(message))) => assert_eq!(message, Message::binary(vec![5; 300])),
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[test]
+fn a_small_output_buffer_is_kept_and_a_large_one_freed() {
+    let (mut client, _server) = pair();
+    client.send_binary(&[5; 20]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    let small = client.buffer_capacity();
+    assert!(small > 0 && small <= 1024, "kept {small}");
+    // The next small message needs no allocation: the room is the same.
+    client.send_binary(&[6; 20]).unwrap();
+    assert_eq!(client.buffer_capacity(), small);
+    client.consume_output(client.pending_output().len());
+    client.send_binary(&[7; 4096]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    assert_eq!(client.buffer_capacity(), 0);
 }

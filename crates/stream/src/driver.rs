@@ -296,22 +296,30 @@ where
             } else if buf.capacity() - buf.len() < want / 2 {
                 buf.reserve(want);
             }
-            match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
-                Poll::Ready(Ok(0)) => self.session.receive_eof(),
-                Poll::Ready(Ok(n)) => {
+            let Poll::Ready(read) =
+                tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut *buf)
+            else {
+                // Nothing to read: the connection may stay idle. The buffer just prepared
+                // goes back to the thread's spare slot (what `release_idle_buffers` does,
+                // without looking the buffer up again).
+                if buf.is_empty() {
+                    spare::give(std::mem::take(buf));
+                }
+                self.session.release_idle_buffers();
+                return Poll::Pending;
+            };
+            match read {
+                Ok(0) => self.session.receive_eof(),
+                Ok(n) => {
                     let now = self.now();
                     self.session.received(now, n);
                 }
                 // After the peer's close frame, a reset is as good as a clean end: the
                 // close handshake is done and the server was free to drop the connection.
-                Poll::Ready(Err(_)) if self.session.close_received() => self.session.receive_eof(),
-                Poll::Ready(Err(err)) => {
+                Err(_) if self.session.close_received() => self.session.receive_eof(),
+                Err(err) => {
                     self.finished = true;
                     return Poll::Ready(Some(Err(Error::Io(err))));
-                }
-                Poll::Pending => {
-                    self.release_idle_buffers();
-                    return Poll::Pending;
                 }
             }
         }
@@ -380,8 +388,21 @@ where
     }
 
     pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
-        let now = self.now();
-        self.session.send(now, message).map_err(Error::Send)
+        // A data message takes no time unless a timer runs (the idle timer restarts on it):
+        // without one, the clock is not read (a system-call-free read, but one per message).
+        let sent = match message {
+            Message::Binary(data) if self.session.poll_timeout().is_none() => {
+                self.session.send_binary(&data)
+            }
+            Message::Text(text) if self.session.poll_timeout().is_none() => {
+                self.session.send_text(&text)
+            }
+            message => {
+                let now = self.now();
+                self.session.send(now, message)
+            }
+        };
+        sent.map_err(Error::Send)
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -16,11 +16,14 @@ thread_local! {
     static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
 }
 
-/// A buffer with room for `want` bytes: the thread's spare when it has one that no received
-/// message still shares, else a new one.
+/// A buffer with room for at least half of `want` bytes (what the driver asks of a read
+/// buffer): the thread's spare as it is when it has that room (a 20 B message uses 22 B of
+/// 64 KiB: reclaiming the rest at every take cost more than half of this function), else
+/// the spare reclaimed when no received message still shares it, else a new one.
+#[inline]
 pub(crate) fn take(want: usize) -> BytesMut {
     if let Some(mut buf) = SPARE.with(Cell::take) {
-        if buf.try_reclaim(want) {
+        if buf.capacity() >= want / 2 || buf.try_reclaim(want) {
             return buf;
         }
     }
@@ -28,6 +31,7 @@ pub(crate) fn take(want: usize) -> BytesMut {
 }
 
 /// Keeps the empty `buf` as the thread's spare (freeing the previous one, if any).
+#[inline]
 pub(crate) fn give(buf: BytesMut) {
     debug_assert!(buf.is_empty(), "only empty buffers are given back");
     drop(SPARE.with(|slot| slot.replace(Some(buf))));

@@ -97,6 +97,10 @@ async fn a_burst_fed_before_one_flush_leaves_in_one_write() {
     }
 }
 
+/// The output buffer an idle session may keep (`Session::release_idle_buffers`); the
+/// 64 KiB read buffer is far above it.
+const IDLE_KEPT: usize = 1024;
+
 #[tokio::test]
 async fn an_idle_connection_keeps_no_buffer() {
     let (a, b) = duplex(64 << 10);
@@ -109,17 +113,18 @@ async fn an_idle_connection_keeps_no_buffer() {
         .unwrap()
         .unwrap();
     assert_eq!(got, Message::text("hello"));
-    // The last buffered message went out: nothing is kept for the next one.
-    assert_eq!(server.session().buffer_capacity(), 0);
+    // The last buffered message went out: nothing is kept for the next one (but a small
+    // output buffer: at most 1 KiB, the session's own bound).
+    assert!(server.session().buffer_capacity() <= IDLE_KEPT);
     server.send(got).await.unwrap();
     assert_eq!(
         client.next().await.unwrap().unwrap(),
         Message::text("hello")
     );
-    assert_eq!(client.session().buffer_capacity(), 0);
+    assert!(client.session().buffer_capacity() <= IDLE_KEPT);
     // Nothing to read: still nothing kept.
     assert!(server.next().now_or_never().is_none());
-    assert_eq!(server.session().buffer_capacity(), 0);
+    assert!(server.session().buffer_capacity() <= IDLE_KEPT);
 }
 
 #[tokio::test]

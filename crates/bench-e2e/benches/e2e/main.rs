@@ -8,6 +8,7 @@
 // A benchmark program: it prints its progress and its report.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod callgrind;
 mod child;
 mod libs;
 mod report;
@@ -53,7 +54,32 @@ fn main() -> ExitCode {
 }
 
 fn run_all(args: &run::RunArgs) -> Result<()> {
+    if args.callgrind {
+        return run_callgrind(args);
+    }
     let results = run::run(args)?;
     let meta = host::Meta::collect("BENCH_E2E_COMMAND");
     markdown::publish(&report::render(&results, &meta), &args.out)
+}
+
+/// `--callgrind`: the instruction counts, printed and written to `callgrind.md` next to
+/// `--out`, with callgrind's own files in `callgrind/` there.
+fn run_callgrind(args: &run::RunArgs) -> Result<()> {
+    let dir = args
+        .out
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let counts = match args.callgrind_messages[..] {
+        [a, b] => [a, b],
+        _ => anyhow::bail!("--callgrind-messages takes two counts"),
+    };
+    let body = callgrind::run(counts, &args.callgrind_libs, &dir.join("callgrind"))?;
+    let meta = host::Meta::collect("BENCH_E2E_COMMAND");
+    let report = format!(
+        "Callgrind, {date}, {machine}: `{command}`.\n\n{body}",
+        date = meta.date,
+        machine = meta.machine,
+        command = meta.command,
+    );
+    markdown::publish(&report, &dir.join("callgrind.md"))
 }

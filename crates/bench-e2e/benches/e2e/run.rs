@@ -3,6 +3,7 @@
 //! Collects the children's `RESULT` lines into [`Results`].
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,16 @@ pub(crate) struct RunArgs {
     /// Where the markdown report goes.
     #[arg(long, default_value = "target/bench-e2e/report.md")]
     pub(crate) out: PathBuf,
+    /// Instead of the matrix: instructions per message under callgrind, client and server
+    /// side (see `callgrind.rs`); the report goes to `callgrind.md` next to `--out`.
+    #[arg(long)]
+    pub(crate) callgrind: bool,
+    /// With `--callgrind`: the two message counts whose difference is measured.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [500u64, 2500])]
+    pub(crate) callgrind_messages: Vec<u64>,
+    /// With `--callgrind`: only these libraries (default: all; the floor is always run).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub(crate) callgrind_libs: Vec<Lib>,
 }
 
 /// One cell of the matrix.
@@ -100,7 +111,7 @@ impl Side {
     pub(crate) const BOTH: [Side; 2] = [Side::Client, Side::Server];
 
     /// The (server, client) pair that measures `lib` on this side.
-    fn pair(self, lib: Lib) -> (Lib, Lib) {
+    pub(crate) fn pair(self, lib: Lib) -> (Lib, Lib) {
         match self {
             Side::Client => (Lib::TokioWebsockets, lib),
             Side::Server => (lib, Lib::Floor),
@@ -166,18 +177,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
                         &cell.burst.to_string(),
                     ];
                     let limit = Duration::from_secs_f64(args.seconds + 60.0);
-                    let sample = measure(server, client, 1, &client_args, limit).and_then(|r| {
-                        let messages = get(&r, "messages")?;
-                        let (cpu_key, sys_key) = match side {
-                            Side::Client => ("cpu_ns", "syscalls"),
-                            Side::Server => ("server_cpu_ns", "server_syscalls"),
-                        };
-                        Ok(Sample {
-                            cpu_us: get(&r, cpu_key)? / messages / 1e3,
-                            msgs_per_s: messages / (get(&r, "wall_ns")? / 1e9),
-                            syscalls: get(&r, sys_key).ok().map(|n| n / messages),
-                        })
-                    });
+                    let sample =
+                        measure(server, client, 1, &client_args, limit, None).and_then(|r| {
+                            let messages = get(&r, "messages")?;
+                            let (cpu_key, sys_key) = match side {
+                                Side::Client => ("cpu_ns", "syscalls"),
+                                Side::Server => ("server_cpu_ns", "server_syscalls"),
+                            };
+                            Ok(Sample {
+                                cpu_us: get(&r, cpu_key)? / messages / 1e3,
+                                msgs_per_s: messages / (get(&r, "wall_ns")? / 1e9),
+                                syscalls: get(&r, sys_key).ok().map(|n| n / messages),
+                            })
+                        });
                     let label = format!(
                         "[round {}/{rounds}] {side:?} {}×{} B ×{} {}",
                         round + 1,
@@ -245,33 +257,73 @@ fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
     // One client address reaches at most ~28,000 ports of one listener.
     let listeners = n.div_ceil(20_000).max(1);
     let args = ["--idle", "--conns", &n.to_string(), "--size", "20"];
-    let r = measure(server, client, listeners, &args, Duration::from_secs(300))?;
+    let r = measure(
+        server,
+        client,
+        listeners,
+        &args,
+        Duration::from_secs(300),
+        None,
+    )?;
     match side {
         Side::Client => get(&r, "client_kib_per_conn"),
         Side::Server => get(&r, "server_kib_per_conn"),
     }
 }
 
-/// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`.
-fn measure(
+/// Runs one side of a measurement under `valgrind --tool=callgrind`.
+#[derive(Debug)]
+pub(crate) struct Callgrind<'a> {
+    /// The process under callgrind: the server (`Side::Server`) or the client.
+    pub(crate) side: Side,
+    /// Where callgrind writes its counts.
+    pub(crate) out: &'a std::path::Path,
+}
+
+impl Callgrind<'_> {
+    /// The wrapper that runs `side`'s process: valgrind when that is the side measured.
+    fn wrapper(under: Option<&Self>, side: Side) -> Vec<OsString> {
+        match under {
+            Some(cg) if cg.side == side => vec![
+                "valgrind".into(),
+                "--tool=callgrind".into(),
+                "--quiet".into(),
+                format!("--callgrind-out-file={}", cg.out.display()).into(),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`,
+/// one of them under callgrind when `under` says so.
+pub(crate) fn measure(
     server: Lib,
     client: Lib,
     listeners: usize,
     client_args: &[&str],
     limit: Duration,
+    under: Option<&Callgrind<'_>>,
 ) -> Result<BTreeMap<String, f64>> {
     let listeners = listeners.to_string();
-    let server_child = procs::spawn_server([
-        "server",
-        "--cpu",
-        "0",
-        "--lib",
-        server.name(),
-        "--listeners",
-        &listeners,
-    ])?;
+    let server_child = procs::spawn_server_under(
+        &Callgrind::wrapper(under, Side::Server),
+        [
+            "server",
+            "--cpu",
+            "0",
+            "--lib",
+            server.name(),
+            "--listeners",
+            &listeners,
+        ],
+    )?;
     let pid = server_child.pid.to_string();
     let target = ["--addrs", &server_child.addrs, "--server-pid", &pid];
     let args = ["client", "--cpu", "1", "--lib", client.name()];
-    procs::run_client(args.iter().chain(&target).chain(client_args), limit)
+    procs::run_client_under(
+        &Callgrind::wrapper(under, Side::Client),
+        args.iter().chain(&target).chain(client_args),
+        limit,
+    )
 }

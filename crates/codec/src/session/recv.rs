@@ -201,6 +201,7 @@ impl Session {
     /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it, and then call
     /// [`received`](Self::received) with the time. Bytes appended without that call (such
     /// as the bytes that followed the opening handshake) are parsed but move no timer.
+    #[inline]
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
         if !self.next_buf.is_empty() {
             // Only after `receive` kept input apart: appending must follow it.
@@ -213,6 +214,7 @@ impl Session {
     /// Tells the session that `n` bytes were appended to
     /// [`receive_buffer`](Self::receive_buffer) at `now`: they restart the keep-alive
     /// timers, and data messages among them restart the idle timer.
+    #[inline]
     pub fn received(&mut self, now: Instant, n: usize) {
         self.tick(now);
         if n == 0 {
@@ -262,7 +264,17 @@ impl Session {
     /// Takes no time: a close frame or a failure found here starts the close timer at the
     /// `now` its bytes were [received](Self::receive) with, and a data message restarts the
     /// idle timer from then.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Result<Event, ConnectionError>> {
+        // Nothing queued and nothing to parse: answered without a call (drivers ask before
+        // every read).
+        if self.events.is_empty() && self.read_buf.is_empty() && self.next_buf.is_empty() {
+            return None;
+        }
+        self.poll_event_parsing()
+    }
+
+    fn poll_event_parsing(&mut self) -> Option<Result<Event, ConnectionError>> {
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
@@ -604,7 +616,12 @@ impl Session {
     }
 
     /// Moves this session's share of the connection's budget to what it holds now.
+    #[inline]
     fn settle_budget(&mut self) -> Result<(), ProtocolError> {
+        // Most sessions have no budget: skip measuring what they hold (twice per frame).
+        if self.budget.is_none() {
+            return Ok(());
+        }
         let held = self.held_message_bytes();
         let Some(charge) = self.budget.as_mut() else {
             return Ok(());

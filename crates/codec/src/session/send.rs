@@ -7,7 +7,6 @@ use rand::RngCore;
 
 use super::{Initiator, Outgoing, Session};
 use crate::close::{CloseCode, CloseFrame};
-use crate::config::Role;
 use crate::error::SendError;
 use crate::frame::{OpCode, Rsv, encode_frame};
 use crate::message::{DataKind, Message};
@@ -222,10 +221,8 @@ impl Session {
 
     /// Writes one frame, masked with a fresh key when we are the client (§5.3).
     pub(super) fn write_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: &[u8]) {
-        let mask = match self.role {
-            Role::Client => Some(self.masks.next_u32().to_ne_bytes()),
-            Role::Server => None,
-        };
+        // A client has a generator and masks every frame; a server has none (see `masks`).
+        let mask = self.masks.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
         encode_frame(&mut self.out, fin, rsv, opcode, mask, payload);
         self.stats.frames_out += 1;
     }

@@ -104,7 +104,11 @@ where
 }
 
 /// A server's echo loop over a library's `Stream` + `Sink` of messages.
-pub(crate) async fn serve_stream<S, M, E>(mut ws: S, kind: fn(&M) -> Kind) -> Result<()>
+///
+/// It borrows the stream, which stays in the caller's frame: taken by value, the stream
+/// would be stored twice in the task (once as this future's argument, once as its local),
+/// charging every idle connection a second copy of the library's connection.
+pub(crate) async fn serve_stream<S, M, E>(ws: &mut S, kind: fn(&M) -> Kind) -> Result<()>
 where
     S: Stream<Item = Result<M, E>> + Sink<M, Error = E> + Unpin,
     E: std::error::Error + Send + Sync + 'static,

@@ -40,6 +40,6 @@ impl super::EchoClient for Client {
 /// The echo server's connection handler.
 pub(crate) async fn serve(tcp: TcpStream) -> Result<()> {
     tcp.set_nodelay(true)?;
-    let (_request, ws) = ServerBuilder::new().accept(tcp).await?;
-    serve_stream(ws, kind).await
+    let (_, mut ws) = ServerBuilder::new().accept(tcp).await?;
+    serve_stream(&mut ws, kind).await
 }

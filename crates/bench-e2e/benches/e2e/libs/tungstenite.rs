@@ -37,6 +37,6 @@ impl super::EchoClient for Client {
 /// The echo server's connection handler.
 pub(crate) async fn serve(tcp: TcpStream) -> Result<()> {
     tcp.set_nodelay(true)?;
-    let ws = tokio_tungstenite::accept_async(tcp).await?;
-    serve_stream(ws, kind).await
+    let mut ws = tokio_tungstenite::accept_async(tcp).await?;
+    serve_stream(&mut ws, kind).await
 }

@@ -38,6 +38,7 @@ impl super::EchoClient for Client {
 /// The echo server's connection handler.
 pub(crate) async fn serve(tcp: TcpStream) -> Result<()> {
     tcp.set_nodelay(true)?;
-    let (ws, _request) = wintergreen::accept_with(tcp, &ServerOptions::default()).await?;
-    serve_stream(ws, kind).await
+    // The request is dropped at once (`_`): a named binding would keep it in the task.
+    let (mut ws, _) = wintergreen::accept_with(tcp, &ServerOptions::default()).await?;
+    serve_stream(&mut ws, kind).await
 }
