@@ -1,7 +1,11 @@
-//! `cargo xtask bench e2e`: the end-to-end benchmark (`crates/bench-e2e`, its `e2e` bench
-//! program), built by `cargo bench` (optimised) and run from the repository root; its report
-//! goes to `target/bench-e2e/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after `e2e` are the benchmark's own
-//! (`--quick`, `--rounds N`, `--idle-conns N`, `--idle-large N`, `--seconds S`; `--help`).
+//! `cargo xtask bench e2e|h2`: the benchmark programs of `crates/bench-e2e`, built by
+//! `cargo bench` (optimised) and run from the repository root; each report goes to
+//! `target/bench-<name>/report.md` (under `CARGO_TARGET_DIR` when that is set). Options after
+//! the name are the program's own (`--help`):
+//! - `e2e`: against the peers (`--quick`, `--rounds N`, `--idle-conns N`, `--idle-large N`,
+//!   `--seconds S`);
+//! - `h2`: HTTP/2 against HTTP/1.1 (`--quick`, `--rounds N`, `--seconds S`, and HTTP/2
+//!   settings to compare: `--stream-window`, `--conn-window`, `--max-frame`).
 
 use std::time::Duration;
 
@@ -12,17 +16,20 @@ const TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 pub fn run(args: &[String]) -> Result<()> {
     let Some((what, rest)) = args.split_first() else {
-        bail!("bench needs a benchmark: `cargo xtask bench e2e [--quick]`");
+        bail!("bench needs a benchmark: `cargo xtask bench e2e|h2 [--quick]`");
     };
-    if what != "e2e" {
-        bail!(
-            "unknown benchmark `{what}` (there is `e2e`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
-        );
-    }
+    // The program's name, and the variable it reads the command line to report from.
+    let (bench, command_var) = match what.as_str() {
+        "e2e" => ("e2e", "BENCH_E2E_COMMAND"),
+        "h2" => ("h2", "BENCH_H2_COMMAND"),
+        _ => bail!(
+            "unknown benchmark `{what}` (there are `e2e` and `h2`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
+        ),
+    };
     let root = util::project_root();
     let target = util::target_dir();
-    let out = target.join("bench-e2e").join("report.md");
-    let shown = std::iter::once("cargo xtask bench e2e".to_owned())
+    let out = target.join(format!("bench-{bench}")).join("report.md");
+    let shown = std::iter::once(format!("cargo xtask bench {bench}"))
         .chain(rest.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
@@ -34,12 +41,12 @@ pub fn run(args: &[String]) -> Result<()> {
             "-p",
             "wintergreen-bench-e2e",
             "--bench",
-            "e2e",
+            bench,
             "--",
         ])
         .args(rest)
         .arg("--out")
         .arg(&out)
-        .env("BENCH_E2E_COMMAND", shown);
+        .env(command_var, shown);
     util::run(&mut cmd, TIMEOUT)
 }

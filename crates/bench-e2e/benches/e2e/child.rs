@@ -1,7 +1,7 @@
 //! The two child processes of a measurement: an echo server pinned to one CPU, and a client
 //! pinned to the other that measures itself and the server over the same window.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::task::LocalSet;
 
 use crate::libs::{self, EchoClient, Lib};
-use wintergreen_bench_e2e::sys;
+use wintergreen_bench_e2e::{child, sys};
 
 /// Connections opened at once (each then echoes once) before the measured window.
 const CONNECT_BATCH: usize = 50;
@@ -69,16 +69,6 @@ pub(crate) struct ClientArgs {
 pub(crate) fn server(args: &ServerArgs) -> Result<()> {
     sys::pin_to_cpu(args.cpu)?;
     sys::raise_fd_limit(FD_LIMIT)?;
-    // The parent ends a server by closing its stdin (or by killing it).
-    std::thread::spawn(|| {
-        let mut sink = String::new();
-        while std::io::stdin()
-            .lock()
-            .read_line(&mut sink)
-            .is_ok_and(|n| n > 0)
-        {}
-        std::process::exit(0);
-    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -102,10 +92,8 @@ pub(crate) fn server(args: &ServerArgs) -> Result<()> {
                 }
             });
         }
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "LISTEN {}", addrs.join(","))?;
-        out.flush()?;
-        drop(out);
+        // The parent ends a server by closing its stdin (or by killing it).
+        child::announce_and_exit_with_stdin(&addrs.join(","))?;
         tokio::time::sleep(SERVER_LIFETIME).await;
         anyhow::Ok(())
     })

@@ -13,11 +13,11 @@ mod libs;
 mod report;
 mod run;
 
-use std::fs;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
+use wintergreen_bench_e2e::meta;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,55 +61,10 @@ fn main() -> ExitCode {
 fn run_all(args: &run::RunArgs) -> Result<()> {
     let results = run::run(args)?;
     let meta = report::Meta {
-        date: today_utc(),
-        machine: machine(),
-        command: std::env::var("BENCH_E2E_COMMAND").unwrap_or_else(|_| command_line()),
+        date: meta::today_utc(),
+        machine: meta::machine(),
+        command: meta::command_line("BENCH_E2E_COMMAND"),
     };
     let report = report::render(&results, &meta);
-    println!("\n{report}");
-    if let Some(dir) = args.out.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    fs::write(&args.out, &report).with_context(|| format!("writing {}", args.out.display()))?;
-    eprintln!("report written to {}", args.out.display());
-    Ok(())
-}
-
-fn command_line() -> String {
-    // `cargo bench` appends `--bench`: not part of what was asked.
-    std::env::args()
-        .filter(|a| a != "--bench")
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The CPU model and count, and the kernel.
-fn machine() -> String {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU", |(_, m)| m.trim());
-    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cpus} × {model}, Linux {}", kernel.trim())
-}
-
-/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
-fn today_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // Howard Hinnant's civil_from_days.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    meta::write_report(&args.out, &report)
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::libs::Lib;
 use crate::run::{CELLS, Results, Sample, Side};
+use wintergreen_bench_e2e::stats::{median, ratio, spread};
 
 /// What the report says about where and how it was made.
 #[derive(Debug)]
@@ -19,38 +20,6 @@ const PEERS: [Lib; 3] = [
     Lib::Fastwebsockets,
     Lib::TokioWebsockets,
 ];
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => values.get(n / 2).copied(),
-        _ => Some((values.get(n / 2 - 1)? + values.get(n / 2)?) / 2.0),
-    }
-}
-
-/// `median [min–max]` of the values present.
-fn spread(values: impl Iterator<Item = f64>, show: fn(f64) -> String) -> String {
-    let mut v: Vec<f64> = values.collect();
-    let Some(m) = median(&mut v) else {
-        return "—".to_owned();
-    };
-    match (v.first(), v.last()) {
-        (Some(&lo), Some(&hi)) if v.len() > 1 => format!("{} [{}–{}]", show(m), show(lo), show(hi)),
-        _ => show(m),
-    }
-}
-
-/// The median over rounds of `a / b`, each taken within one round.
-fn ratio(a: &[Option<f64>], b: &[Option<f64>]) -> Option<f64> {
-    let mut r: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter_map(|(x, y)| Some((*x)? / (*y)?))
-        .collect();
-    median(&mut r)
-}
 
 fn us(v: f64) -> String {
     if v < 10.0 {

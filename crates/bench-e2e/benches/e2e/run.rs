@@ -3,13 +3,12 @@
 //! Collects the children's `RESULT` lines into [`Results`].
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
+use wintergreen_bench_e2e::child::{ServerChild, get, run_client};
 
 use crate::libs::Lib;
 
@@ -267,31 +266,6 @@ fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
     }
 }
 
-fn get(r: &BTreeMap<String, f64>, key: &str) -> Result<f64> {
-    r.get(key)
-        .copied()
-        .with_context(|| format!("no `{key}` in the client's result"))
-}
-
-/// Kills a child when dropped (the server, whatever happens to the measurement).
-struct Reaper(Child, Option<ChildStdin>);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        // Closing stdin asks the server to leave; a kill makes sure.
-        drop(self.1.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One measurement: a fresh `server` on CPU 0 and a `client` on CPU 1 with `client_args`.
 fn measure(
     server: Lib,
@@ -301,66 +275,18 @@ fn measure(
     limit: Duration,
 ) -> Result<BTreeMap<String, f64>> {
     let exe = std::env::current_exe().context("finding this program")?;
-    let mut child = Command::new(&exe)
-        .args(["server", "--cpu", "0", "--lib", server.name()])
-        .args(["--listeners", &listeners.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the server")?;
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take().context("server stdout")?;
-    let server_pid = child.id();
-    let _server = Reaper(child, stdin);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .context("the server did not say where it listens")?;
-    let addrs = line
-        .trim()
-        .strip_prefix("LISTEN ")
-        .with_context(|| format!("unexpected server line `{}`", line.trim()))?
-        .to_owned();
-
-    let mut client_child = Command::new(&exe)
-        .args(["client", "--cpu", "1", "--lib", client.name()])
-        .args(["--addrs", &addrs, "--server-pid", &server_pid.to_string()])
-        .args(client_args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the client")?;
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = client_child.try_wait()? {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = client_child.kill();
-            let _ = client_child.wait();
-            bail!("the client took longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    if let Some(mut stdout) = client_child.stdout.take() {
-        stdout.read_to_string(&mut out)?;
-    }
-    if !status.success() {
-        bail!("the client failed ({status})");
-    }
-    let line = out
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .context("the client printed no result")?;
-    line.split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').context("key=value")?;
-            Ok((k.to_owned(), v.parse::<f64>()?))
-        })
-        .collect()
+    let mut cmd = Command::new(&exe);
+    cmd.args(["server", "--cpu", "0", "--lib", server.name()])
+        .args(["--listeners", &listeners.to_string()]);
+    let server = ServerChild::start(cmd)?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(["client", "--cpu", "1", "--lib", client.name()])
+        .args([
+            "--addrs",
+            &server.addrs,
+            "--server-pid",
+            &server.pid.to_string(),
+        ])
+        .args(client_args);
+    run_client(cmd, limit)
 }
