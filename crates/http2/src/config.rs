@@ -26,7 +26,8 @@ pub struct Http2Config {
     /// Why not the protocol's 65 535: with several WebSockets busy on one connection, one
     /// stream window each fills the connection window and every sender waits a round trip
     /// for WINDOW_UPDATE (`cargo xtask bench h2`: 10 WebSockets echoing 16 KiB messages ran
-    /// at about 0.2× HTTP/1.1 under 65 535, about 0.4× under 1 MiB with 64 KiB frames).
+    /// at 0.18–0.25× HTTP/1.1 under 65 535 in quick runs, 0.35× under 1 MiB with 64 KiB
+    /// frames in a full run).
     ///
     /// Memory: the window is a bound, not an allocation (an idle connection holds none of
     /// it). A peer can make one connection hold at most this many received, unread DATA
@@ -45,8 +46,9 @@ pub struct Http2Config {
     ///
     /// Why above the protocol's 16 384: a WebSocket frame of 16 KiB plus its header is
     /// 16 388 bytes, which a peer limited to 16 384 must send as two DATA frames, the
-    /// second of 4 bytes (h2 writes one DATA frame per write, so that is a second system
-    /// call; small frames also count against h2's [`data_frame_budget`](Self::data_frame_budget)).
+    /// second of 4 bytes (measured: 1.63 `writev` per 16 KiB message under the protocol's
+    /// defaults, 1.05 under these; small frames also count against h2's
+    /// [`data_frame_budget`](Self::data_frame_budget)).
     /// Memory: h2 reads a whole frame before handing it on, so one connection's read buffer
     /// may grow to one frame (64 KiB) while it arrives; DATA frames are further bounded by
     /// the stream window.
