@@ -19,9 +19,10 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("bench needs a benchmark: `cargo xtask bench e2e|h2 [--quick]`");
     };
     // The program's name, and the variable it reads the command line to report from.
-    let (bench, command_var) = match what.as_str() {
-        "e2e" => ("e2e", "BENCH_E2E_COMMAND"),
-        "h2" => ("h2", "BENCH_H2_COMMAND"),
+    // `h2` needs the crate's `http2` feature, which `e2e` is built without.
+    let (bench, command_var, features) = match what.as_str() {
+        "e2e" => ("e2e", "BENCH_E2E_COMMAND", ""),
+        "h2" => ("h2", "BENCH_H2_COMMAND", "http2"),
         _ => bail!(
             "unknown benchmark `{what}` (there are `e2e` and `h2`; the codec's are `cargo bench -p wintergreen-codec-bench`)"
         ),
@@ -42,8 +43,13 @@ pub fn run(args: &[String]) -> Result<()> {
             "wintergreen-bench-e2e",
             "--bench",
             bench,
-            "--",
         ])
+        .args(
+            ["--features", features]
+                .iter()
+                .filter(|_| !features.is_empty()),
+        )
+        .arg("--")
         .args(rest)
         .arg("--out")
         .arg(&out)

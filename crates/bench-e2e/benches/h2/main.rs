@@ -1,5 +1,5 @@
 //! The HTTP/2 benchmark behind `cargo xtask bench h2`
-//! (`cargo bench -p wintergreen-bench-e2e --bench h2 -- [options]`): wintergreen's client
+//! (`cargo bench -p wintergreen-bench-e2e --features http2 --bench h2 -- [options]`): wintergreen's client
 //! and server only (no other library here has an RFC 8441 client and server), HTTP/2 (h2c)
 //! against HTTP/1.1 with the same client and server code otherwise. The server runs on
 //! CPU 0 and the client on CPU 1, each a current-thread runtime in a process of its own.
