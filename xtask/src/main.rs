@@ -11,6 +11,7 @@
 //! cargo xtask soak                    10,000 mixed connections against our server, bounded
 //! cargo xtask readme                  the README's client and server, as written, run as a pair
 //! cargo xtask bench e2e [--quick]     end-to-end CPU, throughput and memory against the peers
+//! cargo xtask bench h2 [--quick]      WebSockets over HTTP/2 against HTTP/1.1, 1,000 on one connection
 //! ```
 
 mod autobahn;
@@ -61,11 +62,14 @@ tasks:
                           every fuzz target (fuzz/, cargo-fuzz on stable, no sanitizer):
                           replay the committed seeds, then S seconds each (default 30,
                           what CI runs); a crash fails and leaves its input in fuzz/artifacts/
-  soak [--conns N] [--seconds S]
+  soak [--conns N] [--seconds S] [--hold]
                           our server under N (10,000) mixed connections on loopback: idle,
                           chatty, ping flooders, non-readers, slowloris, and one normal
                           client whose echoes must keep flowing; reports RSS per connection
-                          and fails over the memory budget (not in ci: ~70 s + build)
+                          and fails over the memory budget (not in ci: ~70 s + build);
+                          --hold: N plain WebSockets that echo once and idle, spread over
+                          ceil(N/15,000) server processes (SO_REUSEPORT) and as many client
+                          processes (one source address each); servers' RSS per connection
   bench e2e [--quick]     end-to-end benchmark (crates/bench-e2e): CPU per message, throughput
                           and idle memory per connection of each client and server against
                           tokio-tungstenite, fastwebsockets, tokio-websockets and a library-free
@@ -73,6 +77,12 @@ tasks:
                           ~5 min, --quick under 1 min; `bench e2e --help` for its options);
                           `bench e2e --callgrind`: instructions per message under callgrind
                           (valgrind, installed with consent), in target/bench-e2e/callgrind.md
+  bench scale [--quick]   handshakes per second and broadcast to 10,000 connections, each
+                          server against tokio-tungstenite, fastwebsockets, tokio-websockets
+                          and a library-free floor; report in target/bench-scale/report.md
+  bench h2 [--quick]      WebSockets over HTTP/2 against HTTP/1.1, our client and server:
+                          1,000 WebSockets on one connection, 16 KiB throughput ratio; report
+                          in target/bench-h2/report.md (`bench h2 --help` for its options)
   help                    this text
 
 Any task takes --yes: the apt packages and sources it needs (python3-venv, python3-pip, Python

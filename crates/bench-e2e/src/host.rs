@@ -58,6 +58,14 @@ fn civil_date(days: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// The 1-minute load average (`/proc/loadavg`), to quote the noise a run saw.
+pub fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 /// The command that was run: `env` when the caller set it (xtask shows its own command
 /// line), else this program's arguments without the `--bench` that `cargo bench` appends.
 pub fn command(env: &str) -> String {

@@ -29,6 +29,7 @@ use crate::config::{Http2Config, apply_settings};
 use crate::error::Error;
 use crate::pipe::{H2Stream, Halves, Lingering};
 use crate::preface::{FirstFrame, SETTINGS};
+use crate::read_ahead::ReadAhead;
 use crate::slots::{Slot, StreamSlots};
 
 /// The type of the PING frame (RFC 9113 §6.7).
@@ -139,7 +140,8 @@ impl Http2Client {
         let mut builder = h2::client::Builder::new();
         builder.enable_push(false);
         apply_settings!(builder, config);
-        let (io, first_frame) = FirstFrame::new(io);
+        // h2 reads 8 KiB at a time: small reads come from one larger read (see ReadAhead).
+        let (io, first_frame) = FirstFrame::new(ReadAhead::new(io));
         let (send, mut connection) = timeout_at(&*runtime, deadline, builder.handshake(io))
             .await
             .ok_or(Error::SettingsTimeout)?

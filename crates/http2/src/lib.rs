@@ -61,6 +61,7 @@ mod config;
 mod error;
 mod pipe;
 mod preface;
+mod read_ahead;
 mod server;
 mod slots;
 

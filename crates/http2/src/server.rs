@@ -29,6 +29,7 @@ use crate::client::WEBSOCKET_PROTOCOL;
 use crate::config::{Http2Config, OtherRequests, apply_settings};
 use crate::error::Error;
 use crate::pipe::H2Stream;
+use crate::read_ahead::ReadAhead;
 
 /// What a server connection hands to the application.
 #[derive(Debug)]
@@ -126,9 +127,13 @@ impl Http2Acceptor {
         let mut builder = h2::server::Builder::new();
         builder.enable_connect_protocol();
         apply_settings!(builder, config);
-        let connection = timeout_at(&*runtime, deadline, builder.handshake::<IO, Bytes>(io))
-            .await
-            .ok_or(Error::Timeout("HTTP/2 connection preface"))??;
+        let connection = timeout_at(
+            &*runtime,
+            deadline,
+            builder.handshake::<_, Bytes>(ReadAhead::new(io)),
+        )
+        .await
+        .ok_or(Error::Timeout("HTTP/2 connection preface"))??;
         tracing::debug!("HTTP/2 server connection ready");
         let (tx, rx) = mpsc::channel(config.accept_backlog.max(1));
         let acceptance = Acceptance {

@@ -228,7 +228,7 @@ async fn a_16_mib_message_each_way_at_once_under_default_windows() {
     const SIZE: usize = 16 << 20;
     let config = Http2Config::default();
     assert_eq!(config.initial_stream_window_size, 65_535);
-    assert_eq!(config.initial_connection_window_size, 65_535);
+    assert_eq!(config.initial_connection_window_size, 1 << 20);
     let (listener, addr) = listener().await;
     let server = tokio::spawn(async move {
         let mut acceptor = accept_one(&listener, &Http2Config::default()).await;

@@ -6,7 +6,10 @@
 //!   plus one normal client whose echoes must keep flowing. It prints one `SOAK key=value …`
 //!   line at the end that xtask judges; xtask also samples the server's memory.
 //!
-//! Every loop here ends by the deadline; nothing binds or connects beyond 127.0.0.1.
+//! - `hold-server` and `hold-clients` (`cargo xtask soak --hold`): plain WebSockets that echo
+//!   once and idle, spread over several processes (see [`hold`]).
+//!
+//! Every loop here ends by the deadline; nothing binds or connects beyond loopback.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use wintergreen::Message;
 
+mod hold;
 mod raw;
 
 #[derive(Debug, Parser)]
@@ -50,6 +54,28 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// A hold server sharing its port with its siblings (SO_REUSEPORT); prints
+    /// `listening on ADDR` once bound.
+    HoldServer {
+        /// Where to listen (loopback only; port 0 for the first, its port for the rest).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
+    /// Hold clients from one source address: echo once on each, then idle.
+    HoldClients {
+        /// The servers' shared address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The loopback address to connect from (each reaches ~28,000 ports of `addr`).
+        #[arg(long)]
+        source: std::net::IpAddr,
+        /// Connections to open from this process.
+        #[arg(long)]
+        conns: usize,
+        /// How long to hold them once open, in seconds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -67,6 +93,18 @@ fn main() -> Result<()> {
             conns,
             seconds,
         } => runtime.block_on(clients(addr, conns, Duration::from_secs(seconds))),
+        Command::HoldServer { listen } => runtime.block_on(hold::server(listen)),
+        Command::HoldClients {
+            addr,
+            source,
+            conns,
+            seconds,
+        } => runtime.block_on(hold::clients(
+            addr,
+            source,
+            conns,
+            Duration::from_secs(seconds),
+        )),
     }
 }
 
