@@ -44,6 +44,6 @@ pub use fast::mask::{apply_mask, apply_mask_offset};
 pub use fast::text::Utf8Bytes;
 pub use frame::{Frame, FrameDecoder, FrameHeader, OpCode, Rsv, encode_frame};
 pub use message::{DataKind, Fragment, Message};
-pub use session::{Event, Session, State};
+pub use session::{Event, Session, State, ZERO_COPY_MIN};
 pub use stats::{Compression, Stats};
 pub use utf8::Utf8Error;

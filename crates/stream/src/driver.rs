@@ -4,7 +4,7 @@
 //! dropping a pending `next()` or `send()` loses nothing (cancel safety), and the split
 //! halves can share one `Inner` behind a short-lived lock.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
@@ -20,6 +20,10 @@ use crate::error::Error;
 use crate::runtime::{Runtime, Sleep};
 use crate::spare;
 use crate::split::{self, WebSocketReader, WebSocketWriter};
+
+/// The most chunks of output handed to one vectored write: a header and its payload take
+/// two, so this covers eight large frames (more wait for the next write).
+const WRITE_SLICES: usize = 16;
 
 /// A WebSocket connection over `IO`: a [`Stream`] of received [`Message`]s and a [`Sink`]
 /// of messages to send.
@@ -204,7 +208,7 @@ where
     /// register again.
     fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.session.has_pending_output() {
-            match Pin::new(&mut self.io).poll_write(cx, self.session.pending_output()) {
+            match self.poll_write_some(cx) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => self.written(n),
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
@@ -212,6 +216,21 @@ where
             }
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Writes some of the queued output, returning how many bytes went out (the caller
+    /// consumes them). The output may be several chunks (a server's large payloads are
+    /// queued by reference, see [`Session::pending_output`]): a transport that writes
+    /// vectored gets up to [`WRITE_SLICES`] of them at once, any other one chunk per call.
+    /// Output in one chunk (small messages) is written with a plain `poll_write`.
+    fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let first = self.session.pending_output();
+        if first.len() == self.session.pending_output_len() || !self.io.is_write_vectored() {
+            return Pin::new(&mut self.io).poll_write(cx, first);
+        }
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let filled = self.session.pending_output_vectored(&mut slices);
+        Pin::new(&mut self.io).poll_write_vectored(cx, slices.get(..filled).unwrap_or_default())
     }
 
     /// `n` bytes of output were written: drop them, and wake a reader paused for them.
@@ -377,8 +396,8 @@ where
     }
 
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.session.pending_output().len() >= self.session.config().max_pending_output {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.session.pending_output()))?;
+        while self.session.pending_output_len() >= self.session.config().max_pending_output {
+            let n = ready!(self.poll_write_some(cx))?;
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
@@ -392,10 +411,10 @@ where
         // without one, the clock is not read (a system-call-free read, but one per message).
         let sent = match message {
             Message::Binary(data) if self.session.poll_timeout().is_none() => {
-                self.session.send_binary(&data)
+                self.session.send_binary_bytes(data)
             }
             Message::Text(text) if self.session.poll_timeout().is_none() => {
-                self.session.send_text(&text)
+                self.session.send_text_bytes(text)
             }
             message => {
                 let now = self.now();

@@ -5,10 +5,12 @@
 //! or a socket; time comes in as the `now` argument of every call that can start or move
 //! a timer, and [`Session::poll_timeout`] says when to call [`Session::handle_timeout`].
 
+mod output;
 mod recv;
 mod send;
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -25,6 +27,8 @@ use crate::frame::{FrameDecoder, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
 use crate::stats::{self, Stats};
 use crate::utf8::Utf8Validator;
+use output::Output;
+pub use output::ZERO_COPY_MIN;
 
 /// What the session observed; drained with [`Session::poll_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +212,7 @@ pub struct Session {
     /// No more input is processed: a close frame arrived, or the connection failed.
     input_done: bool,
 
-    out: BytesMut,
+    out: Output,
     scratch: BytesMut,
     outgoing: Option<Outgoing>,
     /// The generator of mask keys: a client's alone (`Some` exactly when the role is
@@ -259,7 +263,7 @@ impl Session {
             budget: None,
             events: VecDeque::new(),
             input_done: false,
-            out: BytesMut::new(),
+            out: Output::default(),
             scratch: BytesMut::new(),
             outgoing: None,
             masks: match (role, seed) {
@@ -367,18 +371,41 @@ impl Session {
         self.close_received
     }
 
-    /// The bytes queued for the peer. Write them, then call
-    /// [`consume_output`](Self::consume_output) with how many were written.
+    /// The first contiguous chunk of the bytes queued for the peer (empty when none are).
+    /// Write it, then call [`consume_output`](Self::consume_output) with how many were
+    /// written, and ask again while [`has_pending_output`](Self::has_pending_output).
+    ///
+    /// The output is a queue of chunks: a server's large unmasked payloads (at least
+    /// [`ZERO_COPY_MIN`] bytes, no extension applied) are queued by reference to the sent
+    /// `Bytes` rather than copied, so one chunk may end before all the output does. See
+    /// [`pending_output_vectored`](Self::pending_output_vectored) to write them all at once.
+    #[inline]
     pub fn pending_output(&self) -> &[u8] {
-        &self.out
+        self.out.first_chunk()
+    }
+
+    /// Fills `dst` with the queued chunks in order (none empty), for a vectored write;
+    /// returns how many it filled (0 when nothing is queued). Chunks past `dst`'s length
+    /// wait for the next call. Consume what was written with
+    /// [`consume_output`](Self::consume_output), which advances across chunks.
+    pub fn pending_output_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.out.chunks_vectored(dst)
+    }
+
+    /// Bytes queued for the peer, in all chunks.
+    #[inline]
+    pub fn pending_output_len(&self) -> usize {
+        self.out.len()
     }
 
     /// Whether bytes are queued for the peer.
+    #[inline]
     pub fn has_pending_output(&self) -> bool {
         !self.out.is_empty()
     }
 
-    /// Whether the queued output is at or over [`Config::max_pending_output`].
+    /// Whether the queued output (all chunks, shared payloads included) is at or over
+    /// [`Config::max_pending_output`].
     pub fn is_output_over_limit(&self) -> bool {
         self.out.len() >= self.config.max_pending_output
     }
@@ -397,24 +424,19 @@ impl Session {
         self.pending_pong.is_none() || self.owed < self.config.max_pending_output / 2
     }
 
-    /// Drops the first `n` bytes of the pending output (they were written).
+    /// Drops the first `n` bytes of the pending output (they were written), across
+    /// chunks; `n` past the end drops everything.
     #[inline]
     pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.out.len());
-        if n == self.out.len() {
-            // All written: keep the buffer's room from its start (advancing to the end
-            // would leave it no capacity, to be reclaimed at the next send).
-            self.out.clear();
-        } else {
-            bytes::Buf::advance(&mut self.out, n);
-        }
+        let n = self.out.consume(n);
         stats::add(&mut self.stats.wire_bytes_out, n);
         // Counted as if the answers were written first: never more than are queued.
         self.owed = self.owed.saturating_sub(n);
         self.flush_pending_pong();
     }
 
-    /// Takes all the pending output at once.
+    /// Takes all the pending output at once, as one buffer (payloads queued by reference
+    /// are copied into it).
     ///
     /// A pong kept aside for the peer's latest ping (see
     /// [`Config::max_pending_output`]) leaves with it.
@@ -425,7 +447,7 @@ impl Session {
         }
         self.owed = 0;
         stats::add(&mut self.stats.wire_bytes_out, self.out.len());
-        self.out.split()
+        self.out.take()
     }
 
     /// Frees the receive and output buffers when they hold nothing, so that an idle
@@ -446,9 +468,7 @@ impl Session {
         }
         // A small output buffer stays (freeing and taking it again would cost every message
         // an allocation); one that a larger message grew goes.
-        if self.out.is_empty() && self.out.capacity() > IDLE_OUTPUT_KEPT {
-            self.out = BytesMut::new();
-        }
+        self.out.release_if_idle(IDLE_OUTPUT_KEPT);
         // Between calls the extension's scratch space is always empty.
         if self.scratch.capacity() != 0 {
             self.scratch = BytesMut::new();
@@ -501,7 +521,7 @@ impl Session {
     /// Queues a pong that answers the peer, counting it as owed.
     fn write_pong(&mut self, payload: &[u8]) {
         let before = self.out.len();
-        self.write_frame(true, Rsv::NONE, OpCode::Pong, payload);
+        self.write_frame(true, Rsv::NONE, OpCode::Pong, payload, None);
         self.stats.pongs_out += 1;
         self.owed = self
             .owed
@@ -573,7 +593,7 @@ impl Session {
                 tag.copy_from_slice(KEEPALIVE_TAG);
                 seq.copy_from_slice(&self.keepalive_seq.to_be_bytes());
                 tracing::trace!(role = ?self.role, seq = self.keepalive_seq, "keep-alive ping");
-                self.write_frame(true, Rsv::NONE, OpCode::Ping, &payload);
+                self.write_frame(true, Rsv::NONE, OpCode::Ping, &payload, None);
                 self.stats.pings_out += 1;
                 self.timers.silence = now.checked_add(keepalive.timeout);
             }

@@ -2,13 +2,15 @@
 
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 
+use super::output::ZERO_COPY_MIN;
 use super::{Initiator, Outgoing, Session};
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::SendError;
-use crate::frame::{OpCode, Rsv, encode_frame};
+use crate::fast::text::Utf8Bytes;
+use crate::frame::{FrameHeader, OpCode, Rsv, encode_frame};
 use crate::message::{DataKind, Message};
 use crate::stats;
 
@@ -21,8 +23,8 @@ impl Session {
     pub fn send(&mut self, now: Instant, message: Message) -> Result<(), SendError> {
         self.tick(now);
         match message {
-            Message::Text(text) => self.send_text(&text),
-            Message::Binary(data) => self.send_binary(&data),
+            Message::Text(text) => self.send_text_bytes(text),
+            Message::Binary(data) => self.send_binary_bytes(data),
             Message::Ping(data) => self.send_ping(&data),
             Message::Pong(data) => self.send_pong(&data),
             Message::Close(None) => self.close_without_status(now),
@@ -36,12 +38,28 @@ impl Session {
     /// Data sends take no time: for the [idle timeout](crate::Config::idle_timeout) a sent
     /// message counts from the next call that passes `now`.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_data(DataKind::Text, text.as_bytes())
+        self.send_data(DataKind::Text, text.as_bytes(), None)
     }
 
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_data(DataKind::Binary, data)
+        self.send_data(DataKind::Binary, data, None)
+    }
+
+    /// Queues a text message held in a shared buffer, like
+    /// [`send_binary_bytes`](Self::send_binary_bytes) does a binary one.
+    pub fn send_text_bytes(&mut self, text: Utf8Bytes) -> Result<(), SendError> {
+        let bytes = text.into_bytes();
+        self.send_data(DataKind::Text, &bytes, Some(&bytes))
+    }
+
+    /// Queues a binary message held in a shared buffer. As a server (frames unmasked), a
+    /// frame's payload of at least [`ZERO_COPY_MIN`] bytes that no extension transforms is
+    /// queued by reference to `data` instead of being copied: the output then holds several
+    /// chunks (see [`pending_output`](Self::pending_output)). A client masks a copy, as
+    /// [`send_binary`](Self::send_binary) does.
+    pub fn send_binary_bytes(&mut self, data: Bytes) -> Result<(), SendError> {
+        self.send_data(DataKind::Binary, &data, Some(&data))
     }
 
     /// Queues a ping (payload of at most 125 bytes).
@@ -97,10 +115,10 @@ impl Session {
         };
         if transformed {
             let encoded = self.encode_with_extension(payload, fin)?;
-            self.write_frame(fin, rsv, opcode, &encoded);
+            self.write_frame(fin, rsv, opcode, &encoded, None);
             self.recycle_scratch(encoded);
         } else {
-            self.write_frame(fin, rsv, opcode, payload);
+            self.write_frame(fin, rsv, opcode, payload, None);
         }
         stats::add(&mut self.stats.payload_bytes_out, payload.len());
         self.stats.messages_out += u64::from(fin);
@@ -113,17 +131,23 @@ impl Session {
         Ok(())
     }
 
-    fn send_data(&mut self, kind: DataKind, payload: &[u8]) -> Result<(), SendError> {
+    /// `owner`, when given, holds exactly `payload` (see [`write_frame`](Self::write_frame)).
+    fn send_data(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        owner: Option<&Bytes>,
+    ) -> Result<(), SendError> {
         self.check_open()?;
         if self.outgoing.is_some() {
             return Err(SendError::FragmentedMessageInProgress);
         }
         let rsv = self.encode_start(kind.opcode(), Some(payload.len()));
         if rsv.is_empty() {
-            self.write_message(kind.opcode(), Rsv::NONE, payload);
+            self.write_message(kind.opcode(), Rsv::NONE, payload, owner);
         } else {
             let encoded = self.encode_with_extension(payload, true)?;
-            self.write_message(kind.opcode(), rsv, &encoded);
+            self.write_message(kind.opcode(), rsv, &encoded, None);
             self.recycle_scratch(encoded);
         }
         stats::add(&mut self.stats.payload_bytes_out, payload.len());
@@ -138,7 +162,7 @@ impl Session {
             return Err(SendError::ControlPayloadTooLong(payload.len()));
         }
         self.check_open()?;
-        self.write_frame(true, Rsv::NONE, opcode, payload);
+        self.write_frame(true, Rsv::NONE, opcode, payload, None);
         match opcode {
             OpCode::Ping => self.stats.pings_out += 1,
             _ => self.stats.pongs_out += 1,
@@ -174,7 +198,7 @@ impl Session {
             frame.encode(&mut payload);
         }
         self.stats.close_code_out = Some(frame.map_or(CloseCode::NO_STATUS, |f| f.code));
-        self.write_frame(true, Rsv::NONE, OpCode::Close, &payload);
+        self.write_frame(true, Rsv::NONE, OpCode::Close, &payload, None);
         self.close_sent = true;
     }
 
@@ -205,25 +229,52 @@ impl Session {
 
     /// Writes a whole message as one frame, or as several of at most
     /// `max_send_frame_size` bytes.
-    fn write_message(&mut self, opcode: OpCode, rsv: Rsv, payload: &[u8]) {
+    fn write_message(&mut self, opcode: OpCode, rsv: Rsv, payload: &[u8], owner: Option<&Bytes>) {
         let chunk = self.config.max_send_frame_size.max(1);
         if payload.len() <= chunk {
-            self.write_frame(true, rsv, opcode, payload);
+            self.write_frame(true, rsv, opcode, payload, owner);
             return;
         }
         let mut pieces = payload.chunks(chunk).peekable();
         let (mut opcode, mut rsv) = (opcode, rsv);
         while let Some(piece) = pieces.next() {
-            self.write_frame(pieces.peek().is_none(), rsv, opcode, piece);
+            self.write_frame(pieces.peek().is_none(), rsv, opcode, piece, owner);
             (opcode, rsv) = (OpCode::Continuation, Rsv::NONE);
         }
     }
 
     /// Writes one frame, masked with a fresh key when we are the client (§5.3).
-    pub(super) fn write_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: &[u8]) {
+    ///
+    /// `owner`, when given, is a shared buffer that holds `payload` (a slice of it): an
+    /// unmasked payload of at least [`ZERO_COPY_MIN`] bytes is then queued as a reference
+    /// to it rather than copied. A masked payload is always copied (the mask applies to
+    /// the copy, never to the caller's bytes).
+    pub(super) fn write_frame(
+        &mut self,
+        fin: bool,
+        rsv: Rsv,
+        opcode: OpCode,
+        payload: &[u8],
+        owner: Option<&Bytes>,
+    ) {
         // A client has a generator and masks every frame; a server has none (see `masks`).
         let mask = self.masks.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
-        encode_frame(&mut self.out, fin, rsv, opcode, mask, payload);
+        match (mask, owner) {
+            (None, Some(owner)) if payload.len() >= ZERO_COPY_MIN => {
+                let header = FrameHeader {
+                    fin,
+                    rsv,
+                    opcode,
+                    mask: None,
+                    payload_len: payload.len() as u64,
+                };
+                self.out.copy(|buf| header.encode(buf));
+                self.out.push_shared(owner.slice_ref(payload));
+            }
+            _ => self
+                .out
+                .copy(|buf| encode_frame(buf, fin, rsv, opcode, mask, payload)),
+        }
         self.stats.frames_out += 1;
     }
 }
