@@ -18,8 +18,8 @@ pub const ZERO_COPY_MIN: usize = 1024;
 /// A payload queued by reference, and where it goes in the stream of copied bytes.
 #[derive(Debug)]
 struct Shared {
-    /// The payload goes after this many copied bytes (counted since the queue was created,
-    /// wrapping): see [`Output::copied_consumed`].
+    /// The payload goes after this many copied bytes, counted from the same origin as
+    /// [`Output::copied_consumed`] (wrapping).
     at: usize,
     bytes: Bytes,
 }
@@ -35,34 +35,31 @@ pub(super) struct Output {
     buf: BytesMut,
     /// Payloads kept by reference, in order of position.
     shared: VecDeque<Shared>,
-    /// Copied bytes consumed since creation (wrapping): positions in `shared` are relative
-    /// to the same origin, so consuming copied bytes never rewrites the queue.
+    /// Copied bytes consumed while shared payloads were queued (wrapping): positions in
+    /// `shared` count from the same origin, so consuming copied bytes never rewrites the
+    /// queue. Without shared payloads there are no positions to keep, and it stays put.
     copied_consumed: usize,
-    /// All bytes pending: `buf.len()` plus the shared payloads' lengths.
-    len: usize,
+    /// Bytes of the shared payloads pending (all pending bytes: `buf.len()` plus this).
+    shared_len: usize,
 }
 
 impl Output {
     /// All bytes pending.
     #[inline]
-    pub(super) const fn len(&self) -> usize {
-        self.len
+    pub(super) fn len(&self) -> usize {
+        self.buf.len() + self.shared_len
     }
 
     #[inline]
-    pub(super) const fn is_empty(&self) -> bool {
-        self.len == 0
+    pub(super) fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.shared_len == 0
     }
 
-    /// Copies bytes in through `write` (frame headers, copied payloads), after everything
-    /// queued so far.
+    /// The buffer that bytes are copied into (frame headers, copied payloads): whatever is
+    /// appended goes after everything queued so far.
     #[inline]
-    pub(super) fn copy(&mut self, write: impl FnOnce(&mut BytesMut)) {
-        let before = self.buf.len();
-        write(&mut self.buf);
-        self.len = self
-            .len
-            .saturating_add(self.buf.len().saturating_sub(before));
+    pub(super) fn buf_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
     }
 
     /// Queues `bytes` by reference after everything queued so far.
@@ -70,7 +67,7 @@ impl Output {
         if bytes.is_empty() {
             return;
         }
-        self.len = self.len.saturating_add(bytes.len());
+        self.shared_len = self.shared_len.saturating_add(bytes.len());
         self.shared.push_back(Shared {
             at: self.copied_consumed.wrapping_add(self.buf.len()),
             bytes,
@@ -131,8 +128,26 @@ impl Output {
     }
 
     /// Drops the first `n` pending bytes (at most all of them); returns how many it dropped.
+    #[inline]
     pub(super) fn consume(&mut self, n: usize) -> usize {
-        let n = n.min(self.len);
+        if self.shared.is_empty() {
+            // Only copied bytes (the common case): positions need no upkeep, none exist.
+            let n = n.min(self.buf.len());
+            if n == self.buf.len() {
+                // All written: keep the buffer's room from its start (advancing to the end
+                // would leave it no capacity, to be reclaimed at the next send).
+                self.buf.clear();
+            } else {
+                self.buf.advance(n);
+            }
+            return n;
+        }
+        self.consume_across(n)
+    }
+
+    #[cold]
+    fn consume_across(&mut self, n: usize) -> usize {
+        let n = n.min(self.len());
         let mut left = n;
         while left > 0 {
             let run = self.copied_run();
@@ -150,6 +165,7 @@ impl Output {
             } else if let Some(first) = self.shared.front_mut() {
                 let k = first.bytes.len().min(left);
                 first.bytes.advance(k);
+                self.shared_len -= k;
                 if first.bytes.is_empty() {
                     self.shared.pop_front();
                 }
@@ -159,19 +175,15 @@ impl Output {
                 break;
             }
         }
-        let done = n - left;
-        self.len -= done;
-        done
+        n - left
     }
 
     /// Takes everything pending as one buffer (copying any shared payloads into it).
     pub(super) fn take(&mut self) -> BytesMut {
         if self.shared.is_empty() {
-            self.copied_consumed = self.copied_consumed.wrapping_add(self.buf.len());
-            self.len = 0;
             return self.buf.split();
         }
-        let mut all = BytesMut::with_capacity(self.len);
+        let mut all = BytesMut::with_capacity(self.len());
         for chunk in self.chunks() {
             all.extend_from_slice(chunk);
         }
@@ -184,7 +196,7 @@ impl Output {
         self.copied_consumed = self.copied_consumed.wrapping_add(self.buf.len());
         self.buf.clear();
         self.shared.clear();
-        self.len = 0;
+        self.shared_len = 0;
     }
 
     /// Bytes allocated to the copy buffer.
@@ -221,12 +233,12 @@ mod tests {
             (b"cde", b""),
             (b"f", b"klmnop"),
         ] {
-            out.copy(|buf| buf.extend_from_slice(copied));
+            out.buf_mut().extend_from_slice(copied);
             out.push_shared(Bytes::copy_from_slice(shared));
             expected.extend_from_slice(copied);
             expected.extend_from_slice(shared);
         }
-        out.copy(|buf| buf.extend_from_slice(b"tail"));
+        out.buf_mut().extend_from_slice(b"tail");
         expected.extend_from_slice(b"tail");
         (out, expected)
     }

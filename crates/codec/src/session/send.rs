@@ -268,12 +268,10 @@ impl Session {
                     mask: None,
                     payload_len: payload.len() as u64,
                 };
-                self.out.copy(|buf| header.encode(buf));
+                header.encode(self.out.buf_mut());
                 self.out.push_shared(owner.slice_ref(payload));
             }
-            _ => self
-                .out
-                .copy(|buf| encode_frame(buf, fin, rsv, opcode, mask, payload)),
+            _ => encode_frame(self.out.buf_mut(), fin, rsv, opcode, mask, payload),
         }
         self.stats.frames_out += 1;
     }
