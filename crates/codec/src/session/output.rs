@@ -206,6 +206,7 @@ impl Output {
 
     /// Frees the copy buffer when nothing is pending and it holds more than `keep` bytes
     /// of room, and the shared queue's room.
+    #[inline]
     pub(super) fn release_if_idle(&mut self, keep: usize) {
         if !self.is_empty() {
             return;
