@@ -488,8 +488,9 @@ fn wintergreen_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
 }
 
 /// wintergreen the way the async driver reads (`wintergreen-stream`, `poll_next`): events
-/// first; when there are none, prepare `receive_buffer()` as the driver does and read into its
-/// spare capacity (what `tokio_util::io::poll_read_buf` does), then `received`.
+/// first; when there are none, give `receive_buffer()` a capacity if it has none, then
+/// `prepare_receive`, a read into the buffer's spare capacity of at most what that returned
+/// (what `tokio_util::io::poll_read_buf` does through `BufMut::limit`), then `received`.
 fn wintergreen_driver_decode(session: &mut Session, wire: &mut Wire, n: usize) -> usize {
     let (mut msgs, mut bytes) = (0, 0);
     while msgs < n {
@@ -505,10 +506,10 @@ fn wintergreen_driver_decode(session: &mut Session, wire: &mut Wire, n: usize) -
         let buf = session.receive_buffer();
         if buf.capacity() == 0 {
             *buf = BytesMut::with_capacity(DRIVER_READ);
-        } else if buf.capacity() - buf.len() < DRIVER_READ / 2 {
-            buf.reserve(DRIVER_READ);
         }
-        let room = buf.capacity() - buf.len();
+        let limit = session.prepare_receive(DRIVER_READ);
+        let buf = session.receive_buffer();
+        let room = limit.min(buf.capacity() - buf.len());
         let src = wire.next_input(room).expect("wintergreen-driver: input");
         buf.extend_from_slice(src);
         let read = src.len();
