@@ -206,6 +206,8 @@ impl Session {
     /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it, and then call
     /// [`received`](Self::received) with the time. Bytes appended without that call (such
     /// as the bytes that followed the opening handshake) are parsed but move no timer.
+    /// [`prepare_receive`](Self::prepare_receive) makes room for a read where a frame's
+    /// bytes will not have to move, and says how much to read.
     #[inline]
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
         if !self.next_buf.is_empty() {
