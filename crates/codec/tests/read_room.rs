@@ -161,3 +161,24 @@ fn idle_release_still_frees_after_reads_into_the_receive_buffer() {
         );
     }
 }
+
+#[test]
+fn a_long_frame_that_fails_midway_gets_no_more_room() {
+    let want = 64 << 10;
+    let mut client = session(Role::Client);
+    // A 1 MiB text frame whose first bytes are not UTF-8: it fails while in progress.
+    let mut payload = vec![b'a'; 1 << 20];
+    payload[..4].copy_from_slice(&[0xff; 4]);
+    let mut wire = BytesMut::new();
+    encode_frame(&mut wire, true, Rsv::NONE, OpCode::Text, None, &payload);
+    assert_eq!(read_into(&mut client, want, &wire[..4 << 10]), 4 << 10);
+    let failed = common::events(&mut client);
+    assert!(
+        matches!(failed.last(), Some(Err(ConnectionError::Protocol(_)))),
+        "{failed:?}"
+    );
+    // The driver goes on reading (for the peer's close); the frame's rest gets no room.
+    let limit = client.prepare_receive(want);
+    let cap = client.receive_buffer().capacity();
+    assert!(limit <= want && cap <= want, "read of {limit} into {cap}");
+}

@@ -244,11 +244,19 @@ impl Session {
     pub fn prepare_receive(&mut self, want: usize) -> usize {
         let want = want.max(1);
         let long = want / 2;
+        // Once input is no longer parsed (a failed connection), no frame gets room: what is
+        // read is dropped.
+        let parsing = !self.input_done;
         let current = self
             .decoder
             .current_header()
+            .filter(|_| parsing)
             .map(|header| usize::try_from(header.payload_len).unwrap_or(usize::MAX));
-        let guess = self.decoder.last_frame_len().min(MAX_GUESSED_READ);
+        let guess = if parsing {
+            self.decoder.last_frame_len().min(MAX_GUESSED_READ)
+        } else {
+            0
+        };
         let buf = self.receive_buffer();
         let room = buf.capacity() - buf.len();
         match current {
