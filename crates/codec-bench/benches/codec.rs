@@ -14,7 +14,9 @@
 //! - `decode/<size>`: a client reading a stream of unmasked server frames, one binary message
 //!   per frame, from an in-memory stream, until every message is out. wintergreen is handed
 //!   128 KiB per `receive`, tungstenite's default read size; each peer keeps its own buffers
-//!   across iterations, like a long-lived connection.
+//!   across iterations, like a long-lived connection. `wintergreen-driver` is the same session
+//!   read the way the async driver reads it (`receive_buffer()`, the driver's 64 KiB reserve
+//!   policy, a read into the buffer's spare capacity, then `received`): the path users get.
 //! - `encode/<size>`: a client sending binary messages, masked with fresh keys, each written
 //!   out (copied) to an in-memory sink as it is sent.
 //!

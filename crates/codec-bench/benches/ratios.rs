@@ -29,8 +29,9 @@ use std::time::Duration;
 const SLICE: Duration = Duration::from_millis(1);
 
 /// Peers shown in the report, in column order.
-const COLUMNS: [&str; 4] = [
+const COLUMNS: [&str; 5] = [
     "wintergreen",
+    "wintergreen-driver",
     "tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -53,7 +54,7 @@ fn main() {
             "| benchmark | {} | wintergreen vs tungstenite |",
             COLUMNS.join(" | ")
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|");
     }
     for kind in common::KINDS {
         for index in 0..common::SIZES.len() {

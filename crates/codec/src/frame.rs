@@ -273,6 +273,8 @@ pub struct FrameDecoder {
     current: Option<FrameHeader>,
     /// How many bytes at the start of the buffer belong to `current` and are unmasked.
     unmasked: usize,
+    /// The wire length (header and payload) of the last frame whose header was accepted.
+    last_len: usize,
 }
 
 impl FrameDecoder {
@@ -282,6 +284,7 @@ impl FrameDecoder {
             max_frame_size,
             current: None,
             unmasked: 0,
+            last_len: 0,
         }
     }
 
@@ -330,6 +333,7 @@ impl FrameDecoder {
         }
         self.current = Some(header);
         self.unmasked = 0;
+        self.last_len = payload_len.saturating_add(len);
         Ok(Some(header))
     }
 
@@ -367,6 +371,14 @@ impl FrameDecoder {
     #[inline]
     pub fn partial_payload<'a>(&self, buf: &'a BytesMut) -> &'a [u8] {
         buf.get(..self.unmasked).unwrap_or_default()
+    }
+
+    /// The wire length (header and payload, bytes) of the last frame whose header was
+    /// accepted, within `max_frame_size` plus a header; 0 before the first. A reader's guess
+    /// at the length of the next frame.
+    #[inline]
+    pub const fn last_frame_len(&self) -> usize {
+        self.last_len
     }
 
     /// The largest payload accepted.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Instant;
 
+use bytes::BufMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -312,12 +313,16 @@ where
             let buf = self.session.receive_buffer();
             if buf.capacity() == 0 {
                 *buf = spare::take(want);
-            } else if buf.capacity() - buf.len() < want / 2 {
-                buf.reserve(want);
             }
-            let Poll::Ready(read) =
-                tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut *buf)
-            else {
+            // The session places the room by the frame in progress (so a long frame's bytes
+            // are read where they stay) and says how much this read may take.
+            let limit = self.session.prepare_receive(want);
+            let buf = self.session.receive_buffer();
+            let Poll::Ready(read) = tokio_util::io::poll_read_buf(
+                Pin::new(&mut self.io),
+                cx,
+                &mut BufMut::limit(&mut *buf, limit),
+            ) else {
                 // Nothing to read: the connection may stay idle. The buffer just prepared
                 // goes back to the thread's spare slot (what `release_idle_buffers` does,
                 // without looking the buffer up again).

@@ -25,6 +25,10 @@ pub(crate) const SIZES: [(&str, usize, usize); 4] = [
 /// (`WebSocketConfig::read_buffer_size`, 128 KiB).
 const READ_CHUNK: usize = 128 << 10;
 
+/// The async driver's read buffer size (`wintergreen_stream::Config::read_buffer_size`'s
+/// default, 64 KiB), for the `wintergreen-driver` peer.
+const DRIVER_READ: usize = 64 << 10;
+
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// The benchmark groups, in the order they run.
@@ -218,6 +222,7 @@ fn decode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
     assert!(first.as_payload()[..] == data[..]);
 
     let mut session = wintergreen_client();
+    let mut driven = (wintergreen_client(), Wire::new(wire.clone()));
     let mut tws = tungstenite_client(wire.clone());
     let mut fws = fastwebsockets::FragmentCollector::new(fastwebsockets_client(wire.clone()));
     let mut tkws = tokio_websockets_client(wire.clone());
@@ -225,6 +230,12 @@ fn decode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
         peer("wintergreen", move |iters| {
             timed(iters, || {
                 assert_eq!(wintergreen_decode(&mut session, &wire, n), total);
+            })
+        }),
+        peer("wintergreen-driver", move |iters| {
+            let (session, wire) = &mut driven;
+            timed(iters, || {
+                assert_eq!(wintergreen_driver_decode(session, wire, n), total);
             })
         }),
         peer("tungstenite", move |iters| {
@@ -473,6 +484,37 @@ fn wintergreen_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
         }
     }
     assert_eq!(msgs, n);
+    bytes
+}
+
+/// wintergreen the way the async driver reads (`wintergreen-stream`, `poll_next`): events
+/// first; when there are none, give `receive_buffer()` a capacity if it has none, then
+/// `prepare_receive`, a read into the buffer's spare capacity of at most what that returned
+/// (what `tokio_util::io::poll_read_buf` does through `BufMut::limit`), then `received`.
+fn wintergreen_driver_decode(session: &mut Session, wire: &mut Wire, n: usize) -> usize {
+    let (mut msgs, mut bytes) = (0, 0);
+    while msgs < n {
+        match session.poll_event() {
+            Some(Ok(Event::Message(Message::Binary(data)))) => {
+                msgs += 1;
+                bytes += black_box(data).len();
+                continue;
+            }
+            Some(other) => panic!("wintergreen-driver: unexpected {other:?}"),
+            None => {}
+        }
+        let buf = session.receive_buffer();
+        if buf.capacity() == 0 {
+            *buf = BytesMut::with_capacity(DRIVER_READ);
+        }
+        let limit = session.prepare_receive(DRIVER_READ);
+        let buf = session.receive_buffer();
+        let room = limit.min(buf.capacity() - buf.len());
+        let src = wire.next_input(room).expect("wintergreen-driver: input");
+        buf.extend_from_slice(src);
+        let read = src.len();
+        session.received(std::time::Instant::now(), read);
+    }
     bytes
 }
 

@@ -23,6 +23,11 @@ use crate::utf8::Utf8Validator;
 /// shorter input that fits the buffer is appended at once.
 const PLAN_MIN_INPUT: usize = 4 << 10;
 
+/// The largest room [`Session::prepare_receive`] makes for a frame before its header is
+/// read, guessing from the last frame's length (1 MiB and a header): longer frames move
+/// their first read once, when their header is parsed.
+const MAX_GUESSED_READ: usize = (1 << 20) + 14;
+
 /// Frame headers looked at, at most, to place one input (see `Session::plan_input`).
 const PLAN_MAX_FRAMES: usize = 16;
 
@@ -201,6 +206,8 @@ impl Session {
     /// (e.g. with `tokio_util::io::poll_read_buf`). Only append to it, and then call
     /// [`received`](Self::received) with the time. Bytes appended without that call (such
     /// as the bytes that followed the opening handshake) are parsed but move no timer.
+    /// [`prepare_receive`](Self::prepare_receive) makes room for a read where a frame's
+    /// bytes will not have to move, and says how much to read.
     #[inline]
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
         if !self.next_buf.is_empty() {
@@ -209,6 +216,81 @@ impl Session {
             self.read_buf.extend_from_slice(&rest);
         }
         &mut self.read_buf
+    }
+
+    /// Makes room in [`receive_buffer`](Self::receive_buffer) for the next read, and
+    /// returns how many bytes that read should take at most (a read into the buffer's spare
+    /// capacity, limited to this, e.g. with `BufMut::limit`). `want` is the reader's read
+    /// size in bytes (the async driver's `read_buffer_size`, 64 KiB by default); a buffer
+    /// without capacity should be given one before (a reader may keep a spare).
+    ///
+    /// The room is placed by the frame headers seen, the way [`receive`](Self::receive)
+    /// places input, so that a frame's bytes are not moved after they are read (its
+    /// payload is handed out as one slice of the buffer):
+    /// - a long frame in progress (payload of at least `want / 2`): room for the rest of its
+    ///   payload, which its header already reserved, and a read of exactly that rest, so
+    ///   the next frame starts where a buffer of its own can take it;
+    /// - otherwise, when the last frame was long: room for a frame as long as that one (at
+    ///   most 1 MiB and a header), at the front of the buffer when no other message
+    ///   still shares its allocation, and a read of at most that;
+    /// - otherwise (short frames): `want` bytes of room when less than half of that is
+    ///   free, and a read of all the room.
+    ///
+    /// Memory stays bounded: the room asked for is the rest of a frame whose header was
+    /// accepted (within `max_frame_size`, as when that header was parsed), or `want`, or a
+    /// guess of at most 1 MiB and a header made only after a frame that long was
+    /// received. [`release_idle_buffers`](Self::release_idle_buffers) frees an empty buffer
+    /// as before.
+    pub fn prepare_receive(&mut self, want: usize) -> usize {
+        let want = want.max(1);
+        let long = want / 2;
+        // Once input is no longer parsed (a failed connection), no frame gets room: what is
+        // read is dropped.
+        let parsing = !self.input_done;
+        let current = self
+            .decoder
+            .current_header()
+            .filter(|_| parsing)
+            .map(|header| usize::try_from(header.payload_len).unwrap_or(usize::MAX));
+        let guess = if parsing {
+            self.decoder.last_frame_len().min(MAX_GUESSED_READ)
+        } else {
+            0
+        };
+        let buf = self.receive_buffer();
+        let room = buf.capacity() - buf.len();
+        match current {
+            // `read_buf` holds this frame's payload from its start (its header is parsed off).
+            Some(payload) if payload >= long && payload > buf.len() => {
+                let rest = payload - buf.len();
+                if room < rest {
+                    // Only when the header's reservation was given up (`receive_eof` paths
+                    // never come back here): the payload bytes move once.
+                    buf.reserve(rest);
+                }
+                rest
+            }
+            _ if guess >= long && guess > want && buf.len() < guess => {
+                let need = guess - buf.len();
+                if room < need && !buf.try_reclaim(need) {
+                    if buf.is_empty() {
+                        // Nothing to keep: a buffer of the guessed size, not more.
+                        *buf = BytesMut::with_capacity(guess);
+                    } else {
+                        // At most a frame header's start moves.
+                        buf.reserve(need);
+                    }
+                }
+                need
+            }
+            _ => {
+                // Never no room: a read of nothing would look like the end of the stream.
+                if room == 0 || room < want / 2 {
+                    buf.reserve(want);
+                }
+                buf.capacity() - buf.len()
+            }
+        }
     }
 
     /// Tells the session that `n` bytes were appended to
