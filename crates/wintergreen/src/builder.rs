@@ -230,19 +230,23 @@ impl ClientBuilder {
         Ok((self.request?, self.options?))
     }
 
-    /// Connects on the builder's runtime.
+    /// Connects on the builder's runtime. The future is boxed: see
+    /// [the crate docs](crate#memory-per-connection).
     ///
     /// # Errors
     /// See [`ConnectError`].
-    pub async fn connect(
+    pub fn connect(
         self,
-    ) -> Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError> {
-        let runtime = match self.runtime.clone() {
-            Some(runtime) => runtime,
-            None => default_runtime()?,
-        };
-        let (request, options) = self.build()?;
-        wintergreen_connect::connect(&runtime, request, &options).await
+    ) -> impl Future<Output = Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError>>
+    {
+        Box::pin(async move {
+            let runtime = match self.runtime.clone() {
+                Some(runtime) => runtime,
+                None => default_runtime()?,
+            };
+            let (request, options) = self.build()?;
+            wintergreen_connect::connect(&runtime, request, &options).await
+        })
     }
 }
 
@@ -415,19 +419,22 @@ impl ServerBuilder {
     }
 
     /// Accepts a WebSocket (HTTP/1.1 upgrade) on an incoming byte stream. A futures-io
-    /// stream goes through [`compat`](crate::stream::compat).
+    /// stream goes through [`compat`](crate::stream::compat). The future is boxed: see
+    /// [the crate docs](crate#memory-per-connection).
     ///
     /// # Errors
     /// See [`ConnectError`]; a refusal has been written to the client.
-    pub async fn accept<IO>(
+    pub fn accept<IO>(
         &self,
         io: IO,
-    ) -> Result<(WebSocketStream<IO>, Request<()>), ConnectError>
+    ) -> impl Future<Output = Result<(WebSocketStream<IO>, Request<()>), ConnectError>> + use<'_, IO>
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
-        let runtime = self.runtime_or_default()?;
-        wintergreen_connect::accept(&runtime, io, &self.options).await
+        Box::pin(async move {
+            let runtime = self.runtime_or_default()?;
+            wintergreen_connect::accept(&runtime, io, &self.options).await
+        })
     }
 
     /// Binds a TCP listener to `addr` on the runtime and serves WebSockets on it, one port

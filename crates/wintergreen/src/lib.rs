@@ -91,6 +91,21 @@
 //! })
 //! # }
 //! ```
+//!
+//! ## Memory per connection
+//!
+//! An idle connection holds its [`WebSocketStream`] (about 1 KiB: the
+//! [`Session`](codec::Session) and the driver; buffers are released while idle and taken
+//! again from a per-thread spare), the runtime's socket registration and, on a server, the
+//! task that serves it. A task is as large as its future's largest state, kept for the
+//! task's whole life, so what is alive across the handshake's `.await` stays in the task
+//! after it. That is why the handshake futures ([`connect`], [`connect_with`],
+//! [`accept`], [`accept_with`], [`ClientBuilder::connect`], [`ServerBuilder::accept`]) are
+//! boxed: their state is freed when the WebSocket is open. Two habits keep a serving task
+//! small: take the options by reference from something that outlives the task (an
+//! `Arc<ServerOptions>`, a `static`, the [`ServerBuilder`]) or use [`accept`], rather than
+//! building them in the task (`accept_with(tcp, &ServerOptions::default())` keeps the
+//! options, about 360 bytes, in the task); and drop the upgrade request if it is not needed.
 
 #![deny(missing_docs)]
 

@@ -13,31 +13,39 @@ macro_rules! runtime_api {
         use wintergreen_connect::{ClientOptions, ConnectError, IntoClientRequest, ServerOptions};
         use wintergreen_stream::{Runtime, WebSocketStream};
 
-        /// This runtime, as the `Arc<dyn Runtime>` the connect path takes.
+        /// This runtime, as the `Arc<dyn Runtime>` the connect path takes: one shared
+        /// value, so a connection holds a reference to it, not an allocation of its own.
         pub fn runtime() -> Arc<dyn Runtime> {
-            Arc::new($runtime)
+            static RUNTIME: std::sync::OnceLock<Arc<dyn Runtime>> = std::sync::OnceLock::new();
+            Arc::clone(RUNTIME.get_or_init(|| Arc::new($runtime)))
         }
 
         /// Connects to a `ws://` or `wss://` URL with the default options (with the
-        /// `deflate` feature, offering permessage-deflate).
+        /// `deflate` feature, offering permessage-deflate). The future is boxed: see
+        /// [the crate docs](crate#memory-per-connection).
         ///
         /// # Errors
         /// See [`ConnectError`].
-        pub async fn connect(
-            request: impl IntoClientRequest,
-        ) -> Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError> {
-            connect_with(request, &ClientOptions::default()).await
+        pub fn connect<R: IntoClientRequest>(
+            request: R,
+        ) -> impl Future<
+            Output = Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError>,
+        > + use<R> {
+            Box::pin(async move { connect_with(request, &ClientOptions::default()).await })
         }
 
-        /// Connects with explicit options: see [`wintergreen_connect::connect`].
+        /// Connects with explicit options: see [`wintergreen_connect::connect`]. The
+        /// future is boxed: see [the crate docs](crate#memory-per-connection).
         ///
         /// # Errors
         /// See [`ConnectError`].
-        pub async fn connect_with(
-            request: impl IntoClientRequest,
-            options: &ClientOptions,
-        ) -> Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError> {
-            wintergreen_connect::connect(&runtime(), request, options).await
+        pub fn connect_with<'a, R: IntoClientRequest + 'a>(
+            request: R,
+            options: &'a ClientOptions,
+        ) -> impl Future<
+            Output = Result<(WebSocketStream<Transport>, http::Response<()>), ConnectError>,
+        > + use<'a, R> {
+            Box::pin(async move { wintergreen_connect::connect(&runtime(), request, options).await })
         }
 
         /// Runs the client handshake over a byte stream already connected: see
@@ -45,44 +53,53 @@ macro_rules! runtime_api {
         ///
         /// # Errors
         /// See [`ConnectError`].
-        pub async fn handshake_with<IO>(
+        pub fn handshake_with<'a, IO>(
             io: IO,
             request: http::Request<()>,
-            options: &ClientOptions,
-        ) -> Result<(WebSocketStream<IO>, http::Response<()>), ConnectError>
+            options: &'a ClientOptions,
+        ) -> impl Future<Output = Result<(WebSocketStream<IO>, http::Response<()>), ConnectError>>
+        + use<'a, IO>
         where
-            IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin,
+            IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + 'a,
         {
-            wintergreen_connect::handshake(&runtime(), io, request, options).await
+            Box::pin(async move {
+                wintergreen_connect::handshake(&runtime(), io, request, options).await
+            })
         }
 
         /// Accepts a WebSocket on an incoming byte stream with the default options (with
         /// the `deflate` feature, accepting permessage-deflate). A futures-io stream goes
-        /// through [`compat`](crate::stream::compat).
+        /// through [`compat`](crate::stream::compat). The future is boxed: see
+        /// [the crate docs](crate#memory-per-connection).
         ///
         /// # Errors
         /// See [`ConnectError`]; a refusal has been written to the client.
-        pub async fn accept<IO>(
+        pub fn accept<IO>(
             io: IO,
-        ) -> Result<(WebSocketStream<IO>, http::Request<()>), ConnectError>
+        ) -> impl Future<Output = Result<(WebSocketStream<IO>, http::Request<()>), ConnectError>>
+        + use<IO>
         where
             IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin,
         {
-            accept_with(io, &ServerOptions::default()).await
+            Box::pin(async move {
+                wintergreen_connect::accept(&runtime(), io, &ServerOptions::default()).await
+            })
         }
 
-        /// Accepts with explicit options: see [`wintergreen_connect::accept`].
+        /// Accepts with explicit options: see [`wintergreen_connect::accept`]. The future
+        /// is boxed: see [the crate docs](crate#memory-per-connection).
         ///
         /// # Errors
         /// See [`ConnectError`].
-        pub async fn accept_with<IO>(
+        pub fn accept_with<'a, IO>(
             io: IO,
-            options: &ServerOptions,
-        ) -> Result<(WebSocketStream<IO>, http::Request<()>), ConnectError>
+            options: &'a ServerOptions,
+        ) -> impl Future<Output = Result<(WebSocketStream<IO>, http::Request<()>), ConnectError>>
+        + use<'a, IO>
         where
-            IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin,
+            IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + 'a,
         {
-            wintergreen_connect::accept(&runtime(), io, options).await
+            Box::pin(async move { wintergreen_connect::accept(&runtime(), io, options).await })
         }
 
         /// WebSockets over HTTP/2 (RFC 8441) on this runtime: shared connections and

@@ -5,6 +5,7 @@
 //! or a socket; time comes in as the `now` argument of every call that can start or move
 //! a timer, and [`Session::poll_timeout`] says when to call [`Session::handle_timeout`].
 
+mod mask_keys;
 mod output;
 mod recv;
 mod send;
@@ -14,8 +15,6 @@ use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use crate::budget::{Charge, MessageBudget};
 use crate::close::{CloseCode, CloseFrame};
@@ -27,6 +26,7 @@ use crate::frame::{FrameDecoder, OpCode, Rsv};
 use crate::message::{DataKind, Fragment, Message};
 use crate::stats::{self, Stats};
 use crate::utf8::Utf8Validator;
+use mask_keys::MaskKeys;
 use output::Output;
 pub use output::ZERO_COPY_MIN;
 
@@ -215,10 +215,9 @@ pub struct Session {
     out: Output,
     scratch: BytesMut,
     outgoing: Option<Outgoing>,
-    /// The generator of mask keys: a client's alone (`Some` exactly when the role is
-    /// [`Role::Client`]). Boxed and absent for a server, which never masks: the generator is
-    /// a third of a session's size, and a server may hold many idle sessions.
-    masks: Option<Box<StdRng>>,
+    /// Where mask keys come from: nowhere for a server, the thread's generator for a
+    /// client, its own for a seeded one (see `mask_keys`).
+    masks: MaskKeys,
 
     /// The answer to the most recent ping, kept aside while output is over the limit.
     pending_pong: Option<Bytes>,
@@ -266,13 +265,7 @@ impl Session {
             out: Output::default(),
             scratch: BytesMut::new(),
             outgoing: None,
-            masks: match (role, seed) {
-                (Role::Server, _) => None,
-                (Role::Client, Some(seed)) => Some(Box::new(StdRng::seed_from_u64(seed))),
-                // One OS-seeded CSPRNG per thread (rand's ThreadRng) seeds one per session,
-                // so mask keys cost no system call.
-                (Role::Client, None) => Some(Box::new(StdRng::from_rng(&mut rand::rng()))),
-            },
+            masks: MaskKeys::new(role, seed),
             pending_pong: None,
             owed: 0,
             close_sent: false,
@@ -305,9 +298,7 @@ impl Session {
     /// [`Config::mask_seed`]. For tests and fuzz replays only.
     #[must_use]
     pub fn with_rng_seed(mut self, seed: u64) -> Self {
-        if self.role == Role::Client {
-            self.masks = Some(Box::new(StdRng::seed_from_u64(seed)));
-        }
+        self.masks = MaskKeys::new(self.role, Some(seed));
         self.config.mask_seed = Some(seed);
         self
     }
@@ -666,26 +657,34 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use super::{Config, Role, Session};
+    use super::{Config, MaskKeys, Role, Session};
 
     #[test]
-    fn only_a_client_session_holds_a_mask_generator() {
+    fn only_a_client_session_masks_and_only_a_seeded_one_holds_a_generator() {
         let seeded = Config {
             mask_seed: Some(1),
             ..Config::default()
         };
-        assert!(Session::new(Role::Server, seeded.clone()).masks.is_none());
+        assert!(!Session::new(Role::Server, seeded.clone()).masks.masks());
         assert!(
-            Session::new(Role::Server, Config::default())
+            !Session::new(Role::Server, Config::default())
                 .with_rng_seed(7)
                 .masks
-                .is_none()
+                .masks()
         );
-        assert!(
+        assert!(matches!(
+            Session::new(Role::Client, Config::default()).masks,
+            MaskKeys::ThreadRng
+        ));
+        assert!(matches!(
+            Session::new(Role::Client, seeded).masks,
+            MaskKeys::Seeded(_)
+        ));
+        assert!(matches!(
             Session::new(Role::Client, Config::default())
-                .masks
-                .is_some()
-        );
-        assert!(Session::new(Role::Client, seeded).masks.is_some());
+                .with_rng_seed(7)
+                .masks,
+            MaskKeys::Seeded(_)
+        ));
     }
 }

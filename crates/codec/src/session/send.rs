@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use rand::RngCore;
 
 use super::output::ZERO_COPY_MIN;
 use super::{Initiator, Outgoing, Session};
@@ -257,8 +256,8 @@ impl Session {
         payload: &[u8],
         owner: Option<&Bytes>,
     ) {
-        // A client has a generator and masks every frame; a server has none (see `masks`).
-        let mask = self.masks.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
+        // A client masks every frame with a fresh key; a server never masks.
+        let mask = self.masks.next_key();
         match (mask, owner) {
             (None, Some(owner)) if payload.len() >= ZERO_COPY_MIN => {
                 let header = FrameHeader {

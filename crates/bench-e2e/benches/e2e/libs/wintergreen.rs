@@ -1,14 +1,18 @@
 //! Every use of wintergreen's API in the benchmark, so that a rename is a change to this file
-//! alone. Only the facade's most stable surface: `connect_with`/`accept_with` with the
-//! runtime-agnostic default options (no permessage-deflate offer or acceptance: the matrix
-//! compares plain frames), and `WebSocketStream` as `Stream` + `Sink` of `Message`.
+//! alone. Only the facade's most stable surface: `connect`/`accept`, which take the
+//! runtime-agnostic default options (`ClientOptions::default()`, `ServerOptions::default()`;
+//! this crate builds wintergreen without `deflate`, so no permessage-deflate offer or
+//! acceptance: the matrix compares plain frames), and `WebSocketStream` as `Stream` + `Sink`
+//! of `Message`. These are the calls the README shows; `accept_with(tcp,
+//! &ServerOptions::default())` would also keep the options (about 360 bytes) in each
+//! connection's task (see the facade's "Memory per connection").
 
 use std::net::SocketAddr;
 
 use anyhow::Result;
 use bytes::Bytes;
 use tokio::net::TcpStream;
-use wintergreen::{ClientOptions, Message, ServerOptions, WebSocketStream};
+use wintergreen::{Message, WebSocketStream};
 
 use super::{Kind, echo_stream, serve_stream};
 
@@ -25,8 +29,7 @@ pub(crate) struct Client(WebSocketStream<wintergreen::tokio::Transport>);
 
 impl super::EchoClient for Client {
     async fn connect(addr: SocketAddr, _payload: &Bytes) -> Result<Self> {
-        let (ws, _response) =
-            wintergreen::connect_with(format!("ws://{addr}/"), &ClientOptions::default()).await?;
+        let (ws, _response) = wintergreen::connect(format!("ws://{addr}/")).await?;
         Ok(Self(ws))
     }
 
@@ -39,6 +42,6 @@ impl super::EchoClient for Client {
 pub(crate) async fn serve(tcp: TcpStream) -> Result<()> {
     tcp.set_nodelay(true)?;
     // The request is dropped at once (`_`): a named binding would keep it in the task.
-    let (mut ws, _) = wintergreen::accept_with(tcp, &ServerOptions::default()).await?;
+    let (mut ws, _) = wintergreen::accept(tcp).await?;
     serve_stream(&mut ws, kind).await
 }
