@@ -9,6 +9,7 @@
 //! each connecting from its own loopback source address (127.0.0.2, 127.0.0.3, …).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -39,6 +40,9 @@ pub(crate) async fn server(listen: SocketAddr) -> Result<()> {
     println!("listening on {}", listener.local_addr()?);
     let mut options = ServerOptions::default();
     options.handshake.policy = options.handshake.policy.no_extensions();
+    // Shared: a clone per task would stay in each connection's task for its life (about
+    // 360 bytes and the policy's allocations; the facade's "Memory per connection").
+    let options = Arc::new(options);
     let serving = async {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -46,7 +50,7 @@ pub(crate) async fn server(listen: SocketAddr) -> Result<()> {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
-            let options = options.clone();
+            let options = Arc::clone(&options);
             tokio::spawn(async move {
                 let Ok((mut ws, _)) = wintergreen::tokio::accept_with(tcp, &options).await else {
                     return;
