@@ -365,7 +365,9 @@ enum Echoed {
 /// not fully arrived (and, should the socket push back, the replies it did not take), so
 /// that its idle memory is the task and the socket alone.
 pub async fn serve(mut tcp: TcpStream) -> Result<()> {
-    server_upgrade(&mut tcp).await?;
+    // Boxed: the upgrade's state (its 1 KiB peek buffer) would otherwise stay in the
+    // connection's task for its whole life, a task being as large as its largest state.
+    Box::pin(server_upgrade(&mut tcp)).await?;
     let mut carry = Vec::new();
     loop {
         // The shared buffer is borrowed within one poll, never across an await.
