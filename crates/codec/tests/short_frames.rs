@@ -6,9 +6,13 @@
 
 mod common;
 
+use bytes::BytesMut;
 use common::*;
 use proptest::prelude::*;
-use wintergreen_codec::{Config, ConnectionError, Event, ProtocolError, Role, Session, Stats};
+use wintergreen_codec::{
+    Config, ConnectionError, Event, FrameHeader, OpCode, ProtocolError, Role, Rsv, Session, Stats,
+    encode_frame,
+};
 
 /// One raw frame: a first byte near the fast path's (`0x81`/`0x82`) and around it (no FIN,
 /// reserved bits, control and reserved opcodes), any mask bit, any short length (126 and
@@ -124,11 +128,33 @@ fn a_whole_short_frame_is_handed_out_without_a_copy() {
 }
 
 fn raw_frame_for(receiver: Role, payload: &[u8]) -> Vec<u8> {
-    common::raw_frame(
-        receiver,
-        true,
-        wintergreen_codec::Rsv::NONE,
-        wintergreen_codec::OpCode::Binary,
-        payload,
-    )
+    common::raw_frame(receiver, true, Rsv::NONE, OpCode::Binary, payload)
+}
+
+proptest! {
+    /// `encode_frame` builds a short frame's header itself: it writes what
+    /// `FrameHeader::encode` and masking write, for every length around the short limit.
+    #[test]
+    fn encode_frame_writes_the_header_encode_writes(
+        fin in any::<bool>(),
+        rsv in 0u8..8,
+        opcode in prop_oneof![
+            Just(OpCode::Continuation), Just(OpCode::Text), Just(OpCode::Binary),
+            Just(OpCode::Close), Just(OpCode::Ping), Just(OpCode::Pong),
+        ],
+        mask in proptest::option::of(any::<[u8; 4]>()),
+        payload in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let rsv = Rsv::from_bits(rsv << 4);
+        let mut got = BytesMut::new();
+        encode_frame(&mut got, fin, rsv, opcode, mask, &payload);
+        let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
+        let mut want = BytesMut::new();
+        header.encode(&mut want);
+        want.extend(payload.iter().enumerate().map(|(i, b)| match mask {
+            Some(key) => b ^ key[i % 4],
+            None => *b,
+        }));
+        prop_assert_eq!(got, want);
+    }
 }
