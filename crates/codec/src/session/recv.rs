@@ -377,6 +377,15 @@ impl Session {
     }
 
     fn poll_event_parsing(&mut self) -> Option<Result<Event, ConnectionError>> {
+        // The commonest input first, before the general loop: a whole short data message
+        // while nothing is queued ahead of it and no message is in progress.
+        if self.events.is_empty() && !self.input_done && self.incoming.is_none() {
+            match self.short_message() {
+                Some(Ok(event)) => return Some(Ok(event)),
+                Some(Err(err)) => self.fail(err),
+                None => {}
+            }
+        }
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
@@ -405,11 +414,6 @@ impl Session {
             // is reused for the next input kept apart.
             std::mem::swap(&mut self.read_buf, &mut self.next_buf);
         }
-        if self.incoming.is_none() {
-            if let Some(event) = self.short_message() {
-                return event.map(Step::Event);
-            }
-        }
         let fresh = self.decoder.current_header().is_none();
         let Some(header) = self.decoder.poll_header(&mut self.read_buf)? else {
             return Ok(Step::Blocked);
@@ -435,7 +439,7 @@ impl Session {
         }
     }
 
-    /// The fast path of [`step`](Self::step) for the commonest input: a whole short
+    /// The fast path of [`poll_event`](Self::poll_event) for the commonest input: a whole short
     /// unfragmented text or binary frame, without reserved bits, masked as this role
     /// requires (see `FrameDecoder::peek_short_data`),
     /// while no message is in progress, in a session with no extension, no message budget
