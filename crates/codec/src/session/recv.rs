@@ -439,13 +439,13 @@ impl Session {
         }
     }
 
-    /// The fast path of [`poll_event`](Self::poll_event) for the commonest input: a whole short
-    /// unfragmented text or binary frame, without reserved bits, masked as this role
-    /// requires (see `FrameDecoder::peek_short_data`),
-    /// while no message is in progress, in a session with no extension, no message budget
-    /// and whole-message delivery. Gives the same event, error and counters as the general
-    /// path, with none of its per-frame bookkeeping (no [`Incoming`], whose state such a
-    /// message never needs). `None`, with nothing consumed, for anything else.
+    /// The fast path of [`poll_event`](Self::poll_event) for the commonest input: a whole
+    /// short unfragmented text or binary frame without reserved bits, masked as this role
+    /// requires (see `FrameDecoder::peek_short_data`), while no message is in progress, in a
+    /// session with no extension, no message budget and whole-message delivery. Gives the
+    /// same event, error and counters as the general path (`tests/short_frames.rs`), with
+    /// none of its per-frame bookkeeping (no [`Incoming`], whose state such a message never
+    /// needs). `None`, with nothing consumed, for anything else.
     #[inline]
     fn short_message(&mut self) -> Option<Result<Event, ProtocolError>> {
         let masked = self.role == Role::Server;
