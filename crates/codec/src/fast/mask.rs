@@ -111,7 +111,8 @@ pub(crate) mod imp {
         }
     }
 
-    /// The portable fallback: eight bytes at a time through a `u64`, then the byte loop.
+    /// The portable fallback: eight bytes at a time through a `u64`, then four, then the
+    /// byte loop.
     #[inline]
     pub(crate) fn word(buf: &mut [u8], key: [u8; 4]) {
         let [a, b, c, d] = key;
@@ -122,8 +123,17 @@ pub(crate) mod imp {
                 *chunk = (u64::from_ne_bytes(*chunk) ^ wide).to_ne_bytes();
             }
         }
-        // 8 is a multiple of 4: the remainder starts at key phase 0 again.
-        bytewise(chunks.into_remainder(), key);
+        // 8 is a multiple of 4: the remainder starts at key phase 0 again, and so does what
+        // is left after one more word of 4 (short payloads often leave 4 to 7 bytes here).
+        let rest = chunks.into_remainder();
+        let rest = match rest.split_first_chunk_mut::<4>() {
+            Some((word, rest)) => {
+                *word = (u32::from_ne_bytes(*word) ^ u32::from_ne_bytes(key)).to_ne_bytes();
+                rest
+            }
+            None => rest,
+        };
+        bytewise(rest, key);
     }
 
     /// Splits `buf` at its first byte whose address is a multiple of `align` (or at its end),

@@ -626,6 +626,7 @@ impl Session {
     }
 
     /// A data message crossed at `now`.
+    #[inline]
     fn restart_idle(&mut self, now: Instant) {
         if let (Some(idle), Some(_)) = (self.config.idle_timeout, self.timers.idle) {
             self.timers.idle = now.checked_add(idle);

@@ -241,7 +241,27 @@ impl Session {
     /// guess of at most 1 MiB and a header made only after a frame that long was
     /// received. [`release_idle_buffers`](Self::release_idle_buffers) frees an empty buffer
     /// as before.
+    #[inline]
     pub fn prepare_receive(&mut self, want: usize) -> usize {
+        // The common case, before every read of a connection that receives short frames:
+        // nothing kept apart, no frame in progress, and a last frame shorter than half a
+        // read. The third rule below then applies, whatever else holds.
+        let buf = &mut self.read_buf;
+        if self.next_buf.is_empty()
+            && self.decoder.current_header().is_none()
+            && self.decoder.last_frame_len() < want / 2
+        {
+            let room = buf.capacity() - buf.len();
+            if room < want / 2 {
+                buf.reserve(want);
+            }
+            return buf.capacity() - buf.len();
+        }
+        self.prepare_receive_placed(want)
+    }
+
+    /// [`prepare_receive`](Self::prepare_receive) when a frame's length may place the room.
+    fn prepare_receive_placed(&mut self, want: usize) -> usize {
         let want = want.max(1);
         let long = want / 2;
         // Once input is no longer parsed (a failed connection), no frame gets room: what is
@@ -357,6 +377,15 @@ impl Session {
     }
 
     fn poll_event_parsing(&mut self) -> Option<Result<Event, ConnectionError>> {
+        // The commonest input first, before the general loop: a whole short data message
+        // while nothing is queued ahead of it and no message is in progress.
+        if self.events.is_empty() && !self.input_done && self.incoming.is_none() {
+            match self.short_message() {
+                Some(Ok(event)) => return Some(Ok(event)),
+                Some(Err(err)) => self.fail(err),
+                None => {}
+            }
+        }
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
@@ -408,6 +437,48 @@ impl Session {
                 Ok(Step::Blocked)
             }
         }
+    }
+
+    /// The fast path of [`poll_event`](Self::poll_event) for the commonest input: a whole
+    /// short unfragmented text or binary frame without reserved bits, masked as this role
+    /// requires (see `FrameDecoder::peek_short_data`), while no message is in progress, in a
+    /// session with no extension, no message budget and whole-message delivery. Gives the
+    /// same event, error and counters as the general path (`tests/short_frames.rs`), with
+    /// none of its per-frame bookkeeping (no [`Incoming`], whose state such a message never
+    /// needs). `None`, with nothing consumed, for anything else.
+    #[inline]
+    fn short_message(&mut self) -> Option<Result<Event, ProtocolError>> {
+        let masked = self.role == Role::Server;
+        // The frame first: a long frame's header (the only other one that gets here while
+        // no message is in progress) is turned away after a few instructions.
+        let total = self.decoder.peek_short_data(&self.read_buf, masked)?;
+        if self.extension.is_some() || self.budget.is_some() || self.config.streaming {
+            return None;
+        }
+        // A frame over the message size or fragment limits fails on the general path.
+        if self.config.max_fragments == 0 || self.config.max_message_size < 125 {
+            return None;
+        }
+        let Frame { header, payload } = self.decoder.take_short_data(&mut self.read_buf, total)?;
+        // The general path's order: the frame counts, the idle timer restarts, then the
+        // payload is checked.
+        self.stats.frames_in += 1;
+        if self.timers.idle.is_some() {
+            if let Some(at) = self.received_at {
+                self.restart_idle(at);
+            }
+        }
+        stats::add(&mut self.stats.payload_bytes_in, payload.len());
+        let message = if header.opcode == OpCode::Text {
+            if crate::utf8::validate(&payload).is_err() {
+                return Some(Err(ProtocolError::InvalidUtf8));
+            }
+            Message::Text(Utf8Bytes::from_validated(payload))
+        } else {
+            Message::Binary(payload)
+        };
+        self.stats.messages_in += 1;
+        Some(Ok(Event::Message(message)))
     }
 
     /// The rules a header breaks on its own, checked before its payload arrives.

@@ -1,0 +1,160 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
+//! The receive path's fast path for whole short data frames (taken when a frame's header
+//! and payload are buffered at once) and the general path (taken when the frame arrives in
+//! pieces) give the same events, counters and output for the same bytes, valid or not.
+
+mod common;
+
+use bytes::BytesMut;
+use common::*;
+use proptest::prelude::*;
+use wintergreen_codec::{
+    Config, ConnectionError, Event, FrameHeader, OpCode, ProtocolError, Role, Rsv, Session, Stats,
+    encode_frame,
+};
+
+/// One raw frame: a first byte near the fast path's (`0x81`/`0x82`) and around it (no FIN,
+/// reserved bits, control and reserved opcodes), any mask bit, any short length (126 and
+/// 127 announce extended lengths), text payloads valid or not.
+fn raw_frame() -> impl Strategy<Value = Vec<u8>> {
+    let first = prop_oneof![
+        4 => Just(0x82u8),
+        4 => Just(0x81u8),
+        1 => Just(0x02u8),
+        1 => Just(0x01u8),
+        1 => Just(0x80u8),
+        1 => Just(0xC2u8),
+        1 => Just(0x92u8),
+        1 => Just(0x89u8),
+        1 => Just(0x8Au8),
+        1 => Just(0x83u8),
+        1 => any::<u8>(),
+    ];
+    let payload = prop_oneof![
+        ".{0,40}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..=130),
+    ];
+    (first, any::<bool>(), payload, any::<[u8; 4]>()).prop_map(|(first, masked, payload, key)| {
+        let mut frame = vec![first];
+        let len = payload.len();
+        let mask_bit = if masked { 0x80 } else { 0 };
+        if len <= 125 {
+            frame.push(mask_bit | len as u8);
+        } else {
+            frame.push(mask_bit | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        if masked {
+            frame.extend_from_slice(&key);
+        }
+        frame.extend(
+            payload
+                .iter()
+                .enumerate()
+                .map(|(i, b)| if masked { b ^ key[i % 4] } else { *b }),
+        );
+        frame
+    })
+}
+
+type Seen = (Vec<Result<Event, ConnectionError>>, Stats, Vec<u8>);
+
+/// Feeds `bytes` in chunks of `chunk` bytes, polling after each, as a driver would.
+fn receive(role: Role, config: &Config, bytes: &[u8], chunk: usize) -> Seen {
+    let mut session = Session::new(role, config.clone());
+    let mut events = Vec::new();
+    for piece in bytes.chunks(chunk.max(1)) {
+        session.receive(t0(), piece);
+        events.extend(std::iter::from_fn(|| session.poll_event()));
+    }
+    let output = session.take_output().to_vec();
+    (events, session.stats(), output)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn whole_short_frames_give_what_the_general_path_gives(
+        frames in proptest::collection::vec(raw_frame(), 1..6),
+        server in any::<bool>(),
+        max_frame_size in prop_oneof![Just(usize::MAX), 0usize..140],
+        max_message_size in prop_oneof![Just(usize::MAX), 0usize..140],
+        max_fragments in prop_oneof![Just(usize::MAX), 0usize..3],
+        streaming in any::<bool>(),
+    ) {
+        let role = if server { Role::Server } else { Role::Client };
+        let mut config = Config::default();
+        config.max_frame_size = max_frame_size;
+        config.max_message_size = max_message_size;
+        config.max_fragments = max_fragments;
+        config.streaming = streaming;
+        // The same mask keys on both sides, so that their close frames compare equal.
+        config.mask_seed = Some(1);
+        let bytes = frames.concat();
+        // All at once: each whole short frame goes the fast path.
+        let whole = receive(role, &config, &bytes, bytes.len());
+        // One byte at a time: a frame's header is parsed before its payload arrives, so
+        // every frame with a payload goes the general path.
+        let one_by_one = receive(role, &config, &bytes, 1);
+        prop_assert_eq!(&whole.0, &one_by_one.0);
+        prop_assert_eq!(&whole.2, &one_by_one.2);
+        // Invalid UTF-8 fails fast, before its frame is whole and counted, when the frame
+        // arrives in pieces: how many frames and bytes were counted then depends on the
+        // split (as it always did), and only then.
+        let fast_failed = whole.0.iter().any(|event| {
+            matches!(event, Err(ConnectionError::Protocol(ProtocolError::InvalidUtf8)))
+        });
+        if !fast_failed {
+            prop_assert_eq!(&whole.1, &one_by_one.1);
+        }
+    }
+}
+
+#[test]
+fn a_whole_short_frame_is_handed_out_without_a_copy() {
+    let frame = raw_frame_for(Role::Client, b"hello");
+    let mut client = session(Role::Client);
+    client.receive(t0(), &frame);
+    let start = client.receive_buffer().as_ptr();
+    let messages = messages(&mut client);
+    let [wintergreen_codec::Message::Binary(data)] = &messages[..] else {
+        panic!("expected one binary message, got {messages:?}");
+    };
+    assert_eq!(&data[..], b"hello");
+    // The payload is the receive buffer's own bytes, just past the 2-byte header.
+    assert_eq!(data.as_ptr(), start.wrapping_add(2));
+}
+
+fn raw_frame_for(receiver: Role, payload: &[u8]) -> Vec<u8> {
+    common::raw_frame(receiver, true, Rsv::NONE, OpCode::Binary, payload)
+}
+
+proptest! {
+    /// `encode_frame` builds a short frame's header itself: it writes what
+    /// `FrameHeader::encode` and masking write, for every length around the short limit.
+    #[test]
+    fn encode_frame_writes_the_header_encode_writes(
+        fin in any::<bool>(),
+        rsv in 0u8..8,
+        opcode in prop_oneof![
+            Just(OpCode::Continuation), Just(OpCode::Text), Just(OpCode::Binary),
+            Just(OpCode::Close), Just(OpCode::Ping), Just(OpCode::Pong),
+        ],
+        mask in proptest::option::of(any::<[u8; 4]>()),
+        payload in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let rsv = Rsv::from_bits(rsv << 4);
+        let mut got = BytesMut::new();
+        encode_frame(&mut got, fin, rsv, opcode, mask, &payload);
+        let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
+        let mut want = BytesMut::new();
+        header.encode(&mut want);
+        want.extend(payload.iter().enumerate().map(|(i, b)| match mask {
+            Some(key) => b ^ key[i % 4],
+            None => *b,
+        }));
+        prop_assert_eq!(got, want);
+    }
+}
