@@ -11,6 +11,12 @@ use wintergreen::{ClientBuilder, ClientOptions, ServerBuilder, ServerOptions};
 /// A boxed future of a sized type is one thin pointer.
 const POINTER: usize = size_of::<usize>();
 
+/// Its size, after checking that it can go to `tokio::spawn` (`Send + 'static` when its
+/// arguments are).
+fn spawnable<F: Future + Send + 'static>(future: &F) -> usize {
+    size_of_val(future)
+}
+
 #[tokio::test]
 async fn every_handshake_future_is_one_pointer() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
