@@ -27,7 +27,12 @@ async fn every_handshake_future_is_one_pointer() {
     let url = format!("ws://{addr}/");
 
     // Created, never polled: nothing is sent.
-    assert_eq!(size_of_val(&wintergreen::accept(tcp().await)), POINTER);
+    assert_eq!(spawnable(&wintergreen::accept(tcp().await)), POINTER);
+    assert_eq!(spawnable(&wintergreen::connect(url.clone())), POINTER);
+    assert_eq!(
+        spawnable(&ClientBuilder::new(url.clone()).connect()),
+        POINTER
+    );
     assert_eq!(
         size_of_val(&wintergreen::accept_with(tcp().await, &server)),
         POINTER
