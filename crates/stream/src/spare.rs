@@ -43,12 +43,14 @@ fn reclaim_or_new(spare: Option<BytesMut>, want: usize) -> BytesMut {
     BytesMut::with_capacity(want)
 }
 
-/// Keeps the empty `buf` as the thread's spare (freeing the previous one, if any).
+/// Moves the empty `buf` to the thread's spare slot (freeing the previous spare, if any),
+/// leaving `buf` without capacity.
 #[inline(always)]
-pub(crate) fn give(buf: BytesMut) {
+pub(crate) fn give(buf: &mut BytesMut) {
     debug_assert!(buf.is_empty(), "only empty buffers are given back");
-    // Not `LocalKey::set`: its out-of-line `initialize_with` cost 43 instructions a call.
-    SPARE.with(|slot| slot.set(Some(buf)));
+    // Not `LocalKey::set` (its out-of-line `initialize_with` cost 43 instructions a call),
+    // and the buffer moved inside the closure, which keeps the call small (callgrind).
+    SPARE.with(|slot| slot.set(Some(std::mem::take(buf))));
 }
 
 #[cfg(test)]
@@ -57,15 +59,16 @@ mod tests {
 
     #[test]
     fn a_buffer_given_back_is_taken_again_unless_a_message_shares_it() {
-        let buf = take(1024);
+        let mut buf = take(1024);
         let first = buf.as_ptr();
-        give(buf);
+        give(&mut buf);
         let mut buf = take(1024);
         assert_eq!(buf.as_ptr(), first, "the spare is reused");
 
         buf.extend_from_slice(b"abc");
         let message = buf.split().freeze();
-        give(buf);
+        give(&mut buf);
+        assert_eq!(buf.capacity(), 0, "the buffer went to the slot");
         let buf = take(1024);
         assert_ne!(buf.as_ptr(), first, "the message's bytes stay its own");
         assert_eq!(&message[..], b"abc");
