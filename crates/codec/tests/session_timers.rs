@@ -313,6 +313,29 @@ fn client_close_timer_after_the_servers_close_counts_from_its_arrival() {
 }
 
 #[test]
+fn a_close_timer_due_before_any_time_is_known_starts_at_the_next_time() {
+    // The server's close frame among the bytes that followed the opening handshake: parsed
+    // without a time (no `received`), so the client's close timer waits for one.
+    let mut client = session(Role::Client);
+    client
+        .receive_buffer()
+        .extend_from_slice(&[0x88, 0x02, 0x03, 0xe8]);
+    let got = events(&mut client);
+    assert!(
+        got.iter()
+            .any(|e| matches!(e, Ok(Event::Message(Message::Close(_))))),
+        "{got:?}"
+    );
+    assert_eq!(client.poll_timeout(), None, "no time known yet");
+    let at = t0() + Duration::from_secs(3);
+    client.handle_timeout(at);
+    assert_eq!(
+        client.poll_timeout(),
+        Some(at + Config::DEFAULT_CLOSE_TIMEOUT)
+    );
+}
+
+#[test]
 fn poll_timeout_is_a_pure_read() {
     let mut pair = Pair::new(keepalive_config(), idle_config());
     let first = pair.server.poll_timeout();

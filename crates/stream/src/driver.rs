@@ -327,7 +327,7 @@ where
                 // goes back to the thread's spare slot (what `release_idle_buffers` does,
                 // without looking the buffer up again).
                 if buf.is_empty() {
-                    spare::give(std::mem::take(buf));
+                    spare::give(buf);
                 }
                 self.session.release_idle_buffers();
                 return Poll::Pending;
@@ -354,7 +354,7 @@ where
     fn release_idle_buffers(&mut self) {
         let buf = self.session.receive_buffer();
         if buf.is_empty() && buf.capacity() != 0 {
-            spare::give(std::mem::take(buf));
+            spare::give(buf);
         }
         self.session.release_idle_buffers();
     }

@@ -324,7 +324,7 @@ impl Session {
         }
         stats::add(&mut self.stats.wire_bytes_in, n);
         self.received_at = Some(now);
-        if self.timers.ping.is_some() || self.timers.silence.is_some() {
+        if self.timers.armed && (self.timers.ping.is_some() || self.timers.silence.is_some()) {
             if let Some(keepalive) = self.config.keepalive {
                 self.timers.silence = None;
                 self.timers.ping = now.checked_add(keepalive.interval);
