@@ -83,7 +83,9 @@ pub struct Config {
     /// one control frame (131 bytes) and one close frame, whatever it sends.
     pub max_pending_output: usize,
     /// Seed for the generator of mask keys (RFC 6455 §5.3), for reproducible output in tests
-    /// and fuzz replays. Default: `None`, a generator seeded from the operating system.
+    /// and fuzz replays: the session then owns a generator seeded with it. Default: `None`,
+    /// each key drawn from the thread's CSPRNG (rand's `ThreadRng`: ChaCha, seeded from the
+    /// operating system and reseeded periodically), so a client session holds no generator.
     /// Never set it in production: a predictable mask defeats its purpose.
     pub mask_seed: Option<u64>,
 }
