@@ -96,13 +96,19 @@ impl SyscallCounter {
 
 /// Resident memory of a process in KiB (`VmRSS` in `/proc/<pid>/status`).
 pub fn rss_kib(pid: u32) -> Result<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+/// One memory line of `/proc/<pid>/status` in KiB: `VmRSS`, or its parts `RssAnon` (heap,
+/// stacks), `RssFile` (pages of the program and libraries touched so far) and `RssShmem`.
+pub fn status_kib(pid: u32, field: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let text = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     let line = text
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .with_context(|| format!("no VmRSS in {path}"))?;
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .with_context(|| format!("no {field} in {path}"))?;
     let kib = line.trim().trim_end_matches("kB").trim();
     kib.parse()
-        .with_context(|| format!("parsing VmRSS `{kib}` in {path}"))
+        .with_context(|| format!("parsing {field} `{kib}` in {path}"))
 }

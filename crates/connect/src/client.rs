@@ -5,6 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use http::{Request, Response};
 use tracing::Instrument as _;
 use wintergreen_stream::{Runtime, TcpStream, WebSocketStream, timeout_at};
@@ -38,23 +39,32 @@ pub async fn connect(
     // Boxed: the connect state machine (TCP, TLS, HTTP/2 or HTTP/1.1, each bounded) is large,
     // and a caller that `block_on`s it on a small stack (a test thread: 2 MiB; async-std's
     // `block_on` keeps the future on the stack) must not pay for it there.
-    Box::pin(
-        async move {
-            if target.is_tls() && cfg!(not(feature = "rustls")) {
-                return Err(ConnectError::TlsUnavailable);
-            }
-            if options.connect.http2 != Http2Mode::Off {
-                #[cfg(feature = "http2")]
-                return crate::http2::connect_websocket(runtime, request, &target, options).await;
-                #[cfg(not(feature = "http2"))]
-                return Err(ConnectError::Http2Unavailable);
-            }
-            let (io, _) = open(runtime, &target, options, false).await?;
-            handshake(runtime, io, request, options).await
-        }
-        .instrument(span),
-    )
-    .await
+    Box::pin(connect_target(runtime, request, target, options).instrument(span)).await
+}
+
+/// [`connect`] once the request names its target.
+async fn connect_target(
+    runtime: &Arc<dyn Runtime>,
+    request: Request<()>,
+    target: Target,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<Transport>, Response<()>), ConnectError> {
+    if target.is_tls() && cfg!(not(feature = "rustls")) {
+        return Err(ConnectError::TlsUnavailable);
+    }
+    if options.connect.http2 != Http2Mode::Off {
+        // Boxed on its own: the HTTP/2 path's state is twice the HTTP/1.1 path's, and a
+        // state machine is as large as its largest branch.
+        #[cfg(feature = "http2")]
+        return Box::pin(crate::http2::connect_websocket(
+            runtime, request, &target, options,
+        ))
+        .await;
+        #[cfg(not(feature = "http2"))]
+        return Err(ConnectError::Http2Unavailable);
+    }
+    let (io, _) = open(runtime, &target, options, false).await?;
+    handshake(runtime, io, request, options).await
 }
 
 /// Runs the HTTP/1.1 client handshake over any byte stream already connected (TCP, TLS, a
@@ -212,15 +222,16 @@ async fn resolve_and_connect(
 }
 
 /// Runs `future` for at most `timeout`, failing with `kind`.
-pub(crate) async fn within<F: std::future::Future>(
+pub(crate) fn within<F: std::future::Future>(
     runtime: &Arc<dyn Runtime>,
     timeout: Duration,
     kind: TimeoutKind,
     future: F,
-) -> Result<F::Output, ConnectError> {
+) -> impl std::future::Future<Output = Result<F::Output, ConnectError>> {
+    // A combinator, not an `async` block: the block would hold `future` twice (captured,
+    // then moved into its await), for as long as the connect it belongs to runs.
     timeout_at(&**runtime, deadline(&**runtime, timeout), future)
-        .await
-        .ok_or(ConnectError::Timeout(kind))
+        .map(move |output| output.ok_or(ConnectError::Timeout(kind)))
 }
 
 /// `timeout` from now on the runtime's clock (a century for an unbounded one).

@@ -32,7 +32,7 @@ mod split;
 pub use config::{KeepAlive, StreamConfig};
 pub use driver::WebSocketStream;
 pub use error::Error;
-pub use runtime::{BoxFuture, Runtime, Sleep, TcpListener, TcpStream, timeout_at};
+pub use runtime::{BoxFuture, Runtime, Sleep, TcpListener, TcpStream, Timeout, timeout_at};
 pub use split::{WebSocketReader, WebSocketWriter};
 
 pub use wintergreen_codec::{CloseCode, CloseFrame, DataKind, Message, Role, Stats, Utf8Bytes};

@@ -4,10 +4,10 @@
 //! wintergreen-async-std) implements [`Runtime`] in one small file; everything else is
 //! written once against `Arc<dyn Runtime>`.
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use std::{fmt, fmt::Debug};
@@ -73,20 +73,48 @@ pub trait TcpListener: Send + Sync + Debug {
 
 /// Runs `future` until `deadline` on `runtime`'s clock: `None` if the deadline came first.
 /// This is the one way wintergreen bounds a wait.
-pub async fn timeout_at<F: Future>(
-    runtime: &dyn Runtime,
-    deadline: Instant,
-    future: F,
-) -> Option<F::Output> {
-    let mut future = pin!(future);
-    let mut sleep = runtime.sleep_until(deadline);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+///
+/// The sleep is taken from `runtime` here, at the call (so, on tokio, inside the runtime's
+/// context); `future` is polled first at each wake-up, so an output ready at the deadline
+/// wins.
+pub fn timeout_at<F: Future>(runtime: &dyn Runtime, deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: runtime.sleep_until(deadline),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout_at`]: `Some(output)`, or `None` once the deadline passed.
+    ///
+    /// A named future rather than an `async fn`, so that `future` is held once, in place: an
+    /// `async fn` keeps its argument and the pinned copy it polls, and each caller's state
+    /// machine holds the largest of those for as long as the caller lives (a connect's
+    /// handshake future was held three times over).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F> Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Some(output));
         }
-        sleep.as_mut().poll(cx).map(|()| None)
-    })
-    .await
+        this.sleep.as_mut().poll(cx).map(|()| None)
+    }
 }
 
 /// A connected TCP socket of some [`Runtime`], speaking the tokio-io traits.

@@ -109,16 +109,14 @@ pub(crate) fn client(args: &ClientArgs) -> Result<()> {
     Ok(())
 }
 
-/// Connects `args.conns` connections, [`CONNECT_BATCH`] at a time, each with one echo.
-async fn connect_all<C: EchoClient>(args: &ClientArgs, payload: &Bytes) -> Result<Vec<C>> {
-    let addrs: Vec<SocketAddr> = args
-        .addrs
-        .iter()
-        .copied()
-        .cycle()
-        .take(args.conns)
-        .collect();
-    let mut conns = Vec::with_capacity(args.conns);
+/// Connects `count` connections to `args.addrs`, [`CONNECT_BATCH`] at a time, each with one echo.
+async fn connect_all<C: EchoClient>(
+    args: &ClientArgs,
+    count: usize,
+    payload: &Bytes,
+) -> Result<Vec<C>> {
+    let addrs: Vec<SocketAddr> = args.addrs.iter().copied().cycle().take(count).collect();
+    let mut conns = Vec::with_capacity(count);
     for (b, batch) in addrs.chunks(CONNECT_BATCH).enumerate() {
         let opening = batch.iter().enumerate().map(|(i, &addr)| async move {
             let n = b * CONNECT_BATCH + i;
@@ -133,26 +131,60 @@ async fn connect_all<C: EchoClient>(args: &ClientArgs, payload: &Bytes) -> Resul
     Ok(conns)
 }
 
+/// Idle memory: RSS of this process and of the server at the start, after one batch of
+/// warm-up connections, and after `args.conns` more, each after one echo, all held.
+///
+/// The main figures are the growth over the `args.conns` connections after the warm-up: what
+/// each further connection costs. The growth from the start (`cold`) also holds what a
+/// process pays once: its program's pages read in as first used (`RssFile`), and the heap
+/// that a batch of handshakes in flight at once takes and frees (the space is reused by the
+/// batches after it, but stays resident).
+async fn idle<C: EchoClient>(args: &ClientArgs, payload: &Bytes) -> Result<String> {
+    let (me, server) = (std::process::id(), args.server_pid);
+    let snapshot = || -> Result<[u64; 4]> {
+        Ok([
+            sys::rss_kib(me)?,
+            sys::rss_kib(server)?,
+            sys::status_kib(me, "RssFile")?,
+            sys::status_kib(server, "RssFile")?,
+        ])
+    };
+    let start = snapshot()?;
+    let warm = connect_all::<C>(args, CONNECT_BATCH, payload).await?;
+    // Let the server finish whatever follows its last echo.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let warmed = snapshot()?;
+    let conns = connect_all::<C>(args, args.conns, payload).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let end = snapshot()?;
+    let (n, all) = (conns.len() as f64, (conns.len() + warm.len()) as f64);
+    drop((conns, warm));
+    let [rss, server_rss, file, server_file] = end;
+    let [rss_start, server_rss_start, file_start, server_file_start] = start;
+    let [rss_warmed, server_rss_warmed, _, _] = warmed;
+    let growth = |to: u64, from: u64, count: f64| to.saturating_sub(from) as f64 / count;
+    Ok(format!(
+        "client_kib_per_conn={} server_kib_per_conn={} client_cold_kib_per_conn={} \
+         server_cold_kib_per_conn={} client_cold_file_kib_per_conn={} \
+         server_cold_file_kib_per_conn={}",
+        growth(rss, rss_warmed, n),
+        growth(server_rss, server_rss_warmed, n),
+        growth(rss, rss_start, all),
+        growth(server_rss, server_rss_start, all),
+        growth(file, file_start, all),
+        growth(server_file, server_file_start, all),
+    ))
+}
+
 async fn measure<C: EchoClient>(args: &ClientArgs) -> Result<String> {
     let payload = Bytes::from(vec![b'x'; args.size]);
     let me = std::process::id();
     let server = args.server_pid;
     if args.idle {
-        let (rss0, server_rss0) = (sys::rss_kib(me)?, sys::rss_kib(server)?);
-        let conns = connect_all::<C>(args, &payload).await?;
-        // Let the server finish whatever follows its last echo.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let (rss1, server_rss1) = (sys::rss_kib(me)?, sys::rss_kib(server)?);
-        let n = conns.len() as f64;
-        drop(conns);
-        return Ok(format!(
-            "client_kib_per_conn={} server_kib_per_conn={}",
-            rss1.saturating_sub(rss0) as f64 / n,
-            server_rss1.saturating_sub(server_rss0) as f64 / n,
-        ));
+        return idle::<C>(args, &payload).await;
     }
 
-    let mut conns = connect_all::<C>(args, &payload).await?;
+    let mut conns = connect_all::<C>(args, args.conns, &payload).await?;
     for conn in &mut conns {
         for _ in 1..WARMUP_ECHOES {
             conn.echo(&payload, args.burst).await?;

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::libs::Lib;
-use crate::run::{CELLS, Results, Sample, Side};
+use crate::run::{CELLS, Idle, Results, Sample, Side};
 use wintergreen_bench_e2e::host;
 use wintergreen_bench_e2e::markdown::{header, thousands};
 use wintergreen_bench_e2e::stats::{median, ratio, spread, times};
@@ -120,35 +120,50 @@ fn versus_table(out: &mut String, results: &Results, side: Side) {
 }
 
 fn idle_table(out: &mut String, results: &Results) {
+    type Pick = fn(&Idle) -> f64;
+    let figures: [(&str, Pick); 3] = [
+        ("", |i| i.per_conn),
+        (", cold start", |i| i.cold),
+        (", cold start: program pages", |i| i.cold_file),
+    ];
     out.push_str(&header("idle connections", &lib_names()));
     for side in Side::BOTH {
-        let _ = write!(
-            out,
-            "| {} side, {} connections |",
-            side_name(side),
-            thousands(results.idle_conns)
-        );
-        row(
-            out,
-            |lib| results.idle.get(&(side, lib)).cloned().unwrap_or_default(),
-            kib,
-        );
-        if let Some((n, large)) = &results.idle_large {
+        for (label, pick) in figures {
             let _ = write!(
                 out,
-                "| {} side, {} connections |",
+                "| {} side, {} connections{label} |",
                 side_name(side),
-                thousands(*n)
+                thousands(results.idle_conns)
             );
-            for lib in Lib::ALL {
-                let shown = large
-                    .get(&(side, lib))
-                    .copied()
-                    .flatten()
-                    .map_or_else(|| "—".to_owned(), kib);
-                let _ = write!(out, " {shown} |");
+            row(
+                out,
+                |lib| {
+                    let rounds = results.idle.get(&(side, lib));
+                    rounds.map_or_else(Vec::new, |r| {
+                        r.iter().map(|i| i.as_ref().map(pick)).collect()
+                    })
+                },
+                kib,
+            );
+        }
+        if let Some((n, large)) = &results.idle_large {
+            for (label, pick) in &figures[..2] {
+                let _ = write!(
+                    out,
+                    "| {} side, {} connections{label} |",
+                    side_name(side),
+                    thousands(*n)
+                );
+                for lib in Lib::ALL {
+                    let shown = large
+                        .get(&(side, lib))
+                        .copied()
+                        .flatten()
+                        .map_or_else(|| "—".to_owned(), |i| kib(pick(&i)));
+                    let _ = write!(out, " {shown} |");
+                }
+                out.push('\n');
             }
-            out.push('\n');
         }
     }
 }
@@ -252,7 +267,7 @@ fn goals(out: &mut String, results: &Results) {
         let mut idle: Vec<f64> = results
             .idle
             .get(&(side, Lib::Wintergreen))
-            .map(|v| v.iter().flatten().copied().collect())
+            .map(|v| v.iter().flatten().map(|i| i.per_conn).collect())
             .unwrap_or_default();
         let idle = median(&mut idle).map_or_else(
             || "not measured".to_owned(),

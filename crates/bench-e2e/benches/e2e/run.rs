@@ -129,8 +129,21 @@ pub(crate) struct Sample {
     pub(crate) syscalls: Option<f64>,
 }
 
-/// The connection count of the large idle run and its figure per (side, library).
-pub(crate) type IdleLarge = (usize, BTreeMap<(Side, Lib), Option<f64>>);
+/// The connection count of the large idle run and its figures per (side, library).
+pub(crate) type IdleLarge = (usize, BTreeMap<(Side, Lib), Option<Idle>>);
+
+/// KiB per idle connection, each after one 20 B echo (see the client's `idle`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Idle {
+    /// RSS growth over the measured connections, opened after a warm-up batch: what each
+    /// further connection costs.
+    pub(crate) per_conn: f64,
+    /// RSS growth from the process's start over all its connections (warm-up included):
+    /// also what the process pays once.
+    pub(crate) cold: f64,
+    /// The part of `cold` that is program pages read in as first used (`RssFile`).
+    pub(crate) cold_file: f64,
+}
 
 /// Everything a run measured, by round.
 #[derive(Debug, Default)]
@@ -140,7 +153,7 @@ pub(crate) struct Results {
     /// (side, cell index, library) → one entry per round (`None`: that run failed).
     pub(crate) samples: BTreeMap<(Side, usize, Lib), Vec<Option<Sample>>>,
     /// (side, library) → KiB per idle connection, per round.
-    pub(crate) idle: BTreeMap<(Side, Lib), Vec<Option<f64>>>,
+    pub(crate) idle: BTreeMap<(Side, Lib), Vec<Option<Idle>>>,
     /// (side, library) → KiB per idle connection at `idle_large` connections.
     pub(crate) idle_large: Option<IdleLarge>,
     pub(crate) elapsed: Duration,
@@ -221,7 +234,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
                     round + 1,
                     lib.name()
                 );
-                let value = procs::logged(&label, value, |v| format!("{v:.2} KiB/conn"));
+                let value = procs::logged(&label, value, Idle::describe);
                 let entry = results.idle.entry((side, lib)).or_default();
                 entry.resize(round, None);
                 entry.push(value);
@@ -234,7 +247,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Results> {
             for lib in Lib::ALL {
                 let value = idle(side, lib, n);
                 let label = format!("{side:?} idle {} at {n}", lib.name());
-                let value = procs::logged(&label, value, |v| format!("{v:.2} KiB/conn"));
+                let value = procs::logged(&label, value, Idle::describe);
                 large.insert((side, lib), value);
             }
         }
@@ -252,7 +265,7 @@ fn rotated(by: usize) -> [Lib; 5] {
 }
 
 /// KiB per idle connection of `lib` on `side` after one echo each over `n` connections.
-fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
+fn idle(side: Side, lib: Lib, n: usize) -> Result<Idle> {
     let (server, client) = side.pair(lib);
     // One client address reaches at most ~28,000 ports of one listener.
     let listeners = n.div_ceil(20_000).max(1);
@@ -265,9 +278,23 @@ fn idle(side: Side, lib: Lib, n: usize) -> Result<f64> {
         Duration::from_secs(300),
         None,
     )?;
-    match side {
-        Side::Client => get(&r, "client_kib_per_conn"),
-        Side::Server => get(&r, "server_kib_per_conn"),
+    let who = match side {
+        Side::Client => "client",
+        Side::Server => "server",
+    };
+    Ok(Idle {
+        per_conn: get(&r, &format!("{who}_kib_per_conn"))?,
+        cold: get(&r, &format!("{who}_cold_kib_per_conn"))?,
+        cold_file: get(&r, &format!("{who}_cold_file_kib_per_conn"))?,
+    })
+}
+
+impl Idle {
+    fn describe(&self) -> String {
+        format!(
+            "{:.2} KiB/conn ({:.2} from a cold start, of which program pages {:.2})",
+            self.per_conn, self.cold, self.cold_file
+        )
     }
 }
 
