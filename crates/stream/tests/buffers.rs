@@ -4,72 +4,19 @@
 
 mod common;
 
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::TestRuntime;
+use common::{CountingIo, stream};
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, DuplexStream, ReadBuf, duplex};
+use tokio::io::{AsyncWriteExt as _, duplex};
 use tokio::time::timeout;
-use wintergreen_codec::{Config, OpCode, Role, Rsv, Session, encode_frame};
-use wintergreen_stream::{Message, StreamConfig, WebSocketStream};
+use wintergreen_codec::{OpCode, Role, Rsv, encode_frame};
+use wintergreen_stream::Message;
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// A pipe end that counts the writes that moved bytes.
-struct CountingIo {
-    io: DuplexStream,
-    writes: Arc<AtomicUsize>,
-}
-
-impl AsyncRead for CountingIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for CountingIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let written = Pin::new(&mut self.io).poll_write(cx, buf);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            self.writes.fetch_add(1, Ordering::Relaxed);
-        }
-        written
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-fn stream<IO>(io: IO, role: Role) -> WebSocketStream<IO>
-where
-    IO: AsyncRead + AsyncWrite + Unpin,
-{
-    WebSocketStream::from_session(
-        io,
-        Session::new(role, Config::default()),
-        StreamConfig::default(),
-        Some(Arc::new(TestRuntime)),
-    )
-}
 
 #[tokio::test]
 async fn a_burst_fed_before_one_flush_leaves_in_one_write() {

@@ -4,26 +4,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::TestRuntime;
+use common::stream;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{DuplexStream, duplex};
+use tokio::io::duplex;
 use tokio::time::timeout;
-use wintergreen_codec::{Config, Role, Session};
-use wintergreen_stream::{Message, StreamConfig, WebSocketStream};
+use wintergreen_codec::Role;
+use wintergreen_stream::Message;
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-fn stream(io: DuplexStream, role: Role) -> WebSocketStream<DuplexStream> {
-    WebSocketStream::from_session(
-        io,
-        Session::new(role, Config::default()),
-        StreamConfig::default(),
-        Some(Arc::new(TestRuntime)),
-    )
-}
 
 #[tokio::test]
 async fn the_stream_and_its_halves_report_the_sessions_counters() {

@@ -106,6 +106,36 @@
 //! `Arc<ServerOptions>`, a `static`, the [`ServerBuilder`]) or use [`accept`], rather than
 //! building them in the task (`accept_with(tcp, &ServerOptions::default())` keeps the
 //! options, about 360 bytes, in the task); and drop the upgrade request if it is not needed.
+//!
+//! ## Bursts and several writers
+//!
+//! Messages are queued in the session and written when the stream is flushed: `feed` several
+//! then `flush` once, or `send_all`, and the whole burst leaves in one write (within
+//! [`Config::max_pending_output`](codec::Config::max_pending_output)). For
+//! several tasks writing to one connection, give them a channel and let one task drive the
+//! writer half with `send_all`: it feeds whatever the channel holds and flushes only when the
+//! channel is empty, so what the tasks send while a write is under way leaves together in
+//! the next one.
+//!
+//! ```no_run
+//! # #[cfg(feature = "runtime-tokio")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_util::{SinkExt as _, StreamExt as _};
+//! use wintergreen::Message;
+//!
+//! let (ws, _) = wintergreen::connect("ws://127.0.0.1:9001/").await?;
+//! let (reader, mut writer) = ws.split();
+//! let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(1024);
+//! tokio::spawn(async move {
+//!     let mut queued = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(Ok);
+//!     writer.send_all(&mut queued).await
+//! });
+//! for n in 0..4 {
+//!     let tx = tx.clone();
+//!     tokio::spawn(async move { tx.send(Message::text(format!("hello from {n}"))).await });
+//! }
+//! # drop(reader); Ok(()) }
+//! ```
 
 #![deny(missing_docs)]
 
