@@ -14,7 +14,8 @@
 //!      (`autobahn_server`; over HTTP/2 behind the reverse bridge `autobahn_h2_bridge
 //!      --reverse`, which turns the fuzzingclient's HTTP/1.1 upgrade into an extended
 //!      CONNECT and then only copies bytes) and `wstest -m fuzzingclient` against it, into
-//!      `reports/servers/` (HTTP/1.1) or `reports/servers-http2/`;
+//!      `reports/servers/` (HTTP/1.1 on tokio), `reports/servers-http2/`,
+//!      `reports/servers-smol/` or `reports/servers-async-std/` (HTTP/1.1 on those runtimes);
 //!
 //!    every process a lane starts is killed again whatever happens (logs in
 //!    `autobahn/reports/`, named after the lane's agent);
@@ -53,9 +54,10 @@ const DEFLATE_IMPLEMENTED: bool = true;
 const EXPECTED_CASE_COUNT: usize = 517;
 
 /// How many lanes run at once. Most of a case's time is wstest waiting (on timers, on the
-/// peer), not computing, so lanes overlap well even on two cores; measured on the CI
-/// machine's two cores, see the README's Autobahn section.
-const PARALLEL_LANES: usize = 3;
+/// peer), not computing, so lanes overlap well even on two cores (a lane alone took 10m55s,
+/// three at once 13–14.5 min each on the CI machine's two cores; see the README's Autobahn
+/// section). Four: the eight lanes (four clients, four servers) in two waves.
+const PARALLEL_LANES: usize = 4;
 
 /// One client run, against a fuzzingserver of its own.
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +142,20 @@ const SERVER_AGENTS: &[ServerAgent] = &[
         echo_port: 9005,
         bridge_port: Some(9004),
         report_dir: "reports/servers-http2",
+    },
+    ServerAgent {
+        suffix: "-smol",
+        args: &["--runtime", "smol"],
+        echo_port: 9022,
+        bridge_port: None,
+        report_dir: "reports/servers-smol",
+    },
+    ServerAgent {
+        suffix: "-async-std",
+        args: &["--runtime", "async-std"],
+        echo_port: 9032,
+        bridge_port: None,
+        report_dir: "reports/servers-async-std",
     },
 ];
 
@@ -1893,8 +1909,8 @@ mod tests {
             "cases": ["*"], "exclude-cases": [], "exclude-agent-cases": {},
         });
         let dir = scratch_dir("good", &good);
-        let [h1, h2] = SERVER_AGENTS else {
-            panic!("expected the HTTP/1.1 and the HTTP/2 server agents");
+        let [h1, h2, smol, async_std] = SERVER_AGENTS else {
+            panic!("expected the server agents: HTTP/1.1, HTTP/2, smol, async-std");
         };
         assert_eq!(
             fuzzingclient_config(&dir, None, h1).ok(),
@@ -1933,6 +1949,24 @@ mod tests {
         );
         assert_eq!(copy["outdir"], "./reports/servers-http2");
         assert_eq!(copy["cases"], serde_json::json!(["*"]));
+        // The other runtimes: copies pointed at their own echo servers.
+        for (agent, port) in [(smol, 9022), (async_std, 9032)] {
+            let name = format!("wintergreen{}", agent.suffix);
+            let file = format!("reports/fuzzingclient-{name}.json");
+            assert_eq!(
+                fuzzingclient_config(&dir, None, agent).ok(),
+                Some((file.clone(), name.clone()))
+            );
+            let copy = fs::read_to_string(dir.join(&file))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .unwrap_or_default();
+            assert_eq!(
+                copy["servers"],
+                serde_json::json!([{"agent": name, "url": format!("ws://127.0.0.1:{port}")}])
+            );
+            assert_eq!(copy["outdir"], format!("./reports/servers{}", agent.suffix));
+        }
         let _ = fs::remove_dir_all(&dir);
 
         let bad = |name: &str, patch: Value, want: &str| {
