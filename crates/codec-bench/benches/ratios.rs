@@ -9,6 +9,8 @@
 //!
 //! `cargo bench -p wintergreen-codec-bench --bench ratios [-- FILTER...]` prints a markdown
 //! table; `WINTERGREEN_BENCH_ROUNDS` sets the number of rounds (default 41).
+//! `WINTERGREEN_BENCH_ONLY=PEER` runs that one peer of each selected group alone for about
+//! two seconds and prints its rate instead, for a profiler (`perf record`, `perf stat`).
 
 // A benchmark should stop loudly on a wrong result, and this one's output is its report.
 #![allow(
@@ -31,7 +33,7 @@ const SLICE: Duration = Duration::from_millis(1);
 /// Peers shown in the report, in column order.
 const COLUMNS: [&str; 5] = [
     "wintergreen",
-    "wintergreen-driver",
+    "wintergreen-receive",
     "tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -49,7 +51,8 @@ fn main() {
         .unwrap_or(41usize)
         .max(1);
 
-    if !smoke {
+    let only = std::env::var("WINTERGREEN_BENCH_ONLY").ok();
+    if !smoke && only.is_none() {
         println!(
             "| benchmark | {} | wintergreen vs tungstenite |",
             COLUMNS.join(" | ")
@@ -70,10 +73,33 @@ fn main() {
                 eprintln!("{id}: ok");
                 continue;
             }
-            println!("{}", report(&mut case, rounds));
+            match &only {
+                Some(name) => profile(&mut case, name),
+                None => println!("{}", report(&mut case, rounds)),
+            }
         }
     }
 }
+
+/// Runs the peer `name` of `case` alone for about [`PROFILE_TIME`], for a profiler.
+fn profile(case: &mut common::Case, name: &str) {
+    let (id, size, msgs) = (case.id(), case.size, case.msgs);
+    let Some(peer) = case.peers.iter_mut().find(|p| p.name == name) else {
+        eprintln!("{id}: no peer {name}");
+        return;
+    };
+    let (mut iters, mut took) = (0u64, Duration::ZERO);
+    // Bounded: every pass takes time, and the passes stop at the deadline.
+    while took < PROFILE_TIME {
+        took += (peer.run)(64);
+        iters += 64;
+    }
+    let secs = took.as_secs_f64() / iters as f64;
+    println!("{id} {name}: {}", rate(size, msgs, secs));
+}
+
+/// How long [`profile`] runs a peer.
+const PROFILE_TIME: Duration = Duration::from_secs(2);
 
 /// Runs `case` interleaved and formats its row.
 fn report(case: &mut common::Case, rounds: usize) -> String {
