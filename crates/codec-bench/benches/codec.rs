@@ -2,7 +2,8 @@
 //!
 //! Every group measures the same work for each peer: the same payloads, the same number of
 //! messages, binary messages only (so no peer validates UTF-8), the client role, default
-//! limits. Numbers are only meaningful as ratios between peers of the same group; on a busy
+//! limits. Times are the thread's CPU time (time preempted by other processes is left out).
+//! Numbers are only meaningful as ratios between peers of the same group; on a busy
 //! machine prefer the interleaved report, `cargo bench -p wintergreen-codec-bench --bench ratios`.
 //!
 //! - `mask/<size>`: masking a buffer in place. tungstenite's masking function is private; its

@@ -2,10 +2,11 @@
 //!
 //! Each round runs every peer of a group once, for about a millisecond each, in a rotating
 //! order; the report gives each peer's median time per iteration and the median, over the
-//! rounds, of the per-round ratio `peer time / wintergreen time`, with its quartiles. Load
-//! from other processes that drifts over seconds hits all peers of a round alike and cancels
-//! out of the ratio, so these ratios stay put on a busy machine where criterion's sequential
-//! numbers wander.
+//! rounds, of the per-round ratio `peer time / wintergreen time`, with its quartiles. Times
+//! are the thread's CPU time, so a slice preempted by another process is not charged for
+//! the time it waited; load that drifts over seconds (its effect on caches and memory
+//! bandwidth) hits all peers of a round alike and cancels out of the ratio, so these ratios
+//! stay put on a busy machine where criterion's sequential numbers wander.
 //!
 //! `cargo bench -p wintergreen-codec-bench --bench ratios [-- FILTER...]` prints a markdown
 //! table; `WINTERGREEN_BENCH_ROUNDS` sets the number of rounds (default 41).

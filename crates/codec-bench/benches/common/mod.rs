@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -58,8 +58,9 @@ impl Kind {
     }
 }
 
-/// One peer in a group: `run(iters)` does `iters` iterations and returns the time they took,
-/// leaving out any per-iteration setup (criterion's `iter_custom` contract).
+/// One peer in a group: `run(iters)` does `iters` iterations and returns the thread CPU time
+/// they took ([`cpu_now`]), leaving out any per-iteration setup (criterion's `iter_custom`
+/// contract).
 pub(crate) struct Peer {
     pub(crate) name: &'static str,
     pub(crate) run: Box<dyn FnMut(u64) -> Duration>,
@@ -81,13 +82,24 @@ impl Case {
     }
 }
 
-/// Times `iters` calls of `f`.
+/// The calling thread's CPU time. Peers are timed with it rather than wall time, so the
+/// time this thread spends preempted (another process on a shared machine) counts for no
+/// peer; what such a process does to the caches still does. Nanosecond resolution on Linux.
+fn cpu_now() -> Duration {
+    use rustix::time::{ClockId, clock_gettime};
+    let now = clock_gettime(ClockId::ThreadCPUTime);
+    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(now.tv_nsec).unwrap_or(0);
+    Duration::new(secs, nanos)
+}
+
+/// Times `iters` calls of `f`, in thread CPU time ([`cpu_now`]).
 fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
-    let start = Instant::now();
+    let start = cpu_now();
     for _ in 0..iters {
         f();
     }
-    start.elapsed()
+    cpu_now().saturating_sub(start)
 }
 
 fn peer(name: &'static str, run: impl FnMut(u64) -> Duration + 'static) -> Peer {
@@ -177,12 +189,12 @@ fn mask_frame_peers(data: Vec<u8>) -> Vec<Peer> {
                 let now = left.min(batch);
                 left -= now;
                 let frames: Vec<_> = (0..now).map(|_| tungstenite_masked_frame(&data)).collect();
-                let start = Instant::now();
+                let start = cpu_now();
                 for frame in frames {
                     theirs_out.clear();
                     frame.format(&mut theirs_out).expect("tungstenite: format");
                 }
-                total += start.elapsed();
+                total += cpu_now().saturating_sub(start);
             }
             total
         }),
