@@ -2,7 +2,8 @@
 //!
 //! Every group measures the same work for each peer: the same payloads, the same number of
 //! messages, binary messages only (so no peer validates UTF-8), the client role, default
-//! limits. Numbers are only meaningful as ratios between peers of the same group; on a busy
+//! limits. Times are the thread's CPU time (time preempted by other processes is left out).
+//! Numbers are only meaningful as ratios between peers of the same group; on a busy
 //! machine prefer the interleaved report, `cargo bench -p wintergreen-codec-bench --bench ratios`.
 //!
 //! - `mask/<size>`: masking a buffer in place. tungstenite's masking function is private; its
@@ -12,11 +13,13 @@
 //! - `mask_frame/<size>`: writing one masked frame into a reused buffer (header, copy, mask):
 //!   wintergreen's `encode_frame` against tungstenite's `Frame::format`.
 //! - `decode/<size>`: a client reading a stream of unmasked server frames, one binary message
-//!   per frame, from an in-memory stream, until every message is out. wintergreen is handed
-//!   128 KiB per `receive`, tungstenite's default read size; each peer keeps its own buffers
-//!   across iterations, like a long-lived connection. `wintergreen-driver` is the same session
-//!   read the way the async driver reads it (`receive_buffer()`, the driver's 64 KiB reserve
-//!   policy, a read into the buffer's spare capacity, then `received`): the path users get.
+//!   per frame, from an in-memory stream, until every message is out; each peer keeps its own
+//!   buffers across iterations, like a long-lived connection, and sizes its own reads.
+//!   `wintergreen` reads the way the async driver does (`prepare_receive` with the driver's
+//!   64 KiB read size, a read of at most what it returns into `receive_buffer()`'s spare
+//!   capacity, then `received`): the path users get. `wintergreen-receive` is the same
+//!   session handed fixed 128 KiB slices (`receive`, tungstenite's default read size),
+//!   which cannot end a read where a frame ends.
 //! - `encode/<size>`: a client sending binary messages, masked with fresh keys, each written
 //!   out (copied) to an in-memory sink as it is sent.
 //!

@@ -2,13 +2,16 @@
 //!
 //! Each round runs every peer of a group once, for about a millisecond each, in a rotating
 //! order; the report gives each peer's median time per iteration and the median, over the
-//! rounds, of the per-round ratio `peer time / wintergreen time`, with its quartiles. Load
-//! from other processes that drifts over seconds hits all peers of a round alike and cancels
-//! out of the ratio, so these ratios stay put on a busy machine where criterion's sequential
-//! numbers wander.
+//! rounds, of the per-round ratio `peer time / wintergreen time`, with its quartiles. Times
+//! are the thread's CPU time, so a slice preempted by another process is not charged for
+//! the time it waited; load that drifts over seconds (its effect on caches and memory
+//! bandwidth) hits all peers of a round alike and cancels out of the ratio, so these ratios
+//! stay put on a busy machine where criterion's sequential numbers wander.
 //!
 //! `cargo bench -p wintergreen-codec-bench --bench ratios [-- FILTER...]` prints a markdown
 //! table; `WINTERGREEN_BENCH_ROUNDS` sets the number of rounds (default 41).
+//! `WINTERGREEN_BENCH_ONLY=PEER` runs that one peer of each selected group alone for about
+//! two seconds and prints its rate instead, for a profiler (`perf record`, `perf stat`).
 
 // A benchmark should stop loudly on a wrong result, and this one's output is its report.
 #![allow(
@@ -31,7 +34,7 @@ const SLICE: Duration = Duration::from_millis(1);
 /// Peers shown in the report, in column order.
 const COLUMNS: [&str; 5] = [
     "wintergreen",
-    "wintergreen-driver",
+    "wintergreen-receive",
     "tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -49,7 +52,8 @@ fn main() {
         .unwrap_or(41usize)
         .max(1);
 
-    if !smoke {
+    let only = std::env::var("WINTERGREEN_BENCH_ONLY").ok();
+    if !smoke && only.is_none() {
         println!(
             "| benchmark | {} | wintergreen vs tungstenite |",
             COLUMNS.join(" | ")
@@ -70,10 +74,33 @@ fn main() {
                 eprintln!("{id}: ok");
                 continue;
             }
-            println!("{}", report(&mut case, rounds));
+            match &only {
+                Some(name) => profile(&mut case, name),
+                None => println!("{}", report(&mut case, rounds)),
+            }
         }
     }
 }
+
+/// Runs the peer `name` of `case` alone for about [`PROFILE_TIME`], for a profiler.
+fn profile(case: &mut common::Case, name: &str) {
+    let (id, size, msgs) = (case.id(), case.size, case.msgs);
+    let Some(peer) = case.peers.iter_mut().find(|p| p.name == name) else {
+        eprintln!("{id}: no peer {name}");
+        return;
+    };
+    let (mut iters, mut took) = (0u64, Duration::ZERO);
+    // Bounded: every pass takes time, and the passes stop at the deadline.
+    while took < PROFILE_TIME {
+        took += (peer.run)(64);
+        iters += 64;
+    }
+    let secs = took.as_secs_f64() / iters as f64;
+    println!("{id} {name}: {}", rate(size, msgs, secs));
+}
+
+/// How long [`profile`] runs a peer.
+const PROFILE_TIME: Duration = Duration::from_secs(2);
 
 /// Runs `case` interleaved and formats its row.
 fn report(case: &mut common::Case, rounds: usize) -> String {

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -21,12 +21,12 @@ pub(crate) const SIZES: [(&str, usize, usize); 4] = [
     ("1MiB", 1 << 20, 4),
 ];
 
-/// How much wintergreen is handed per `receive`, like tungstenite's default read buffer
-/// (`WebSocketConfig::read_buffer_size`, 128 KiB).
+/// How much the `wintergreen-receive` peer is handed per `receive`: fixed slices, like
+/// tungstenite's default read buffer (`WebSocketConfig::read_buffer_size`, 128 KiB).
 const READ_CHUNK: usize = 128 << 10;
 
 /// The async driver's read buffer size (`wintergreen_stream::Config::read_buffer_size`'s
-/// default, 64 KiB), for the `wintergreen-driver` peer.
+/// default, 64 KiB), for the `wintergreen` decode peer.
 const DRIVER_READ: usize = 64 << 10;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -58,8 +58,9 @@ impl Kind {
     }
 }
 
-/// One peer in a group: `run(iters)` does `iters` iterations and returns the time they took,
-/// leaving out any per-iteration setup (criterion's `iter_custom` contract).
+/// One peer in a group: `run(iters)` does `iters` iterations and returns the thread CPU time
+/// they took ([`cpu_now`]), leaving out any per-iteration setup (criterion's `iter_custom`
+/// contract).
 pub(crate) struct Peer {
     pub(crate) name: &'static str,
     pub(crate) run: Box<dyn FnMut(u64) -> Duration>,
@@ -81,13 +82,24 @@ impl Case {
     }
 }
 
-/// Times `iters` calls of `f`.
+/// The calling thread's CPU time. Peers are timed with it rather than wall time, so the
+/// time this thread spends preempted (another process on a shared machine) counts for no
+/// peer; what such a process does to the caches still does. Nanosecond resolution on Linux.
+fn cpu_now() -> Duration {
+    use rustix::time::{ClockId, clock_gettime};
+    let now = clock_gettime(ClockId::ThreadCPUTime);
+    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(now.tv_nsec).unwrap_or(0);
+    Duration::new(secs, nanos)
+}
+
+/// Times `iters` calls of `f`, in thread CPU time ([`cpu_now`]).
 fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
-    let start = Instant::now();
+    let start = cpu_now();
     for _ in 0..iters {
         f();
     }
-    start.elapsed()
+    cpu_now().saturating_sub(start)
 }
 
 fn peer(name: &'static str, run: impl FnMut(u64) -> Duration + 'static) -> Peer {
@@ -177,12 +189,12 @@ fn mask_frame_peers(data: Vec<u8>) -> Vec<Peer> {
                 let now = left.min(batch);
                 left -= now;
                 let frames: Vec<_> = (0..now).map(|_| tungstenite_masked_frame(&data)).collect();
-                let start = Instant::now();
+                let start = cpu_now();
                 for frame in frames {
                     theirs_out.clear();
                     frame.format(&mut theirs_out).expect("tungstenite: format");
                 }
-                total += start.elapsed();
+                total += cpu_now().saturating_sub(start);
             }
             total
         }),
@@ -228,14 +240,14 @@ fn decode_peers(data: Vec<u8>, n: usize) -> Vec<Peer> {
     let mut tkws = tokio_websockets_client(wire.clone());
     vec![
         peer("wintergreen", move |iters| {
-            timed(iters, || {
-                assert_eq!(wintergreen_decode(&mut session, &wire, n), total);
-            })
-        }),
-        peer("wintergreen-driver", move |iters| {
             let (session, wire) = &mut driven;
             timed(iters, || {
                 assert_eq!(wintergreen_driver_decode(session, wire, n), total);
+            })
+        }),
+        peer("wintergreen-receive", move |iters| {
+            timed(iters, || {
+                assert_eq!(wintergreen_decode(&mut session, &wire, n), total);
             })
         }),
         peer("tungstenite", move |iters| {
@@ -468,7 +480,9 @@ fn block_on<F: Future>(fut: F) -> F::Output {
 // The peers, each doing one iteration's work. Each returns the payload bytes it handled, which
 // the caller checks against the expected total.
 
-/// wintergreen: `receive` each read-sized chunk, then `poll_event` until it has no more.
+/// wintergreen handed fixed slices: `receive` each 128 KiB chunk of the iteration's frames,
+/// then `poll_event` until it has no more. The caller does not choose where a read ends, so
+/// frames straddle the slices.
 fn wintergreen_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
     let (mut msgs, mut bytes) = (0, 0);
     for chunk in wire.chunks(READ_CHUNK) {
@@ -487,8 +501,9 @@ fn wintergreen_decode(session: &mut Session, wire: &[u8], n: usize) -> usize {
     bytes
 }
 
-/// wintergreen the way the async driver reads (`wintergreen-stream`, `poll_next`): events
-/// first; when there are none, give `receive_buffer()` a capacity if it has none, then
+/// wintergreen the way the async driver reads (`wintergreen-stream`, `poll_next`), which is
+/// what every user of `WebSocketStream` runs, and like the other peers, which size their
+/// reads from the in-memory stream themselves: events first; when there are none, give `receive_buffer()` a capacity if it has none, then
 /// `prepare_receive`, a read into the buffer's spare capacity of at most what that returned
 /// (what `tokio_util::io::poll_read_buf` does through `BufMut::limit`), then `received`.
 fn wintergreen_driver_decode(session: &mut Session, wire: &mut Wire, n: usize) -> usize {
@@ -500,7 +515,7 @@ fn wintergreen_driver_decode(session: &mut Session, wire: &mut Wire, n: usize) -
                 bytes += black_box(data).len();
                 continue;
             }
-            Some(other) => panic!("wintergreen-driver: unexpected {other:?}"),
+            Some(other) => panic!("wintergreen: unexpected {other:?}"),
             None => {}
         }
         let buf = session.receive_buffer();
@@ -510,7 +525,7 @@ fn wintergreen_driver_decode(session: &mut Session, wire: &mut Wire, n: usize) -
         let limit = session.prepare_receive(DRIVER_READ);
         let buf = session.receive_buffer();
         let room = limit.min(buf.capacity() - buf.len());
-        let src = wire.next_input(room).expect("wintergreen-driver: input");
+        let src = wire.next_input(room).expect("wintergreen: input");
         buf.extend_from_slice(src);
         let read = src.len();
         session.received(std::time::Instant::now(), read);

@@ -292,6 +292,18 @@ impl Session {
             }
             _ if guess >= long && guess > want && buf.len() < guess => {
                 let need = guess - buf.len();
+                if buf.is_empty() {
+                    // Back to the front of the allocation once every message split off it
+                    // is dropped, even with room where the buffer is: each such read then
+                    // lands on the same bytes, still in cache, instead of moving on
+                    // through twice the memory (and half the reads at another alignment).
+                    // `try_reclaim` moves a handle only when asked for more than its room;
+                    // nothing is copied (the buffer is empty) and nothing allocated. It
+                    // fails when a message still shares the allocation, or when the buffer
+                    // is at the front already: either way it stays where it is.
+                    let _front = buf.try_reclaim(room.saturating_add(1));
+                }
+                let room = buf.capacity() - buf.len();
                 if room < need && !buf.try_reclaim(need) {
                     if buf.is_empty() {
                         // Nothing to keep: a buffer of the guessed size, not more.
