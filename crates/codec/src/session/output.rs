@@ -78,6 +78,7 @@ impl SharedQueue {
     }
 
     /// Frees the deque's room (the inline slot is part of the session).
+    #[inline]
     fn release(&mut self) {
         if self.rest.capacity() != 0 {
             self.rest = VecDeque::new();
@@ -231,9 +232,15 @@ impl Output {
         self.consume_across(n)
     }
 
-    #[cold]
+    // Out of line: `consume` stays small where no payload is shared.
+    #[inline(never)]
     fn consume_across(&mut self, n: usize) -> usize {
-        let n = n.min(self.len());
+        let len = self.len();
+        if n >= len {
+            // All written (the common case): no chunk-by-chunk walk.
+            self.clear();
+            return len;
+        }
         let mut left = n;
         while left > 0 {
             let run = self.copied_run();

@@ -277,7 +277,14 @@ impl Session {
                 self.out
                     .buf_mut()
                     .extend_from_slice(head.get(..used).unwrap_or_default());
-                self.out.push_shared(owner.slice_ref(payload));
+                // The whole message in one frame (the common case): the owner itself,
+                // without `slice_ref`'s checks and offset arithmetic.
+                let shared = if payload.len() == owner.len() && payload.as_ptr() == owner.as_ptr() {
+                    owner.clone()
+                } else {
+                    owner.slice_ref(payload)
+                };
+                self.out.push_shared(shared);
             }
             _ => encode_frame(self.out.buf_mut(), fin, rsv, opcode, mask, payload),
         }
