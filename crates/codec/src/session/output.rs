@@ -72,9 +72,13 @@ impl SharedQueue {
         self.head.iter().chain(self.rest.iter())
     }
 
+    #[inline]
     fn clear(&mut self) {
         self.head = None;
-        self.rest.clear();
+        // Mostly empty: spares the out-of-line `truncate` (18 instructions a 1 KiB echo).
+        if !self.rest.is_empty() {
+            self.rest.clear();
+        }
     }
 
     /// Frees the deque's room (the inline slot is part of the session).
@@ -203,14 +207,24 @@ impl Output {
             }
         };
         let mut copied_from = 0;
-        for shared in self.shared.iter() {
+        // The copied bytes before each shared payload, then the payload.
+        let mut put_shared = |shared: &'a Shared| {
             let at = shared.at.wrapping_sub(base).min(buf.len());
-            if !put(buf.get(copied_from..at).unwrap_or_default()) || !put(&shared.bytes) {
-                return filled;
-            }
+            let copied = buf.get(copied_from..at).unwrap_or_default();
             copied_from = at;
+            put(copied) && put(&shared.bytes)
+        };
+        // The inline head alone is the common case: the deque is not walked when empty.
+        let all_put = match &self.shared.head {
+            Some(head) => {
+                put_shared(head)
+                    && (self.shared.rest.is_empty() || self.shared.rest.iter().all(put_shared))
+            }
+            None => true,
+        };
+        if all_put {
+            put(buf.get(copied_from..).unwrap_or_default());
         }
-        put(buf.get(copied_from..).unwrap_or_default());
         filled
     }
 
