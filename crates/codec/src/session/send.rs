@@ -286,8 +286,78 @@ impl Session {
                 };
                 self.out.push_shared(shared);
             }
+            (None, _) if payload.len() <= 125 => {
+                // A short unmasked frame (a server's usual one): the 2-byte header (§5.2)
+                // and the payload appended with one reservation, where `encode_frame`'s
+                // `FrameHeader::encode` checks the room byte by byte.
+                let first = opcode.as_u8() | rsv.bits() | if fin { 0x80 } else { 0 };
+                // Exact: at most 125, the 7-bit length.
+                let second = payload.len() as u8;
+                let out = self.out.buf_mut();
+                out.reserve(2 + payload.len());
+                out.extend_from_slice(&[first, second]);
+                out.extend_from_slice(payload);
+            }
             _ => encode_frame(self.out.buf_mut(), fin, rsv, opcode, mask, payload),
         }
         self.stats.frames_out += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::frame::{OpCode, Rsv, encode_frame};
+    use crate::message::DataKind;
+    use crate::{Config, Role, Session};
+    use bytes::BytesMut;
+
+    /// A server's short frames (built in `write_frame`) are the bytes `encode_frame` writes,
+    /// around the 7-bit length's edge (125, 126) and for every opcode and FIN the fast path
+    /// sees.
+    #[test]
+    fn short_unmasked_frames_match_encode_frame() {
+        for len in [0, 1, 20, 124, 125, 126, 127, 1000] {
+            let payload = vec![0xA5; len];
+            let mut server = Session::new(Role::Server, Config::default());
+            server.send_binary(&payload).unwrap();
+            server
+                .send_fragment(DataKind::Text, &payload, false)
+                .unwrap();
+            server
+                .send_fragment(DataKind::Text, &payload, true)
+                .unwrap();
+            if len <= 125 {
+                server.send_ping(&payload).unwrap();
+            }
+            let mut expected = BytesMut::new();
+            encode_frame(
+                &mut expected,
+                true,
+                Rsv::NONE,
+                OpCode::Binary,
+                None,
+                &payload,
+            );
+            encode_frame(
+                &mut expected,
+                false,
+                Rsv::NONE,
+                OpCode::Text,
+                None,
+                &payload,
+            );
+            encode_frame(
+                &mut expected,
+                true,
+                Rsv::NONE,
+                OpCode::Continuation,
+                None,
+                &payload,
+            );
+            if len <= 125 {
+                encode_frame(&mut expected, true, Rsv::NONE, OpCode::Ping, None, &payload);
+            }
+            assert_eq!(server.pending_output(), &expected[..], "length {len}");
+        }
     }
 }
