@@ -73,7 +73,12 @@ fn run_callgrind(args: &run::RunArgs) -> Result<()> {
         [a, b] => [a, b],
         _ => anyhow::bail!("--callgrind-messages takes two counts"),
     };
-    let body = callgrind::run(counts, &args.callgrind_libs, &dir.join("callgrind"))?;
+    let body = callgrind::run(
+        counts,
+        &args.callgrind_libs,
+        &args.callgrind_sides,
+        &dir.join("callgrind"),
+    )?;
     let meta = host::Meta::collect("BENCH_E2E_COMMAND");
     let report = format!(
         "Callgrind, {date}, {machine}: `{command}`.\n\n{body}",

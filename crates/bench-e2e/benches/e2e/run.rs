@@ -44,6 +44,9 @@ pub(crate) struct RunArgs {
     /// With `--callgrind`: only these libraries (default: all; the floor is always run).
     #[arg(long, value_delimiter = ',', value_enum)]
     pub(crate) callgrind_libs: Vec<Lib>,
+    /// With `--callgrind`: only these sides (default: both).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub(crate) callgrind_sides: Vec<Side>,
 }
 
 /// One cell of the matrix.
@@ -99,7 +102,7 @@ pub(crate) const CELLS: [Cell; 6] = [
 ];
 
 /// Which role the libraries play; the other role is fixed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub(crate) enum Side {
     /// Client libraries against a tokio-websockets echo server.
     Client,

@@ -24,6 +24,72 @@ struct Shared {
     bytes: Bytes,
 }
 
+/// Shared payloads in order: the first one inline, the others in a deque, so that the
+/// common case (one large message per write) allocates no queue. An empty `head` means an
+/// empty queue.
+#[derive(Debug, Default)]
+struct SharedQueue {
+    head: Option<Shared>,
+    rest: VecDeque<Shared>,
+}
+
+impl SharedQueue {
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    #[inline]
+    fn front(&self) -> Option<&Shared> {
+        self.head.as_ref()
+    }
+
+    #[inline]
+    fn front_mut(&mut self) -> Option<&mut Shared> {
+        self.head.as_mut()
+    }
+
+    #[inline]
+    fn back(&self) -> Option<&Shared> {
+        self.rest.back().or(self.head.as_ref())
+    }
+
+    #[inline]
+    fn push_back(&mut self, shared: Shared) {
+        if self.head.is_none() {
+            self.head = Some(shared);
+        } else {
+            self.rest.push_back(shared);
+        }
+    }
+
+    #[inline]
+    fn pop_front(&mut self) {
+        self.head = self.rest.pop_front();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Shared> {
+        self.head.iter().chain(self.rest.iter())
+    }
+
+    #[inline]
+    fn clear(&mut self) {
+        self.head = None;
+        // Mostly empty: spares the out-of-line `truncate` (18 instructions a 1 KiB echo).
+        if !self.rest.is_empty() {
+            self.rest.clear();
+        }
+    }
+
+    /// Frees the deque's room (the inline slot is part of the session).
+    #[inline]
+    fn release(&mut self) {
+        if self.rest.capacity() != 0 {
+            self.rest = VecDeque::new();
+        }
+    }
+}
+
 /// The session's pending output, in order: the copied bytes of `buf` cut at each shared
 /// payload's position, that payload, then more copied bytes.
 ///
@@ -34,7 +100,7 @@ pub(super) struct Output {
     /// Copied bytes (frame headers, small frames, masked frames), all of them in order.
     buf: BytesMut,
     /// Payloads kept by reference, in order of position.
-    shared: VecDeque<Shared>,
+    shared: SharedQueue,
     /// Copied bytes consumed while shared payloads were queued (wrapping): positions in
     /// `shared` count from the same origin, so consuming copied bytes never rewrites the
     /// queue. Without shared payloads there are no positions to keep, and it stays put.
@@ -118,11 +184,46 @@ impl Output {
     }
 
     /// Fills `dst` with the pending chunks in order; returns how many it filled.
+    ///
+    /// A plain loop rather than [`chunks`](Self::chunks): the iterator chain cost a
+    /// server's 1 KiB echo (one shared payload) about 250 instructions (callgrind).
     pub(super) fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let base = self.copied_consumed;
+        let buf: &'a [u8] = &self.buf;
+        let mut slots = dst.iter_mut();
         let mut filled = 0;
-        for (slot, chunk) in dst.iter_mut().zip(self.chunks()) {
-            *slot = IoSlice::new(chunk);
-            filled += 1;
+        // Puts a non-empty chunk in the next slot; false when the slots ran out.
+        let mut put = |chunk: &'a [u8]| {
+            if chunk.is_empty() {
+                return true;
+            }
+            match slots.next() {
+                Some(slot) => {
+                    *slot = IoSlice::new(chunk);
+                    filled += 1;
+                    true
+                }
+                None => false,
+            }
+        };
+        let mut copied_from = 0;
+        // The copied bytes before each shared payload, then the payload.
+        let mut put_shared = |shared: &'a Shared| {
+            let at = shared.at.wrapping_sub(base).min(buf.len());
+            let copied = buf.get(copied_from..at).unwrap_or_default();
+            copied_from = at;
+            put(copied) && put(&shared.bytes)
+        };
+        // The inline head alone is the common case: the deque is not walked when empty.
+        let all_put = match &self.shared.head {
+            Some(head) => {
+                put_shared(head)
+                    && (self.shared.rest.is_empty() || self.shared.rest.iter().all(put_shared))
+            }
+            None => true,
+        };
+        if all_put {
+            put(buf.get(copied_from..).unwrap_or_default());
         }
         filled
     }
@@ -145,9 +246,15 @@ impl Output {
         self.consume_across(n)
     }
 
-    #[cold]
+    // Out of line: `consume` stays small where no payload is shared.
+    #[inline(never)]
     fn consume_across(&mut self, n: usize) -> usize {
-        let n = n.min(self.len());
+        let len = self.len();
+        if n >= len {
+            // All written (the common case): no chunk-by-chunk walk.
+            self.clear();
+            return len;
+        }
         let mut left = n;
         while left > 0 {
             let run = self.copied_run();
@@ -214,9 +321,7 @@ impl Output {
         if self.buf.capacity() > keep {
             self.buf = BytesMut::new();
         }
-        if self.shared.capacity() != 0 {
-            self.shared = VecDeque::new();
-        }
+        self.shared.release();
     }
 }
 
