@@ -260,7 +260,14 @@ impl Session {
         let mask = self.masks.next_key();
         match (mask, owner) {
             (None, Some(owner)) if payload.len() >= ZERO_COPY_MIN => {
-                let (head, used) = unmasked_header(fin, rsv, opcode, payload.len());
+                let header = FrameHeader {
+                    fin,
+                    rsv,
+                    opcode,
+                    mask: None,
+                    payload_len: payload.len() as u64,
+                };
+                let (head, used) = header.to_bytes();
                 self.out
                     .buf_mut()
                     .extend_from_slice(head.get(..used).unwrap_or_default());
@@ -273,75 +280,24 @@ impl Session {
                 };
                 self.out.push_shared(shared);
             }
-            (None, _) if payload.len() <= 125 => {
-                // A short unmasked frame (a server's usual one): header and payload
-                // appended with one reservation.
-                // Exact: at most 125, the 7-bit length (not `unmasked_header`: its 14-byte
-                // array cost 3 instructions per 20 B message).
-                let head = [first_byte(fin, rsv, opcode), payload.len() as u8];
-                let out = self.out.buf_mut();
-                out.reserve(2 + payload.len());
-                out.extend_from_slice(&head);
-                out.extend_from_slice(payload);
-            }
             _ => encode_frame(self.out.buf_mut(), fin, rsv, opcode, mask, payload),
         }
         self.stats.frames_out += 1;
     }
 }
 
-/// A frame header's first byte (§5.2): FIN, RSV1-3, opcode.
-#[inline(always)]
-fn first_byte(fin: bool, rsv: Rsv, opcode: OpCode) -> u8 {
-    opcode.as_u8() | rsv.bits() | if fin { 0x80 } else { 0 }
-}
-
-/// An unmasked frame's header (§5.2) on the stack, and its length in bytes (2, 4 or 10).
-///
-/// The bytes of [`FrameHeader::encode`] without a mask, built at once: that one checks the
-/// room at each byte it puts (callgrind: 55 instructions more per 20 B server echo), and a
-/// second call site of it on the session's `BytesMut` made `encode_frame`'s a call (+44
-/// per small message).
-#[inline(always)]
-fn unmasked_header(
-    fin: bool,
-    rsv: Rsv,
-    opcode: OpCode,
-    len: usize,
-) -> ([u8; FrameHeader::MAX_LEN], usize) {
-    let mut head = [0u8; FrameHeader::MAX_LEN];
-    head[0] = first_byte(fin, rsv, opcode);
-    match len {
-        // The arms bound the value, so the narrowing casts are exact.
-        0..=125 => {
-            head[1] = len as u8;
-            (head, 2)
-        }
-        126..=0xFFFF => {
-            head[1] = 126;
-            head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-            (head, 4)
-        }
-        _ => {
-            head[1] = 127;
-            head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-            (head, 10)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::frame::{OpCode, Rsv, encode_frame};
+    use crate::frame::{FrameHeader, OpCode, Rsv};
     use crate::message::DataKind;
     use crate::{Config, Role, Session};
     use bytes::BytesMut;
 
-    /// A server's short frames (built in `write_frame`) are the bytes `encode_frame` writes,
-    /// around the 7-bit length's edge (125, 126) and for every opcode and FIN the fast path
-    /// sees.
+    /// A server's frames (short ones through `encode_frame`'s own path) are the bytes of
+    /// the general header encoding and the payload, around the 7-bit length's edge (125,
+    /// 126) and for every opcode and FIN the short path sees.
     #[test]
-    fn short_unmasked_frames_match_encode_frame() {
+    fn server_frames_match_the_general_header_encoding() {
         for len in [0, 1, 20, 124, 125, 126, 127, 1000] {
             let payload = vec![0xA5; len];
             let mut server = Session::new(Role::Server, Config::default());
@@ -352,36 +308,26 @@ mod tests {
             server
                 .send_fragment(DataKind::Text, &payload, true)
                 .unwrap();
+            let mut frames = vec![
+                (true, OpCode::Binary),
+                (false, OpCode::Text),
+                (true, OpCode::Continuation),
+            ];
             if len <= 125 {
                 server.send_ping(&payload).unwrap();
+                frames.push((true, OpCode::Ping));
             }
             let mut expected = BytesMut::new();
-            encode_frame(
-                &mut expected,
-                true,
-                Rsv::NONE,
-                OpCode::Binary,
-                None,
-                &payload,
-            );
-            encode_frame(
-                &mut expected,
-                false,
-                Rsv::NONE,
-                OpCode::Text,
-                None,
-                &payload,
-            );
-            encode_frame(
-                &mut expected,
-                true,
-                Rsv::NONE,
-                OpCode::Continuation,
-                None,
-                &payload,
-            );
-            if len <= 125 {
-                encode_frame(&mut expected, true, Rsv::NONE, OpCode::Ping, None, &payload);
+            for (fin, opcode) in frames {
+                let header = FrameHeader {
+                    fin,
+                    rsv: Rsv::NONE,
+                    opcode,
+                    mask: None,
+                    payload_len: len as u64,
+                };
+                header.encode(&mut expected);
+                expected.extend_from_slice(&payload);
             }
             assert_eq!(server.pending_output(), &expected[..], "length {len}");
         }
