@@ -231,9 +231,14 @@ pub(crate) fn render(results: &Results, meta: &host::Meta) -> String {
     }
     let _ = writeln!(
         out,
-        "**Idle memory per connection (KiB)**: the process's RSS growth over N connections, \
-         each after one 20 B echo, divided by N (client side: each client against a fresh \
-         tokio-websockets server; server side: each server, fresh, under the floor client):\n"
+        "**Idle memory per connection (KiB)**, each connection after one 20 B echo (client \
+         side: each client against a fresh tokio-websockets server; server side: each server, \
+         fresh, under the floor client). Each process first opens one batch of 50 connections \
+         and holds them, then N more: the figure is the RSS growth over those N, divided by N, \
+         what each further connection costs. The *cold start* rows divide the growth from the \
+         process's start by all N + 50: they also hold what a process pays once, its \
+         program's pages read in as first used (*program pages*, `RssFile`) and the heap \
+         that 50 handshakes in flight at once take and free.\n"
     );
     idle_table(&mut out, results);
     goals(&mut out, results);
