@@ -463,6 +463,79 @@ impl FrameDecoder {
         if header_len + len != total || buf.len() < total {
             return None;
         }
+        Some(self.split_whole(buf, opcode, mask, header_len, len))
+    }
+
+    /// Takes a whole data frame with a 16- or 64-bit length (§5.2) off `buf`, unmasked, as
+    /// [`take_short_data`](Self::take_short_data) takes a short one: FIN, no reserved bit,
+    /// text or binary, the mask bit equal to `masked`, a payload within `max_frame_size`
+    /// and `limit` (bytes), all of it in `buf`, and no other frame in progress. The same
+    /// frame, and the same decoder state, that [`decode`](Self::decode) would give.
+    ///
+    /// `None`, with nothing consumed, for any other input: [`decode`](Self::decode)
+    /// handles it. Inlined into its one caller, which the session keeps out of line so that
+    /// short frames keep a path of their own size.
+    #[inline(always)]
+    pub(crate) fn take_extended_data(
+        &mut self,
+        buf: &mut BytesMut,
+        masked: bool,
+        limit: usize,
+    ) -> Option<Frame> {
+        if self.current.is_some() {
+            return None;
+        }
+        let &[first, second] = buf.first_chunk::<2>()?;
+        let opcode = match first {
+            0x81 => OpCode::Text,
+            0x82 => OpCode::Binary,
+            _ => return None,
+        };
+        if (second & 0x80 != 0) != masked {
+            return None;
+        }
+        let (len, len_end) = match second & 0x7F {
+            126 => {
+                let len = u16::from_be_bytes(*buf.get(2..)?.first_chunk::<2>()?);
+                (u64::from(len), 4)
+            }
+            127 => {
+                let len = u64::from_be_bytes(*buf.get(2..)?.first_chunk::<8>()?);
+                // A length with its top bit set is an error `decode` reports.
+                if len >> 63 != 0 {
+                    return None;
+                }
+                (len, 10)
+            }
+            _ => return None,
+        };
+        let len = usize::try_from(len).ok()?;
+        if len > self.max_frame_size || len > limit {
+            return None;
+        }
+        let (mask, header_len) = if masked {
+            (Some(*buf.get(len_end..)?.first_chunk::<4>()?), len_end + 4)
+        } else {
+            (None, len_end)
+        };
+        if buf.len().saturating_sub(header_len) < len {
+            return None;
+        }
+        Some(self.split_whole(buf, opcode, mask, header_len, len))
+    }
+
+    /// Splits a whole data frame (FIN, no reserved bit: a `header_len`-byte header, then a
+    /// `len`-byte payload, all in `buf`) off `buf`, unmasked.
+    #[inline(always)]
+    fn split_whole(
+        &mut self,
+        buf: &mut BytesMut,
+        opcode: OpCode,
+        mask: Option<[u8; 4]>,
+        header_len: usize,
+        len: usize,
+    ) -> Frame {
+        let total = header_len + len;
         // One split for header and payload; the header is then skipped on the shared
         // `Bytes` (a pointer bump), where skipping it on `buf` first costs a second
         // `BytesMut` operation.
@@ -473,7 +546,7 @@ impl FrameDecoder {
         let mut payload = frame.freeze();
         payload.advance(header_len);
         self.last_len = total;
-        Some(Frame {
+        Frame {
             header: FrameHeader {
                 fin: true,
                 rsv: Rsv::NONE,
@@ -482,7 +555,7 @@ impl FrameDecoder {
                 payload_len: len as u64,
             },
             payload,
-        })
+        }
     }
 
     /// The header of the frame whose payload is still arriving, if any.

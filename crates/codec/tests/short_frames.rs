@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::indexing_slicing, clippy::panic)]
-//! The receive path's fast path for whole short data frames (taken when a frame's header
-//! and payload are buffered at once) and the general path (taken when the frame arrives in
+//! The receive path's fast path for whole unfragmented data frames, short or with a 16- or
+//! 64-bit length (taken when a frame's header and payload are buffered at once) and the general path (taken when the frame arrives in
 //! pieces) give the same events, counters and output for the same bytes, valid or not.
 
 mod common;
@@ -15,8 +15,9 @@ use wintergreen_codec::{
 };
 
 /// One raw frame: a first byte near the fast path's (`0x81`/`0x82`) and around it (no FIN,
-/// reserved bits, control and reserved opcodes), any mask bit, any short length (126 and
-/// 127 announce extended lengths), text payloads valid or not.
+/// reserved bits, control and reserved opcodes), any mask bit, any length up to 300 bytes in
+/// any of the three length encodings (the shortest, or a 16- or 64-bit one, whatever the
+/// length; a 64-bit one sometimes with its top bit set), text payloads valid or not.
 fn raw_frame() -> impl Strategy<Value = Vec<u8>> {
     let first = prop_oneof![
         4 => Just(0x82u8),
@@ -33,17 +34,30 @@ fn raw_frame() -> impl Strategy<Value = Vec<u8>> {
     ];
     let payload = prop_oneof![
         ".{0,40}".prop_map(String::into_bytes),
-        proptest::collection::vec(any::<u8>(), 0..=130),
+        ".{0,100}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..=300),
     ];
-    (first, any::<bool>(), payload, any::<[u8; 4]>()).prop_map(|(first, masked, payload, key)| {
+    let encoding = prop_oneof![4 => Just(0u8), 2 => Just(16), 1 => Just(64), 1 => Just(65)];
+    let parts = (first, any::<bool>(), payload, any::<[u8; 4]>(), encoding);
+    parts.prop_map(|(first, masked, payload, key, encoding)| {
         let mut frame = vec![first];
         let len = payload.len();
         let mask_bit = if masked { 0x80 } else { 0 };
-        if len <= 125 {
-            frame.push(mask_bit | len as u8);
-        } else {
-            frame.push(mask_bit | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        match encoding {
+            0 if len <= 125 => frame.push(mask_bit | len as u8),
+            0 | 16 => {
+                frame.push(mask_bit | 126);
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            64 => {
+                frame.push(mask_bit | 127);
+                frame.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+            _ => {
+                // The top bit set: an invalid length (§5.2).
+                frame.push(mask_bit | 127);
+                frame.extend_from_slice(&(len as u64 | 1 << 63).to_be_bytes());
+            }
         }
         if masked {
             frame.extend_from_slice(&key);
@@ -76,11 +90,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn whole_short_frames_give_what_the_general_path_gives(
+    fn whole_data_frames_give_what_the_general_path_gives(
         frames in proptest::collection::vec(raw_frame(), 1..6),
         server in any::<bool>(),
-        max_frame_size in prop_oneof![Just(usize::MAX), 0usize..140],
-        max_message_size in prop_oneof![Just(usize::MAX), 0usize..140],
+        max_frame_size in prop_oneof![Just(usize::MAX), 0usize..320],
+        max_message_size in prop_oneof![Just(usize::MAX), 0usize..320],
         max_fragments in prop_oneof![Just(usize::MAX), 0usize..3],
         streaming in any::<bool>(),
     ) {
@@ -93,7 +107,7 @@ proptest! {
         // The same mask keys on both sides, so that their close frames compare equal.
         config.mask_seed = Some(1);
         let bytes = frames.concat();
-        // All at once: each whole short frame goes the fast path.
+        // All at once: each whole data frame goes the fast path.
         let whole = receive(role, &config, &bytes, bytes.len());
         // One byte at a time: a frame's header is parsed before its payload arrives, so
         // every frame with a payload goes the general path.
@@ -114,17 +128,30 @@ proptest! {
 
 #[test]
 fn a_whole_short_frame_is_handed_out_without_a_copy() {
-    let frame = raw_frame_for(Role::Client, b"hello");
-    let mut client = session(Role::Client);
-    client.receive(t0(), &frame);
-    let start = client.receive_buffer().as_ptr();
-    let messages = messages(&mut client);
+    // Just past the 2-byte header.
+    assert_handed_out_in_place(Role::Client, b"hello", 2);
+}
+
+#[test]
+fn a_whole_frame_with_a_16_bit_length_is_handed_out_without_a_copy() {
+    let payload: Vec<u8> = (0..1024u32).map(|i| (i % 251) as u8).collect();
+    // Unmasked in place, just past the 8-byte header (2, a 16-bit length, a mask key).
+    assert_handed_out_in_place(Role::Server, &payload, 8);
+}
+
+/// Receives one binary frame with `payload` at once and checks that its message is the
+/// receive buffer's own bytes, `header_len` bytes past where the frame started.
+fn assert_handed_out_in_place(receiver: Role, payload: &[u8], header_len: usize) {
+    let frame = raw_frame_for(receiver, payload);
+    let mut session = session(receiver);
+    session.receive(t0(), &frame);
+    let start = session.receive_buffer().as_ptr();
+    let messages = messages(&mut session);
     let [wintergreen_codec::Message::Binary(data)] = &messages[..] else {
         panic!("expected one binary message, got {messages:?}");
     };
-    assert_eq!(&data[..], b"hello");
-    // The payload is the receive buffer's own bytes, just past the 2-byte header.
-    assert_eq!(data.as_ptr(), start.wrapping_add(2));
+    assert_eq!(&data[..], payload);
+    assert_eq!(data.as_ptr(), start.wrapping_add(header_len));
 }
 
 fn raw_frame_for(receiver: Role, payload: &[u8]) -> Vec<u8> {
