@@ -25,12 +25,12 @@ pub fn spread(values: impl Iterator<Item = f64>, show: fn(f64) -> String) -> Str
 }
 
 /// The median over rounds of `a / b`, each taken within one round (rounds where either is
-/// missing are left out).
+/// missing, or where `b` is zero, as a figure that rounds to nothing can be, are left out).
 pub fn ratio(a: &[Option<f64>], b: &[Option<f64>]) -> Option<f64> {
     let mut r: Vec<f64> = a
         .iter()
         .zip(b)
-        .filter_map(|(x, y)| Some((*x)? / (*y)?))
+        .filter_map(|(x, y)| Some((*x)? / (*y).filter(|y| *y > 0.0)?))
         .collect();
     median(&mut r)
 }
@@ -58,6 +58,9 @@ mod tests {
         let b = [Some(1.0), Some(1.0), Some(2.0), Some(2.0)];
         assert_eq!(ratio(&a, &b), Some(3.0));
         assert_eq!(ratio(&[None], &[Some(1.0)]), None);
+        // A zero divisor gives no ratio (not `inf×`).
+        assert_eq!(ratio(&[Some(0.5), Some(0.5)], &[Some(0.0), Some(0.25)]), Some(2.0));
+        assert_eq!(ratio(&[Some(0.3)], &[Some(0.0)]), None);
     }
 
     #[test]
