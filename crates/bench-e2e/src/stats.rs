@@ -59,7 +59,10 @@ mod tests {
         assert_eq!(ratio(&a, &b), Some(3.0));
         assert_eq!(ratio(&[None], &[Some(1.0)]), None);
         // A zero divisor gives no ratio (not `inf×`).
-        assert_eq!(ratio(&[Some(0.5), Some(0.5)], &[Some(0.0), Some(0.25)]), Some(2.0));
+        assert_eq!(
+            ratio(&[Some(0.5), Some(0.5)], &[Some(0.0), Some(0.25)]),
+            Some(2.0)
+        );
         assert_eq!(ratio(&[Some(0.3)], &[Some(0.0)]), None);
     }
 
