@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use h2::{Reason, RecvStream, SendStream, StreamId};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
@@ -23,7 +23,9 @@ const DEFAULT_MAX_WRITE: usize = 256 << 10;
 ///   its window.
 /// - **Writing** sends DATA, never more than the capacity h2 has granted this stream (the
 ///   peer's window, capped by the connection's send buffer): a write waits until capacity
-///   arrives and may be short, so nothing is buffered without bound.
+///   arrives and may be short, so nothing is buffered without bound. A vectored write (a
+///   frame the session queued in pieces: a server's header, then its payload held by
+///   reference) goes out as one DATA frame.
 /// - **Shutdown** ends our side with an empty DATA frame carrying END_STREAM.
 /// - **The end of the read side** is EOF, whether the peer ended its side (END_STREAM), reset
 ///   the stream (RST_STREAM) or the connection was lost. To the WebSocket driver an EOF
@@ -155,6 +157,43 @@ impl H2Stream {
         self.linger = None;
     }
 
+    /// Sends the first bytes of `len` as one DATA frame, as many as h2 has granted this
+    /// stream (waiting for capacity when none is granted); `take(n)` gives the first `n`
+    /// bytes. Ready with how many were sent.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: usize,
+        take: impl FnOnce(usize) -> Bytes,
+    ) -> Poll<io::Result<usize>> {
+        if self.shutdown {
+            return Poll::Ready(Err(ready!(self.poll_write_closed(cx))));
+        }
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let Some(halves) = &mut self.halves else {
+            return Poll::Ready(Err(gone()));
+        };
+        halves.send.reserve_capacity(len.min(self.max_write));
+        loop {
+            // Capacity already assigned counts even if no increase is signalled.
+            let capacity = halves.send.capacity();
+            if capacity > 0 {
+                let n = capacity.min(len);
+                return match halves.send.send_data(take(n), false) {
+                    Ok(()) => Poll::Ready(Ok(n)),
+                    Err(err) => Poll::Ready(Err(into_io(err))),
+                };
+            }
+            match ready!(halves.send.poll_capacity(cx)) {
+                Some(Ok(_)) => {}
+                Some(Err(err)) => return Poll::Ready(Err(into_io(err))),
+                None => return Poll::Ready(Err(ready!(self.poll_write_closed(cx)))),
+            }
+        }
+    }
+
     /// Why writing is impossible: the peer's reset, or our own END_STREAM.
     fn poll_write_closed(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         if self.shutdown {
@@ -229,34 +268,25 @@ impl AsyncWrite for H2Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if this.shutdown {
-            return Poll::Ready(Err(ready!(this.poll_write_closed(cx))));
-        }
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let Some(halves) = &mut this.halves else {
-            return Poll::Ready(Err(gone()));
-        };
-        halves.send.reserve_capacity(buf.len().min(this.max_write));
-        loop {
-            // Capacity already assigned counts even if no increase is signalled.
-            let capacity = halves.send.capacity();
-            if capacity > 0 {
-                let n = capacity.min(buf.len());
-                let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                return match halves.send.send_data(data, false) {
-                    Ok(()) => Poll::Ready(Ok(n)),
-                    Err(err) => Poll::Ready(Err(into_io(err))),
-                };
-            }
-            match ready!(halves.send.poll_capacity(cx)) {
-                Some(Ok(_)) => {}
-                Some(Err(err)) => return Poll::Ready(Err(into_io(err))),
-                None => return Poll::Ready(Err(ready!(this.poll_write_closed(cx)))),
-            }
-        }
+        self.get_mut().poll_send(cx, buf.len(), |n| {
+            Bytes::copy_from_slice(buf.get(..n).unwrap_or_default())
+        })
+    }
+
+    /// Gathers the slices into one DATA frame (as much of them as the granted capacity
+    /// allows), so that a frame queued in pieces (a server's header and its payload held by
+    /// reference) goes out as one DATA frame, not one per piece.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.get_mut().poll_send(cx, len, |n| gather(bufs, n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -277,6 +307,19 @@ impl AsyncWrite for H2Stream {
         tracing::trace!(stream = ?this.stream_id, "sending END_STREAM");
         Poll::Ready(end_stream(&mut halves.send).map_err(into_io))
     }
+}
+
+/// The first `n` bytes of `bufs`, in one buffer.
+fn gather(bufs: &[io::IoSlice<'_>], n: usize) -> Bytes {
+    let mut data = BytesMut::with_capacity(n);
+    for buf in bufs {
+        let room = n - data.len();
+        if room == 0 {
+            break;
+        }
+        data.extend_from_slice(buf.get(..room).unwrap_or(buf));
+    }
+    data.freeze()
 }
 
 /// Ends our side: no more capacity wanted, then an empty DATA frame with END_STREAM (queued
@@ -346,5 +389,62 @@ impl Lingering {
             }
         }
         self.until.as_mut().poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use tokio::io::AsyncWriteExt as _;
+
+    /// A server-side pipe over a raw h2 pair, and the client's view of what it sends.
+    async fn pipe_pair() -> (H2Stream, RecvStream) {
+        let (client_io, server_io) = tokio::io::duplex(1 << 20);
+        let server = tokio::spawn(async move {
+            let mut conn = h2::server::handshake(server_io).await.unwrap();
+            let (request, mut respond) = conn.accept().await.unwrap().unwrap();
+            let send = respond
+                .send_response(http::Response::new(()), false)
+                .unwrap();
+            // Keep the connection going (it writes what the pipe queues).
+            tokio::spawn(async move { while conn.accept().await.is_some() {} });
+            H2Stream::new(send, request.into_body())
+        });
+        let (mut client, conn) = h2::client::handshake(client_io).await.unwrap();
+        tokio::spawn(conn);
+        let request = http::Request::post("http://localhost/").body(()).unwrap();
+        let (response, _send) = client.send_request(request, false).unwrap();
+        let pipe = server.await.unwrap();
+        (pipe, response.await.unwrap().into_body())
+    }
+
+    #[tokio::test]
+    async fn a_vectored_write_goes_as_one_data_frame() {
+        let (mut pipe, mut recv) = pipe_pair().await;
+        let payload = [7u8; 2048];
+        let slices = [io::IoSlice::new(b"head"), io::IoSlice::new(&payload)];
+        assert!(pipe.is_write_vectored());
+        let written = pipe.write_vectored(&slices).await.unwrap();
+        assert_eq!(written, 4 + payload.len());
+        let first = recv.data().await.unwrap().unwrap();
+        // One DATA frame with both pieces, in order (not the 4-byte header on its own).
+        assert_eq!(first.len(), written);
+        assert_eq!(first.get(..4), Some(&b"head"[..]));
+        assert!(first.get(4..).is_some_and(|rest| rest == payload));
+    }
+
+    #[test]
+    fn gather_takes_the_first_bytes_across_slices() {
+        let slices = [
+            io::IoSlice::new(b"ab"),
+            io::IoSlice::new(b""),
+            io::IoSlice::new(b"cde"),
+        ];
+        assert_eq!(gather(&slices, 0), Bytes::new());
+        assert_eq!(gather(&slices, 1), Bytes::from_static(b"a"));
+        assert_eq!(gather(&slices, 4), Bytes::from_static(b"abcd"));
+        assert_eq!(gather(&slices, 5), Bytes::from_static(b"abcde"));
     }
 }
