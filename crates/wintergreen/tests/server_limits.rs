@@ -39,6 +39,15 @@ async fn one_shot_server(options: ServerOptions) -> (SocketAddr, oneshot::Receiv
     (addr, rx)
 }
 
+/// The accept's error, which a refused connection must end with.
+async fn refusal(accepted: oneshot::Receiver<Accepted>) -> ConnectError {
+    let result = tokio::time::timeout(LIMIT, accepted)
+        .await
+        .unwrap()
+        .unwrap();
+    result.map(|_| ()).unwrap_err()
+}
+
 /// Reads until the server closes the connection (EOF or reset), bounded.
 async fn read_to_close(tcp: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
@@ -70,11 +79,7 @@ async fn an_oversized_handshake_is_answered_431_and_closed() {
         &answer[..answer.len().min(200)]
     );
     assert!(answer.contains("Connection: close\r\n"), "{answer}");
-    let err = tokio::time::timeout(LIMIT, accepted)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap_err();
+    let err = refusal(accepted).await;
     assert!(
         matches!(
             err,
@@ -186,11 +191,7 @@ async fn a_refused_request_keeps_its_error_when_the_client_stays_past_the_timeou
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(PLAIN_GET.as_bytes()).await.unwrap();
     assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 400 "));
-    let err = tokio::time::timeout(LIMIT, accepted)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap_err();
+    let err = refusal(accepted).await;
     assert!(
         matches!(
             err,
