@@ -5,13 +5,14 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use wintergreen_http1::{ClientConfig, ClientUpgrade, PendingOutput, ServerConfig, ServerUpgraded};
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
-use crate::error::ConnectError;
+use crate::error::{ConnectError, TimeoutKind};
 
 /// Read size during the handshake: headers are small, and bytes past them are handed to the
 /// session, not lost.
@@ -27,7 +28,7 @@ const HANDSHAKE_READ: usize = 4096;
 /// # Errors
 /// I/O, or the handshake's failure (a refusal is [`ConnectError::Refused`]).
 pub async fn client_handshake<IO>(
-    mut io: IO,
+    io: IO,
     request: http::Request<()>,
     config: ClientConfig,
     stream_config: StreamConfig,
@@ -36,16 +37,46 @@ pub async fn client_handshake<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    client_handshake_until(io, request, config, stream_config, runtime, None).await
+}
+
+/// [`client_handshake`], bounded by `deadline` on `runtime`'s clock (no bound without
+/// both). At the deadline, a refusal whose head arrived is [`ConnectError::Refused`] with
+/// the body so far (a slow or endless body must not hide the status), anything else
+/// [`TimeoutKind::Handshake`].
+pub(crate) async fn client_handshake_until<IO>(
+    mut io: IO,
+    request: http::Request<()>,
+    config: ClientConfig,
+    stream_config: StreamConfig,
+    runtime: Option<Arc<dyn Runtime>>,
+    deadline: Option<Instant>,
+) -> Result<(WebSocketStream<IO>, http::Response<()>), ConnectError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let timed_out = || ConnectError::Timeout(TimeoutKind::Handshake);
     let mut upgrade = ClientUpgrade::new(request, config)?;
-    while !upgrade.pending_output().is_empty() {
-        let n = write_some(&mut io, upgrade.pending_output()).await?;
-        upgrade.consume_output(n);
-    }
-    flush(&mut io).await?;
+    let write = async {
+        while !upgrade.pending_output().is_empty() {
+            let n = write_some(&mut io, upgrade.pending_output()).await?;
+            upgrade.consume_output(n);
+        }
+        flush(&mut io).await
+    };
+    until(runtime.as_deref(), deadline, write)
+        .await
+        .ok_or_else(timed_out)??;
     let mut buf = BytesMut::with_capacity(HANDSHAKE_READ);
     let upgraded = loop {
         buf.clear();
-        if read_some(&mut io, &mut buf).await? == 0 {
+        let read = until(runtime.as_deref(), deadline, read_some(&mut io, &mut buf)).await;
+        let Some(read) = read else {
+            return Err(upgrade
+                .receive_timeout()
+                .map_or_else(timed_out, ConnectError::from));
+        };
+        if read? == 0 {
             return Err(upgrade.receive_eof().into());
         }
         if let Some(upgraded) = upgrade.receive(&buf)? {
@@ -55,6 +86,19 @@ where
     tracing::debug!(status = %upgraded.response.status(), "client handshake complete");
     let stream = WebSocketStream::from_session(io, upgraded.session, stream_config, runtime);
     Ok((stream, upgraded.response))
+}
+
+/// `future`'s output, or `None` once `deadline` passed on `runtime`'s clock (unbounded
+/// without both).
+async fn until<F: std::future::Future>(
+    runtime: Option<&dyn Runtime>,
+    deadline: Option<Instant>,
+    future: F,
+) -> Option<F::Output> {
+    match (runtime, deadline) {
+        (Some(runtime), Some(deadline)) => timeout_at(runtime, deadline, future).await,
+        _ => Some(future.await),
+    }
 }
 
 /// Runs the server side of the HTTP/1.1 upgrade over `io`: reads the request, judges it with
