@@ -170,7 +170,8 @@ pub enum ConnectError {
         status: StatusCode,
         /// Its header fields.
         headers: Box<HeaderMap>,
-        /// The start of its body (up to the handshake's body limit).
+        /// The start of its body (up to the handshake's body limit; what arrived of it when
+        /// the handshake timeout ended a body that was slow or never ended).
         body: bytes::Bytes,
     },
     /// The HTTP/2 transport failed: the server does not speak HTTP/2, does not enable
