@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 use wintergreen_stream::{Runtime, TcpStream, WebSocketStream, timeout_at};
 
 use crate::error::{ConnectError, TimeoutKind};
-use crate::http1::client_handshake;
+use crate::http1::client_handshake_until;
 use crate::options::{ClientOptions, ConnectOptions, Http2Mode, IntoClientRequest};
 use crate::target::Target;
 use crate::transport::Transport;
@@ -81,20 +81,17 @@ pub async fn handshake<IO>(
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let handshake = client_handshake(
+    // Bounded inside rather than cut from outside: at the deadline, a refusal whose head
+    // arrived is still reported as the refusal (with the body so far).
+    client_handshake_until(
         io,
         request,
         options.upgrade_config(),
         options.driver.clone(),
         Some(Arc::clone(runtime)),
-    );
-    within(
-        runtime,
-        options.connect.handshake_timeout,
-        TimeoutKind::Handshake,
-        handshake,
+        Some(deadline(&**runtime, options.connect.handshake_timeout)),
     )
-    .await?
+    .await
 }
 
 /// Connects TCP and, for `wss://`, TLS (offering `h2` through ALPN when `http2`). Returns

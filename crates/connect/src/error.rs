@@ -170,13 +170,15 @@ pub enum ConnectError {
         status: StatusCode,
         /// Its header fields.
         headers: Box<HeaderMap>,
-        /// The start of its body (up to the handshake's body limit).
+        /// The start of its body (up to the handshake's body limit; what arrived of it when
+        /// the handshake timeout ended a body that was slow or never ended).
         body: bytes::Bytes,
     },
     /// The HTTP/2 transport failed: the server does not speak HTTP/2, does not enable
-    /// extended CONNECT (RFC 8441), or an h2 error. Typed.
+    /// extended CONNECT (RFC 8441), or an h2 error. Typed. (Its message is the transport
+    /// error's, each of which names HTTP/2 and who was at fault.)
     #[cfg(feature = "http2")]
-    #[error("HTTP/2: {0}")]
+    #[error("{0}")]
     Http2(#[source] wintergreen_http2::Error),
     /// HTTP/2 was required (or a shared HTTP/2 connection asked for), but the TLS server
     /// picked `http/1.1` through ALPN.

@@ -5,15 +5,14 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
-use wintergreen_http1::{
-    ClientConfig, ClientUpgrade, PendingOutput, ServerConfig, ServerUpgrade, ServerUpgraded,
-};
+use wintergreen_http1::{ClientConfig, ClientUpgrade, PendingOutput, ServerConfig, ServerUpgraded};
 use wintergreen_stream::{Runtime, StreamConfig, WebSocketStream, timeout_at};
 
-use crate::error::ConnectError;
+use crate::error::{ConnectError, TimeoutKind};
 
 /// Read size during the handshake: headers are small, and bytes past them are handed to the
 /// session, not lost.
@@ -29,7 +28,7 @@ const HANDSHAKE_READ: usize = 4096;
 /// # Errors
 /// I/O, or the handshake's failure (a refusal is [`ConnectError::Refused`]).
 pub async fn client_handshake<IO>(
-    mut io: IO,
+    io: IO,
     request: http::Request<()>,
     config: ClientConfig,
     stream_config: StreamConfig,
@@ -38,16 +37,46 @@ pub async fn client_handshake<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    client_handshake_until(io, request, config, stream_config, runtime, None).await
+}
+
+/// [`client_handshake`], bounded by `deadline` on `runtime`'s clock (no bound without
+/// both). At the deadline, a refusal whose head arrived is [`ConnectError::Refused`] with
+/// the body so far (a slow or endless body must not hide the status), anything else
+/// [`TimeoutKind::Handshake`].
+pub(crate) async fn client_handshake_until<IO>(
+    mut io: IO,
+    request: http::Request<()>,
+    config: ClientConfig,
+    stream_config: StreamConfig,
+    runtime: Option<Arc<dyn Runtime>>,
+    deadline: Option<Instant>,
+) -> Result<(WebSocketStream<IO>, http::Response<()>), ConnectError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let timed_out = || ConnectError::Timeout(TimeoutKind::Handshake);
     let mut upgrade = ClientUpgrade::new(request, config)?;
-    while !upgrade.pending_output().is_empty() {
-        let n = write_some(&mut io, upgrade.pending_output()).await?;
-        upgrade.consume_output(n);
-    }
-    flush(&mut io).await?;
+    let write = async {
+        while !upgrade.pending_output().is_empty() {
+            let n = write_some(&mut io, upgrade.pending_output()).await?;
+            upgrade.consume_output(n);
+        }
+        flush(&mut io).await
+    };
+    until(runtime.as_deref(), deadline, write)
+        .await
+        .ok_or_else(timed_out)??;
     let mut buf = BytesMut::with_capacity(HANDSHAKE_READ);
     let upgraded = loop {
         buf.clear();
-        if read_some(&mut io, &mut buf).await? == 0 {
+        let read = until(runtime.as_deref(), deadline, read_some(&mut io, &mut buf)).await;
+        let Some(read) = read else {
+            return Err(upgrade
+                .receive_timeout()
+                .map_or_else(timed_out, ConnectError::from));
+        };
+        if read? == 0 {
             return Err(upgrade.receive_eof().into());
         }
         if let Some(upgraded) = upgrade.receive(&buf)? {
@@ -59,15 +88,30 @@ where
     Ok((stream, upgraded.response))
 }
 
+/// `future`'s output, or `None` once `deadline` passed on `runtime`'s clock (unbounded
+/// without both).
+async fn until<F: std::future::Future>(
+    runtime: Option<&dyn Runtime>,
+    deadline: Option<Instant>,
+    future: F,
+) -> Option<F::Output> {
+    match (runtime, deadline) {
+        (Some(runtime), Some(deadline)) => timeout_at(runtime, deadline, future).await,
+        _ => Some(future.await),
+    }
+}
+
 /// Runs the server side of the HTTP/1.1 upgrade over `io`: reads the request, judges it with
 /// `config`'s policy, and writes the 101 response (or the rejection, returning its error).
 ///
 /// Returns the connected stream and the client's request.
 ///
 /// # Errors
-/// I/O, or the request's failure (the rejection has been written).
+/// I/O, or the request's failure (the rejection has been written; with a `runtime`, what the
+/// client still sends is then read and dropped for up to a second, so that it reads the
+/// rejection rather than a reset).
 pub async fn server_handshake<IO>(
-    mut io: IO,
+    io: IO,
     config: ServerConfig,
     stream_config: StreamConfig,
     runtime: Option<Arc<dyn Runtime>>,
@@ -75,7 +119,46 @@ pub async fn server_handshake<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut upgrade = ServerUpgrade::new(config);
+    match upgrade_server(io, config, stream_config, runtime.clone()).await? {
+        ServerOutcome::Open(accepted) => Ok(*accepted),
+        ServerOutcome::Refused { mut io, error } => {
+            if let Some(runtime) = &runtime {
+                let until = runtime.now() + DRAIN_TIME;
+                drain(&mut io, &**runtime, until).await;
+            }
+            Err(error)
+        }
+    }
+}
+
+/// What [`upgrade_server`] made of a request.
+pub(crate) enum ServerOutcome<IO> {
+    /// The 101 is written: the WebSocket and the client's request.
+    Open(Box<(WebSocketStream<IO>, http::Request<()>)>),
+    /// The rejection is written and our half shut down; the client's unread input is not
+    /// drained yet (see [`drain`]).
+    Refused {
+        /// The connection, to drain.
+        io: IO,
+        /// The request's failure.
+        error: ConnectError,
+    },
+}
+
+/// The upgrade up to the answer written: [`server_handshake`] without the drain after a
+/// rejection, so that a caller bounding the handshake with a deadline can drain outside it
+/// and keep the rejection's typed error (a drain cut by the deadline would otherwise turn a
+/// rejected request into a handshake timeout).
+pub(crate) async fn upgrade_server<IO>(
+    mut io: IO,
+    config: ServerConfig,
+    stream_config: StreamConfig,
+    runtime: Option<Arc<dyn Runtime>>,
+) -> Result<ServerOutcome<IO>, ConnectError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut upgrade = wintergreen_http1::ServerUpgrade::new(config);
     let mut buf = BytesMut::with_capacity(HANDSHAKE_READ);
     let outcome = loop {
         buf.clear();
@@ -97,31 +180,35 @@ where
                 .map_err(|_| ConnectError::Io(io::ErrorKind::WriteZero.into()))?;
             tracing::debug!(uri = %parts.request.uri(), "server handshake complete");
             let stream = WebSocketStream::from_session(io, parts.session, stream_config, runtime);
-            Ok((stream, parts.request))
+            Ok(ServerOutcome::Open(Box::new((stream, parts.request))))
         }
         ServerUpgraded::Rejected(mut rejected) => {
             write_all(&mut io, rejected.pending_output()).await?;
             rejected.consume_output(usize::MAX);
             let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
-            if let Some(runtime) = &runtime {
-                drain(&mut io, &**runtime).await;
-            }
-            let err = rejected
+            let error = rejected
                 .into_error()
                 .map_err(|_| ConnectError::Io(io::ErrorKind::WriteZero.into()))?;
-            Err(err.into())
+            Ok(ServerOutcome::Refused {
+                io,
+                error: error.into(),
+            })
         }
     }
 }
 
 /// After a rejection, how long and how much of the client's unread request to read and drop.
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 const DRAIN_LIMIT: usize = 64 << 10;
 
 /// Reads and drops what the client still sends after we answered and shut down our side,
-/// bounded in time and bytes: closing a socket with unread input makes the kernel reset
-/// the connection, and the client could lose the rejection it has not read yet.
-async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, runtime: &dyn Runtime) {
+/// bounded in bytes and by `until`: closing a socket with unread input makes the kernel
+/// reset the connection, and the client could lose the rejection it has not read yet.
+pub(crate) async fn drain<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    runtime: &dyn Runtime,
+    until: std::time::Instant,
+) {
     let mut buf = BytesMut::new();
     let mut total = 0;
     let read = poll_fn(|cx| {
@@ -140,7 +227,7 @@ async fn drain<IO: AsyncRead + Unpin>(io: &mut IO, runtime: &dyn Runtime) {
             }
         }
     });
-    let _ = timeout_at(runtime, runtime.now() + DRAIN_TIME, read).await;
+    let _ = timeout_at(runtime, until, read).await;
 }
 
 pub(crate) async fn read_some<IO: AsyncRead + Unpin>(

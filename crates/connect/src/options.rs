@@ -195,8 +195,10 @@ pub struct ServerHandshakeOptions {
 #[non_exhaustive]
 pub struct AcceptOptions {
     /// Bound on reading and answering the upgrade request (cuts off slow clients), and on
-    /// an HTTP/2 connection's preface and first extended CONNECT (GOAWAY past it).
-    /// Default: 10 s.
+    /// an HTTP/2 connection's preface and first extended CONNECT (GOAWAY past it). After a
+    /// refusal, what the client still sends is read and dropped for up to 1 s within this
+    /// bound, so that the client reads the refusal rather than a reset; the accept's
+    /// error stays the refusal's. Default: 10 s.
     pub handshake_timeout: Duration,
     /// HTTP/2 connection settings for h2c/h2 servers, among them the budget of buffered
     /// message bytes that all the WebSockets of one connection share

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Request;
-use wintergreen_stream::{Runtime, WebSocketStream};
+use wintergreen_stream::{Runtime, WebSocketStream, timeout_at};
 
-use crate::client::within;
+use crate::client::deadline;
 use crate::error::{ConnectError, TimeoutKind};
-use crate::http1::server_handshake;
+use crate::http1::{DRAIN_TIME, ServerOutcome, drain, upgrade_server};
 use crate::options::ServerOptions;
 
 /// Accepts a WebSocket (HTTP/1.1 upgrade) on an incoming byte stream (TCP, TLS, …; a
@@ -46,11 +46,25 @@ where
     // Boxed: the handshake's state (buffers, parser; about 3.5 KiB) would otherwise be
     // part of every caller's task for the connection's whole life, since a task's size is
     // that of its largest state. Boxed, it is freed once the WebSocket is open.
-    let handshake = Box::pin(server_handshake(
+    let handshake = Box::pin(upgrade_server(
         io,
         options.upgrade_config(),
         options.driver.clone(),
         Some(Arc::clone(runtime)),
     ));
-    within(runtime, timeout, TimeoutKind::Handshake, handshake).await?
+    let deadline = deadline(&**runtime, timeout);
+    let upgraded = timeout_at(&**runtime, deadline, handshake)
+        .await
+        .ok_or(ConnectError::Timeout(TimeoutKind::Handshake))??;
+    match upgraded {
+        ServerOutcome::Open(accepted) => Ok(*accepted),
+        // The rejection is answered: drain outside the deadline's cut, so that a drain the
+        // deadline ends keeps the request's typed error (not a handshake timeout), within the
+        // same deadline, so that the handshake timeout still bounds the whole connection.
+        ServerOutcome::Refused { mut io, error } => {
+            let until = deadline.min(runtime.now() + DRAIN_TIME);
+            drain(&mut io, &**runtime, until).await;
+            Err(error)
+        }
+    }
 }

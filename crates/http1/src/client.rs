@@ -229,6 +229,18 @@ impl ClientHandshake {
         }
     }
 
+    /// The caller's bound on the handshake ran out. A refusal whose head has arrived ends
+    /// here, with the body so far: [`UpgradeFailed`](HandshakeError::UpgradeFailed), so that
+    /// a server that sends its refusal's body slowly, or never ends it (no length, the
+    /// connection kept open), still tells the caller its status. `None` before a whole final
+    /// head (nothing to report but the caller's own timeout) or after a result.
+    pub fn receive_timeout(&mut self) -> Option<Error> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Body(failed) => Some(failed.into_error()),
+            State::Head(_) | State::Done => None,
+        }
+    }
+
     fn step(&mut self, data: &[u8]) -> Result<Option<ClientAccept>, Error> {
         let reader = match &mut self.state {
             State::Done => return Err(Error::Finished),
@@ -412,5 +424,11 @@ impl ClientUpgrade {
     /// completes an upgrade, so there is no success case.)
     pub fn receive_eof(&mut self) -> Error {
         self.handshake.receive_eof()
+    }
+
+    /// The caller's bound on the handshake ran out: a refusal whose head arrived, with the
+    /// body so far, or `None` ([`ClientHandshake::receive_timeout`]).
+    pub fn receive_timeout(&mut self) -> Option<Error> {
+        self.handshake.receive_timeout()
     }
 }

@@ -702,6 +702,27 @@ fn non_101_without_length_ends_at_eof() {
 }
 
 #[test]
+fn a_refusal_cut_by_the_callers_timeout_is_upgrade_failed_with_the_body_so_far() {
+    let mut handshake = start("ws://h/");
+    assert!(handshake.receive_timeout().is_none(), "no head yet");
+    let mut handshake = start("ws://h/");
+    assert!(handshake.receive(b"HTTP/1.1 403 Forb").unwrap().is_none());
+    assert!(handshake.receive_timeout().is_none(), "no whole head yet");
+    let mut handshake = start("ws://h/");
+    let head = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nslow";
+    assert!(handshake.receive(head).unwrap().is_none());
+    let (status, headers, body) = upgrade_failed(handshake.receive_timeout().unwrap());
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(headers["content-length"], "100");
+    assert_eq!(body, &b"slow"[..]);
+    assert!(
+        handshake.receive_timeout().is_none(),
+        "the result was given"
+    );
+    assert!(matches!(handshake.receive(b"more"), Err(Error::Finished)));
+}
+
+#[test]
 fn non_101_body_is_cut_at_the_bound() {
     let mut limits = Limits::default();
     limits.max_body_bytes = 10;

@@ -42,7 +42,9 @@ pub enum Error {
     #[error(transparent)]
     Handshake(#[from] HandshakeError),
     /// An HTTP/2 connection or stream error (a protocol error, a reset, a lost connection).
-    #[error("HTTP/2: {0}")]
+    /// Its message says whose doing it was: the peer's reset or GOAWAY, a protocol
+    /// violation h2 caught in what the peer sent, or the connection's I/O.
+    #[error("{cause}: {0}", cause = h2_cause(.0))]
     H2(#[from] h2::Error),
     /// Reading or writing the connection failed.
     #[error("I/O error: {0}")]
@@ -64,6 +66,22 @@ pub enum Error {
     /// than allowed.
     #[error("timed out: {0}")]
     Timeout(&'static str),
+}
+
+/// Who ended the stream or connection, for [`Error::H2`]'s message (h2's own message names
+/// the reason code, not who sent it).
+fn h2_cause(err: &h2::Error) -> &'static str {
+    if err.is_io() {
+        "the HTTP/2 connection's I/O failed"
+    } else if err.is_remote() && err.is_go_away() {
+        "the peer closed the HTTP/2 connection (GOAWAY)"
+    } else if err.is_remote() && err.is_reset() {
+        "the peer reset the HTTP/2 stream (RST_STREAM)"
+    } else if err.is_library() {
+        "the peer broke the HTTP/2 protocol"
+    } else {
+        "HTTP/2"
+    }
 }
 
 impl Error {

@@ -160,6 +160,39 @@ async fn require_does_not_fall_back() {
     );
 }
 
+/// An h2 server with extended CONNECT on that resets every stream (RST_STREAM
+/// REFUSED_STREAM) instead of answering.
+async fn resetting_h2_server() -> SocketAddr {
+    serve(|tcp| async move {
+        let mut builder = wintergreen::http2::h2::server::Builder::new();
+        builder.enable_connect_protocol();
+        let Ok(mut connection) = builder.handshake::<_, bytes::Bytes>(tcp).await else {
+            return;
+        };
+        while let Some(Ok((_, mut respond))) = connection.accept().await {
+            respond.send_reset(wintergreen::http2::h2::Reason::REFUSED_STREAM);
+        }
+    })
+    .await
+}
+
+/// A reset is the peer's doing, and its message says so (and says HTTP/2 once).
+#[tokio::test]
+async fn a_stream_the_server_resets_is_reported_as_the_peers_reset() {
+    let addr = resetting_h2_server().await;
+    let err = connect(addr, Http2Mode::Require).await.unwrap_err();
+    let ConnectError::Http2(wintergreen::http2::Error::H2(h2)) = &err else {
+        panic!("expected an h2 error, got {err:?}");
+    };
+    assert!(h2.is_reset() && h2.is_remote(), "{h2:?}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("the peer reset the HTTP/2 stream (RST_STREAM): "),
+        "{message}"
+    );
+    assert_eq!(message.matches("HTTP/2").count(), 1, "{message}");
+}
+
 #[tokio::test]
 async fn the_builder_connects_over_http2() {
     let addr = http2_server().await;

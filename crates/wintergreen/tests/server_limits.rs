@@ -4,7 +4,8 @@
 //! Limits the server enforces against a misbehaving client, over real loopback TCP: an
 //! oversized handshake is answered 431 and the connection closed; a slowloris trickle of
 //! header bytes is cut off by the handshake timeout; an unmasked client frame is answered
-//! with a 1002 close.
+//! with a 1002 close; a refused request keeps its typed error when the client keeps the
+//! connection open past the handshake timeout.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -38,6 +39,15 @@ async fn one_shot_server(options: ServerOptions) -> (SocketAddr, oneshot::Receiv
     (addr, rx)
 }
 
+/// The accept's error, which a refused connection must end with.
+async fn refusal(accepted: oneshot::Receiver<Accepted>) -> ConnectError {
+    let result = tokio::time::timeout(LIMIT, accepted)
+        .await
+        .unwrap()
+        .unwrap();
+    result.map(|_| ()).unwrap_err()
+}
+
 /// Reads until the server closes the connection (EOF or reset), bounded.
 async fn read_to_close(tcp: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
@@ -69,11 +79,7 @@ async fn an_oversized_handshake_is_answered_431_and_closed() {
         &answer[..answer.len().min(200)]
     );
     assert!(answer.contains("Connection: close\r\n"), "{answer}");
-    let err = tokio::time::timeout(LIMIT, accepted)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap_err();
+    let err = refusal(accepted).await;
     assert!(
         matches!(
             err,
@@ -157,4 +163,72 @@ async fn an_unmasked_client_frame_is_answered_with_a_1002_close() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A plain `GET` (no `Upgrade`), from a client that reads the answer but keeps its side open.
+const PLAIN_GET: &str = "GET /chat HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// Reads the server's answer up to the end of its head.
+async fn read_head(tcp: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(LIMIT, tcp.read(&mut byte)).await;
+        assert_eq!(read.unwrap().unwrap(), 1, "{head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// The handshake timeout (here shorter than the second the server spends reading what a
+/// refused client still sends) must not turn the refusal into a timeout: the caller learns
+/// that the request lacked `Upgrade`, not that the client was slow.
+#[tokio::test]
+async fn a_refused_request_keeps_its_error_when_the_client_stays_past_the_timeout() {
+    let mut options = ServerOptions::default();
+    options.accept.handshake_timeout = Duration::from_millis(200);
+    let (addr, accepted) = one_shot_server(options).await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(PLAIN_GET.as_bytes()).await.unwrap();
+    assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 400 "));
+    let err = refusal(accepted).await;
+    assert!(
+        matches!(
+            err,
+            ConnectError::Handshake(wintergreen::handshake::HandshakeError::MissingUpgrade)
+        ),
+        "{err:?}"
+    );
+    drop(tcp);
+}
+
+/// The same through `ServerBuilder::listen`, whose failed connections come with their peer:
+/// bytes that cannot be HTTP stay a malformed request.
+#[tokio::test]
+async fn the_listener_reports_a_refused_connection_by_its_request_not_as_a_timeout() {
+    let mut listener = wintergreen::ServerBuilder::new()
+        .handshake_timeout(Duration::from_millis(200))
+        .listen("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut tcp = TcpStream::connect(listener.local_addr()).await.unwrap();
+    // The first bytes of a TLS ClientHello on a plain port.
+    tcp.write_all(&[0x16, 0x03, 0x01, 0x00]).await.unwrap();
+    assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 400 "));
+    let failed = tokio::time::timeout(LIMIT, listener.accept())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(failed.peer, Some(tcp.local_addr().unwrap()));
+    assert!(
+        matches!(
+            failed.error,
+            ConnectError::Http1(wintergreen::http1::Error::Malformed(
+                wintergreen::http1::ParseError::NotHttp
+            ))
+        ),
+        "{failed:?}"
+    );
+    drop(tcp);
 }
