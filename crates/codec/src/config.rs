@@ -56,7 +56,9 @@ pub struct Config {
     pub max_send_frame_size: usize,
     /// How long to wait for the peer's close frame after sending ours, and (as a client) for
     /// the server to close the connection after the close handshake (RFC 6455 §7.1.1).
-    /// Default: 10 s. Expiry: [`TimerKind::Close`].
+    /// Default: 10 s. Expiry: [`TimerKind::Close`] (reported when we started the close),
+    /// the session closed, and output the peer has not taken dropped: the connection is to
+    /// be dropped then, so nothing waits on a peer that does not read.
     pub close_timeout: Duration,
     /// Keep-alive pings (RFC 6455 §5.5.2) and the silence timeout that fails a dead
     /// connection. Default: off.

@@ -292,6 +292,28 @@ fn close_timer_starts_at_the_time_passed_to_close() {
 }
 
 #[test]
+fn a_close_timeout_drops_what_the_peer_did_not_take() {
+    // A peer that reads nothing: data and then our close frame stay queued.
+    let mut server = session(Role::Server);
+    let at = t0();
+    server.handle_timeout(at);
+    server.send(at, Message::binary(vec![0u8; 4096])).unwrap();
+    server.close(at, CloseCode::NORMAL, "").unwrap();
+    assert!(server.has_pending_output());
+    server.handle_timeout(at + Config::DEFAULT_CLOSE_TIMEOUT);
+    // The connection is to be dropped: nothing is left to wait for before ending it.
+    assert!(server.is_closed());
+    assert!(
+        !server.has_pending_output(),
+        "queued output outlived the close timeout"
+    );
+    assert!(matches!(
+        server.poll_event(),
+        Some(Err(ConnectionError::TimedOut(TimerKind::Close)))
+    ));
+}
+
+#[test]
 fn client_close_timer_after_the_servers_close_counts_from_its_arrival() {
     let mut pair = Pair::new(Config::default(), Config::default());
     pair.run_for(Duration::from_secs(5));

@@ -64,7 +64,7 @@ pub(crate) struct Inner<IO> {
     write_ended: bool,
 }
 
-struct SleepSlot(Sleep);
+pub(crate) struct SleepSlot(Sleep);
 
 impl std::fmt::Debug for SleepSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,13 +179,15 @@ where
 
     /// Closes the connection properly: sends a close frame with `code` and `reason`, then
     /// reads (dropping data messages) until the peer's close arrives and the transport
-    /// ends, bounded by the close timeout when a timer is present.
+    /// ends, bounded by the close timeout when a timer is present: also while the close
+    /// frame waits behind output a peer does not read (then the queued output is dropped
+    /// and the error is the close timeout).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.inner.session.state() == State::Open {
             let now = self.inner.now();
             self.inner.session.close(now, code, reason)?;
         }
-        std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await?;
+        std::future::poll_fn(|cx| self.inner.poll_flush_timed(cx)).await?;
         while let Some(item) = self.next_message().await {
             item?;
         }
@@ -300,6 +302,8 @@ where
                 continue;
             }
             if self.poll_timer(cx).is_ready() {
+                // A close timeout drops the output a split writer half may be waiting on.
+                self.wake_writer();
                 continue;
             }
             if !self.session.wants_read() {
@@ -387,23 +391,24 @@ where
     /// session the time. `Ready` when a timer fired (the session may have queued a ping or
     /// a close, or ended the connection).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(runtime) = self.runtime.as_deref() else {
-            return Poll::Pending;
-        };
-        let Some(deadline) = self.session.poll_timeout() else {
-            self.sleep = None;
-            return Poll::Pending;
-        };
-        ready!(poll_sleep(
+        poll_timer_in(
+            self.runtime.as_deref(),
+            &mut self.session,
             &mut self.sleep,
-            runtime,
-            deadline,
-            runtime.now(),
-            cx
-        ));
-        // A sleep may wake a little early by the clock's reckoning: the deadline has passed.
-        self.session.handle_timeout(runtime.now().max(deadline));
-        Poll::Ready(())
+            cx,
+        )
+    }
+
+    /// [`poll_timer`](Self::poll_timer) on a sleep of the caller's own: the split writer
+    /// half's while it closes, so that it never takes the reader half's waker off the
+    /// shared sleep (a waiting reader half wakes at the same deadline on that one, and
+    /// finds what the session did).
+    pub(crate) fn poll_timer_on(
+        &mut self,
+        sleep: &mut Option<(Instant, SleepSlot)>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        poll_timer_in(self.runtime.as_deref(), &mut self.session, sleep, cx)
     }
 
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -441,14 +446,43 @@ where
         Poll::Ready(Ok(()))
     }
 
+    /// [`poll_flush`](Self::poll_flush) with the session's timers running meanwhile: when
+    /// the peer does not read, the close timeout still fires (and drops what is queued, so
+    /// the flush then ends); a keep-alive ping or an idle close a timer queues joins the
+    /// flush. For the unsplit stream, whose reader cannot be waiting at the same time.
+    fn poll_flush_timed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            if let Poll::Ready(flushed) = self.poll_flush(cx) {
+                return Poll::Ready(flushed);
+            }
+            ready!(self.poll_timer(cx));
+        }
+    }
+
     /// Sink close: start the close handshake (if nobody did) and flush. The handshake
-    /// completes on the reading side.
+    /// completes on the reading side (which also reports a close timeout). Unbounded by
+    /// itself: the callers bound it by the close timeout ([`poll_flush_timed`], or the split
+    /// writer half's own sleep).
+    ///
+    /// [`poll_flush_timed`]: Self::poll_flush_timed
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.start_close()?;
+        self.poll_flush(cx)
+    }
+
+    /// [`poll_close`](Self::poll_close) bounded by the close timeout, for the unsplit stream.
+    fn poll_close_timed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.start_close()?;
+        self.poll_flush_timed(cx)
+    }
+
+    /// Starts the close handshake with 1000 (Normal Closure) unless it has started.
+    fn start_close(&mut self) -> Result<(), Error> {
         if self.session.state() == State::Open {
             let now = self.now();
             self.session.close(now, CloseCode::NORMAL, "")?;
         }
-        self.poll_flush(cx)
+        Ok(())
     }
 }
 
@@ -457,6 +491,27 @@ where
 /// The runtime's clock, or the wall clock for a stream driven without a runtime.
 fn clock(runtime: Option<&dyn Runtime>) -> Instant {
     runtime.map_or_else(Instant::now, Runtime::now)
+}
+
+/// Keeps the sleep in `slot` armed at `session`'s next deadline; when it fires, hands the
+/// session the time. `Ready` when a timer fired.
+fn poll_timer_in(
+    runtime: Option<&dyn Runtime>,
+    session: &mut Session,
+    slot: &mut Option<(Instant, SleepSlot)>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let Some(runtime) = runtime else {
+        return Poll::Pending;
+    };
+    let Some(deadline) = session.poll_timeout() else {
+        *slot = None;
+        return Poll::Pending;
+    };
+    ready!(poll_sleep(slot, runtime, deadline, runtime.now(), cx));
+    // A sleep may wake a little early by the clock's reckoning: the deadline has passed.
+    session.handle_timeout(runtime.now().max(deadline));
+    Poll::Ready(())
 }
 
 /// Polls the sleep in `slot` for `deadline`, creating it when the deadline changed.
@@ -516,6 +571,6 @@ where
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner.poll_close(cx)
+        self.inner.poll_close_timed(cx)
     }
 }

@@ -560,6 +560,10 @@ impl Session {
         if self.timers.close.is_some_and(|at| now >= at) {
             tracing::debug!(role = ?self.role, "close timeout");
             self.stop();
+            // The connection is to be dropped now (RFC 6455 §7.1.1): what the peer did not
+            // take within the close timeout is dropped too, so that ending the transport
+            // does not wait on a peer that does not read.
+            self.drop_output();
             if !self.close_received && !self.failed && self.initiator == Some(Initiator::Local) {
                 self.events
                     .push_back(Err(ConnectionError::TimedOut(TimerKind::Close)));
@@ -571,9 +575,7 @@ impl Session {
             self.stop();
             self.incoming = None;
             self.release_budget();
-            self.out.clear();
-            self.owed = 0;
-            self.pending_pong = None;
+            self.drop_output();
             self.failed = true;
             self.events
                 .push_back(Err(ConnectionError::TimedOut(TimerKind::KeepAlive)));
@@ -609,6 +611,13 @@ impl Session {
     }
 
     /// Ends the connection on a timer: no more input, no timers, the transport may close.
+    /// Drops everything queued for the peer, written or owed (a pong not yet queued).
+    fn drop_output(&mut self) {
+        self.out.clear();
+        self.owed = 0;
+        self.pending_pong = None;
+    }
+
     fn stop(&mut self) {
         self.timers = Timers::default();
         self.close_timer_pending = false;
