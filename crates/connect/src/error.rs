@@ -70,6 +70,14 @@ pub enum TlsError {
     #[cfg(feature = "rustls")]
     #[error("TLS: the certificate does not match the server name: {0:?}")]
     NameMismatch(rustls::CertificateError),
+    /// The server's answer is not TLS at all: its first bytes are no TLS record (rustls's
+    /// `InvalidMessage::InvalidContentType`). Most often a plain `ws://` (HTTP) server at a
+    /// `wss://` URL, answering the TLS hello with an HTTP error.
+    #[cfg(feature = "rustls")]
+    #[error(
+        "TLS handshake: the server did not answer in TLS (a plain ws:// or HTTP server on this port?): {0}"
+    )]
+    NotTls(#[source] rustls::Error),
     /// Any other handshake failure, as rustls reports it: an alert from the peer (e.g.
     /// it did not trust our certificate), a protocol violation, no common version,
     /// cipher suite or ALPN protocol.
@@ -92,11 +100,14 @@ impl TlsError {
 impl From<rustls::Error> for TlsError {
     /// Sorts rustls's handshake error: certificate errors into
     /// [`NameMismatch`](Self::NameMismatch) and
-    /// [`UntrustedCertificate`](Self::UntrustedCertificate), the rest into
-    /// [`Handshake`](Self::Handshake).
+    /// [`UntrustedCertificate`](Self::UntrustedCertificate), an answer that is no TLS
+    /// record into [`NotTls`](Self::NotTls), the rest into [`Handshake`](Self::Handshake).
     fn from(err: rustls::Error) -> Self {
         use rustls::CertificateError as C;
         match err {
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                Self::NotTls(err)
+            }
             rustls::Error::InvalidCertificate(
                 cert @ (C::NotValidForName | C::NotValidForNameContext { .. }),
             ) => Self::NameMismatch(cert),

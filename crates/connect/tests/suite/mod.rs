@@ -60,6 +60,8 @@ macro_rules! suite {
             #[cfg(feature = "rustls")]
             tls_errors_tell_untrusted_from_wrong_name_from_valid,
             #[cfg(feature = "rustls")]
+            wss_to_a_plain_server_says_it_is_not_tls,
+            #[cfg(feature = "rustls")]
             a_tls_client_that_distrusts_the_server_fails_its_accept_typed,
             #[cfg(feature = "http2")]
             one_port_serves_http1_and_h2c,
@@ -630,6 +632,23 @@ mod tls {
 
         let url = format!("wss://localhost:{port}/echo");
         wss_http1_to_served(&runtime, url, &pki, &mut served).await;
+    }
+
+    /// `wss://` to a plain server: it answers the TLS hello with an HTTP 400, and the error
+    /// says the server does not speak TLS instead of rustls's bare "corrupt message".
+    pub async fn wss_to_a_plain_server_says_it_is_not_tls(runtime: Arc<dyn Runtime>) {
+        let (addr, mut served) = one_port_server(&runtime, ServerOptions::default()).await;
+        let url = format!("wss://127.0.0.1:{}/echo", addr.port());
+        let err = wintergreen_connect::connect(&runtime, url, &untrusting())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConnectError::Tls(TlsError::NotTls(_))),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("did not answer in TLS"), "{err}");
+        // The server saw a request that is no HTTP.
+        assert!(served.recv().await.unwrap().is_err());
     }
 
     /// A WebSocket over TLS and HTTP/1.1 to a server of [`one_port_server`], trusting the
