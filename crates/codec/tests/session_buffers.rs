@@ -60,6 +60,26 @@ fn a_partly_received_frame_is_kept() {
 }
 
 #[test]
+fn a_1_kib_message_s_output_buffer_is_kept() {
+    let (mut client, _server) = pair();
+    client.send_binary(&[5; 1024]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    let kept = client.buffer_capacity();
+    // A 1 KiB payload, a 16-bit length and a mask key: 1,032 bytes, within 1 KiB and the
+    // longest header (14 bytes).
+    assert!((1032..=1024 + 14).contains(&kept), "kept {kept}");
+    // The next such message needs no allocation: the room is the same.
+    client.send_binary(&[6; 1024]).unwrap();
+    assert_eq!(client.buffer_capacity(), kept);
+    client.consume_output(client.pending_output().len());
+    client.send_binary(&[7; 1100]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    assert_eq!(client.buffer_capacity(), 0, "a longer message's room goes");
+}
+
+#[test]
 fn a_small_output_buffer_is_kept_and_a_large_one_freed() {
     let (mut client, _server) = pair();
     client.send_binary(&[5; 20]).unwrap();
