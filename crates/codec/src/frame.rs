@@ -292,16 +292,34 @@ fn encode_long_frame(
     mask: Option<[u8; 4]>,
     payload: &[u8],
 ) {
-    let header = FrameHeader {
-        fin,
-        rsv,
-        opcode,
-        mask,
-        payload_len: payload.len() as u64,
-    };
-    let (head, len) = header.to_bytes();
-    out.reserve(len + payload.len());
-    out.extend_from_slice(head.get(..len).unwrap_or_default());
+    // A 16-bit length (126 B to 64 KiB, a 1 KiB message's): the header built in place and
+    // appended whole, as the short path does, instead of the general encoding's zeroed
+    // 14-byte array and appended prefix (callgrind: about 60 instructions per frame).
+    if let Ok(len16) = u16::try_from(payload.len()) {
+        let first = first_byte(fin, rsv, opcode);
+        let [hi, lo] = len16.to_be_bytes();
+        match mask {
+            Some([a, b, c, d]) => {
+                out.reserve(8 + payload.len());
+                out.extend_from_slice(&[first, 0x80 | 126, hi, lo, a, b, c, d]);
+            }
+            None => {
+                out.reserve(4 + payload.len());
+                out.extend_from_slice(&[first, 126, hi, lo]);
+            }
+        }
+    } else {
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let (head, len) = header.to_bytes();
+        out.reserve(len + payload.len());
+        out.extend_from_slice(head.get(..len).unwrap_or_default());
+    }
     let Some(key) = mask else {
         out.extend_from_slice(payload);
         return;

@@ -59,20 +59,26 @@ fn a_partly_received_frame_is_kept() {
     }
 }
 
+/// Sends `len` bytes, writes them out and lets the session go idle: the output room kept.
+fn kept_after_sending(client: &mut Session, len: usize) -> usize {
+    client.send_binary(&vec![5; len]).unwrap();
+    client.consume_output(client.pending_output().len());
+    client.release_idle_buffers();
+    client.buffer_capacity()
+}
+
 #[test]
-fn a_small_output_buffer_is_kept_and_a_large_one_freed() {
-    let (mut client, _server) = pair();
-    client.send_binary(&[5; 20]).unwrap();
-    client.consume_output(client.pending_output().len());
-    client.release_idle_buffers();
-    let small = client.buffer_capacity();
-    assert!(small > 0 && small <= 1024, "kept {small}");
-    // The next small message needs no allocation: the room is the same.
-    client.send_binary(&[6; 20]).unwrap();
-    assert_eq!(client.buffer_capacity(), small);
-    client.consume_output(client.pending_output().len());
-    client.send_binary(&[7; 4096]).unwrap();
-    client.consume_output(client.pending_output().len());
-    client.release_idle_buffers();
-    assert_eq!(client.buffer_capacity(), 0);
+fn a_small_or_1_kib_output_buffer_is_kept_and_a_larger_one_freed() {
+    // (payload, the least and the most room kept): a 20 B message's frame, and a 1 KiB
+    // one's (1,032 bytes: a 16-bit length and a mask key), within 1 KiB and the longest
+    // header (14 bytes).
+    for (len, least, most) in [(20, 1, 1024), (1024, 1032, 1024 + 14)] {
+        let (mut client, _server) = pair();
+        let kept = kept_after_sending(&mut client, len);
+        assert!((least..=most).contains(&kept), "{len} B: kept {kept}");
+        // The next such message needs no allocation: the room is the same.
+        assert_eq!(kept_after_sending(&mut client, len), kept, "{len} B");
+        // A longer message's room goes.
+        assert_eq!(kept_after_sending(&mut client, 1100), 0, "{len} B");
+    }
 }

@@ -159,8 +159,10 @@ fn raw_frame_for(receiver: Role, payload: &[u8]) -> Vec<u8> {
 }
 
 proptest! {
-    /// `encode_frame` builds a short frame's header itself: it writes what
-    /// `FrameHeader::encode` and masking write, for every length around the short limit.
+    /// `encode_frame` builds the header of a short frame and of one with a 16-bit length
+    /// itself: it writes what `FrameHeader::encode` and masking write, for every length
+    /// around the short limit and around the 16-bit one (where the general encoding
+    /// takes over).
     #[test]
     fn encode_frame_writes_the_header_encode_writes(
         fin in any::<bool>(),
@@ -170,8 +172,10 @@ proptest! {
             Just(OpCode::Close), Just(OpCode::Ping), Just(OpCode::Pong),
         ],
         mask in proptest::option::of(any::<[u8; 4]>()),
-        payload in proptest::collection::vec(any::<u8>(), 0..300),
+        len in prop_oneof![0usize..300, 65_530usize..65_542],
+        seed in any::<u8>(),
     ) {
+        let payload: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect();
         let rsv = Rsv::from_bits(rsv << 4);
         let mut got = BytesMut::new();
         encode_frame(&mut got, fin, rsv, opcode, mask, &payload);

@@ -164,8 +164,9 @@ fn consume_output_stops_at_every_chunk_boundary() {
 #[test]
 fn fragments_of_a_large_message_are_shared_too() {
     let mut config = Config::default();
-    config.max_send_frame_size = 1500;
-    let ops = [Op::Binary(10_000), Op::Text(3000)];
+    // Fragments of at least `ZERO_COPY_MIN` (2 KiB) bytes each, the last one included.
+    config.max_send_frame_size = 2500;
+    let ops = [Op::Binary(10_000), Op::Text(7500)];
     let (mut shared, mut copied) = send_both(Role::Server, &config, &ops);
     assert!(
         shared.pending_output().len() < 20,

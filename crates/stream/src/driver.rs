@@ -322,11 +322,19 @@ where
             // are read where they stay) and says how much this read may take.
             let limit = self.session.prepare_receive(want);
             let buf = self.session.receive_buffer();
-            let Poll::Ready(read) = tokio_util::io::poll_read_buf(
-                Pin::new(&mut self.io),
-                cx,
-                &mut BufMut::limit(&mut *buf, limit),
-            ) else {
+            // A read of all the room (short frames, the common case) needs no `Limit`
+            // around the buffer: its bookkeeping in `chunk_mut`/`advance_mut` cost more than
+            // this comparison (callgrind).
+            let polled = if limit == buf.capacity() - buf.len() {
+                tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut *buf)
+            } else {
+                tokio_util::io::poll_read_buf(
+                    Pin::new(&mut self.io),
+                    cx,
+                    &mut BufMut::limit(&mut *buf, limit),
+                )
+            };
+            let Poll::Ready(read) = polled else {
                 // Nothing to read: the connection may stay idle. The buffer just prepared
                 // goes back to the thread's spare slot (what `release_idle_buffers` does,
                 // without looking the buffer up again).

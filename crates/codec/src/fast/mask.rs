@@ -115,24 +115,28 @@ pub(crate) mod imp {
     /// byte loop.
     #[inline]
     pub(crate) fn word(buf: &mut [u8], key: [u8; 4]) {
-        let [a, b, c, d] = key;
-        let wide = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
-        let mut chunks = buf.chunks_exact_mut(8);
-        for chunk in &mut chunks {
-            if let Ok(chunk) = <&mut [u8; 8]>::try_from(chunk) {
+        let narrow = u32::from_ne_bytes(key);
+        // The key twice: `[a, b, c, d, a, b, c, d]` read in native order, either endianness.
+        let wide = u64::from(narrow) | (u64::from(narrow) << 32);
+        // `split_first_chunk_mut` rather than `chunks_exact_mut` and a conversion per chunk:
+        // no length check left in the loop (callgrind, per 20 B payload).
+        let mut rest = buf;
+        while rest.len() >= 8 {
+            let whole = std::mem::take(&mut rest);
+            if let Some((chunk, tail)) = whole.split_first_chunk_mut::<8>() {
                 *chunk = (u64::from_ne_bytes(*chunk) ^ wide).to_ne_bytes();
+                rest = tail;
             }
         }
         // 8 is a multiple of 4: the remainder starts at key phase 0 again, and so does what
         // is left after one more word of 4 (short payloads often leave 4 to 7 bytes here).
-        let rest = chunks.into_remainder();
-        let rest = match rest.split_first_chunk_mut::<4>() {
-            Some((word, rest)) => {
-                *word = (u32::from_ne_bytes(*word) ^ u32::from_ne_bytes(key)).to_ne_bytes();
-                rest
+        if rest.len() >= 4 {
+            let whole = std::mem::take(&mut rest);
+            if let Some((word, tail)) = whole.split_first_chunk_mut::<4>() {
+                *word = (u32::from_ne_bytes(*word) ^ narrow).to_ne_bytes();
+                rest = tail;
             }
-            None => rest,
-        };
+        }
         bytewise(rest, key);
     }
 
