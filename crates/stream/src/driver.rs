@@ -246,6 +246,8 @@ where
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn wake_writer(&mut self) {
         if let Some(waker) = self.writer_waker.take() {
             waker.wake();
@@ -503,6 +505,7 @@ fn clock(runtime: Option<&dyn Runtime>) -> Instant {
 
 /// Keeps the sleep in `slot` armed at `session`'s next deadline; when it fires, hands the
 /// session the time. `Ready` when a timer fired.
+#[inline(always)]
 fn poll_timer_in(
     runtime: Option<&dyn Runtime>,
     session: &mut Session,
