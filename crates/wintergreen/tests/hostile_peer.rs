@@ -1,0 +1,280 @@
+#![cfg(all(feature = "http2", feature = "runtime-tokio"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::indexing_slicing, clippy::panic)]
+//! Hostile peers, round 2: a peer that goes silent after the upgrade is found by the
+//! keep-alive timer (HTTP/1.1 on every runtime, HTTP/2 on tokio), an HTTP/2 client that
+//! never sends its preface or resets streams as fast as it opens them does not hold the
+//! server, and the server still serves the next client.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{bounded, echo, serve};
+use futures_util::{SinkExt, StreamExt};
+use wintergreen::codec::{ConnectionError, KeepAlive, TimerKind};
+use wintergreen::{ClientOptions, Error, Http2Mode, Message, ServerOptions};
+
+/// Every test step is bounded by this; each test finishes far sooner.
+const BOUND: Duration = Duration::from_secs(5);
+
+fn keepalive_options() -> ClientOptions {
+    let mut options = ClientOptions::default();
+    options.session.keepalive = Some(KeepAlive::new(
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+    ));
+    options
+}
+
+/// A blocking HTTP/1.1 server on its own thread that completes the upgrade (101) for one
+/// client, then reads and discards everything and never writes again.
+fn silent_after_upgrade() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut tcp, _)) = listener.accept() else {
+            return;
+        };
+        tcp.set_read_timeout(Some(BOUND)).unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 << 10 {
+            match tcp.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&head);
+        let key = text
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("sec-websocket-key")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap();
+        let accept = wintergreen::handshake::accept_key(key.as_bytes());
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        tcp.write_all(response.as_bytes()).unwrap();
+        // Read (so the client's ping is taken) but never answer; bounded in time.
+        let started = std::time::Instant::now();
+        while started.elapsed() < BOUND {
+            match tcp.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    addr
+}
+
+fn is_keepalive_timeout(result: Option<Result<Message, Error>>) -> bool {
+    matches!(
+        result,
+        Some(Err(Error::Connection(ConnectionError::TimedOut(
+            TimerKind::KeepAlive
+        ))))
+    )
+}
+
+#[tokio::test]
+async fn http1_keepalive_finds_a_silent_server_on_tokio() {
+    let addr = silent_after_upgrade();
+    let result = tokio::time::timeout(BOUND, async {
+        let (mut ws, _) =
+            wintergreen::tokio::connect_with(format!("ws://{addr}/"), &keepalive_options())
+                .await
+                .unwrap();
+        ws.next().await
+    })
+    .await
+    .expect("the keep-alive timer did not end the connection");
+    assert!(is_keepalive_timeout(result));
+}
+
+/// Runs `future` to completion on a thread of its own (a smol or async-std executor), or
+/// fails the test after [`BOUND`].
+fn on_thread<T: Send + 'static>(run: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run());
+    });
+    rx.recv_timeout(BOUND)
+        .expect("the keep-alive timer did not end the connection")
+}
+
+#[test]
+fn http1_keepalive_finds_a_silent_server_on_smol() {
+    let addr = silent_after_upgrade();
+    let result = on_thread(move || {
+        smol::block_on(async move {
+            let (mut ws, _) =
+                wintergreen::smol::connect_with(format!("ws://{addr}/"), &keepalive_options())
+                    .await
+                    .unwrap();
+            ws.next().await
+        })
+    });
+    assert!(is_keepalive_timeout(result));
+}
+
+#[test]
+fn http1_keepalive_finds_a_silent_server_on_async_std() {
+    let addr = silent_after_upgrade();
+    let result = on_thread(move || {
+        async_std::task::block_on(async move {
+            let (mut ws, _) =
+                wintergreen::async_std::connect_with(format!("ws://{addr}/"), &keepalive_options())
+                    .await
+                    .unwrap();
+            ws.next().await
+        })
+    });
+    assert!(is_keepalive_timeout(result));
+}
+
+/// An h2c server that accepts one extended CONNECT with 200 and then neither reads the
+/// stream nor sends on it (the connection itself stays served).
+async fn silent_h2_server() -> SocketAddr {
+    serve(|tcp| async move {
+        let mut builder = wintergreen::http2::h2::server::Builder::new();
+        builder.enable_connect_protocol();
+        let Ok(mut connection) = builder.handshake::<_, Bytes>(tcp).await else {
+            return;
+        };
+        let mut held = Vec::new();
+        while let Some(Ok((request, mut respond))) = connection.accept().await {
+            if let Ok(send) = respond.send_response(http::Response::new(()), false) {
+                held.push((request, send));
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn http2_keepalive_finds_a_silent_server() {
+    let addr = silent_h2_server().await;
+    let mut options = keepalive_options();
+    options.connect.http2 = Http2Mode::Require;
+    let result = tokio::time::timeout(BOUND, async {
+        let (mut ws, _) = wintergreen::tokio::connect_with(format!("ws://{addr}/"), &options)
+            .await
+            .unwrap();
+        ws.next().await
+    })
+    .await
+    .expect("the keep-alive timer did not end the connection");
+    assert!(is_keepalive_timeout(result));
+}
+
+/// An h2c WebSocket echo server with a short handshake timeout; sends each acceptor's
+/// end (`Ok` or the error text) on `ends`.
+async fn h2_echo_server(
+    ends: tokio::sync::mpsc::UnboundedSender<Result<(), String>>,
+) -> SocketAddr {
+    serve(move |tcp| {
+        let ends = ends.clone();
+        async move {
+            let mut options = ServerOptions::default();
+            options.accept.handshake_timeout = Duration::from_millis(300);
+            let mut acceptor = match wintergreen::tokio::http2::accept(tcp, &options).await {
+                Ok(acceptor) => acceptor,
+                Err(err) => {
+                    let _ = ends.send(Err(err.to_string()));
+                    return;
+                }
+            };
+            loop {
+                match acceptor.accept().await {
+                    Some(Ok((ws, _))) => {
+                        tokio::spawn(echo(ws));
+                    }
+                    Some(Err(err)) => {
+                        let _ = ends.send(Err(err.to_string()));
+                        return;
+                    }
+                    None => {
+                        let _ = ends.send(Ok(()));
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await
+}
+
+async fn echo_once(addr: SocketAddr) {
+    let mut options = ClientOptions::default();
+    options.connect.http2 = Http2Mode::Require;
+    let (mut ws, _) = wintergreen::tokio::connect_with(format!("ws://{addr}/"), &options)
+        .await
+        .unwrap();
+    ws.send(Message::text("still here?")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("still here?")
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_sends_the_preface_is_dropped_at_the_handshake_timeout() {
+    let (tx, mut ends) = tokio::sync::mpsc::unbounded_channel();
+    let addr = h2_echo_server(tx).await;
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let end = tokio::time::timeout(BOUND, ends.recv())
+        .await
+        .expect("the server still waits for the preface")
+        .unwrap();
+    assert!(end.is_err(), "{end:?}");
+    bounded(echo_once(addr)).await;
+}
+
+#[tokio::test]
+async fn rapid_reset_does_not_hold_the_server() {
+    let (tx, _ends) = tokio::sync::mpsc::unbounded_channel();
+    let addr = h2_echo_server(tx).await;
+    tokio::time::timeout(BOUND, async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut client, connection) = wintergreen::http2::h2::client::handshake(tcp)
+            .await
+            .unwrap();
+        let driver = tokio::spawn(connection);
+        let mut sent = 0;
+        for _ in 0..10_000 {
+            client = match client.ready().await {
+                Ok(ready) => ready,
+                Err(_) => break, // the server closed the connection on us: also fine
+            };
+            let mut request = http::Request::builder()
+                .method(http::Method::CONNECT)
+                .uri(format!("http://{addr}/"))
+                .header("sec-websocket-version", "13")
+                .body(())
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert(wintergreen::http2::h2::ext::Protocol::from_static(
+                    "websocket",
+                ));
+            let Ok((_response, mut stream)) = client.send_request(request, false) else {
+                break;
+            };
+            stream.send_reset(wintergreen::http2::h2::Reason::CANCEL);
+            sent += 1;
+        }
+        assert!(sent > 0);
+        driver.abort();
+        // Another client is still served.
+        echo_once(addr).await;
+    })
+    .await
+    .expect("the server did not keep up with the resets");
+}
