@@ -33,6 +33,13 @@ fn keepalive_options() -> ClientOptions {
 /// A blocking HTTP/1.1 server on its own thread that completes the upgrade (101) for one
 /// client, then reads and discards everything and never writes again.
 fn silent_after_upgrade() -> SocketAddr {
+    raw_server("", Vec::new())
+}
+
+/// A blocking HTTP/1.1 server on its own thread that completes the upgrade (101, with
+/// `extensions` as its `Sec-WebSocket-Extensions` when not empty) for one client, writes
+/// `frames`, then reads and discards everything and never writes again.
+fn raw_server(extensions: &'static str, frames: Vec<u8>) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -58,10 +65,18 @@ fn silent_after_upgrade() -> SocketAddr {
             })
             .unwrap();
         let accept = wintergreen::handshake::accept_key(key.as_bytes());
+        let extensions = if extensions.is_empty() {
+            String::new()
+        } else {
+            format!("Sec-WebSocket-Extensions: {extensions}\r\n")
+        };
         let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extensions}\r\n"
         );
         tcp.write_all(response.as_bytes()).unwrap();
+        if tcp.write_all(&frames).is_err() {
+            return;
+        }
         // Read (so the client's ping is taken) but never answer; bounded in time.
         let started = std::time::Instant::now();
         while started.elapsed() < BOUND {
@@ -277,4 +292,101 @@ async fn rapid_reset_does_not_hold_the_server() {
     })
     .await
     .expect("the server did not keep up with the resets");
+}
+
+/// What the client reads first from a server that negotiates permessage-deflate and then
+/// sends `frames`.
+#[cfg(feature = "deflate")]
+async fn first_from_deflate_server(frames: Vec<u8>) -> Option<Result<Message, Error>> {
+    let addr = raw_server("permessage-deflate", frames);
+    tokio::time::timeout(BOUND, async {
+        let (mut ws, response) = wintergreen::tokio::connect(format!("ws://{addr}/"))
+            .await
+            .unwrap();
+        assert!(response.headers().contains_key("sec-websocket-extensions"));
+        ws.next().await
+    })
+    .await
+    .expect("the client neither read nor failed")
+}
+
+#[cfg(feature = "deflate")]
+fn is_protocol_error(result: &Option<Result<Message, Error>>) -> bool {
+    matches!(
+        result,
+        Some(Err(Error::Connection(ConnectionError::Protocol(_))))
+    )
+}
+
+/// RFC 7692 §6: RSV1 is set on the first frame of a message only; a control frame with it
+/// fails the connection even with permessage-deflate negotiated.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn rsv1_on_a_ping_fails_with_deflate_negotiated() {
+    let result = first_from_deflate_server(vec![0xC9, 0x00]).await;
+    assert!(is_protocol_error(&result), "{result:?}");
+}
+
+/// RFC 7692 §6.1: RSV1 on a continuation frame fails the connection.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn rsv1_on_a_continuation_fails_with_deflate_negotiated() {
+    let result = first_from_deflate_server(vec![0x01, 0x01, b'a', 0xC0, 0x01, b'b']).await;
+    assert!(is_protocol_error(&result), "{result:?}");
+}
+
+/// A compressed message cut into 100,000 one-byte frames (20,000 empty stored blocks, then
+/// "Hello" from RFC 7692 §7.2.3.1) inflates to "Hello".
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn a_compressed_message_in_100_000_one_byte_frames() {
+    let mut deflated = [0x00, 0x00, 0x00, 0xff, 0xff].repeat(20_000);
+    deflated.extend_from_slice(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    let last = deflated.len() - 1;
+    let mut frames = Vec::with_capacity(deflated.len() * 3);
+    for (i, byte) in deflated.iter().enumerate() {
+        let fin = if i == last { 0x80 } else { 0x00 };
+        let first = if i == 0 { 0x40 | 0x01 } else { 0x00 };
+        frames.extend_from_slice(&[fin | first, 0x01, *byte]);
+    }
+    let result = first_from_deflate_server(frames).await;
+    assert!(
+        matches!(&result, Some(Ok(message)) if *message == Message::text("Hello")),
+        "{result:?}"
+    );
+}
+
+/// A message that inflates past the client's `max_message_size` fails as too big: the
+/// limit holds while inflating (1 MiB of zeros, a few KiB on the wire, against 64 KiB).
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn a_message_that_inflates_past_the_limit_fails() {
+    let addr = serve(|tcp| async move {
+        if let Ok((mut ws, _)) = wintergreen::accept(tcp).await {
+            let _ = ws.send(Message::binary(vec![0u8; 1 << 20])).await;
+            let _ = ws.next().await;
+        }
+    })
+    .await;
+    let result = tokio::time::timeout(BOUND, async {
+        let mut options = ClientOptions::default();
+        options.session.max_message_size = 64 << 10;
+        let (mut ws, response) =
+            wintergreen::tokio::connect_with(format!("ws://{addr}/"), &options)
+                .await
+                .unwrap();
+        assert!(response.headers().contains_key("sec-websocket-extensions"));
+        ws.next().await
+    })
+    .await
+    .expect("the client neither read nor failed");
+    assert!(is_protocol_error(&result), "{result:?}");
+    let Some(Err(err)) = result else {
+        unreachable!()
+    };
+    assert!(
+        err.to_string()
+            .contains("message exceeds the limit of 65536 bytes"),
+        "{err}"
+    );
 }
