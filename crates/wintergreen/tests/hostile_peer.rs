@@ -390,3 +390,112 @@ async fn a_message_that_inflates_past_the_limit_fails() {
         "{err}"
     );
 }
+
+/// A server that sends `count` pings, then one text message and a close (1000), and
+/// then waits for the client's close reply.
+async fn pinging_closer(count: usize) -> SocketAddr {
+    serve(move |tcp| async move {
+        if let Ok((mut ws, _)) = wintergreen::accept(tcp).await {
+            for _ in 0..count {
+                if ws
+                    .send(Message::Ping(Bytes::from_static(b"p")))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = ws.send(Message::text("bye")).await;
+            let _ = ws.close(wintergreen::CloseCode::NORMAL, "done").await;
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn split_writer_dropped_while_the_reader_waits_for_the_close() {
+    let addr = pinging_closer(100).await;
+    let seen = tokio::time::timeout(BOUND, async {
+        let (ws, _) = wintergreen::tokio::connect(format!("ws://{addr}/"))
+            .await
+            .unwrap();
+        let (mut reader, writer) = ws.split();
+        drop(writer);
+        let mut seen = Vec::new();
+        while let Some(next) = reader.next().await {
+            seen.push(next);
+        }
+        seen
+    })
+    .await
+    .expect("the reader hung after its writer was dropped");
+    assert!(
+        seen.iter()
+            .any(|m| matches!(m, Ok(message) if *message == Message::text("bye"))),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(Result::is_ok), "{seen:?}");
+}
+
+#[tokio::test]
+async fn split_reader_dropped_while_the_writer_sends_to_an_echo_server() {
+    let addr = serve(|tcp| async move {
+        if let Ok((ws, _)) = wintergreen::accept(tcp).await {
+            echo(ws).await;
+        }
+    })
+    .await;
+    let result = tokio::time::timeout(BOUND, async {
+        let (ws, _) = wintergreen::tokio::connect(format!("ws://{addr}/"))
+            .await
+            .unwrap();
+        let (reader, mut writer) = ws.split();
+        drop(reader);
+        for _ in 0..64 {
+            // 64 × 64 KiB: more than the socket buffers hold if nothing reads the echoes.
+            if let Err(err) = writer.send(Message::binary(vec![7u8; 64 << 10])).await {
+                return Err(err);
+            }
+        }
+        writer.close().await
+    })
+    .await;
+    // The writes must not hang (whether they end Ok or with a typed error).
+    let result = result.expect("the writer hung after its reader was dropped");
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn split_halves_in_two_tasks_while_pings_arrive_and_the_peer_closes() {
+    let addr = pinging_closer(1000).await;
+    tokio::time::timeout(BOUND, async {
+        let (ws, _) = wintergreen::tokio::connect(format!("ws://{addr}/"))
+            .await
+            .unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let writing = tokio::spawn(async move {
+            for i in 0..10_000u32 {
+                if writer.send(Message::text(i.to_string())).await.is_err() {
+                    return true; // typed error after the close: fine
+                }
+            }
+            false
+        });
+        let reading = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Some(next) = reader.next().await {
+                seen.push(next);
+            }
+            seen
+        });
+        let seen = reading.await.unwrap();
+        writing.await.unwrap();
+        let [.., Ok(bye), Ok(Message::Close(Some(close)))] = &seen[..] else {
+            panic!("{seen:?}");
+        };
+        assert_eq!(*bye, Message::text("bye"));
+        assert_eq!(close.code, wintergreen::CloseCode::NORMAL);
+    })
+    .await
+    .expect("the halves hung");
+}
