@@ -453,9 +453,7 @@ async fn split_reader_dropped_while_the_writer_sends_to_an_echo_server() {
         drop(reader);
         for _ in 0..64 {
             // 64 × 64 KiB: more than the socket buffers hold if nothing reads the echoes.
-            if let Err(err) = writer.send(Message::binary(vec![7u8; 64 << 10])).await {
-                return Err(err);
-            }
+            writer.send(Message::binary(vec![7u8; 64 << 10])).await?;
         }
         writer.close().await
     })
