@@ -497,3 +497,53 @@ async fn split_halves_in_two_tasks_while_pings_arrive_and_the_peer_closes() {
     .await
     .expect("the halves hung");
 }
+
+/// The frames in `bytes` (RFC 9113 §4.1), as (type, flags, stream, payload); a truncated
+/// last frame is left out.
+fn h2_frames(mut bytes: &[u8]) -> Vec<(u8, u8, u32, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while bytes.len() >= 9 {
+        let len = usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        if bytes.len() < 9 + len {
+            break;
+        }
+        let stream = u32::from_be_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) & 0x7fff_ffff;
+        frames.push((bytes[3], bytes[4], stream, bytes[9..9 + len].to_vec()));
+        bytes = &bytes[9 + len..];
+    }
+    frames
+}
+
+/// RFC 9113 §6.9.1: a WINDOW_UPDATE that takes the connection window past 2^31-1 is a
+/// connection error FLOW_CONTROL_ERROR: the server says so in its GOAWAY, the acceptor ends
+/// with a typed error, and the server serves the next client.
+#[tokio::test]
+async fn a_window_update_past_2_pow_31_is_a_flow_control_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tx, mut ends) = tokio::sync::mpsc::unbounded_channel();
+    let addr = h2_echo_server(tx).await;
+    let received = tokio::time::timeout(BOUND, async {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // SETTINGS, empty
+        hello.extend_from_slice(&[0, 0, 4, 8, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]);
+        tcp.write_all(&hello).await.unwrap();
+        let mut received = Vec::new();
+        let _ = tcp.read_to_end(&mut received).await;
+        received
+    })
+    .await
+    .expect("the server kept the connection open");
+    let goaway = h2_frames(&received)
+        .into_iter()
+        .find(|(kind, ..)| *kind == 7)
+        .expect("a GOAWAY");
+    // Last-Stream-ID (4 bytes), then the error code: FLOW_CONTROL_ERROR is 0x3.
+    assert_eq!(goaway.3[4..8], [0, 0, 0, 3], "{goaway:?}");
+    let end = tokio::time::timeout(BOUND, ends.recv())
+        .await
+        .expect("the acceptor did not end")
+        .unwrap();
+    assert!(end.is_err(), "{end:?}");
+    bounded(echo_once(addr)).await;
+}
