@@ -81,6 +81,21 @@ pub(crate) fn connect_reason(err: &wintergreen::ConnectError) -> String {
     }
 }
 
+/// A one-line reason for a failed accept, from the typed error: the server's side of
+/// [`connect_reason`], which words what the server got wrong. Here the peer is the client.
+pub(crate) fn accept_reason(err: &wintergreen::ConnectError) -> String {
+    use wintergreen::ConnectError as E;
+    match err {
+        E::Http1(err) => format!("the client's HTTP/1.1 request is invalid: {err}"),
+        E::Tls(tls) => format!("TLS failed: {tls}"),
+        E::Http2(err) => format!("HTTP/2 failed: {err}"),
+        E::Handshake(err) => format!("the opening handshake failed: {err}"),
+        E::Timeout(kind) => format!("timed out during the {kind}"),
+        E::Io(err) => format!("I/O error during the opening handshake: {err}"),
+        other => other.to_string(),
+    }
+}
+
 /// The client options the flags ask for.
 pub(crate) fn client_options(args: &ConnectArgs) -> anyhow::Result<wintergreen::ClientOptions> {
     // `ClientOptions` is a plain struct of documented defaults, grouped by layer.
@@ -361,7 +376,7 @@ impl Server {
             .options(self.options.clone())
             .accept_connection(tcp)
             .await
-            .map_err(|err| connect_reason(&err))?;
+            .map_err(|err| accept_reason(&err))?;
         match accepted {
             wintergreen::AcceptedConnection::Http1(accepted) => {
                 let (ws, request) = *accepted;
@@ -491,6 +506,17 @@ mod tests {
         assert!(tls(C::UnknownIssuer).contains("not trusted"));
         assert!(tls(C::NotValidForName).contains("does not match the host name"));
         assert!(tls(C::Expired).contains("expired"));
+    }
+
+    #[test]
+    fn a_bad_request_is_the_clients_fault_on_the_server() {
+        let bad = E::Http1(wintergreen::http1::Error::UnexpectedEof);
+        let reason = accept_reason(&bad);
+        assert!(
+            reason.starts_with("the client's HTTP/1.1 request"),
+            "{reason}"
+        );
+        assert!(!reason.contains("server"), "{reason}");
     }
 
     #[test]

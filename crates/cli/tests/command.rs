@@ -598,3 +598,43 @@ fn interop_with_python_websockets() {
         text(&output.stdout)
     );
 }
+
+#[test]
+fn listen_blames_a_garbage_client_not_the_server() {
+    let mut child = Command::new(BIN)
+        .args(["listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wintergreen listen");
+    let stderr = child.stderr.take().unwrap();
+    let url = first_line(&mut child).expect("listen printed its URL");
+    let server = Server { child, url };
+    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut garbage = std::net::TcpStream::connect(addr).unwrap();
+    garbage.write_all(b"GARBAGE \x00\xff\r\n\r\n").unwrap();
+    let local = garbage.local_addr().unwrap().to_string();
+    // The first stderr line that names this client (after the "listening" line).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("listen logged the bad client");
+        if line.contains(&local) {
+            break line;
+        }
+    };
+    assert!(line.contains("client's HTTP/1.1 request"), "{line}");
+    assert!(!line.contains("server"), "{line}");
+    // Still serving.
+    let output = run(&[&server.url], "hello\n");
+    assert!(output.status.success(), "{}", reason(&output));
+}
