@@ -45,7 +45,8 @@ pub(crate) struct Inner<IO> {
     pub(crate) session: Session,
     config: StreamConfig,
     runtime: Option<Arc<dyn Runtime>>,
-    /// The one sleep, armed at the session's [`Session::poll_timeout`].
+    /// The sleep armed at the session's [`Session::poll_timeout`] (the only one but for a
+    /// split writer half's while it closes, see `split.rs`).
     sleep: Option<(Instant, SleepSlot)>,
     /// An error to report before the stream ends (an I/O failure).
     pending_error: Option<Error>,

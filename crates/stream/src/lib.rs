@@ -9,7 +9,10 @@
 //!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
 //!   writer half that two tasks can use at once.
 //! - Pings are answered automatically; the session's timers (close timeout, optional
-//!   keep-alive and idle timeout, all in [`wintergreen_codec::Config`]) run on one sleep;
+//!   keep-alive and idle timeout, all in [`wintergreen_codec::Config`]) run on one sleep
+//!   (a split writer half closing against a peer that does not read waits on a second one,
+//!   at the same deadline, so that the reader half keeps its own); closing is bounded by
+//!   the close timeout even when the peer reads nothing;
 //!   queued output is bounded (the session's `max_pending_output`), so a slow peer pushes
 //!   back on sends, and reading pauses while a
 //!   peer leaves the answers to its pings unread.
