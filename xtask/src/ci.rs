@@ -67,6 +67,11 @@ const STEPS: &[Step] = &[
     },
 ];
 
+/// What every cargo that CI starts gets. Incremental compilation pays off only when the
+/// same crates are rebuilt after small edits, which CI never does, and its caches were
+/// 3.3 GB of a fresh checkout's 8.6 GB `target/debug`.
+const CI_CARGO_ENV: &[(&str, &str)] = &[("CARGO_INCREMENTAL", "0")];
+
 /// The cargo-deny checks that work offline (advisories need the advisory database).
 const DENY_CHECKS: [&str; 3] = ["bans", "licenses", "sources"];
 /// Installed when `cargo deny` is missing (tested with deny.toml; ~4 minutes to build).
@@ -92,6 +97,8 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("--skip: no step `{unknown}` (steps: {})", names());
     }
 
+    util::set_cargo_env(CI_CARGO_ENV);
+    step!("disk: {} at the start", disk_free());
     let started = Instant::now();
     let mut done: Vec<(&str, &str, Duration)> = Vec::new();
     let mut outcome = Ok(());
@@ -113,17 +120,19 @@ pub fn run(args: &[String]) -> Result<()> {
         match result {
             Ok(()) => {
                 step!(
-                    "<== ci step {}: ok in {}",
+                    "<== ci step {}: ok in {} (disk: {})",
                     st.name,
-                    util::fmt_duration(took)
+                    util::fmt_duration(took),
+                    disk_free()
                 );
                 done.push((st.name, "ok", took));
             }
             Err(e) => {
                 step!(
-                    "<== ci step {}: FAILED after {}",
+                    "<== ci step {}: FAILED after {} (disk: {})",
                     st.name,
-                    util::fmt_duration(took)
+                    util::fmt_duration(took),
+                    disk_free()
                 );
                 done.push((st.name, "FAILED", took));
                 outcome = Err(util::Error(format!("ci step `{}` failed: {e}", st.name)));
@@ -144,6 +153,15 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     step!("  total     {}", util::fmt_duration(started.elapsed()));
     outcome
+}
+
+/// Free space where the builds go, for the log: a CI machine's disk is shared, and a run
+/// that fails for want of it should say so next to the step that ran out.
+fn disk_free() -> String {
+    match util::free_bytes(&util::project_root()) {
+        Some(bytes) => format!("{} free", util::fmt_gib(bytes)),
+        None => "free space unknown".to_owned(),
+    }
 }
 
 fn names() -> String {
@@ -288,7 +306,7 @@ fn package() -> Result<()> {
         std::fs::remove_dir_all(&verify_dir)
             .map_err(|e| util::Error(format!("removing {}: {e}", verify_dir.display())))?;
     }
-    let verify_dir = verify_dir.to_string_lossy().into_owned();
+    let verify_arg = verify_dir.to_string_lossy().into_owned();
     util::run(
         &mut cargo(&[
             "package",
@@ -298,10 +316,14 @@ fn package() -> Result<()> {
             "--exclude",
             "wintergreen-codec-bench",
             "--target-dir",
-            &verify_dir,
+            &verify_arg,
         ]),
         Duration::from_secs(20 * 60),
-    )
+    )?;
+    // A second debug build of every crate, needed only for the verdict above: free its space
+    // for the steps after (kept when the step fails, to look at).
+    std::fs::remove_dir_all(&verify_dir)
+        .map_err(|e| util::Error(format!("removing {}: {e}", verify_dir.display())))
 }
 
 /// `cargo package --workspace` verifies each crate against the others' fresh tarballs

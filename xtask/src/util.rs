@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -65,9 +66,49 @@ pub fn target_dir() -> PathBuf {
         .map_or_else(|| project_root().join("target"), PathBuf::from)
 }
 
-/// The cargo that runs us (so `cargo +nightly xtask` stays on nightly), else `cargo`.
+/// Environment every cargo that xtask starts gets, on top of its own; set once, by
+/// `cargo xtask ci` (see [`set_cargo_env`]).
+static CARGO_ENV: OnceLock<&'static [(&'static str, &'static str)]> = OnceLock::new();
+
+/// Gives every later [`cargo`] these variables. The first call wins; later ones are ignored.
+pub fn set_cargo_env(vars: &'static [(&'static str, &'static str)]) {
+    let _ = CARGO_ENV.set(vars);
+}
+
+/// The cargo that runs us (so `cargo +nightly xtask` stays on nightly), else `cargo`, with
+/// the variables of [`set_cargo_env`].
 pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, value) in CARGO_ENV.get().copied().unwrap_or_default() {
+        cmd.env(key, value);
+    }
+    cmd
+}
+
+/// Bytes free to an unprivileged user on the file system holding `path`, as `df` reports
+/// them; `None` when `df` is missing or says something unexpected.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let out = Command::new("df")
+        .args(["-P", "-k"])
+        .arg(path)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    // POSIX format: a header line, then `fs 1024-blocks used available capacity mount`.
+    let text = String::from_utf8(out.stdout).ok()?;
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    kib.checked_mul(1024)
+}
+
+/// `bytes` in GiB with one decimal, for progress output.
+pub fn fmt_gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
 /// How a command looks on a shell line, for progress output.
