@@ -1,10 +1,11 @@
 #![cfg(all(feature = "http2", feature = "runtime-tokio"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::indexing_slicing, clippy::panic)]
-//! Hostile peers, round 2: a peer that goes silent after the upgrade is found by the
-//! keep-alive timer (HTTP/1.1 on every runtime, HTTP/2 on tokio), an HTTP/2 client that
-//! never sends its preface or resets streams as fast as it opens them does not hold the
-//! server, and the server still serves the next client.
+//! Hostile peers: a peer that goes silent after the upgrade is found by the keep-alive
+//! timer (HTTP/1.1 and HTTP/2, on every runtime); an HTTP/2 client that never sends its
+//! preface, resets streams as fast as it opens them, opens more streams than the server
+//! allows or sends a header block that never ends does not hold the server, and the server
+//! still serves the next client.
 
 mod common;
 
@@ -545,5 +546,219 @@ async fn a_window_update_past_2_pow_31_is_a_flow_control_error() {
         .expect("the acceptor did not end")
         .unwrap();
     assert!(end.is_err(), "{end:?}");
+    bounded(echo_once(addr)).await;
+}
+
+/// Keep-alive over HTTP/2 on smol and on async-std, each against a [`silent_h2_server`]
+/// that tokio runs meanwhile.
+#[tokio::test]
+async fn http2_keepalive_finds_a_silent_server_on_smol_and_async_std() {
+    let (a, b) = (silent_h2_server().await, silent_h2_server().await);
+    let mut options = keepalive_options();
+    options.connect.http2 = Http2Mode::Require;
+    let (on_smol, on_async_std) = tokio::task::spawn_blocking(move || {
+        let smol_options = options.clone();
+        let on_smol = on_thread(move || {
+            smol::block_on(async move {
+                let url = format!("ws://{a}/");
+                let (mut ws, _) = wintergreen::smol::connect_with(url, &smol_options)
+                    .await
+                    .unwrap();
+                ws.next().await
+            })
+        });
+        let on_async_std = on_thread(move || {
+            async_std::task::block_on(async move {
+                let url = format!("ws://{b}/");
+                let (mut ws, _) = wintergreen::async_std::connect_with(url, &options)
+                    .await
+                    .unwrap();
+                ws.next().await
+            })
+        });
+        (on_smol, on_async_std)
+    })
+    .await
+    .unwrap();
+    assert!(is_keepalive_timeout(on_smol), "smol");
+    assert!(is_keepalive_timeout(on_async_std), "async-std");
+}
+
+/// One HTTP/2 frame (RFC 9113 §4.1).
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap();
+    assert!(len < 1 << 24);
+    let mut frame = len.to_be_bytes()[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// An HPACK string length: an integer with a 7-bit prefix, Huffman bit clear (RFC 7541
+/// §5.1, §5.2).
+fn hpack_len(out: &mut Vec<u8>, mut n: usize) {
+    if n < 127 {
+        out.push(n as u8);
+        return;
+    }
+    out.push(127);
+    n -= 127;
+    while n >= 128 {
+        out.push((n % 128) as u8 | 0x80);
+        n /= 128;
+    }
+    out.push(n as u8);
+}
+
+/// A literal header field without indexing, with a literal name (RFC 7541 §6.2.2).
+fn hpack_literal(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(0);
+    hpack_len(out, name.len());
+    out.extend_from_slice(name.as_bytes());
+    hpack_len(out, value.len());
+    out.extend_from_slice(value.as_bytes());
+}
+
+/// The header block of an extended CONNECT for `websocket` (RFC 8441 §4, §5).
+fn connect_block(addr: SocketAddr) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in [
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", &addr.to_string()),
+        ("sec-websocket-version", "13"),
+    ] {
+        hpack_literal(&mut block, name, value);
+    }
+    block
+}
+
+/// An h2c connection to `addr` made by hand: the preface, empty SETTINGS and the ACK of
+/// the server's (which h2 sends before it reads anything).
+async fn raw_h2c(addr: SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(h2_frame(4, 0, 0, &[]));
+    hello.extend(h2_frame(4, 1, 0, &[]));
+    tcp.write_all(&hello).await.unwrap();
+    tcp
+}
+
+/// Reads frames from `tcp` until `done` holds for those read so far, or the connection
+/// ends (then `done` is not checked again: the caller asserts on what came).
+async fn read_h2_until(
+    tcp: &mut (impl tokio::io::AsyncRead + Unpin),
+    done: impl Fn(&[(u8, u8, u32, Vec<u8>)]) -> bool,
+) -> Vec<(u8, u8, u32, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let frames = h2_frames(&received);
+        if done(&frames) {
+            return frames;
+        }
+        match tcp.read(&mut buf).await {
+            Ok(0) | Err(_) => return h2_frames(&received),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// RFC 9113 §5.1.2: a client that opens more streams than the server's
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` (256 by default) gets RST_STREAM REFUSED_STREAM for
+/// the one past the limit; the streams within it are all answered 200, the connection
+/// stays up, and the server serves the next client.
+#[tokio::test]
+async fn a_stream_past_the_concurrent_stream_limit_is_refused() {
+    use tokio::io::AsyncWriteExt;
+    let limit = wintergreen::http2::Http2Config::DEFAULT_MAX_CONCURRENT_STREAMS;
+    let (tx, _ends) = tokio::sync::mpsc::unbounded_channel();
+    let addr = h2_echo_server(tx).await;
+    let mut tcp = raw_h2c(addr).await;
+    let block = connect_block(addr);
+    let mut opens = Vec::new();
+    for i in 0..=limit {
+        opens.extend(h2_frame(1, 0x4, 1 + 2 * i, &block)); // HEADERS, END_HEADERS
+    }
+    tcp.write_all(&opens).await.unwrap();
+    let past = 1 + 2 * limit;
+    let answered = |frames: &[(u8, u8, u32, Vec<u8>)]| {
+        frames
+            .iter()
+            .filter(|(kind, _, stream, _)| *kind == 1 && *stream < past)
+            .count()
+    };
+    let frames = tokio::time::timeout(
+        BOUND,
+        read_h2_until(&mut tcp, |frames| {
+            answered(frames) == limit as usize && frames.iter().any(|f| f.0 == 3 && f.2 == past)
+        }),
+    )
+    .await
+    .expect("no answer to every stream");
+    let reset = frames
+        .iter()
+        .find(|(kind, _, stream, _)| *kind == 3 && *stream == past)
+        .expect("RST_STREAM on the stream past the limit");
+    assert_eq!(reset.3, [0, 0, 0, 7], "REFUSED_STREAM is 0x7: {reset:?}");
+    assert_eq!(answered(&frames), limit as usize);
+    assert!(
+        !frames
+            .iter()
+            .any(|(kind, _, stream, _)| (*kind == 3 && *stream != past) || *kind == 7),
+        "a stream within the limit was reset, or the connection went away: {frames:?}"
+    );
+    bounded(echo_once(addr)).await;
+}
+
+/// A header block that never ends: HEADERS without END_HEADERS, then CONTINUATION frames
+/// for ever (the CONTINUATION flood of 2024; RFC 9113 §6.10 sets no limit). The server
+/// keeps at most a few frames of it, then ends the connection with GOAWAY
+/// ENHANCE_YOUR_CALM, and serves the next client.
+#[tokio::test]
+async fn a_header_block_that_never_ends_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let (tx, mut ends) = tokio::sync::mpsc::unbounded_channel();
+    let addr = h2_echo_server(tx).await;
+    let tcp = raw_h2c(addr).await;
+    // A header whose value is announced as 1 MiB long, of which each CONTINUATION carries
+    // one byte more.
+    let mut block = connect_block(addr);
+    block.push(0);
+    hpack_len(&mut block, "x-flood".len());
+    block.extend_from_slice(b"x-flood");
+    hpack_len(&mut block, 1 << 20);
+    let mut flood = h2_frame(1, 0, 1, &block);
+    for _ in 0..100_000 {
+        flood.extend(h2_frame(9, 0, 1, b"a"));
+    }
+    let (mut reader, mut writer) = tcp.into_split();
+    let writing = tokio::spawn(async move {
+        let _ = writer.write_all(&flood).await; // fails once the server has gone
+        writer
+    });
+    let frames = tokio::time::timeout(BOUND, read_h2_until(&mut reader, |_| false))
+        .await
+        .expect("the server kept reading the header block");
+    let goaway = frames
+        .iter()
+        .find(|(kind, ..)| *kind == 7)
+        .expect("a GOAWAY");
+    assert_eq!(
+        goaway.3[4..8],
+        [0, 0, 0, 0xb],
+        "ENHANCE_YOUR_CALM: {goaway:?}"
+    );
+    let end = tokio::time::timeout(BOUND, ends.recv())
+        .await
+        .expect("the acceptor did not end")
+        .unwrap();
+    assert!(end.is_err(), "{end:?}");
+    writing.abort();
     bounded(echo_once(addr)).await;
 }
