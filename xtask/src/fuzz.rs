@@ -3,11 +3,13 @@
 //! Per target: first the committed seeds (`fuzz/seeds/TARGET/`, every crash ever found among
 //! them) are replayed once each, as regression tests; then libFuzzer runs for `--time` seconds
 //! on a scratch corpus (`fuzz/target/corpus/TARGET/`) grown from those seeds. A crash fails the
-//! task and leaves its input in `fuzz/artifacts/TARGET/`. Why cargo-fuzz with
+//! task and leaves its input in `fuzz/artifacts/TARGET/`. Targets run side by side, one per
+//! core. Why cargo-fuzz with
 //! `--sanitizer none` on the stable toolchain: `fuzz/README.md`.
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Result, bail, step};
@@ -62,10 +64,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Duration::from_secs(20 * 60),
     )?;
 
-    let mut rows = Vec::new();
-    for target in &chosen {
-        rows.push(fuzz_one(&dir, target, seconds)?);
-    }
+    let rows = fuzz_all(&dir, &chosen, seconds)?;
     step!("fuzz summary ({seconds} s per target):");
     step!(
         "  {:<18} {:>6} {:>12} {:>10}",
@@ -84,6 +83,49 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs [`fuzz_one`] for every target, as many at once as there are cores (each libFuzzer
+/// process uses one), so that every target still gets its `seconds`; the rows come back in
+/// the targets' order. The first failure is returned once the running ones have ended.
+fn fuzz_all(dir: &Path, targets: &[&str], seconds: u64) -> Result<Vec<Row>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(targets.len());
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let mut results: Vec<(usize, Result<Row>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(target) = targets.get(i) else { break };
+                        let result = fuzz_one(dir, target, seconds);
+                        if result.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        done.push((i, result));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(util::Error("a fuzz worker panicked".into())),
+                    )]
+                })
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, row)| row).collect()
 }
 
 #[derive(Debug)]
