@@ -44,7 +44,7 @@ pub use error::{ConnectError, TimeoutKind, TlsError};
 pub use http1::{client_handshake, server_handshake};
 pub use options::{
     AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectOptions, Http2Mode,
-    IntoClientRequest, ServerHandshakeOptions, ServerOptions,
+    IntoClientRequest, InvalidUrl, ServerHandshakeOptions, ServerOptions,
 };
 pub use serve::{
     Accepted, AcceptedConnection, ServeError, ServerTransport, ServerWebSocket, WebSocketListener,

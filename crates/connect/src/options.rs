@@ -294,8 +294,30 @@ impl IntoClientRequest for Uri {
 impl IntoClientRequest for &str {
     fn into_client_request(self) -> Result<Request<()>, ConnectError> {
         Uri::try_from(self)
-            .map_err(ConnectError::invalid_request)?
+            .map_err(|source| {
+                ConnectError::invalid_request(InvalidUrl {
+                    url: self.to_owned(),
+                    source,
+                })
+            })?
             .into_client_request()
+    }
+}
+
+/// A URL string that is not a URI (RFC 3986), inside [`ConnectError::InvalidRequest`]:
+/// its message names the URL, and `http`'s reason is its [source](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid WebSocket URI {url:?}: {source}")]
+pub struct InvalidUrl {
+    url: String,
+    #[source]
+    source: http::uri::InvalidUri,
+}
+
+impl InvalidUrl {
+    /// The URL as given.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 

@@ -112,14 +112,16 @@ impl ClientRequest {
 /// The `Host` value and request target for a WebSocket URI (RFC 6455 §3, §4.1 items 2–4).
 fn host_and_target(uri: &Uri) -> Result<(String, String), HandshakeError> {
     let invalid = |why: &str| HandshakeError::InvalidUri(format!("{uri}: {why}"));
-    let default_port = UrlScheme::of(uri)?.default_port();
+    let scheme = UrlScheme::of(uri)?;
     let host = uri
         .host()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| invalid("no host"))?;
-    let host = match uri.port_u16() {
-        Some(port) if port != default_port => format!("{host}:{port}"),
-        _ => host.to_owned(),
+    let port = scheme.port(uri)?;
+    let host = if port == scheme.default_port() {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
     };
     let target = match uri.path_and_query() {
         Some(pq) if pq.as_str().starts_with('/') => pq.as_str().to_owned(),

@@ -61,7 +61,7 @@ pub use client::{ClientRequest, PreparedRequest, validate_response};
 pub use error::{Fault, HandshakeError, MAX_REJECTION_MESSAGE, Rejection};
 pub use key::{WEBSOCKET_GUID, accept_key, generate_key, is_valid_key};
 pub use negotiate::{AcceptPolicy, ClientOffer, Negotiated, check_version};
-pub use request::{RESERVED_REQUEST_HEADERS, UrlScheme, check_reserved_headers};
+pub use request::{RESERVED_REQUEST_HEADERS, UrlScheme, authority_port, check_reserved_headers};
 pub use response::{HOP_BY_HOP_HEADERS, rejection_response, session_for};
 pub use server::{accept, validate_request};
 

@@ -47,12 +47,53 @@ impl UrlScheme {
         }
     }
 
+    /// The port to connect to for `uri`: the one it names, or [`default_port`](Self::default_port)
+    /// when it names none or an empty one (RFC 3986 §3.2.3).
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidUri`] when the port is not a number from 0 to 65 535.
+    /// (`http::Uri` accepts `ws://host:99999/`, and its `port_u16` then says `None`, the
+    /// same as for no port at all: read that way, the URL would quietly mean port 80.)
+    pub fn port(self, uri: &Uri) -> Result<u16, HandshakeError> {
+        let named = match uri.authority() {
+            Some(authority) => authority_port(authority.as_str())
+                .map_err(|port| HandshakeError::InvalidUri(format!("{uri}: bad port `{port}`")))?,
+            None => None,
+        };
+        Ok(named.unwrap_or(self.default_port()))
+    }
+
     /// The `:scheme` of an HTTP/2 extended CONNECT (RFC 8441 §5): `http` or `https`.
     pub fn http_scheme(self) -> Scheme {
         match self {
             Self::Ws => Scheme::HTTP,
             Self::Wss => Scheme::HTTPS,
         }
+    }
+}
+
+/// The port an authority (`[userinfo@]host[:port]`, RFC 3986 §3.2) names: `Ok(None)` when
+/// it names none or an empty one (the scheme's default applies then), `Err` with the port's
+/// text when that is not a number from 0 to 65 535.
+///
+/// # Errors
+/// The port's text, for the caller's error.
+pub fn authority_port(authority: &str) -> Result<Option<u16>, &str> {
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
+    match host_port.rsplit_once(':') {
+        // A colon inside an IPv6 literal (`[::1]`) is no port separator.
+        Some((_, port)) if !port.contains(']') => {
+            if port.is_empty() {
+                Ok(None)
+            } else if port.bytes().all(|b| b.is_ascii_digit()) {
+                port.parse().map(Some).map_err(|_| port)
+            } else {
+                Err(port)
+            }
+        }
+        _ => Ok(None),
     }
 }
 
@@ -87,6 +128,23 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn the_port_is_the_named_one_the_default_or_an_error() {
+        let port = |url: &str| {
+            let uri: Uri = url.parse().unwrap();
+            UrlScheme::of(&uri).unwrap().port(&uri)
+        };
+        assert_eq!(port("ws://h/").unwrap(), 80);
+        assert_eq!(port("wss://h:/").unwrap(), 443);
+        assert_eq!(port("wss://u:p@h:8443/").unwrap(), 8443);
+        assert_eq!(port("ws://[::1]/").unwrap(), 80);
+        assert_eq!(port("ws://[::1]:9000/").unwrap(), 9000);
+        let err = port("ws://h:65536/").unwrap_err();
+        assert!(err.to_string().contains("bad port `65536`"), "{err}");
+        assert_eq!(authority_port("h:x1"), Err("x1"));
+        assert_eq!(authority_port("user:pw@h"), Ok(None));
+    }
 
     #[test]
     fn schemes_are_read_case_insensitively() {

@@ -28,6 +28,14 @@ use wintergreen_stream::{BoxFuture, Runtime, Sleep, TcpListener, TcpStream};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tokio;
 
+impl Tokio {
+    /// Whether the caller runs inside a tokio runtime, where this runtime's futures can
+    /// run (they panic elsewhere, as tokio's own do).
+    pub fn is_current() -> bool {
+        tokio::runtime::Handle::try_current().is_ok()
+    }
+}
+
 impl Runtime for Tokio {
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()

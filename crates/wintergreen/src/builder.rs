@@ -3,8 +3,9 @@
 //! whose fields are grouped by layer — the session (`client.session`/`server.session`,
 //! codec limits and timers), the handshake (subprotocols, extensions, headers, policy,
 //! limits), the driver (`stream`) and the connection (timeouts, HTTP version, TLS) — and
-//! connects or accepts on a runtime (by default the first enabled of tokio, smol,
-//! async-std).
+//! connects or accepts on a runtime: the one given with `.runtime(...)`, or by default
+//! tokio when called inside a tokio runtime, else smol, else async-std (the first whose
+//! feature is on; smol's and async-std's reactors run under any executor).
 
 use std::io;
 use std::sync::Arc;
@@ -20,23 +21,29 @@ use wintergreen_handshake::Rejection;
 use wintergreen_http1::Limits;
 use wintergreen_stream::{KeepAlive, Runtime, TcpListener, TcpStream, WebSocketStream};
 
-/// The runtime a builder uses when none is given: the first enabled of tokio, smol and
-/// async-std.
+/// The runtime a builder uses when none is given: tokio when called inside a tokio
+/// runtime, else smol, else async-std — the first of them whose feature is on. smol's and
+/// async-std's reactors run on threads of their own, so either works under any executor;
+/// tokio's futures panic outside a tokio runtime, so tokio is picked only inside one
+/// (with tokio's feature alone, outside a tokio runtime, this is an error, not a panic).
 fn default_runtime() -> Result<Arc<dyn Runtime>, ConnectError> {
     #[cfg(feature = "runtime-tokio")]
-    return Ok(Arc::new(wintergreen_tokio::Tokio));
-    #[cfg(all(not(feature = "runtime-tokio"), feature = "runtime-smol"))]
+    if wintergreen_tokio::Tokio::is_current() {
+        return Ok(Arc::new(wintergreen_tokio::Tokio));
+    }
+    #[cfg(feature = "runtime-smol")]
     return Ok(Arc::new(wintergreen_smol::Smol));
-    #[cfg(all(
-        not(feature = "runtime-tokio"),
-        not(feature = "runtime-smol"),
-        feature = "runtime-async-std"
-    ))]
+    #[cfg(all(not(feature = "runtime-smol"), feature = "runtime-async-std"))]
     return Ok(Arc::new(wintergreen_async_std::AsyncStd));
     #[allow(unreachable_code)]
     Err(ConnectError::invalid_request(io::Error::new(
         io::ErrorKind::Unsupported,
-        "no runtime: enable a runtime feature or call .runtime(...)",
+        if cfg!(feature = "runtime-tokio") {
+            "no runtime: not inside a tokio runtime, and neither runtime-smol nor \
+             runtime-async-std is on; run inside one or call .runtime(...)"
+        } else {
+            "no runtime: enable a runtime feature or call .runtime(...)"
+        },
     )))
 }
 
@@ -83,7 +90,8 @@ impl ClientBuilder {
         })
     }
 
-    /// The runtime to connect on. Default: the first enabled of tokio, smol, async-std.
+    /// The runtime to connect on. Default: tokio inside a tokio runtime, else smol, else
+    /// async-std, the first whose feature is on (see the [module docs](self)).
     #[must_use]
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
         self.runtime = Some(runtime);
@@ -283,7 +291,8 @@ impl ServerBuilder {
         }
     }
 
-    /// The runtime to accept on. Default: the first enabled of tokio, smol, async-std.
+    /// The runtime to accept on. Default: tokio inside a tokio runtime, else smol, else
+    /// async-std, the first whose feature is on (see the [module docs](self)).
     #[must_use]
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
         self.runtime = Some(runtime);

@@ -64,6 +64,17 @@ fn builders_agree_on_a_chosen_runtime() {
     smol::block_on(talk(Arc::clone(&runtime), Some(runtime)));
 }
 
+/// With tokio's feature on too, a builder called under smol or async-std must not pick
+/// tokio (whose futures panic outside a tokio runtime): the default follows the runtime
+/// it is called on.
+#[cfg(all(feature = "runtime-tokio", feature = "runtime-smol"))]
+#[test]
+fn the_default_runtime_outside_tokio_is_not_tokio() {
+    smol::block_on(talk(wintergreen::smol::runtime(), None));
+    #[cfg(feature = "runtime-async-std")]
+    async_std::task::block_on(talk(wintergreen::async_std::runtime(), None));
+}
+
 #[test]
 fn a_bad_header_is_the_callers_fault() {
     let built = ClientBuilder::new("ws://127.0.0.1:1/")

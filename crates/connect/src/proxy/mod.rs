@@ -169,13 +169,9 @@ impl Proxy {
         if host.is_empty() {
             return Err(invalid("no host"));
         }
-        let port = match hostport.rsplit_once(':') {
-            // A colon inside an IPv6 literal is no port separator.
-            Some((_, port)) if !port.contains(']') => {
-                uri.port_u16().ok_or_else(|| invalid("bad port"))?
-            }
-            _ => scheme.default_port(),
-        };
+        let port = wintergreen_handshake::authority_port(hostport)
+            .map_err(|_| invalid("bad port"))?
+            .unwrap_or(scheme.default_port());
         Ok(Self {
             scheme,
             host,
