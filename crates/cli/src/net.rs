@@ -52,7 +52,7 @@ pub(crate) fn connect_reason(err: &wintergreen::ConnectError) -> String {
         E::Tls(TlsError::NameMismatch(_)) => {
             "TLS: the server's certificate does not match the host name".to_owned()
         }
-        E::Tls(TlsError::UntrustedCertificate(cert)) => {
+        E::Tls(tls @ TlsError::UntrustedCertificate(cert)) => {
             use rustls::CertificateError as C;
             match cert {
                 C::Expired | C::ExpiredContext { .. } => {
@@ -63,7 +63,8 @@ pub(crate) fn connect_reason(err: &wintergreen::ConnectError) -> String {
                      --ca FILE trusts its issuer)"
                         .to_owned()
                 }
-                other => format!("TLS: the server's certificate is not trusted ({other:?})"),
+                // The library's words for the rest (a CA used as the server's own, ...).
+                _ => tls.to_string(),
             }
         }
         E::Tls(tls) => format!("TLS failed: {tls}"),
@@ -209,25 +210,13 @@ impl Opener {
     }
 }
 
-/// A rustls client configuration that trusts only the certificates in a PEM file.
+/// A rustls client configuration that trusts only the certificates in a PEM file; ALPN is
+/// left to the connect path (h2 when HTTP/2 is asked for).
 fn ca_tls_config(path: &Path) -> anyhow::Result<rustls::ClientConfig> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let pem = fs::read(path).with_context(|| format!("--ca {}", path.display()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.with_context(|| format!("--ca {}: bad PEM", path.display()))?;
-        roots
-            .add(cert)
-            .with_context(|| format!("--ca {}: bad certificate", path.display()))?;
-    }
-    if roots.is_empty() {
-        bail!("--ca {}: no certificate in the file", path.display());
-    }
-    // ALPN is filled in by the connect path (h2 when HTTP/2 is asked for).
-    let mut config = wintergreen::tls::client_config_with_roots(roots, false)?;
-    config.alpn_protocols.clear();
-    Ok(config)
+    let context = || format!("--ca {}", path.display());
+    let pem = fs::read(path).with_context(context)?;
+    let roots = wintergreen::tls::root_store_from_pem(&pem).with_context(context)?;
+    Ok(wintergreen::tls::client_config_trusting(roots)?)
 }
 
 /// The crypto provider the library picked for this build.

@@ -63,7 +63,7 @@ pub enum TlsError {
     /// valid, revoked, a bad signature or encoding — any [`rustls::CertificateError`] but
     /// a name mismatch, as rustls reports it (`rustls::Error::InvalidCertificate`).
     #[cfg(feature = "rustls")]
-    #[error("TLS: the peer's certificate is not trusted: {0:?}")]
+    #[error("TLS: the peer's certificate is not trusted: {}", Untrusted(.0))]
     UntrustedCertificate(rustls::CertificateError),
     /// The server's certificate is valid but not for the name connected to
     /// (`CertificateError::NotValidForName` or `NotValidForNameContext`, which names both).
@@ -93,6 +93,39 @@ impl TlsError {
     /// A configuration error, keeping its typed cause.
     pub fn config(err: impl StdError + Send + Sync + 'static) -> Self {
         Self::Config(Arc::new(err))
+    }
+}
+
+/// Why a certificate is not trusted, in words: rustls's own text for most reasons (it
+/// gives the times of an expired one, for example), and a sentence for the two a user
+/// meets most — a private CA's certificate that is not among the roots, and a self-signed
+/// server certificate made as a CA, which rustls reports only as an opaque `Other`.
+#[cfg(feature = "rustls")]
+struct Untrusted<'a>(&'a rustls::CertificateError);
+
+#[cfg(feature = "rustls")]
+impl std::fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use rustls::CertificateError as C;
+        match self.0 {
+            C::UnknownIssuer => f.write_str(
+                "its issuer is not among the trusted roots (a private CA goes in the \
+                 roots: tls::root_store_from_pem)",
+            ),
+            C::Other(other)
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) =>
+            {
+                f.write_str(
+                    "it is a CA certificate (basicConstraints CA:TRUE) presented as the \
+                     server's own; a self-signed server certificate needs CA:FALSE, or a CA \
+                     of its own to sign it",
+                )
+            }
+            other => write!(f, "{other}"),
+        }
     }
 }
 

@@ -34,6 +34,7 @@ pub async fn connect(
 ) -> Result<Http2Client, ConnectError> {
     let request = url.into_client_request()?;
     let target = Target::from_request(&request)?;
+    ensure_h2_offered(&target, options)?;
     let (io, h2) = open(runtime, &target, options, true).await?;
     if !h2 {
         return Err(ConnectError::Http2NotNegotiated);
@@ -117,6 +118,18 @@ fn settings(options: &ClientOptions) -> Http2Config {
     settings
 }
 
+/// Over TLS, a custom configuration that cannot offer `h2` fails a connect that requires
+/// HTTP/2 before it starts (see [`crate::tls`]'s `ensure_h2_offered`).
+fn ensure_h2_offered(target: &Target, options: &ClientOptions) -> Result<(), ConnectError> {
+    #[cfg(feature = "rustls")]
+    if target.is_tls() {
+        crate::tls::ensure_h2_offered(options.connect.tls.as_ref())?;
+    }
+    #[cfg(not(feature = "rustls"))]
+    let _ = (target, options);
+    Ok(())
+}
+
 /// [`connect`](crate::connect) for [`Http2Mode::Prefer`] and [`Http2Mode::Require`]: a
 /// connection of its own for this WebSocket (it closes when the WebSocket is dropped).
 pub(crate) async fn connect_websocket(
@@ -126,6 +139,9 @@ pub(crate) async fn connect_websocket(
     options: &ClientOptions,
 ) -> Result<(WebSocketStream<Transport>, Response<()>), ConnectError> {
     let prefer = options.connect.http2 == Http2Mode::Prefer;
+    if !prefer {
+        ensure_h2_offered(target, options)?;
+    }
     let (io, h2) = open(runtime, target, options, true).await?;
     if !h2 {
         // TLS, and the server picked http/1.1: speak it on this very connection.

@@ -9,7 +9,8 @@
 //! Roots: with the `webpki-roots` feature, Mozilla's root store (webpki-roots); with
 //! `native-roots`, the operating system's store (rustls-native-certs); with both, their
 //! union. A custom root store or a whole [`rustls::ClientConfig`] goes into
-//! [`ConnectOptions::tls`](crate::ConnectOptions::tls).
+//! [`ConnectOptions::tls`](crate::ConnectOptions::tls): for a private CA,
+//! [`root_store_from_pem`] and [`client_config_trusting`].
 //!
 //! Servers: a [`rustls::ServerConfig`] goes into
 //! [`AcceptOptions::tls`](crate::AcceptOptions::tls); [`server_config`] fills in its ALPN
@@ -112,6 +113,67 @@ pub fn client_config_with_roots(
         .with_no_client_auth();
     config.alpn_protocols = alpn_protocols(http2);
     Ok(config)
+}
+
+/// The certificates of the `CERTIFICATE` blocks of a PEM file (RFC 7468), as roots to
+/// trust: a private CA, or a self-signed server certificate (made with
+/// `basicConstraints=CA:FALSE`; a certificate made as a CA is refused when a server
+/// presents it as its own). Other blocks (a private key, say) are skipped.
+///
+/// # Errors
+/// [`TlsError::Config`] for malformed PEM, a certificate that does not parse, or no
+/// certificate at all.
+pub fn root_store_from_pem(pem: &[u8]) -> Result<RootCertStore, TlsError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        roots
+            .add(cert.map_err(TlsError::config)?)
+            .map_err(TlsError::config)?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::config(std::io::Error::other(
+            "no CERTIFICATE block in the PEM data",
+        )));
+    }
+    Ok(roots)
+}
+
+/// A client configuration on [`provider`] that trusts only `roots` and leaves ALPN to the
+/// connect path, which offers `h2` exactly when the connect's HTTP/2 mode asks for it (see
+/// [`client_config`]): the one to put in [`ConnectOptions::tls`](crate::ConnectOptions::tls)
+/// for a private CA.
+///
+/// # Errors
+/// As [`client_config_with_roots`].
+pub fn client_config_trusting(roots: RootCertStore) -> Result<ClientConfig, TlsError> {
+    let mut config = client_config_with_roots(roots, false)?;
+    config.alpn_protocols.clear();
+    Ok(config)
+}
+
+/// For a connect that must speak HTTP/2 over TLS ([`Http2Mode::Require`](crate::Http2Mode::Require)
+/// or a shared HTTP/2 connection): a custom configuration whose ALPN list leaves `h2` out
+/// can never get it. This says so before connecting, as the caller's error, where the
+/// server's answer would read as the server's doing
+/// ([`ConnectError::Http2NotNegotiated`]).
+///
+/// # Errors
+/// [`TlsError::Config`] naming the list.
+pub(crate) fn ensure_h2_offered(custom: Option<&Arc<ClientConfig>>) -> Result<(), TlsError> {
+    let Some(config) = custom else {
+        return Ok(());
+    };
+    let offered = &config.alpn_protocols;
+    if offered.is_empty() || offered.iter().any(|p| p == ALPN_H2) {
+        return Ok(());
+    }
+    let list: Vec<_> = offered.iter().map(|p| String::from_utf8_lossy(p)).collect();
+    Err(TlsError::config(std::io::Error::other(format!(
+        "HTTP/2 is required, but the TLS configuration's ALPN list {list:?} does not offer h2 \
+         (add it, or leave the list empty and the connect path offers what the HTTP/2 mode asks for)"
+    ))))
 }
 
 /// The configuration a connect uses: `custom` (from [`ConnectOptions::tls`](crate::ConnectOptions::tls))
@@ -263,6 +325,61 @@ mod tests {
         let kept = client_config(Some(&custom), true)?;
         assert_eq!(kept.alpn_protocols, alpn_protocols(false));
         Ok(())
+    }
+
+    #[test]
+    fn a_pem_file_gives_its_certificates_and_only_them() {
+        #![allow(clippy::unwrap_used)]
+        let ca = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let pem = format!("{}{}", ca.signing_key.serialize_pem(), ca.cert.pem());
+        assert_eq!(root_store_from_pem(pem.as_bytes()).unwrap().len(), 1);
+        let none = root_store_from_pem(ca.signing_key.serialize_pem().as_bytes()).unwrap_err();
+        assert!(none.to_string().contains("no CERTIFICATE block"), "{none}");
+        let broken = "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n";
+        assert!(matches!(
+            root_store_from_pem(broken.as_bytes()),
+            Err(TlsError::Config(_))
+        ));
+        let config = client_config_trusting(root_store_from_pem(pem.as_bytes()).unwrap()).unwrap();
+        assert!(
+            config.alpn_protocols.is_empty(),
+            "ALPN is the connect path's"
+        );
+    }
+
+    /// A configuration that lists ALPN without `h2` cannot get HTTP/2: the caller hears so
+    /// before any connection is made; an empty list (filled in per mode) or one with `h2`
+    /// passes.
+    #[test]
+    fn requiring_h2_with_an_alpn_list_without_it_is_the_callers_error() -> Result<(), TlsError> {
+        let http1_only = Arc::new(client_config_with_roots(RootCertStore::empty(), false)?);
+        let err = ensure_h2_offered(Some(&http1_only)).unwrap_err();
+        assert!(matches!(err, TlsError::Config(_)));
+        assert!(err.to_string().contains("does not offer h2"), "{err}");
+        let with_h2 = Arc::new(client_config_with_roots(RootCertStore::empty(), true)?);
+        assert!(ensure_h2_offered(Some(&with_h2)).is_ok());
+        let empty = Arc::new(client_config_trusting(RootCertStore::empty())?);
+        assert!(ensure_h2_offered(Some(&empty)).is_ok());
+        assert!(ensure_h2_offered(None).is_ok());
+        Ok(())
+    }
+
+    /// rustls reports a CA certificate used as a server's own only as an opaque `Other`;
+    /// the message says what it is and what to do.
+    #[test]
+    fn untrusted_certificates_are_explained() {
+        use rustls::{CertificateError, OtherError};
+        let ca_as_leaf = TlsError::UntrustedCertificate(CertificateError::Other(OtherError(
+            Arc::new(webpki::Error::CaUsedAsEndEntity),
+        )));
+        assert!(ca_as_leaf.to_string().contains("CA:FALSE"), "{ca_as_leaf}");
+        let unknown = TlsError::UntrustedCertificate(CertificateError::UnknownIssuer);
+        assert!(
+            unknown.to_string().contains("not among the trusted roots"),
+            "{unknown}"
+        );
+        let revoked = TlsError::UntrustedCertificate(CertificateError::Revoked);
+        assert!(revoked.to_string().ends_with("Revoked"), "{revoked}");
     }
 
     #[test]

@@ -186,6 +186,32 @@ impl ClientBuilder {
         self.set(|options| options.connect.tls = Some(config))
     }
 
+    /// Connection: trusts exactly `roots` for `wss://` instead of the enabled features'
+    /// roots — a private CA, or a self-signed server certificate; read a PEM file with
+    /// [`tls::root_store_from_pem`](crate::tls::root_store_from_pem). ALPN follows
+    /// [`http2`](Self::http2). Replaces a [`tls_config`](Self::tls_config) given before.
+    /// Without a crypto provider, [`connect`](Self::connect) fails with
+    /// [`ConnectError::Tls`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let roots = wintergreen::tls::root_store_from_pem(&std::fs::read("ca.pem")?)?;
+    /// let (ws, _) = wintergreen::ClientBuilder::new("wss://internal.example:8443/")
+    ///     .root_certificates(roots)
+    ///     .connect()
+    ///     .await?;
+    /// # drop(ws); Ok(()) }
+    /// ```
+    #[cfg(any(feature = "rustls-tls", feature = "rustls-native-roots"))]
+    #[must_use]
+    pub fn root_certificates(self, roots: wintergreen_connect::tls::rustls::RootCertStore) -> Self {
+        self.map(|mut options| {
+            let config = wintergreen_connect::tls::client_config_trusting(roots)?;
+            options.connect.tls = Some(Arc::new(config));
+            Ok(options)
+        })
+    }
+
     /// Connection: tunnels every connection through the proxy at `url` —
     /// `http://[user:pass@]host[:port]` (HTTP CONNECT, Basic auth), `socks5://…` (SOCKS5,
     /// target resolved here) or `socks5h://…` (resolved by the proxy); see

@@ -82,3 +82,60 @@ fn a_bad_header_is_the_callers_fault() {
         .build();
     assert!(matches!(built, Err(ConnectError::InvalidRequest(_))));
 }
+
+/// A user's private root, read from PEM with the library's own helper: `wss://` over
+/// HTTP/1.1 and, with the same builder call, over HTTP/2 (ALPN follows the HTTP/2 mode,
+/// not the root store).
+#[cfg(all(feature = "runtime-tokio", feature = "rustls-tls", feature = "http2"))]
+#[tokio::test]
+async fn a_private_root_from_pem_serves_both_http_versions() {
+    use futures_util::{SinkExt, StreamExt};
+    use wintergreen::Http2Mode;
+    use wintergreen::tls::rustls;
+
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(wintergreen::tls::provider().unwrap())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let mut listener = ServerBuilder::new()
+        .tls(Arc::new(config))
+        .listen(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let port = listener.local_addr().port();
+    tokio::spawn(async move {
+        while let Some(Ok(mut accepted)) = listener.accept().await {
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = accepted.websocket.next().await {
+                    if message.is_data() && accepted.websocket.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let pem = certified.cert.pem();
+    for (mode, version) in [
+        (Http2Mode::Off, http::Version::HTTP_11),
+        (Http2Mode::Require, http::Version::HTTP_2),
+    ] {
+        let roots = wintergreen::tls::root_store_from_pem(pem.as_bytes()).unwrap();
+        let (mut ws, response) = tokio::time::timeout(
+            Duration::from_secs(10),
+            ClientBuilder::new(format!("wss://localhost:{port}/"))
+                .root_certificates(roots)
+                .http2(mode)
+                .connect(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(response.version(), version);
+        ws.send(Message::text("hi")).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("hi"));
+    }
+}

@@ -62,6 +62,8 @@ macro_rules! suite {
             #[cfg(feature = "rustls")]
             wss_to_a_plain_server_says_it_is_not_tls,
             #[cfg(feature = "rustls")]
+            a_ca_certificate_served_as_the_servers_own_is_explained,
+            #[cfg(feature = "rustls")]
             a_tls_client_that_distrusts_the_server_fails_its_accept_typed,
             #[cfg(feature = "http2")]
             one_port_serves_http1_and_h2c,
@@ -552,13 +554,47 @@ mod tls {
             .unwrap();
         let mut roots = RootCertStore::empty();
         roots.add(ca.der().clone()).unwrap();
-        let mut client = wintergreen_connect::tls::client_config_with_roots(roots, false).unwrap();
-        client.alpn_protocols.clear();
+        let client = wintergreen_connect::tls::client_config_trusting(roots).unwrap();
         Pki {
             client: Arc::new(client),
             cert: cert.der().clone(),
             key: key.serialize_der(),
         }
+    }
+
+    /// A self-signed `localhost` certificate made as a CA (`basicConstraints CA:TRUE`, what
+    /// a plain `openssl req -x509` makes), served as the server's own, and a client that
+    /// trusts it (read from its PEM, as a user would).
+    fn ca_as_its_own_pki() -> Pki {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        let roots = wintergreen_connect::tls::root_store_from_pem(cert.pem().as_bytes()).unwrap();
+        let client = wintergreen_connect::tls::client_config_trusting(roots).unwrap();
+        Pki {
+            client: Arc::new(client),
+            cert: cert.der().clone(),
+            key: key.serialize_der(),
+        }
+    }
+
+    /// A CA certificate served as the server's own is refused, and the error says what it
+    /// is and what to do (rustls reports it only as an opaque `Other`).
+    pub async fn a_ca_certificate_served_as_the_servers_own_is_explained(
+        runtime: Arc<dyn Runtime>,
+    ) {
+        let pki = ca_as_its_own_pki();
+        let (port, _done) = tls_server(&runtime, acceptor(&pki, &[]), 1).await;
+        let url = format!("wss://localhost:{port}/echo");
+        let err = wintergreen_connect::connect(&runtime, url, &trusting(&pki))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConnectError::Tls(TlsError::UntrustedCertificate(_))),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("CA:FALSE"), "{err}");
     }
 
     pub fn acceptor(pki: &Pki, alpn: &[&[u8]]) -> TlsAcceptor {
@@ -906,5 +942,20 @@ mod tls {
             .await
             .unwrap_err();
         assert!(matches!(err, ConnectError::Http2NotNegotiated), "{err:?}");
+
+        // Our own ALPN list without h2 could never get it: the caller's error, found before
+        // connecting (the server above takes one connection only).
+        let mut http1_only = rustls::ClientConfig::clone(&pki.client);
+        http1_only.alpn_protocols = vec![b"http/1.1".to_vec()];
+        options.connect.tls = Some(Arc::new(http1_only));
+        let url = format!("wss://localhost:{port}/echo");
+        let err = wintergreen_connect::connect(&runtime, url, &options)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConnectError::Tls(TlsError::Config(_))),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("does not offer h2"), "{err}");
     }
 }
