@@ -90,6 +90,21 @@ pub enum TlsError {
 }
 
 impl TlsError {
+    /// Who is at fault: the caller (or the build) for a configuration that cannot be
+    /// built, the [`Network`](Fault::Network) for I/O, and the peer for the rest — a
+    /// certificate this side does not trust, an answer that is not TLS, a failed handshake.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::Config(_) => Fault::Caller,
+            Self::Io(_) => Fault::Network,
+            #[cfg(feature = "rustls")]
+            Self::UntrustedCertificate(_)
+            | Self::NameMismatch(_)
+            | Self::NotTls(_)
+            | Self::Handshake(_) => Fault::Peer,
+        }
+    }
+
     /// A configuration error, keeping its typed cause.
     pub fn config(err: impl StdError + Send + Sync + 'static) -> Self {
         Self::Config(Arc::new(err))
@@ -245,6 +260,36 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
+    /// Who is at fault, for an application that reacts by fault (retry later, fix the
+    /// configuration, report the server):
+    /// - [`Fault::Caller`]: an invalid request, a TLS configuration that cannot be built, a
+    ///   build without TLS or HTTP/2, an unusable proxy URL.
+    /// - [`Fault::Peer`]: the server (or proxy) broke a rule — a malformed HTTP answer, a
+    ///   bad handshake answer, a certificate this side does not trust, an answer that is
+    ///   not TLS, an HTTP/2 protocol violation.
+    /// - [`Fault::Refusal`]: a refusal by rule — a non-101/2xx answer
+    ///   ([`Refused`](Self::Refused)), a server that does not offer HTTP/2 or has no free
+    ///   stream, a proxy that refuses the tunnel.
+    /// - [`Fault::Network`]: DNS, TCP, I/O, a timeout.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::InvalidRequest(_) => Fault::Caller,
+            Self::Resolve { .. } | Self::Tcp { .. } | Self::Timeout(_) | Self::Io(_) => {
+                Fault::Network
+            }
+            Self::TlsUnavailable => Fault::Caller,
+            Self::Tls(err) => err.fault(),
+            Self::Handshake(err) => err.fault(),
+            Self::Http1(_) => Fault::Peer,
+            Self::Refused { .. } => Fault::Refusal,
+            #[cfg(feature = "http2")]
+            Self::Http2(err) => err.fault(),
+            Self::Http2NotNegotiated => Fault::Refusal,
+            Self::Http2Unavailable => Fault::Caller,
+            Self::Proxy(err) => err.fault(),
+        }
+    }
+
     /// An invalid request, keeping its typed cause.
     pub fn invalid_request(err: impl StdError + Send + Sync + 'static) -> Self {
         Self::InvalidRequest(Arc::new(err))
@@ -291,5 +336,63 @@ impl From<wintergreen_http2::Error> for ConnectError {
             H2::Timeout(_) | H2::SettingsTimeout => Self::Timeout(TimeoutKind::Handshake),
             other => Self::Http2(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One case per kind of fault, through each error type that has a `fault` of its own.
+    #[test]
+    fn each_error_says_whose_fault_it_is() {
+        let refused = ConnectError::Refused {
+            status: StatusCode::NOT_FOUND,
+            headers: Box::default(),
+            body: bytes::Bytes::new(),
+        };
+        assert_eq!(refused.fault(), Fault::Refusal);
+        let io = || io::Error::from(io::ErrorKind::ConnectionReset);
+        assert_eq!(ConnectError::invalid_request(io()).fault(), Fault::Caller);
+        assert_eq!(ConnectError::Io(io()).fault(), Fault::Network);
+        assert_eq!(
+            ConnectError::Timeout(TimeoutKind::Handshake).fault(),
+            Fault::Network
+        );
+        assert_eq!(
+            ConnectError::Tls(TlsError::config(io())).fault(),
+            Fault::Caller
+        );
+        assert_eq!(
+            ConnectError::Tls(TlsError::Io(io())).fault(),
+            Fault::Network
+        );
+        #[cfg(feature = "rustls")]
+        assert_eq!(
+            ConnectError::Tls(TlsError::UntrustedCertificate(
+                rustls::CertificateError::UnknownIssuer
+            ))
+            .fault(),
+            Fault::Peer
+        );
+        assert_eq!(
+            ConnectError::Handshake(HandshakeError::MissingAccept).fault(),
+            Fault::Peer
+        );
+        assert_eq!(
+            ConnectError::Proxy(ProxyError::InvalidUrl("x".into())).fault(),
+            Fault::Caller
+        );
+        assert_eq!(
+            ConnectError::Proxy(ProxyError::SocksAuthFailed(1)).fault(),
+            Fault::Refusal
+        );
+        assert_eq!(ConnectError::Proxy(ProxyError::Closed).fault(), Fault::Peer);
+        #[cfg(feature = "http2")]
+        assert_eq!(
+            ConnectError::Http2(wintergreen_http2::Error::ExtendedConnectDisabled).fault(),
+            Fault::Refusal
+        );
+        assert_eq!(ConnectError::Http2NotNegotiated.fault(), Fault::Refusal);
     }
 }

@@ -153,8 +153,14 @@ pub enum Fault {
     Peer,
     /// A refusal by rule, not a fault: the server answered a non-101/2xx status
     /// ([`UpgradeFailed`](HandshakeError::UpgradeFailed)), or our policy refused the
-    /// request ([`Rejected`](HandshakeError::Rejected)).
+    /// request ([`Rejected`](HandshakeError::Rejected)); for a connect, also a server or
+    /// proxy that does not offer what was asked (HTTP/2, a tunnel).
     Refusal,
+    /// Neither side broke a rule: the way between them failed — name resolution, a
+    /// refused or reset TCP connection, I/O — or a bound ran out (a slow network and a
+    /// silent peer look the same from here). Never a handshake's own error: transports
+    /// and connect paths report it (wintergreen-connect's `ConnectError::fault`).
+    Network,
 }
 
 impl HandshakeError {

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use wintergreen_handshake::HandshakeError;
+use wintergreen_handshake::{Fault, HandshakeError};
 
 /// What can go wrong opening or accepting WebSockets over HTTP/2.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +96,25 @@ impl Error {
                 | Self::SettingsTimeout
                 | Self::NoSettings { .. }
         )
+    }
+
+    /// Who is at fault: a server that cannot carry WebSockets over HTTP/2
+    /// ([`is_http2_unsupported`](Self::is_http2_unsupported)) or has no free stream is a
+    /// [`Refusal`](Fault::Refusal); an h2 error is the [`Network`](Fault::Network)'s when
+    /// it is I/O and the peer's otherwise (its reset, its GOAWAY, its protocol violation);
+    /// the handshake's errors are [`HandshakeError::fault`]'s.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::ExtendedConnectDisabled
+            | Self::Preface(_)
+            | Self::SettingsTimeout
+            | Self::NoSettings { .. }
+            | Self::StreamLimit { .. } => Fault::Refusal,
+            Self::Handshake(err) => err.fault(),
+            Self::H2(err) if err.is_io() => Fault::Network,
+            Self::H2(_) => Fault::Peer,
+            Self::Io(_) | Self::Timeout(_) => Fault::Network,
+        }
     }
 
     /// The handshake error, if that is what this is.

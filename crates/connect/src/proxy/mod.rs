@@ -34,6 +34,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
+use wintergreen_handshake::Fault;
 use wintergreen_stream::{Runtime, TcpStream};
 
 pub use env::NoProxy;
@@ -380,6 +381,20 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
+    /// Who is at fault: the caller for an unusable URL or a name too long for SOCKS5, a
+    /// [`Refusal`](Fault::Refusal) for the proxy's refusals (an HTTP status, a SOCKS5
+    /// reply, credentials), the proxy as the peer for a broken or closed exchange.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::InvalidUrl(_) | Self::TargetTooLong(_) => Fault::Caller,
+            Self::Refused { .. }
+            | Self::Socks(_)
+            | Self::SocksNoAcceptableMethod
+            | Self::SocksAuthFailed(_) => Fault::Refusal,
+            Self::Http1(_) | Self::Malformed(_) | Self::Closed => Fault::Peer,
+        }
+    }
+
     /// Whether the proxy asked for (other) credentials: HTTP 407 (RFC 9110 §15.5.8), or
     /// 401 — an answer to CONNECT comes from the proxy itself, and some proxies (tinyproxy)
     /// send 401 there — or a SOCKS5 proxy that refused the credentials or wants some.
