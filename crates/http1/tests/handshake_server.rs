@@ -113,7 +113,17 @@ fn version_8_gets_426_with_version_13() {
         response.contains("\r\nSec-WebSocket-Version: 13\r\n"),
         "{response}"
     );
-    assert!(response.contains("\r\nConnection: close\r\n"), "{response}");
+    // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to; §7.8: and lists the
+    // `upgrade` connection option, in the one Connection line that also closes.
+    assert!(
+        response.contains("\r\nUpgrade: websocket\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.contains("\r\nConnection: upgrade, close\r\n"),
+        "{response}"
+    );
+    assert_eq!(response.matches("Connection:").count(), 1, "{response}");
 }
 
 #[test]

@@ -311,6 +311,13 @@ const HTTP1_REFUSALS: &[(&str, &str, u16, &str)] = &[
         "\r\nsec-websocket-version: 13\r\n",
     ),
     (
+        "Sec-WebSocket-Version 8: the 426 names websocket in Upgrade (RFC 9110 §15.5.22)",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+        426,
+        "\r\nupgrade: websocket\r\n",
+    ),
+    (
         "no Sec-WebSocket-Key: 400",
         "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Version: 13\r\n\r\n",
