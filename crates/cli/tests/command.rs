@@ -604,10 +604,12 @@ fn interop_with_python_websockets() {
     );
 }
 
-/// Starts `wintergreen listen 127.0.0.1:0` with its stderr log lines sent to the receiver.
-fn listen_logged() -> (Server, mpsc::Receiver<String>) {
+/// Starts `wintergreen listen 127.0.0.1:0 ARGS…` with its stderr log lines sent to the
+/// receiver.
+fn listen_logged(args: &[&str]) -> (Server, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .args(["listen", "127.0.0.1:0"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -642,7 +644,7 @@ fn log_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
 
 #[test]
 fn a_closed_stdout_is_named_and_the_server_gets_going_away() {
-    let (server, log) = listen_logged();
+    let (server, log) = listen_logged(&[]);
     // Its stdout's reader is gone before the echo arrives (as with `| head -c0`).
     let mut child = Command::new(BIN)
         .args(["-q", &server.url])
@@ -664,9 +666,59 @@ fn a_closed_stdout_is_named_and_the_server_gets_going_away() {
     assert!(closed.contains("closed by the peer (1001)"), "{closed}");
 }
 
+/// A WebSocket client written by hand (no extension offered): the TCP stream after the
+/// server's 101 head, with reads bounded by 10 s.
+fn raw_client(addr: &str) -> std::net::TcpStream {
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.write_all(
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    // The head, a byte at a time so that nothing after it is taken (at most 4 KiB).
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+        tcp.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "), "{}", text(&head));
+    tcp
+}
+
+#[test]
+fn a_broadcast_client_that_never_reads_holds_a_bounded_backlog() {
+    let (server, log) = listen_logged(&["--broadcast"]);
+    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
+    // Reads nothing, so every message relayed to it stays in the hub's backlog.
+    let _stalled = raw_client(addr);
+    let sender = raw_client(addr);
+    // The sender takes what the hub relays to it, until the server closes or 10 s pass.
+    let mut drain = sender.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0; 64 << 10];
+        while matches!(drain.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    // 48 binary messages of 1 MiB, masked with the all-zero key (RFC 6455 §5.3): far over
+    // the 16 MiB the hub may hold for the stalled client, whose socket takes a few MiB.
+    let mut frame = vec![0x82, 0xff];
+    frame.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    frame.extend_from_slice(&[0; 4]);
+    frame.resize(frame.len() + (1 << 20), b'x');
+    let mut sender = sender;
+    for _ in 0..48 {
+        if sender.write_all(&frame).is_err() {
+            break;
+        }
+    }
+    let dropped = log_line(&log, "message dropped");
+    assert!(dropped.contains("broadcast backlog holds"), "{dropped}");
+}
+
 #[test]
 fn listen_blames_a_garbage_client_not_the_server() {
-    let (server, rx) = listen_logged();
+    let (server, rx) = listen_logged(&[]);
     let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
     let mut garbage = std::net::TcpStream::connect(addr).unwrap();
     garbage.write_all(b"GARBAGE \x00\xff\r\n\r\n").unwrap();
