@@ -243,6 +243,34 @@ fn request_with_a_body_gets_400() {
 }
 
 #[test]
+fn rfc6455_4_1_a_target_that_names_no_resource_gets_400() {
+    for target in [
+        "*",
+        "server.example.com:443",
+        "ftp://server.example.com/chat",
+    ] {
+        let bytes = text(&request("")).replace("GET /chat", &format!("GET {target}"));
+        let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
+        assert_eq!(rejected.status, StatusCode::BAD_REQUEST, "{target}");
+        assert!(
+            matches!(rule(&rejected.error), HandshakeError::InvalidRequestTarget),
+            "{target}: {}",
+            rejected.error
+        );
+    }
+    // RFC 9112 §3.2.2: a server accepts the absolute-form (ws:// too, leniently).
+    for target in [
+        "http://server.example.com/chat",
+        "HTTPS://server.example.com/chat?x=1",
+        "ws://server.example.com/chat",
+        "http://server.example.com",
+    ] {
+        let bytes = text(&request("")).replace("GET /chat", &format!("GET {target}"));
+        accepted(AcceptPolicy::new(), bytes.as_bytes());
+    }
+}
+
+#[test]
 fn malformed_request_gets_400_without_a_request() {
     let rejected = rejected(AcceptPolicy::new(), b"GET / HTTP/1.1\r\nBad Header\r\n\r\n");
     assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
