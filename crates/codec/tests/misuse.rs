@@ -149,7 +149,7 @@ fn check_send_state(before: State, result: &Result<(), SendError>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Before the fix, `prepare_receive(usize::MAX)` (a driver's `read_buffer_size` set
     /// to it) overflowed the buffer's capacity, and a send after `receive_eof` was queued
