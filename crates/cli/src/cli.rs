@@ -168,6 +168,8 @@ pub(crate) struct ListenArgs {
     pub(crate) addr: String,
 
     /// Send every message to every connected client (a chat room) instead of echoing it.
+    /// A client more than 1024 messages behind misses some; while clients that do not read
+    /// hold 16 MiB of messages, new ones are dropped (and logged).
     #[arg(long)]
     pub(crate) broadcast: bool,
 

@@ -86,11 +86,11 @@ async fn talk(ws: &mut net::ClientStream, binary: bool, linger: Duration) -> any
                 ws.send(message).await.context("sending")?;
             }
             received = ws.next() => match received {
-                Some(Ok(message)) => {
-                    if let Some(end) = print_message(&mut stdout, message)? {
-                        return end;
-                    }
-                }
+                Some(Ok(message)) => match print_message(&mut stdout, message) {
+                    Ok(Some(end)) => return end,
+                    Ok(None) => {}
+                    Err(err) => return Err(stdout_failed(ws, err).await),
+                },
                 Some(Err(err)) => bail!("the connection failed: {err}"),
                 None => bail!("the connection ended without a close frame"),
             },
@@ -103,11 +103,11 @@ async fn talk(ws: &mut net::ClientStream, binary: bool, linger: Duration) -> any
         let lingering = async {
             while let Ok(received) = tokio::time::timeout(linger, ws.next()).await {
                 match received {
-                    Some(Ok(message)) => {
-                        if let Some(end) = print_message(&mut stdout, message)? {
-                            return Ok(Some(end));
-                        }
-                    }
+                    Some(Ok(message)) => match print_message(&mut stdout, message) {
+                        Ok(Some(end)) => return Ok(Some(end)),
+                        Ok(None) => {}
+                        Err(err) => return Err(stdout_failed(ws, err).await),
+                    },
                     Some(Err(err)) => bail!("the connection failed: {err}"),
                     None => bail!("the connection ended without a close frame"),
                 }
@@ -130,7 +130,11 @@ async fn talk(ws: &mut net::ClientStream, binary: bool, linger: Duration) -> any
         while let Some(received) = ws.next().await {
             match received {
                 Ok(message) => {
-                    if print_message(&mut stdout, message)?.is_some() {
+                    // Our close is sent already: a failed stdout just ends the command.
+                    if print_message(&mut stdout, message)
+                        .context("writing to stdout")?
+                        .is_some()
+                    {
                         break;
                     }
                 }
@@ -144,11 +148,22 @@ async fn talk(ws: &mut net::ClientStream, binary: bool, linger: Duration) -> any
         .map_err(|_| anyhow!("the server did not answer the close in {CLOSE_WAIT:?}"))?
 }
 
+/// stdout failed (most often its reader went away, as `| head` does): closes the
+/// connection with 1001 (Going Away, RFC 6455 §7.4.1) rather than dropping it, within
+/// [`CLOSE_WAIT`], and says that stdout is what failed.
+async fn stdout_failed(ws: &mut net::ClientStream, err: std::io::Error) -> anyhow::Error {
+    let _closed = tokio::time::timeout(CLOSE_WAIT, ws.close(CloseCode::GOING_AWAY, "")).await;
+    anyhow::Error::new(err).context("writing to stdout")
+}
+
 /// Prints a data message; for the server's close, the result the command ends with.
+///
+/// # Errors
+/// Writing to stdout failed.
 fn print_message(
     out: &mut impl Write,
     message: Message,
-) -> anyhow::Result<Option<anyhow::Result<()>>> {
+) -> std::io::Result<Option<anyhow::Result<()>>> {
     match message {
         Message::Text(text) => {
             out.write_all(text.as_bytes())?;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
@@ -14,6 +14,61 @@ use crate::net::{self, Accepted, Message};
 
 /// Messages a slow client may fall behind by in broadcast mode before it misses some.
 const BROADCAST_BACKLOG: usize = 1024;
+
+/// The most payload bytes the broadcast hub holds for clients that have not taken them
+/// yet (16 MiB). Without it a client that never reads would keep [`BROADCAST_BACKLOG`]
+/// messages of the largest size (64 MiB each) alive. A message that would go past it is
+/// dropped, and logged; into an empty backlog any message goes, however large.
+const BROADCAST_BACKLOG_BYTES: usize = 16 << 20;
+
+/// The broadcast hub: every client's messages, to every client, within
+/// [`BROADCAST_BACKLOG`] messages and [`BROADCAST_BACKLOG_BYTES`] bytes.
+#[derive(Clone)]
+struct Hub {
+    sender: broadcast::Sender<Arc<Held>>,
+    /// Payload bytes of the messages some client has not taken yet.
+    held: Arc<AtomicUsize>,
+}
+
+/// A message on the hub, counted in [`Hub::held`] until every client has taken it (tokio's
+/// broadcast channel drops its copy once every receiver has seen it) and sent it on.
+struct Held {
+    message: Message,
+    held: Arc<AtomicUsize>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.message.len(), Ordering::AcqRel);
+    }
+}
+
+impl Hub {
+    fn new() -> Self {
+        Self {
+            sender: broadcast::channel(BROADCAST_BACKLOG).0,
+            held: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Sends `message` to every client, unless the backlog has no room for it: then it is
+    /// dropped and the bytes held are returned.
+    fn publish(&self, message: Message) -> Result<(), usize> {
+        let len = message.len();
+        let before = self.held.fetch_add(len, Ordering::AcqRel);
+        if before != 0 && before.saturating_add(len) > BROADCAST_BACKLOG_BYTES {
+            self.held.fetch_sub(len, Ordering::AcqRel);
+            return Err(before);
+        }
+        let held = Held {
+            message,
+            held: Arc::clone(&self.held),
+        };
+        // No receiver is no error: the sender is one, so there always is.
+        let _ = self.sender.send(Arc::new(held));
+        Ok(())
+    }
+}
 
 pub(crate) async fn run(args: ListenArgs) -> anyhow::Result<()> {
     let server = net::Server::new(&args)?;
@@ -35,9 +90,7 @@ pub(crate) async fn run(args: ListenArgs) -> anyhow::Result<()> {
         },
         if args.broadcast { "broadcast" } else { "echo" },
     );
-    let hub = args
-        .broadcast
-        .then(|| broadcast::channel::<Message>(BROADCAST_BACKLOG).0);
+    let hub = args.broadcast.then(Hub::new);
     let ids = Arc::new(AtomicU64::new(1));
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
@@ -133,17 +186,21 @@ async fn echo(id: u64, accepted: Accepted) {
 
 /// Broadcast mode: what this client sends goes to every client; what anyone sends comes
 /// to this client.
-async fn relay(id: u64, accepted: Accepted, hub: broadcast::Sender<Message>) {
+async fn relay(id: u64, accepted: Accepted, hub: Hub) {
     let mut ws = accepted.ws;
-    let mut inbox = hub.subscribe();
+    let mut inbox = hub.sender.subscribe();
     let mut count = 0u64;
     let end = loop {
         tokio::select! {
             received = ws.next() => match received {
                 Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                     count += 1;
-                    // No receiver is no error: this client is one, so there always is.
-                    let _ = hub.send(message);
+                    if let Err(held) = hub.publish(message) {
+                        eprintln!(
+                            "wintergreen: #{id} message dropped: the broadcast backlog holds \
+                             {held} bytes for slow clients"
+                        );
+                    }
                 }
                 Some(Ok(Message::Close(_))) => break "closed by the peer".to_owned(),
                 Some(Ok(_)) => {}
@@ -151,8 +208,8 @@ async fn relay(id: u64, accepted: Accepted, hub: broadcast::Sender<Message>) {
                 None => break "ended".to_owned(),
             },
             relayed = inbox.recv() => match relayed {
-                Ok(message) => {
-                    if let Err(err) = ws.send(message).await {
+                Ok(held) => {
+                    if let Err(err) = ws.send(held.message.clone()).await {
                         break format!("error: {err}");
                     }
                 }

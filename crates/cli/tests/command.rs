@@ -93,21 +93,26 @@ fn run(args: &[&str], stdin: &str) -> Output {
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
+    let status = wait_bounded(&mut child, args);
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Waits for `child` (run with `args`) to exit, killing it past [`LIMIT`].
+fn wait_bounded(child: &mut Child, args: &[&str]) -> std::process::ExitStatus {
     let started = Instant::now();
-    let status = loop {
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         if started.elapsed() > LIMIT {
             let _ = child.kill();
             panic!("wintergreen {args:?} ran past {LIMIT:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
     }
 }
 
@@ -599,10 +604,12 @@ fn interop_with_python_websockets() {
     );
 }
 
-#[test]
-fn listen_blames_a_garbage_client_not_the_server() {
+/// Starts `wintergreen listen 127.0.0.1:0 ARGS…` with its stderr log lines sent to the
+/// receiver.
+fn listen_logged(args: &[&str]) -> (Server, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .args(["listen", "127.0.0.1:0"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -610,8 +617,6 @@ fn listen_blames_a_garbage_client_not_the_server() {
         .expect("start wintergreen listen");
     let stderr = child.stderr.take().unwrap();
     let url = first_line(&mut child).expect("listen printed its URL");
-    let server = Server { child, url };
-    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -620,18 +625,106 @@ fn listen_blames_a_garbage_client_not_the_server() {
             }
         }
     });
+    (Server { child, url }, rx)
+}
+
+/// The first log line containing `needle`, waiting at most 10 s.
+fn log_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_named_and_the_server_gets_going_away() {
+    let (server, log) = listen_logged(&[]);
+    // Its stdout's reader is gone before the echo arrives (as with `| head -c0`).
+    let mut child = Command::new(BIN)
+        .args(["-q", &server.url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wintergreen");
+    drop(child.stdout.take());
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let status = wait_bounded(&mut child, &["-q", &server.url]);
+    let mut reason = String::new();
+    stderr.read_to_string(&mut reason).unwrap();
+    assert!(!status.success());
+    assert!(reason.contains("writing to stdout"), "{reason}");
+    // The server saw a close frame (1001), not a dropped connection (1006).
+    let closed = log_line(&log, " after ");
+    assert!(closed.contains("closed by the peer (1001)"), "{closed}");
+}
+
+/// A WebSocket client written by hand (no extension offered): the TCP stream after the
+/// server's 101 head, with reads bounded by 10 s.
+fn raw_client(addr: &str) -> std::net::TcpStream {
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.write_all(
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    // The head, a byte at a time so that nothing after it is taken (at most 4 KiB).
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+        tcp.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "), "{}", text(&head));
+    tcp
+}
+
+#[test]
+fn a_broadcast_client_that_never_reads_holds_a_bounded_backlog() {
+    let (server, log) = listen_logged(&["--broadcast"]);
+    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
+    // Reads nothing, so every message relayed to it stays in the hub's backlog.
+    let _stalled = raw_client(addr);
+    let sender = raw_client(addr);
+    // The sender takes what the hub relays to it, until the server closes or 10 s pass.
+    let mut drain = sender.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0; 64 << 10];
+        while matches!(drain.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    // 48 binary messages of 1 MiB, masked with the all-zero key (RFC 6455 §5.3): far over
+    // the 16 MiB the hub may hold for the stalled client, whose socket takes a few MiB.
+    let mut frame = vec![0x82, 0xff];
+    frame.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    frame.extend_from_slice(&[0; 4]);
+    frame.resize(frame.len() + (1 << 20), b'x');
+    let mut sender = sender;
+    for _ in 0..48 {
+        if sender.write_all(&frame).is_err() {
+            break;
+        }
+    }
+    let dropped = log_line(&log, "message dropped");
+    assert!(dropped.contains("broadcast backlog holds"), "{dropped}");
+}
+
+#[test]
+fn listen_blames_a_garbage_client_not_the_server() {
+    let (server, rx) = listen_logged(&[]);
+    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
     let mut garbage = std::net::TcpStream::connect(addr).unwrap();
     garbage.write_all(b"GARBAGE \x00\xff\r\n\r\n").unwrap();
     let local = garbage.local_addr().unwrap().to_string();
     // The first stderr line that names this client (after the "listening" line).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let line = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("listen logged the bad client");
-        if line.contains(&local) {
-            break line;
-        }
-    };
+    let line = log_line(&rx, &local);
     assert!(line.contains("client's HTTP/1.1 request"), "{line}");
     assert!(!line.contains("server"), "{line}");
     // Still serving.

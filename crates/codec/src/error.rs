@@ -211,9 +211,11 @@ impl From<ProtocolError> for ConnectionError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
-    /// We already sent a close frame (or failed the connection): used after close.
+    /// We already sent a close frame (or failed the connection, e.g. on a keep-alive
+    /// timeout): used after close.
     AlreadyClosed,
-    /// The peer closed the connection (we answered its close frame).
+    /// The peer closed the connection: we answered its close frame, or it ended the
+    /// transport without one.
     ClosedByPeer,
     /// A control frame's payload over 125 bytes.
     ControlPayloadTooLong(usize),

@@ -528,6 +528,20 @@ fn sending_after_the_peer_closed_is_closed_by_peer() {
 }
 
 #[test]
+fn rfc6455_7_1_4_nothing_is_queued_once_the_peer_ended_the_transport() {
+    let mut client = session(Role::Client);
+    client.receive_eof();
+    assert_eq!(client.state(), State::Closed);
+    assert_eq!(client.send_text("late"), Err(SendError::ClosedByPeer));
+    assert_eq!(client.send_ping(b""), Err(SendError::ClosedByPeer));
+    assert_eq!(
+        client.close(t0(), CloseCode::NORMAL, ""),
+        Err(SendError::ClosedByPeer)
+    );
+    assert!(!client.has_pending_output());
+}
+
+#[test]
 fn no_pong_after_close_was_sent() {
     let mut server = session(Role::Server);
     server.close(t0(), CloseCode::NORMAL, "").unwrap();

@@ -109,6 +109,12 @@ pub enum HandshakeError {
     /// The request is not HTTP/1.1.
     #[error("the request is not HTTP/1.1")]
     UnsupportedHttpVersion,
+    /// The request target names no resource: the asterisk-form `*` (only for `OPTIONS`,
+    /// RFC 9112 §3.2.4), the authority-form (only for `CONNECT`, §3.2.3), or an absolute URI
+    /// whose scheme is not `http`, `https`, `ws` or `wss`. RFC 6455 §4.1 item 2 asks for a
+    /// resource name (an origin-form path) or an absolute URI containing one. Answered 400.
+    #[error("the request target is not a resource path (RFC 6455 §4.1)")]
+    InvalidRequestTarget,
     /// The request has no `Host` header, or more than one.
     #[error("the request must have exactly one Host header")]
     MissingHost,

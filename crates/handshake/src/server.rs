@@ -29,6 +29,9 @@ pub fn validate_request(request: &Request<()>) -> Result<String, HandshakeError>
     if request.version() != Version::HTTP_11 {
         return Err(HandshakeError::UnsupportedHttpVersion);
     }
+    if !is_resource_target(request.uri()) {
+        return Err(HandshakeError::InvalidRequestTarget);
+    }
     let headers = request.headers();
     let mut hosts = headers.get_all(header::HOST).iter();
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
@@ -58,6 +61,19 @@ pub fn validate_request(request: &Request<()>) -> Result<String, HandshakeError>
         return Err(HandshakeError::UnexpectedBody);
     }
     Ok(accept_key(key))
+}
+
+/// Whether a request target names a resource (RFC 6455 §4.1 item 2): an origin-form path,
+/// or an absolute URI with a path and a web scheme (`ws`/`wss` too: lenient, as the client
+/// means the same resource). The asterisk-form and the authority-form have no path that
+/// starts with `/`.
+fn is_resource_target(uri: &http::Uri) -> bool {
+    let web_scheme = uri.scheme_str().is_none_or(|scheme| {
+        ["http", "https", "ws", "wss"]
+            .iter()
+            .any(|web| scheme.eq_ignore_ascii_case(web))
+    });
+    web_scheme && uri.path().starts_with('/')
 }
 
 /// Whether `host` is `uri-host [ ":" port ]` (RFC 9110 §7.2): an authority without

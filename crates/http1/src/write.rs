@@ -73,17 +73,27 @@ pub fn write_response(response: &Response<()>) -> Vec<u8> {
 /// Writes a whole rejection response: the version-neutral
 /// [`rejection_response`](wintergreen_handshake::rejection_response) (status, header fields
 /// less the hop-by-hop ones, `Content-Type` for a body that names none, `Content-Length`),
-/// then `Connection: close` and the body. The output is as long as the rejection's own
-/// parts: what the peer sent is never echoed beyond what the rejection holds.
+/// then `Connection: close` (`Connection: upgrade, close` for a 426, whose `Upgrade`
+/// field the connection option names, RFC 9110 §7.8) and the body. The output is as long
+/// as the rejection's own parts: what the peer sent is never echoed beyond what the
+/// rejection holds.
 pub fn write_rejection(rejection: &Rejection) -> Vec<u8> {
-    let response = rejection_response(rejection, http::Version::HTTP_11);
-    let body = response.body();
+    let (mut parts, body) = rejection_response(rejection, http::Version::HTTP_11).into_parts();
+    let mut connection = parts
+        .headers
+        .remove(http::header::CONNECTION)
+        .map(|options| options.as_bytes().to_vec())
+        .unwrap_or_default();
+    if !connection.is_empty() {
+        connection.extend_from_slice(b", ");
+    }
+    connection.extend_from_slice(b"close");
     let mut out = Vec::with_capacity(128 + body.len());
-    push_status_line(&mut out, response.status());
-    push_headers(&mut out, response.headers());
-    push_raw_header(&mut out, "Connection", b"close");
+    push_status_line(&mut out, parts.status);
+    push_headers(&mut out, &parts.headers);
+    push_raw_header(&mut out, "Connection", &connection);
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
+    out.extend_from_slice(&body);
     out
 }
 

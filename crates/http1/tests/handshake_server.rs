@@ -113,7 +113,17 @@ fn version_8_gets_426_with_version_13() {
         response.contains("\r\nSec-WebSocket-Version: 13\r\n"),
         "{response}"
     );
-    assert!(response.contains("\r\nConnection: close\r\n"), "{response}");
+    // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to; §7.8: and lists the
+    // `upgrade` connection option, in the one Connection line that also closes.
+    assert!(
+        response.contains("\r\nUpgrade: websocket\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.contains("\r\nConnection: upgrade, close\r\n"),
+        "{response}"
+    );
+    assert_eq!(response.matches("Connection:").count(), 1, "{response}");
 }
 
 #[test]
@@ -230,6 +240,34 @@ fn request_with_a_body_gets_400() {
         HandshakeError::UnexpectedBody
     ));
     accepted(AcceptPolicy::new(), &request("Content-Length: 0\r\n"));
+}
+
+#[test]
+fn rfc6455_4_1_a_target_that_names_no_resource_gets_400() {
+    for target in [
+        "*",
+        "server.example.com:443",
+        "ftp://server.example.com/chat",
+    ] {
+        let bytes = text(&request("")).replace("GET /chat", &format!("GET {target}"));
+        let rejected = rejected(AcceptPolicy::new(), bytes.as_bytes());
+        assert_eq!(rejected.status, StatusCode::BAD_REQUEST, "{target}");
+        assert!(
+            matches!(rule(&rejected.error), HandshakeError::InvalidRequestTarget),
+            "{target}: {}",
+            rejected.error
+        );
+    }
+    // RFC 9112 §3.2.2: a server accepts the absolute-form (ws:// too, leniently).
+    for target in [
+        "http://server.example.com/chat",
+        "HTTPS://server.example.com/chat?x=1",
+        "ws://server.example.com/chat",
+        "http://server.example.com",
+    ] {
+        let bytes = text(&request("")).replace("GET /chat", &format!("GET {target}"));
+        accepted(AcceptPolicy::new(), bytes.as_bytes());
+    }
 }
 
 #[test]

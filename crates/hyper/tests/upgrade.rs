@@ -311,8 +311,39 @@ const HTTP1_REFUSALS: &[(&str, &str, u16, &str)] = &[
         "\r\nsec-websocket-version: 13\r\n",
     ),
     (
+        "Sec-WebSocket-Version 8: the 426 names websocket in Upgrade (RFC 9110 §15.5.22)",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+        426,
+        "\r\nupgrade: websocket\r\n",
+    ),
+    (
         "no Sec-WebSocket-Key: 400",
         "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+        400,
+        "\r\ncontent-type: text/plain; charset=utf-8\r\n",
+    ),
+    (
+        "a body (Content-Length): 400 (RFC 6455 §4.1: the request has none)",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Content-Length: 5\r\n\r\nhello",
+        400,
+        "\r\ncontent-type: text/plain; charset=utf-8\r\n",
+    ),
+    (
+        "a chunked body: 400",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        400,
+        "\r\ncontent-type: text/plain; charset=utf-8\r\n",
+    ),
+    (
+        "two Sec-WebSocket-Key lines: 400",
+        "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
          Sec-WebSocket-Version: 13\r\n\r\n",
         400,
         "\r\ncontent-type: text/plain; charset=utf-8\r\n",
@@ -334,6 +365,55 @@ async fn broken_http1_upgrades_get_their_4xx() {
             assert_eq!(got, *status, "{case}: {head}");
             assert!(head.contains(line), "{case}: {head}");
         }
+    }
+}
+
+/// A valid HTTP/1.1 upgrade request (no extension offered) followed, in the same write,
+/// by `frames`; returns the bytes after the response head (the server's frames) once at
+/// least `want` of them arrived, or the server closed.
+async fn upgrade_with_frames(addr: SocketAddr, frames: &[u8], want: usize) -> Vec<u8> {
+    let mut tcp = bounded(TcpStream::connect(addr)).await.unwrap();
+    let mut bytes = b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    bytes.extend_from_slice(frames);
+    bounded(tcp.write_all(&bytes)).await.unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0; 4096];
+    let head_end = |received: &[u8]| received.windows(4).position(|w| w == b"\r\n\r\n");
+    // Until the head and `want` bytes after it, or 16 KiB, or the server closes.
+    while received.len() < 16 * 1024
+        && head_end(&received).is_none_or(|end| received.len() < end + 4 + want)
+    {
+        let n = bounded(tcp.read(&mut buf)).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&buf[..n]);
+    }
+    let end = head_end(&received).expect("a response head");
+    assert!(received.starts_with(b"HTTP/1.1 101 "), "{received:?}");
+    received.split_off(end + 4)
+}
+
+#[tokio::test]
+async fn frames_in_the_same_packet_as_the_request_reach_the_websocket() {
+    // A masked text frame "hi" (RFC 6455 §5.3): hyper reads it with the request head and
+    // must hand it to the WebSocket with the connection.
+    let masked = [0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+    for addr in [axum_server().await, hyper_server().await] {
+        let echoed = upgrade_with_frames(addr, &masked, 4).await;
+        assert_eq!(echoed, [0x81, 0x02, b'h', b'i']);
+    }
+}
+
+#[tokio::test]
+async fn an_unmasked_client_frame_is_closed_with_1002() {
+    // RFC 6455 §5.1: a server closes the connection on an unmasked frame, status 1002.
+    for addr in [axum_server().await, hyper_server().await] {
+        let close = upgrade_with_frames(addr, &[0x81, 0x02, b'h', b'i'], 4).await;
+        assert_eq!(close[..4], [0x88, 0x02, 0x03, 0xea], "{close:?}");
     }
 }
 
@@ -364,22 +444,41 @@ async fn over_http2_a_get_is_405_allowing_connect() {
     }
 }
 
+/// An extended CONNECT (RFC 8441 §4) to `/ws` on `addr` with this `:protocol` and
+/// `sec-websocket-version`.
+fn extended_connect(addr: SocketAddr, protocol: &'static str, version: &str) -> Request<()> {
+    let mut request = Request::builder()
+        .method(Method::CONNECT)
+        .uri(format!("http://{addr}/ws"))
+        .version(Version::HTTP_2)
+        .header("sec-websocket-version", version)
+        .body(())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(h2::ext::Protocol::from_static(protocol));
+    request
+}
+
 #[tokio::test]
 async fn over_http2_a_connect_for_another_protocol_is_400() {
     for addr in [axum_server().await, hyper_server().await] {
-        // An extended CONNECT (RFC 8441 §4) whose :protocol is not websocket.
-        let mut request = Request::builder()
-            .method(Method::CONNECT)
-            .uri(format!("http://{addr}/ws"))
-            .version(Version::HTTP_2)
-            .header("sec-websocket-version", "13")
-            .body(())
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(h2::ext::Protocol::from_static("not-websocket"));
+        let request = extended_connect(addr, "not-websocket", "13");
         let response = http2_exchange(addr, request).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn over_http2_a_wrong_version_is_426_without_connection_specific_fields() {
+    for addr in [axum_server().await, hyper_server().await] {
+        let request = extended_connect(addr, "websocket", "8");
+        let response = http2_exchange(addr, request).await;
+        assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(response.headers()["sec-websocket-version"], "13");
+        // RFC 9113 §8.2.2: no Upgrade or Connection field in an HTTP/2 response.
+        assert!(!response.headers().contains_key("upgrade"));
+        assert!(!response.headers().contains_key("connection"));
     }
 }
 

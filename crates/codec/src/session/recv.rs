@@ -28,6 +28,11 @@ const PLAN_MIN_INPUT: usize = 4 << 10;
 /// their first read once, when their header is parsed.
 const MAX_GUESSED_READ: usize = (1 << 20) + 14;
 
+/// The largest read [`Session::prepare_receive`] makes room for, whatever `want` says (16
+/// MiB, the default `max_frame_size`): a larger read could only bring more frames at
+/// once, and a `want` near `usize::MAX` would overflow the buffer's capacity.
+const MAX_READ: usize = 16 << 20;
+
 /// Frame headers looked at, at most, to place one input (see `Session::plan_input`).
 const PLAN_MAX_FRAMES: usize = 16;
 
@@ -221,8 +226,9 @@ impl Session {
     /// Makes room in [`receive_buffer`](Self::receive_buffer) for the next read, and
     /// returns how many bytes that read should take at most (a read into the buffer's spare
     /// capacity, limited to this, e.g. with `BufMut::limit`). `want` is the reader's read
-    /// size in bytes (the async driver's `read_buffer_size`, 64 KiB by default); a buffer
-    /// without capacity should be given one before (a reader may keep a spare).
+    /// size in bytes (the async driver's `read_buffer_size`, 64 KiB by default; more than
+    /// 16 MiB counts as 16 MiB); a buffer without capacity should be given one before (a
+    /// reader may keep a spare).
     ///
     /// The room is placed by the frame headers seen, the way [`receive`](Self::receive)
     /// places input, so that a frame's bytes are not moved after they are read (its
@@ -243,6 +249,7 @@ impl Session {
     /// as before.
     #[inline]
     pub fn prepare_receive(&mut self, want: usize) -> usize {
+        let want = want.min(MAX_READ);
         // The common case, before every read of a connection that receives short frames:
         // nothing kept apart, no frame in progress, and a last frame shorter than half a
         // read. The third rule below then applies, whatever else holds.

@@ -169,11 +169,14 @@ impl Session {
         Ok(())
     }
 
-    /// Nothing may be sent after a close frame (§5.5.1).
+    /// Nothing may be sent after a close frame (§5.5.1), nor once the connection is
+    /// closed without one (§7.1.4): the peer ended the transport
+    /// ([`receive_eof`](Self::receive_eof)), or a keep-alive timeout failed it.
     fn check_open(&self) -> Result<(), SendError> {
         match (self.close_sent, self.initiator) {
-            (false, _) => Ok(()),
-            (true, Some(Initiator::Peer)) => Err(SendError::ClosedByPeer),
+            (false, _) if !self.closed => Ok(()),
+            (false, _) if self.failed => Err(SendError::AlreadyClosed),
+            (false, _) | (true, Some(Initiator::Peer)) => Err(SendError::ClosedByPeer),
             (true, _) => Err(SendError::AlreadyClosed),
         }
     }
