@@ -21,7 +21,14 @@ use crate::util::{self, Context, Result, bail, step};
 /// The facade's rendered docs, under cargo's target directory.
 const FACADE_DOCS: &str = "doc/wintergreen";
 /// Modules of the facade that are foreign crates re-exported whole; their prose is theirs.
-const FOREIGN: [&str; 5] = ["rustls", "tokio_rustls", "http", "bytes", "webpki_roots"];
+const FOREIGN: [&str; 6] = [
+    "rustls",
+    "tokio_rustls",
+    "http",
+    "bytes",
+    "webpki_roots",
+    "h2",
+];
 
 pub fn run() -> Result<()> {
     for args in [
@@ -162,7 +169,11 @@ fn prose_blocks(html: &str) -> Vec<Prose> {
                     ("pre", false) => pre += 1,
                     ("pre", true) => pre = pre.saturating_sub(1),
                     ("code", open) if pre == 0 => {
-                        code = if open { code.saturating_sub(1) } else { code + 1 };
+                        code = if open {
+                            code.saturating_sub(1)
+                        } else {
+                            code + 1
+                        };
                         prose.text.push('`');
                     }
                     ("a", false) if pre == 0 => {

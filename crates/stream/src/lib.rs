@@ -5,8 +5,8 @@
 //! drives a sans-IO [`wintergreen_codec::Session`] over any byte stream on which the opening
 //! handshake is done:
 //!
-//! - [`WebSocketStream`] is a [`Stream`](futures_core::Stream) of [`Message`]s and a
-//!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
+//! - [`WebSocketStream`] is a `futures_core::Stream` of [`Message`]s and a
+//!   `futures_sink::Sink` of them; [`WebSocketStream::split`] gives a reader and a
 //!   writer half that two tasks can use at once.
 //! - Pings are answered automatically; the session's timers (close timeout, optional
 //!   keep-alive and idle timeout, all in [`wintergreen_codec::Config`]) run on one sleep
