@@ -131,8 +131,8 @@ struct Prose {
     hrefs: Vec<String>,
 }
 
-/// The prose of the page's doc blocks (`<div class="docblock…">`) and of the item summaries
-/// of module pages (`<dd>`), outside `<pre>` and outside the trait and blanket
+/// The prose of the page's doc blocks (`<div class="docblock…">`, either quote) and of the
+/// item summaries of module pages (`<dd>`), outside `<pre>` and outside the trait and blanket
 /// implementation lists (there the prose is the trait's, checked on the trait's own page, or
 /// a foreign crate's). A small scanner, enough for rustdoc's well-formed output.
 fn prose_blocks(html: &str) -> Vec<Prose> {
@@ -140,7 +140,8 @@ fn prose_blocks(html: &str) -> Vec<Prose> {
     let mut blocks = Vec::new();
     let mut rest = html.as_str();
     loop {
-        let next = ["<div class=\"docblock", "<dd>"]
+        // rustdoc writes `class="docblock"`, and `class='docblock'` in some sections.
+        let next = ["<div class=\"docblock", "<div class='docblock", "<dd>"]
             .iter()
             .filter_map(|open| rest.find(open).map(|at| (at, *open)))
             .min();
@@ -319,7 +320,7 @@ mod tests {
 
     #[test]
     fn a_literal_link_in_prose_is_found() {
-        let html = "<div class=\"docblock\"><p>Yields a [Stream] of \
+        let html = "<div class='docblock'><p>Yields a [Stream] of \
                     [<code>Session</code>]s, an [http::Request&lt;()&gt;] and \
                     [<code>Stream::poll_next()</code>]</p><pre>let x = [a];</pre></div>";
         assert_eq!(

@@ -1,5 +1,3 @@
-//! # wintergreen-connect
-//!
 //! The one connect/accept path of wintergreen, written once and generic over the
 //! [`Runtime`](wintergreen_stream::Runtime) seam (tokio, smol and async-std each implement
 //! it in their adapter crate):

@@ -1,5 +1,3 @@
-//! # wintergreen-hyper
-//!
 //! wintergreen WebSockets inside a hyper 1 service or an axum 0.8 handler, over HTTP/1.1
 //! (`GET` + `Upgrade: websocket`, answered 101, RFC 6455 §4.2) and over HTTP/2 (extended
 //! `CONNECT` with `:protocol = websocket`, answered 200, RFC 8441 §4–5), on tokio.

@@ -1,5 +1,3 @@
-//! # wintergreen-stream
-//!
 //! The runtime-agnostic async driver of wintergreen. It is written once, generic over
 //! `tokio::io::{AsyncRead, AsyncWrite}` (the traits only: no tokio runtime is needed), and
 //! drives a sans-IO [`wintergreen_codec::Session`] over any byte stream on which the opening
