@@ -1,5 +1,3 @@
-//! # wintergreen-codec
-//!
 //! The sans-IO core of wintergreen: WebSocket (RFC 6455) frames, masking, UTF-8 validation,
 //! close codes, and the [`Session`] state machine, for both roles. No I/O, no async, no
 //! runtime: bytes go in, events and bytes come out, and time is passed in by the caller.

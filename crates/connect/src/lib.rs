@@ -1,5 +1,3 @@
-//! # wintergreen-connect
-//!
 //! The one connect/accept path of wintergreen, written once and generic over the
 //! [`Runtime`](wintergreen_stream::Runtime) seam (tokio, smol and async-std each implement
 //! it in their adapter crate):
@@ -12,7 +10,7 @@
 //! - the HTTP-version choice with the [`Http2Mode`] fallback, and shared HTTP/2 connections
 //!   (feature `http2`; [`http2`]);
 //! - [`connect`], [`handshake`] and [`accept`], each bounded by its timeout;
-//! - serving on one port ([`serve`], [`accept_connection`]): HTTP/1.1, h2c with prior
+//! - serving on one port ([`serve`](fn@serve), [`accept_connection`]): HTTP/1.1, h2c with prior
 //!   knowledge, and TLS (ALPN `h2` or `http/1.1`), bounded by the server's limits;
 //! - [`ClientOptions`]/[`ServerOptions`] with one set of defaults (feature `deflate`: every
 //!   connect offers permessage-deflate, every accept accepts it), and [`ConnectError`].

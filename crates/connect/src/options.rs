@@ -267,8 +267,9 @@ impl ServerOptions {
     }
 }
 
-/// What can name a WebSocket to connect to: a URL string, an [`http::Uri`], or a full
-/// [`http::Request<()>`] carrying extra headers.
+/// What can name a WebSocket to connect to: a URL string, an `http::Uri`, or a full
+/// `http::Request<()>` carrying extra headers (the `http` crate is re-exported by the
+/// facade as `wintergreen::http`).
 pub trait IntoClientRequest {
     /// The upgrade request.
     ///

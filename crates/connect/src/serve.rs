@@ -244,7 +244,7 @@ impl<'a> Deadline<'a> {
 }
 
 /// A WebSocket that [`serve`] accepted, over either HTTP version. It is a
-/// [`Stream`](futures_core::Stream) of messages and a [`Sink`](futures_sink::Sink) of
+/// `futures_core::Stream` of messages and a `futures_sink::Sink` of
 /// them, as [`WebSocketStream`] is; match it to reach the stream of one version.
 #[derive(Debug)]
 #[non_exhaustive]

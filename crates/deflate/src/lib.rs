@@ -1,5 +1,3 @@
-//! # wintergreen-deflate
-//!
 //! permessage-deflate (RFC 7692) for wintergreen: an [`Extension`](wintergreen_codec::Extension)
 //! that the codec's [`Session`](wintergreen_codec::Session) drives, and the
 //! [`ExtensionFactory`](wintergreen_codec::ExtensionFactory) that negotiates it in the opening

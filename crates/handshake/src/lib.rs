@@ -1,8 +1,3 @@
-//! # wintergreen-handshake
-//!
-//! Most applications want the `wintergreen` facade crate, which runs these rules for them;
-//! use this crate to build a transport of your own.
-//!
 //! The version-neutral rules of the WebSocket opening handshake (RFC 6455 §4, RFC 8441),
 //! sans-IO, on the `http` crate's types. Transports (HTTP/1.1 in `wintergreen-http1`,
 //! HTTP/2 in `wintergreen-http2`) read and write the bytes and call these rules:
@@ -45,6 +40,9 @@
 //! validate_response(&response, &accept_key(key.as_bytes())).unwrap();
 //! prepared.offer.accept_response(response.headers()).unwrap();
 //! ```
+//!
+//! Most applications want the `wintergreen` facade crate, which runs these rules for them;
+//! use this crate to build a transport of your own.
 
 #![deny(missing_docs)]
 

@@ -11,7 +11,7 @@ use crate::error::Rejection;
 /// Header fields a rejection must not carry as given: framing the transport writes itself
 /// (`Content-Length`, `Transfer-Encoding`) and the connection-specific fields HTTP/2
 /// forbids (RFC 9113 §8.2.2) and an HTTP/1.1 refusal sets itself. The one hop-by-hop list.
-/// Names are lowercase, as [`http::HeaderName::as_str`] gives them.
+/// Names are lowercase, as `http::HeaderName::as_str` gives them.
 pub const HOP_BY_HOP_HEADERS: &[&str] = &[
     "connection",
     "content-length",

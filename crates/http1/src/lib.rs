@@ -1,5 +1,3 @@
-//! # wintergreen-http1
-//!
 //! The HTTP/1.1 transport, sans-IO: the HTTP/1.1 wire (RFC 9112: an incremental,
 //! bounded head reader on httparse, the head writer, a refusal's body framing and chunked
 //! decoding) and the WebSocket opening handshake over it (RFC 6455 §4, with the

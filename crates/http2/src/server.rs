@@ -64,7 +64,7 @@ pub struct AcceptedWebSocket {
     pub subprotocol: Option<String>,
 }
 
-/// A server's HTTP/2 connection: a [`Stream`](futures_core::Stream) of
+/// A server's HTTP/2 connection: a `futures_core::Stream` of
 /// [`Incoming`] WebSockets (and, if asked for, other requests).
 ///
 /// The connection is driven by a task spawned at [`handshake`](Self::handshake), so

@@ -175,7 +175,7 @@ impl WebSocketUpgrade {
     /// ```
     ///
     /// # Errors
-    /// The [`UpgradeRejection`] (its [`IntoResponse`] is the answer to send): the policy
+    /// The [`UpgradeRejection`] (its `axum::response::IntoResponse` is the answer to send): the policy
     /// refused, the request breaks RFC 6455 §4.2.1 / RFC 8441 §5, or hyper prepared no
     /// upgrade for it.
     pub fn accept(self) -> Result<(Response, crate::PendingWebSocket), UpgradeRejection> {

@@ -1,5 +1,3 @@
-//! # wintergreen-hyper
-//!
 //! wintergreen WebSockets inside a hyper 1 service or an axum 0.8 handler, over HTTP/1.1
 //! (`GET` + `Upgrade: websocket`, answered 101, RFC 6455 §4.2) and over HTTP/2 (extended
 //! `CONNECT` with `:protocol = websocket`, answered 200, RFC 8441 §4–5), on tokio.
@@ -69,7 +67,7 @@ pub use wintergreen_stream::Message;
 pub type WebSocket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Whether the client asks for a WebSocket: over HTTP/2 an extended `CONNECT` whose
-/// `:protocol` is `websocket` (RFC 8441 §4; hyper keeps it as [`hyper::ext::Protocol`]),
+/// `:protocol` is `websocket` (RFC 8441 §4; hyper keeps it as `hyper::ext::Protocol`),
 /// over HTTP/1.x an `Upgrade` header listing `websocket` (RFC 6455 §4.1). Whether the
 /// request is a *valid* one is [`upgrade`]'s judgement: use this to route, not to accept.
 pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {

@@ -9,7 +9,7 @@ pub struct StreamConfig {
     /// Keep-alive, the idle timeout and the bound on queued output live in the session's
     /// [`Config`](wintergreen_codec::Config) (`keepalive`, `idle_timeout`,
     /// `max_pending_output`). That one bound serves both directions:
-    /// [`Sink::poll_ready`](futures_sink::Sink::poll_ready) waits while the session's output
+    /// `futures_sink::Sink::poll_ready` waits while the session's output
     /// is at or over it (backpressure on sends), and the driver stops reading while output
     /// the peer provoked is over it.
     pub read_buffer_size: usize,

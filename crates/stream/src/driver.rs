@@ -26,8 +26,8 @@ use crate::split::{self, WebSocketReader, WebSocketWriter};
 /// two, so this covers eight large frames (more wait for the next write).
 const WRITE_SLICES: usize = 16;
 
-/// A WebSocket connection over `IO`: a [`Stream`] of received [`Message`]s and a [`Sink`]
-/// of messages to send.
+/// A WebSocket connection over `IO`: a `futures_core::Stream` of received [`Message`]s and a
+/// `futures_sink::Sink` of messages to send.
 ///
 /// Received pings are answered automatically (and also yielded). The peer's close frame is
 /// yielded as [`Message::Close`]; the stream ends (`None`) once the transport is closed.

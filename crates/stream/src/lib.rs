@@ -1,12 +1,10 @@
-//! # wintergreen-stream
-//!
 //! The runtime-agnostic async driver of wintergreen. It is written once, generic over
 //! `tokio::io::{AsyncRead, AsyncWrite}` (the traits only: no tokio runtime is needed), and
 //! drives a sans-IO [`wintergreen_codec::Session`] over any byte stream on which the opening
 //! handshake is done:
 //!
-//! - [`WebSocketStream`] is a [`Stream`](futures_core::Stream) of [`Message`]s and a
-//!   [`Sink`](futures_sink::Sink) of them; [`WebSocketStream::split`] gives a reader and a
+//! - [`WebSocketStream`] is a `futures_core::Stream` of [`Message`]s and a
+//!   `futures_sink::Sink` of them; [`WebSocketStream::split`] gives a reader and a
 //!   writer half that two tasks can use at once.
 //! - Pings are answered automatically; the session's timers (close timeout, optional
 //!   keep-alive and idle timeout, all in [`wintergreen_codec::Config`]) run on one sleep

@@ -23,7 +23,7 @@ pub type Sleep = BoxFuture<'static, ()>;
 /// An async runtime, as wintergreen uses it.
 ///
 /// Sockets speak the tokio-io traits (`tokio::io::{AsyncRead, AsyncWrite}`, the traits
-/// only): a futures-io runtime wraps its sockets in [`Compat`](crate::compat::Compat).
+/// only): a futures-io runtime wraps its sockets in `Compat` (see [`compat`](crate::compat)).
 pub trait Runtime: Send + Sync + Debug + 'static {
     /// The current time on the runtime's clock. Default: [`Instant::now`].
     fn now(&self) -> Instant {

@@ -49,13 +49,13 @@ fn lock<IO>(shared: &Shared<IO>) -> MutexGuard<'_, Halves<IO>> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The receiving half: a [`Stream`] of messages. It also answers pings.
+/// The receiving half: a `futures_core::Stream` of messages. It also answers pings.
 #[derive(Debug)]
 pub struct WebSocketReader<IO> {
     shared: Shared<IO>,
 }
 
-/// The sending half: a [`Sink`] of messages.
+/// The sending half: a `futures_sink::Sink` of messages.
 #[derive(Debug)]
 pub struct WebSocketWriter<IO> {
     shared: Shared<IO>,

@@ -26,8 +26,9 @@
 //!   every accept on every runtime ([`ClientOptions::default`], [`ServerOptions::default`]:
 //!   one set of defaults); [`ClientBuilder::no_extensions`] and
 //!   [`ServerBuilder::no_extensions`] opt out.
-//! - wintergreen-connect: the one connect/accept path, generic over the [`Runtime`] seam,
-//!   with [`ConnectError`]; each runtime module below is that path on one runtime.
+//! - [`with_runtime`] (wintergreen-connect): the one connect/accept path, generic over the
+//!   [`Runtime`] seam, with [`ConnectError`]; each runtime module below is that path on one
+//!   runtime.
 //! - `runtime-tokio` (default): [`tokio`](mod@tokio) and the short [`connect`]/[`accept`].
 //! - `runtime-smol`: [`smol`](mod@smol); `runtime-async-std`: [`async_std`](mod@async_std)
 //!   (async-std is discontinued upstream; prefer smol). Same shape as [`tokio`](mod@tokio):
@@ -149,6 +150,7 @@ pub mod upgrade;
 pub use ::bytes;
 /// The `http` crate, whose `Request`, `Response`, `HeaderMap`, `StatusCode` and `Uri` the API
 /// speaks, re-exported so that no extra dependency is needed to name them.
+#[doc(inline)]
 pub use ::http;
 
 // README.md's Rust blocks are compiled (and the runnable ones run) as doc tests of this crate:
@@ -166,39 +168,70 @@ pub use runtimes::async_std;
 pub use runtimes::smol;
 #[cfg(feature = "runtime-tokio")]
 pub use runtimes::tokio;
+// The workspace's crates are inlined, so that the facade's docs (`cargo doc -p wintergreen
+// --no-deps`, what docs.rs builds) hold every page their links lead to.
+#[doc(inline)]
 pub use wintergreen_codec as codec;
+#[doc(inline)]
 pub use wintergreen_handshake as handshake;
+#[doc(inline)]
 pub use wintergreen_http1 as http1;
+#[doc(inline)]
 pub use wintergreen_stream as stream;
+// The one connect/accept path, generic over the `Runtime` seam (what each runtime module is
+// on one runtime, and what a runtime of your own plugs into); its docs are its own.
+#[doc(inline)]
+pub use wintergreen_connect as with_runtime;
 
-/// WebSockets over HTTP/2 (RFC 8441), runtime-agnostic: [`Http2Client`](http2::Http2Client),
-/// [`Http2Acceptor`](http2::Http2Acceptor), the [`H2Stream`](http2::H2Stream) pipe, and
-/// the connect/accept functions taking a runtime. `wintergreen::tokio::http2` (and the
-/// other runtimes' modules) supply the runtime.
+// Re-exported modules bring their own docs: a doc comment here would be shown before theirs,
+// a second summary.
 #[cfg(feature = "http2")]
 pub use wintergreen_connect::http2;
 
 pub use wintergreen_codec::{CloseCode, CloseFrame, Config, DataKind, Message, Role, Utf8Bytes};
-/// Proxies: [`Proxy`](proxy::Proxy) URLs (HTTP CONNECT, SOCKS5), [`ProxyRules`](proxy::ProxyRules)
-/// (one proxy, or the environment's), [`ProxyError`](proxy::ProxyError).
+pub use wintergreen_codec::{ConnectionError, ExtensionError, ProtocolError, SendError, TimerKind};
 pub use wintergreen_connect::proxy;
 pub use wintergreen_connect::{
     AcceptOptions, ClientHandshakeOptions, ClientOptions, ConnectError, ConnectOptions, Connector,
     Http2Mode, IntoClientRequest, ServerHandshakeOptions, ServerOptions, TimeoutKind, TlsError,
     Transport,
 };
+/// The running stream's error. What its variants carry is re-exported here at the root (and
+/// stays at `wintergreen::codec::…`): [`ConnectionError`] with [`ProtocolError`] and
+/// [`TimerKind`], [`SendError`], and [`ExtensionError`] inside either.
+///
+/// ```
+/// use wintergreen::{ConnectionError, Error, ProtocolError, SendError, TimerKind};
+///
+/// fn describe(err: &Error) -> &'static str {
+///     match err {
+///         Error::Connection(ConnectionError::Protocol(ProtocolError::InvalidUtf8)) => {
+///             "the peer sent a text message that is not UTF-8"
+///         }
+///         Error::Connection(ConnectionError::TimedOut(TimerKind::KeepAlive)) => {
+///             "the peer went silent after a ping"
+///         }
+///         Error::Connection(_) => "the connection ended badly",
+///         Error::Send(SendError::AlreadyClosed) => "sent after close",
+///         Error::Send(_) => "the message could not be sent",
+///         Error::Io(_) => "reading or writing the byte stream failed",
+///         _ => "another error",
+///     }
+/// }
+/// let timed_out = Error::Connection(ConnectionError::TimedOut(TimerKind::KeepAlive));
+/// assert_eq!(describe(&timed_out), "the peer went silent after a ping");
+/// ```
+pub use wintergreen_stream::Error;
 pub use wintergreen_stream::{
-    Error, KeepAlive, Runtime, StreamConfig, WebSocketReader, WebSocketStream, WebSocketWriter,
+    KeepAlive, Runtime, StreamConfig, WebSocketReader, WebSocketStream, WebSocketWriter,
 };
 
-/// TLS with rustls (provider by feature: `ring`, the default, or `aws-lc-rs`): the crypto
-/// [`provider`](tls::provider), root stores, ALPN, and the [`rustls`](tls::rustls) crate
-/// itself for building a custom `ClientConfig` or a server's `ServerConfig`.
 #[cfg(feature = "__rustls")]
 pub use wintergreen_connect::tls;
 
-/// Serving on one port (HTTP/1.1, h2c, TLS with ALPN): what [`ServerBuilder::listen`],
-/// [`ServerBuilder::serve`] and [`ServerBuilder::accept_connection`] return.
+// Serving on one port (HTTP/1.1, h2c, TLS with ALPN): what `ServerBuilder::listen`, `serve`
+// and `accept_connection` return. (A doc comment on a `use` list would be prepended to each
+// item's own.)
 pub use wintergreen_connect::{
     Accepted, AcceptedConnection, ServeError, ServerTransport, ServerWebSocket, WebSocketListener,
 };
@@ -206,19 +239,13 @@ pub use wintergreen_connect::{
 #[cfg(feature = "runtime-tokio")]
 pub use runtimes::tokio::{accept, accept_with, connect, connect_with};
 
-/// WebSockets inside hyper 1 services, on tokio (wintergreen-hyper):
-/// [`upgrade`](hyper::upgrade) judges a request hyper read, over HTTP/1.1 (101) or HTTP/2
-/// extended CONNECT (200), with the server policy of [`ServerOptions`], and gives the
-/// response and a [`PendingWebSocket`](hyper::PendingWebSocket); refusals are an
-/// [`UpgradeRejection`](hyper::UpgradeRejection) that renders a 4xx.
 #[cfg(feature = "hyper")]
+#[doc(inline)]
 pub use wintergreen_hyper as hyper;
 
-/// axum 0.8: the [`WebSocketUpgrade`](axum::WebSocketUpgrade) extractor, on the same path
-/// as [`hyper`](mod@hyper).
 #[cfg(feature = "axum")]
 pub use wintergreen_hyper::axum;
 
-/// permessage-deflate (RFC 7692): offers, server policy, the negotiated extension.
 #[cfg(feature = "deflate")]
+#[doc(inline)]
 pub use wintergreen_deflate as deflate;

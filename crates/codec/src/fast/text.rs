@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::utf8::{self, Utf8Error};
 
-/// Immutable UTF-8 text backed by [`Bytes`]: cloning and slicing never copy.
+/// Immutable UTF-8 text backed by `bytes::Bytes`: cloning and slicing never copy.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Utf8Bytes(Bytes);
 
