@@ -1,7 +1,8 @@
 //! WebSockets over HTTP/2 (RFC 8441) on any runtime: the HTTP-version choice for one
 //! WebSocket (with the [`Http2Mode`] fallback), shared client connections, and servers.
 //! Every option of a one-off connect (TLS configuration, timeouts, HTTP/2 settings)
-//! applies to a shared connection too.
+//! applies to a shared connection too. The functions take the runtime; the facade's
+//! `wintergreen::tokio::http2` (and the other runtimes' modules) supply it.
 
 use std::sync::Arc;
 

@@ -90,8 +90,9 @@ impl ClientBuilder {
         })
     }
 
-    /// The runtime to connect on. Default: tokio inside a tokio runtime, else smol, else
-    /// async-std, the first whose feature is on (see the [module docs](self)).
+    /// The runtime to connect on. Default: tokio when called inside a tokio runtime, else
+    /// smol, else async-std, the first whose feature is on (smol's and async-std's
+    /// reactors run under any executor).
     #[must_use]
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
         self.runtime = Some(runtime);
@@ -317,8 +318,9 @@ impl ServerBuilder {
         }
     }
 
-    /// The runtime to accept on. Default: tokio inside a tokio runtime, else smol, else
-    /// async-std, the first whose feature is on (see the [module docs](self)).
+    /// The runtime to accept on. Default: tokio when called inside a tokio runtime, else
+    /// smol, else async-std, the first whose feature is on (smol's and async-std's
+    /// reactors run under any executor).
     #[must_use]
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
         self.runtime = Some(runtime);

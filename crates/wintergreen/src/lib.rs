@@ -196,6 +196,8 @@ pub use wintergreen_connect::{
     Http2Mode, IntoClientRequest, ServerHandshakeOptions, ServerOptions, TimeoutKind, TlsError,
     Transport,
 };
+/// Who a failed connect or handshake is the fault of: [`ConnectError::fault`].
+pub use wintergreen_handshake::Fault;
 /// The running stream's error. What its variants carry is re-exported here at the root (and
 /// stays at `wintergreen::codec::…`): [`ConnectionError`] with [`ProtocolError`] and
 /// [`TimerKind`], [`SendError`], and [`ExtensionError`] inside either.
