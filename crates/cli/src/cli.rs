@@ -111,7 +111,8 @@ pub(crate) enum Command {
 /// How to use HTTP/2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Http2Arg {
-    /// Use HTTP/2 when the server offers it (ALPN h2 over TLS), else HTTP/1.1.
+    /// Use HTTP/2 when the server offers it (ALPN h2 over TLS; for ws://, h2c with prior
+    /// knowledge, falling back on a new connection), else HTTP/1.1.
     Prefer,
     /// HTTP/2 or fail (h2c with prior knowledge for ws://).
     Require,
