@@ -40,8 +40,10 @@ const DEFAULT_MAX_WRITE: usize = 256 << 10;
 /// stream at once, and on a client that reset discards queued data; so a client stream from
 /// [`Http2Client`](crate::Http2Client) lingers instead: its connection task keeps it,
 /// discarding what arrives, until the peer ends it or
-/// [`linger`](crate::Http2Config::linger) passes. (A server's stream needs no lingering: h2
-/// resets it with `NO_ERROR` only after the queued data.)
+/// [`linger`](crate::Http2Config::linger) passes. A server's stream does not linger: h2
+/// resets it with `NO_ERROR` after the queued data, but h2's client drops what it had not
+/// yet read when that reset arrives, so a server should end with the close handshake
+/// (RFC 6455 §7.1.2), not a drop, when the client may still be reading.
 #[derive(Debug)]
 pub struct H2Stream {
     /// Always `Some` until dropped (taken out to linger).
