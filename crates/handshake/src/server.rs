@@ -68,11 +68,8 @@ pub fn validate_request(request: &Request<()>) -> Result<String, HandshakeError>
 /// means the same resource). The asterisk-form and the authority-form have no path that
 /// starts with `/`.
 fn is_resource_target(uri: &http::Uri) -> bool {
-    let web_scheme = uri.scheme_str().is_none_or(|scheme| {
-        ["http", "https", "ws", "wss"]
-            .iter()
-            .any(|web| scheme.eq_ignore_ascii_case(web))
-    });
+    // The web schemes are the ones `UrlScheme` reads: the one owner of that rule.
+    let web_scheme = uri.scheme().is_none() || crate::request::UrlScheme::of(uri).is_ok();
     web_scheme && uri.path().starts_with('/')
 }
 
