@@ -13,7 +13,9 @@
 #![deny(missing_docs)]
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use async_std::net::ToSocketAddrs as _;
@@ -66,5 +68,58 @@ impl TcpListener for Listener {
 fn wrap(tcp: async_std::net::TcpStream) -> io::Result<TcpStream> {
     tcp.set_nodelay(true)?;
     let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
-    Ok(TcpStream::new(tcp.compat(), peer, local))
+    Ok(TcpStream::new(Socket(tcp).compat(), peer, local))
+}
+
+/// An async-std socket whose `poll_close` ends its write half (`shutdown(Write)`, a TCP
+/// FIN). async-std's own only flushes, so the peer would see our end only when the socket
+/// is dropped: a server that ends its half after the close handshake and reads on until
+/// the client's end (RFC 6455 §7.1.1; `Session::should_end_write`) would wait out the
+/// close timeout against a client that waits for the server's end.
+#[derive(Debug)]
+struct Socket(async_std::net::TcpStream);
+
+impl async_std::io::Read for Socket {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read_vectored(cx, bufs)
+    }
+}
+
+impl async_std::io::Write for Socket {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(Pin::new(&mut self.0).poll_flush(cx))?;
+        Poll::Ready(self.0.shutdown(Shutdown::Write))
+    }
 }

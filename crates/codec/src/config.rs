@@ -54,8 +54,11 @@ pub struct Config {
     /// Split outgoing messages into frames of at most this many payload bytes.
     /// Default: `usize::MAX` (one frame per message).
     pub max_send_frame_size: usize,
-    /// How long to wait for the peer's close frame after sending ours, and (as a client) for
-    /// the server to close the connection after the close handshake (RFC 6455 §7.1.1).
+    /// How long to wait for the peer's close frame after sending ours, and then for the
+    /// peer's end of the transport: a client waits for the server to close the connection
+    /// after the close handshake (RFC 6455 §7.1.1), and a server, having ended its write
+    /// half first, reads on until the client ends its own (see
+    /// [`Session::should_end_write`](crate::Session::should_end_write)).
     /// Default: 10 s. Expiry: [`TimerKind::Close`] (reported when we started the close),
     /// the session closed, and output the peer has not taken dropped: the connection is to
     /// be dropped then, so nothing waits on a peer that does not read.

@@ -373,9 +373,8 @@ fn close_is_echoed_with_the_same_code() {
         vec![Message::close(CloseCode::NORMAL, "bye")]
     );
     assert_frame_sent(&mut server, OpCode::Close, &1000u16.to_be_bytes());
-    assert_eq!(
-        server.state(),
-        State::Closed,
+    assert!(
+        server.should_end_write(),
         "a server closes the transport first"
     );
 }
@@ -566,16 +565,101 @@ fn client_close_handshake_ends_when_server_closes_tcp() {
         messages(&mut server),
         vec![Message::close(CloseCode::NORMAL, "bye")]
     );
-    assert!(server.is_closed());
+    assert!(server.should_end_write(), "the server ends its half first");
     pump(&mut server, &mut client);
     assert_eq!(
         messages(&mut client),
         vec![Message::close(CloseCode::NORMAL, "")]
     );
     assert_eq!(client.state(), State::Closing);
+    assert!(!client.should_end_write(), "a client waits for the server");
     client.receive_eof();
     assert_eq!(client.state(), State::Closed);
     assert_eq!(client.poll_event(), None, "a clean end is not an error");
+    // The client's end reaches the server, which has lingered until then.
+    assert_eq!(server.state(), State::Closing);
+    server.receive_eof();
+    assert!(server.is_closed());
+    assert!(!server.should_end_write());
+    assert_eq!(server.poll_event(), None, "a clean end is not an error");
+}
+
+/// §7.1.1: a server ends its half of the TCP connection first, then reads on (dropping
+/// what arrives) until the client's end, so that no TCP reset makes the client lose the
+/// server's last bytes; the close timer bounds that wait.
+#[test]
+fn server_lingers_after_the_close_handshake_until_the_timeout() {
+    let mut server = session(Role::Server);
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Close, b""),
+    );
+    assert_eq!(messages(&mut server), vec![Message::Close(None)]);
+    assert_frame_sent(&mut server, OpCode::Close, b"");
+    assert!(server.should_end_write());
+    assert!(
+        server.wants_read(),
+        "reading goes on while the server lingers"
+    );
+    // What the client still sends is dropped unread.
+    let later = t0() + Duration::from_secs(1);
+    server.receive(
+        later,
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Text, b"late"),
+    );
+    assert_eq!(server.poll_event(), None);
+    assert_eq!(server.buffered_input(), 0);
+    let deadline = server
+        .poll_timeout()
+        .expect("the close timer bounds the linger");
+    assert_eq!(deadline, t0() + Config::DEFAULT_CLOSE_TIMEOUT);
+    server.handle_timeout(deadline);
+    assert!(server.is_closed());
+    assert!(!server.should_end_write());
+    assert_eq!(
+        server.poll_event(),
+        None,
+        "the handshake completed: no error"
+    );
+}
+
+/// §7.1.7 with §7.1.1: a server that fails the connection sends its close frame, ends its
+/// half and lingers; the peer's next frames (it may be mid-message) are dropped unread.
+#[test]
+fn server_lingers_after_failing_the_connection() {
+    let mut server = session(Role::Server);
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Text, b"hi"),
+    );
+    // Opcode 7 is reserved: the connection fails with 1002.
+    let mut bad = raw_frame(Role::Server, true, Rsv::NONE, OpCode::Text, b"bad");
+    bad[0] = 0x87;
+    server.receive(t0(), &bad);
+    assert_eq!(
+        server.poll_event(),
+        Some(Ok(Event::Message(Message::text("hi"))))
+    );
+    assert!(matches!(
+        server.poll_event(),
+        Some(Err(ConnectionError::Protocol(_)))
+    ));
+    assert_frame_sent(&mut server, OpCode::Close, &1002u16.to_be_bytes());
+    assert!(server.should_end_write());
+    assert!(!server.is_closed());
+    server.receive(
+        t0(),
+        &raw_frame(Role::Server, true, Rsv::NONE, OpCode::Ping, b""),
+    );
+    assert_eq!(
+        server.poll_event(),
+        None,
+        "nothing is parsed after a failure"
+    );
+    assert!(!server.has_pending_output(), "no pong after a failure");
+    server.receive_eof();
+    assert!(server.is_closed());
+    assert_eq!(server.poll_event(), None);
 }
 
 #[test]

@@ -209,7 +209,10 @@ fn keepalive_stops_once_the_close_handshake_starts() {
         "only the close timer runs"
     );
     pair.exchange();
-    assert!(pair.server.is_closed());
+    assert!(
+        pair.server.should_end_write(),
+        "the close handshake is done"
+    );
     pair.client.receive_eof();
     assert_eq!(pair.client.poll_timeout(), None);
     assert_eq!(pings(&pair.server_events), 0);
@@ -238,7 +241,10 @@ fn idle_timeout_starts_the_close_handshake_with_going_away() {
             ""
         )))]
     );
-    assert!(pair.server.is_closed(), "the client answered the close");
+    assert!(
+        pair.server.should_end_write(),
+        "the client answered the close"
+    );
 }
 
 #[test]
@@ -319,7 +325,7 @@ fn client_close_timer_after_the_servers_close_counts_from_its_arrival() {
     pair.run_for(Duration::from_secs(5));
     pair.server.close(pair.now, CloseCode::NORMAL, "").unwrap();
     pair.exchange();
-    assert!(pair.server.is_closed());
+    assert!(pair.server.should_end_write());
     assert_eq!(
         pair.client.poll_timeout(),
         Some(t0() + Duration::from_secs(5) + Config::DEFAULT_CLOSE_TIMEOUT),
@@ -328,9 +334,18 @@ fn client_close_timer_after_the_servers_close_counts_from_its_arrival() {
     pair.run_for(Config::DEFAULT_CLOSE_TIMEOUT);
     assert!(pair.client.is_closed());
     assert!(
+        pair.server.is_closed(),
+        "the server's linger is bounded too"
+    );
+    assert!(
         !pair.client_events.iter().any(Result::is_err),
         "the handshake completed: {:?}",
         pair.client_events
+    );
+    assert!(
+        !pair.server_events.iter().any(Result::is_err),
+        "the handshake completed: {:?}",
+        pair.server_events
     );
 }
 

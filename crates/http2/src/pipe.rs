@@ -40,10 +40,14 @@ const DEFAULT_MAX_WRITE: usize = 256 << 10;
 /// stream at once, and on a client that reset discards queued data; so a client stream from
 /// [`Http2Client`](crate::Http2Client) lingers instead: its connection task keeps it,
 /// discarding what arrives, until the peer ends it or
-/// [`linger`](crate::Http2Config::linger) passes. A server's stream does not linger: h2
-/// resets it with `NO_ERROR` after the queued data, but h2's client drops what it had not
-/// yet read when that reset arrives, so a server should end with the close handshake
-/// (RFC 6455 §7.1.2), not a drop, when the client may still be reading.
+/// [`linger`](crate::Http2Config::linger) passes. A dropped server stream does not linger:
+/// h2 resets it with `NO_ERROR` after the queued data, and h2's client drops what it had
+/// not yet read when that reset arrives. A server's WebSocket lingers on its own instead:
+/// after the close handshake (or failing the connection) its driver ends our side and
+/// reads until the client ends its own, bounded by the close timeout
+/// (`Session::should_end_write`), so a server should end with the close handshake (RFC
+/// 6455 §7.1.2) and read until the stream ends, not drop it while the client may still be
+/// reading.
 #[derive(Debug)]
 pub struct H2Stream {
     /// Always `Some` until dropped (taken out to linger).

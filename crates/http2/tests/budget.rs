@@ -76,6 +76,19 @@ async fn reporting_server(config: Http2Config) -> (std::net::SocketAddr, mpsc::R
     (addr, rx)
 }
 
+/// A server stream failed for the connection's budget (RFC 6455 §7.4.1's 1009).
+fn assert_budget_exceeded(err: &StreamError) {
+    assert!(
+        matches!(
+            err,
+            StreamError::Connection(ConnectionError::Protocol(ProtocolError::BudgetExceeded {
+                limit: BUDGET
+            }))
+        ),
+        "{err:?}"
+    );
+}
+
 /// What the client saw on one stream after finishing its message.
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
@@ -139,15 +152,7 @@ async fn sixteen_unfinished_messages_on_one_connection_stay_within_its_budget() 
     while failed < STREAMS - FIT {
         match bounded(ended.recv()).await {
             Some(Ended::Failed(err)) => {
-                assert!(
-                    matches!(
-                        &err,
-                        StreamError::Connection(ConnectionError::Protocol(
-                            ProtocolError::BudgetExceeded { limit: BUDGET }
-                        ))
-                    ),
-                    "{err:?}"
-                );
+                assert_budget_exceeded(&err);
                 failed += 1;
             }
             other => panic!("nothing is finished yet: {other:?}"),
@@ -160,6 +165,19 @@ async fn sixteen_unfinished_messages_on_one_connection_stay_within_its_budget() 
     for task in tasks {
         seen.push(bounded(task).await.unwrap());
     }
+    // Two streams whose frames find the budget full at the same moment (the server runs
+    // on two threads) both fail, although after the first one's release the second would
+    // have fit: then only one stream is left to echo. Its server task reported the failure
+    // before dropping the stream, which is what the client saw, so the report is in.
+    let mut echo_reports = 0;
+    while let Ok(report) = ended.try_recv() {
+        if let Ended::Failed(err) = report {
+            assert_budget_exceeded(&err);
+            failed += 1;
+        } else {
+            echo_reports += 1;
+        }
+    }
     let echoed = seen.iter().filter(|s| matches!(s, Seen::Echo(_))).count();
     for s in &seen {
         match s {
@@ -169,8 +187,8 @@ async fn sixteen_unfinished_messages_on_one_connection_stay_within_its_budget() 
         }
     }
     assert_eq!(echoed + failed, STREAMS, "{seen:?}");
-    assert_eq!(
-        echoed, FIT,
+    assert!(
+        (1..=FIT).contains(&echoed),
         "the streams within the budget still echo: {seen:?}"
     );
     // What 16 × 4 MiB would hold without a budget is 64 MiB; with it, the budget plus the
@@ -182,7 +200,7 @@ async fn sixteen_unfinished_messages_on_one_connection_stay_within_its_budget() 
         bound >> 10
     );
     assert!(peak < bound, "peak {peak} bytes, bound {bound}");
-    for _ in 0..echoed {
+    for _ in echo_reports..echoed {
         assert!(matches!(bounded(ended.recv()).await, Some(Ended::Echoed)));
     }
 }

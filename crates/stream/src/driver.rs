@@ -112,10 +112,12 @@ where
     /// session is closed, then keeps reading until the peer ends its half, bounded by the
     /// close timeout.
     ///
-    /// For transports whose half-close is the WebSocket's TCP close, as an HTTP/2 stream's
-    /// END_STREAM is (RFC 8441 §5, RFC 6455 §7.1.1): many HTTP/2 servers end their half only
-    /// after the client ended its own. Over TCP leave it off: RFC 6455 §7.1.1 wants the
-    /// server to close the TCP connection first.
+    /// For a client over a transport whose half-close is the WebSocket's TCP close, as an
+    /// HTTP/2 stream's END_STREAM is (RFC 8441 §5, RFC 6455 §7.1.1): many HTTP/2 servers
+    /// end their half only after the client ended its own. Over TCP leave it off: RFC 6455
+    /// §7.1.1 wants the server to close the TCP connection first. A server ends its half
+    /// this way on every transport, with or without this call (see
+    /// [`Session::should_end_write`]).
     #[must_use]
     pub fn end_write_after_close_handshake(mut self) -> Self {
         self.inner.end_write_after_close = true;
@@ -285,17 +287,23 @@ where
                 return Poll::Ready(None);
             }
             if self.session.is_closed() {
-                ready!(self.poll_shutdown_transport(cx));
+                if !self.write_ended {
+                    ready!(self.poll_shutdown_transport(cx));
+                }
                 self.finished = true;
                 continue;
             }
-            if self.end_write_after_close
-                && !self.write_ended
-                && self.session.close_sent()
-                && self.session.close_received()
+            if !self.write_ended
+                && (self.session.should_end_write()
+                    || (self.end_write_after_close
+                        && self.session.close_sent()
+                        && self.session.close_received()))
             {
-                // The close handshake is done: our close frame goes out, then our half ends;
-                // reading goes on until the peer ends its half (or the close timer fires).
+                // The close handshake is done (a server's, or one over a transport whose
+                // half-close is the WebSocket's close), or we failed the connection: our
+                // close frame goes out, then our half ends; reading goes on, dropping what
+                // arrives, until the peer ends its half (or the close timer fires), so that
+                // the peer reads all we sent before the transport goes (RFC 6455 §7.1.1).
                 ready!(self.poll_shutdown_transport(cx));
                 self.write_ended = true;
                 continue;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::TestRuntime;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
 use wintergreen_codec::{
@@ -464,6 +464,83 @@ async fn protocol_error_is_reported_and_the_close_code_sent() {
     let (opcode, payload) = read_client_frame(&mut raw, &mut buf).await;
     assert_eq!(opcode, OpCode::Close);
     assert_eq!(&payload[..2], &1002u16.to_be_bytes());
+}
+
+/// Autobahn case 4.1.5's shape (RFC 6455 §7.1.7 with §7.1.1): a message, then a frame
+/// that fails the connection while the client is still sending. The server answers the
+/// message, sends its close, ends its half (the client reads its end), and reads on,
+/// dropping what comes, until the client ends its own: a server that dropped its socket
+/// at once would answer the client's next bytes with a TCP reset, and a reset can make the
+/// client lose the echo and the close it has not read yet.
+#[tokio::test]
+async fn a_failing_server_ends_its_half_and_reads_on_until_the_clients_end() {
+    let (a, mut raw) = duplex(1024);
+    let mut server = stream(a, Role::Server, Config::default(), StreamConfig::default());
+    let mask = Some([1, 2, 3, 4]);
+    let mut input = BytesMut::new();
+    encode_frame(&mut input, true, Rsv::NONE, OpCode::Text, mask, b"hi");
+    let reserved = input.len();
+    encode_frame(&mut input, true, Rsv::NONE, OpCode::Text, mask, b"bad");
+    input[reserved] = 0x87; // FIN, reserved opcode 7
+    raw.write_all(&input).await.unwrap();
+
+    let got = timeout(LIMIT, server.next()).await.unwrap().unwrap();
+    assert_eq!(got.unwrap(), Message::text("hi"));
+    timeout(LIMIT, server.send(Message::text("hi")))
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = timeout(LIMIT, server.next()).await.unwrap();
+    assert!(
+        matches!(
+            failed,
+            Some(Err(Error::Connection(ConnectionError::Protocol(_))))
+        ),
+        "{failed:?}"
+    );
+
+    // Polled on, the server ends its half and waits for the client's end.
+    assert!(
+        server.next().now_or_never().is_none(),
+        "the server lingers until the client's end"
+    );
+    // The client reads the echo, the close, then the server's end of its half.
+    let mut buf = BytesMut::new();
+    let mut decoder = FrameDecoder::new(1 << 20);
+    let mut frames = Vec::new();
+    loop {
+        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+            frames.push((frame.header.opcode, frame.payload.to_vec()));
+        }
+        let n = timeout(LIMIT, raw.read_buf(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        frames,
+        vec![
+            (OpCode::Text, b"hi".to_vec()),
+            (OpCode::Close, 1002u16.to_be_bytes().to_vec()),
+        ]
+    );
+
+    // The server still reads: the client's late bytes are taken and dropped unread (no
+    // pong for this ping), and the stream has not ended.
+    raw.write_all(&client_ping()).await.unwrap();
+    assert!(
+        server.next().now_or_never().is_none(),
+        "the server still lingers"
+    );
+    assert!(
+        matches!(raw.read_buf(&mut buf).now_or_never(), Some(Ok(0))),
+        "nothing more comes from the server, whose half stays ended"
+    );
+    raw.shutdown().await.unwrap();
+    assert!(timeout(LIMIT, server.next()).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -165,8 +165,12 @@ struct Outgoing {
 ///    [`handle_timeout`](Self::handle_timeout) with the current time, then go back to
 ///    steps 2 and 4: a timer may queue a ping or a close, or end the connection with an
 ///    event.
-/// 6. **The end**: once [`is_closed`](Self::is_closed) is true, write out the pending
-///    output and close the transport.
+/// 6. **The end**: once [`should_end_write`](Self::should_end_write) is true (a server
+///    after the close handshake, or after failing the connection), write out the pending
+///    output and end the transport's write half (TCP `shutdown(Write)`, an HTTP/2
+///    END_STREAM), but go on reading (step 3; the bytes are dropped unread) until the
+///    transport's end of input or the close timer. Once [`is_closed`](Self::is_closed) is
+///    true, write out the pending output and close the transport.
 ///
 /// Sending ([`send_text`](Self::send_text), [`close`](Self::close), …) may happen at any
 /// time in between; calls that can start a timer take `now`.
@@ -352,6 +356,24 @@ impl Session {
     /// Whether the transport should be closed now (after writing the pending output).
     pub const fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Whether the transport's write half should be ended now (after writing the pending
+    /// output), while reading goes on until the peer ends its half or the close timer
+    /// fires ([`is_closed`](Self::is_closed) then turns true).
+    ///
+    /// True for a server once the close handshake is done or it failed the connection:
+    /// RFC 6455 §7.1.1 has the server close the TCP connection first. It ends only its
+    /// write half (a TCP FIN), and lingers: a socket closed while the peer is still
+    /// sending (the rest of a frame that failed the connection, say) answers the peer's
+    /// next bytes with a TCP reset, and a reset can make the peer drop what it has not
+    /// read yet: our last messages and the close frame. A client waits for the server's
+    /// end instead (RFC 6455 §7.1.1), so this stays false for it.
+    pub const fn should_end_write(&self) -> bool {
+        matches!(self.role, Role::Server)
+            && !self.closed
+            && self.close_sent
+            && (self.close_received || self.failed)
     }
 
     /// Whether a close frame was sent (by us, or as the answer to the peer's).

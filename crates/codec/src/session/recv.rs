@@ -670,17 +670,12 @@ impl Session {
         Ok(())
     }
 
-    /// Both close frames have crossed: a server closes the transport now (§7.1.1); a
-    /// client waits, bounded by the close timeout, for the server to do it.
+    /// Both close frames have crossed (or we failed the connection): a server ends its
+    /// write half now (§7.1.1, see [`should_end_write`](Self::should_end_write)); either
+    /// role then waits, bounded by the close timeout, for the peer's end of the transport.
+    /// A close timer already running (we sent the first close) keeps its deadline.
     pub(super) fn finish_close_handshake(&mut self) {
-        match self.role {
-            Role::Server => {
-                self.closed = true;
-                self.timers = Timers::default();
-                self.close_timer_pending = false;
-            }
-            Role::Client => self.close_started(self.received_at.or(self.clock)),
-        }
+        self.close_started(self.received_at.or(self.clock));
     }
 
     #[inline]
