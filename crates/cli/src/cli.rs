@@ -157,9 +157,10 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) proxy: Option<String>,
 
-    /// Seconds allowed for DNS+TCP, and for the TLS and opening handshakes.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub(crate) timeout: u64,
+    /// Seconds allowed for DNS+TCP, and for the TLS and opening handshakes. Default: the
+    /// library's (30 s each).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

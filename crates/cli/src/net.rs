@@ -111,8 +111,11 @@ pub(crate) fn client_options(args: &ConnectArgs) -> anyhow::Result<wintergreen::
         Some(Http2Arg::Prefer) => wintergreen::Http2Mode::Prefer,
         Some(Http2Arg::Require) => wintergreen::Http2Mode::Require,
     };
-    options.connect.connect_timeout = Duration::from_secs(args.timeout);
-    options.connect.handshake_timeout = Duration::from_secs(args.timeout);
+    // Without `--timeout`, the library's defaults: one owner of those figures.
+    if let Some(secs) = args.timeout {
+        options.connect.connect_timeout = Duration::from_secs(secs);
+        options.connect.handshake_timeout = Duration::from_secs(secs);
+    }
     options.session.close_timeout = Duration::from_secs(5);
     if args.no_deflate {
         options.handshake.extensions.clear();
