@@ -293,11 +293,11 @@ where
                 self.finished = true;
                 continue;
             }
+            // Both rules need our close sent: an open connection pays one test here.
             if !self.write_ended
+                && self.session.close_sent()
                 && (self.session.should_end_write()
-                    || (self.end_write_after_close
-                        && self.session.close_sent()
-                        && self.session.close_received()))
+                    || (self.end_write_after_close && self.session.close_received()))
             {
                 // The close handshake is done (a server's, or one over a transport whose
                 // half-close is the WebSocket's close), or we failed the connection: our
