@@ -145,10 +145,19 @@ impl ClientBuilder {
         self.set(|options| options.session.max_frame_size = bytes)
     }
 
-    /// Session: how long the close handshake may take. Default: 10 s.
+    /// Session: how long the close handshake may take, and then how long to wait for the
+    /// server to end the connection (RFC 6455 §7.1.1). Default: 10 s.
     #[must_use]
     pub fn close_timeout(self, timeout: Duration) -> Self {
         self.set(|options| options.session.close_timeout = timeout)
+    }
+
+    /// Session: start the close handshake (1001 Going Away, RFC 6455 §7.4.1) when no data
+    /// message was sent or received for `timeout`; pings and pongs do not count. The stream
+    /// then yields [`TimerKind::Idle`](crate::TimerKind::Idle). Default: off.
+    #[must_use]
+    pub fn idle_timeout(self, timeout: Duration) -> Self {
+        self.set(|options| options.session.idle_timeout = Some(timeout))
     }
 
     /// Session: keep-alive pings every `interval`, giving up on a peer silent for
@@ -391,10 +400,20 @@ impl ServerBuilder {
         self
     }
 
-    /// Session: how long the close handshake may take. Default: 10 s.
+    /// Session: how long the close handshake may take, and then how long to wait for the
+    /// client's end of the connection after ending ours (RFC 6455 §7.1.1). Default: 10 s.
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.options.session.close_timeout = timeout;
+        self
+    }
+
+    /// Session: start the close handshake (1001 Going Away, RFC 6455 §7.4.1) when no data
+    /// message was sent or received for `timeout`; pings and pongs do not count. The stream
+    /// then yields [`TimerKind::Idle`](crate::TimerKind::Idle). Default: off.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.options.session.idle_timeout = Some(timeout);
         self
     }
 

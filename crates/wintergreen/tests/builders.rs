@@ -139,3 +139,57 @@ async fn a_private_root_from_pem_serves_both_http_versions() {
         assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("hi"));
     }
 }
+
+/// `idle_timeout` on either builder: the side that set it starts the close handshake with
+/// 1001 after that long without a data message, and reports why (RFC 6455 §7.4.1).
+#[tokio::test]
+async fn either_builder_sets_an_idle_timeout() {
+    use wintergreen::{CloseCode, ConnectionError, Error, TimerKind};
+    let idle = Duration::from_millis(200);
+    for server_is_idle in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut server = ServerBuilder::new();
+        let mut client = ClientBuilder::new(format!("ws://{addr}/"));
+        if server_is_idle {
+            server = server.idle_timeout(idle);
+        } else {
+            client = client.idle_timeout(idle);
+        }
+        let served = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (mut ws, _) = server.accept(tcp).await.unwrap();
+            let first = ws.next_message().await.unwrap();
+            while ws.next_message().await.is_some() {}
+            first
+        });
+        let (mut ws, _) = client.connect().await.unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(10), ws.next_message())
+            .await
+            .unwrap()
+            .unwrap();
+        while ws.next_message().await.is_some() {}
+        let served = tokio::time::timeout(Duration::from_secs(10), served)
+            .await
+            .unwrap()
+            .unwrap();
+        let (idle_side, other_side) = if server_is_idle {
+            (served, first)
+        } else {
+            (first, served)
+        };
+        assert!(
+            matches!(
+                idle_side,
+                Err(Error::Connection(ConnectionError::TimedOut(
+                    TimerKind::Idle
+                )))
+            ),
+            "server idle: {server_is_idle}, {idle_side:?}"
+        );
+        match other_side {
+            Ok(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
+            other => panic!("server idle: {server_is_idle}, expected a 1001 close, got {other:?}"),
+        }
+    }
+}
